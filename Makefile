@@ -1,0 +1,66 @@
+# kdts - plain make, no configure step.
+#   make              build examples and tools
+#   make test         build and run every test (last line: "N passed, M failed")
+#   make experiment   run the teacher-student experiment on the bundled data
+#   make bench        speed benchmarks (ratios against PyTorch when available)
+#   make clean
+# Switches: NO_SIMD=1 (scalar path), OPENMP=1, SANITIZE=1 (ASan+UBSan),
+#           ARCH=... (default -march=native), OPT=... (default -O2)
+
+CC      ?= cc
+CXX     ?= c++
+OPT     ?= -O2
+ARCH    ?= -march=native
+WARN    := -Wall -Wextra -Wpedantic
+CSTD    ?= -std=c99
+CFLAGS  ?= $(OPT) -g
+LDLIBS  := -lm
+BUILD   ?= build
+
+ALL_CFLAGS := $(CSTD) $(CFLAGS) $(ARCH) $(WARN) -I. -Itests
+ifeq ($(NO_SIMD),1)
+ALL_CFLAGS += -DKDTS_NO_SIMD
+endif
+ifeq ($(OPENMP),1)
+ALL_CFLAGS += -fopenmp
+LDLIBS += -fopenmp
+endif
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS += -fsanitize=address,undefined
+endif
+
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
+EX_SRC    := $(wildcard examples/*.c)
+EX_BIN    := $(patsubst examples/%.c,$(BUILD)/%,$(EX_SRC))
+TOOL_SRC  := $(filter-out tools/bench_blas.c,$(wildcard tools/*.c))
+TOOL_BIN  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
+
+.PHONY: all test test-compile bench experiment clean
+
+all: $(EX_BIN) $(TOOL_BIN)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+$(BUILD)/%: tests/%.c kdts.h tests/kt.h tests/ref_read.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/%: examples/%.c kdts.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/%: tools/%.c kdts.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+# The header alone, as C99 and as C++, warning-free, with and without SIMD.
+test-compile: | $(BUILD)
+	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror $(ARCH) -I. -c tests/compile_c.c -o $(BUILD)/compile_c.o
+	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror -DKDTS_NO_SIMD -DKDTS_NO_STDIO -I. -c tests/compile_c.c -o $(BUILD)/compile_c_nosimd.o
+	$(CXX) -std=c++11 -Wall -Wextra -Wpedantic -Werror $(ARCH) -I. -c tests/compile_cpp.cpp -o $(BUILD)/compile_cpp.o
+
+test: test-compile $(TEST_BIN) $(EX_BIN) $(TOOL_BIN)
+	sh tests/run.sh $(TEST_BIN)
+
+clean:
+	rm -rf $(BUILD) results-quick

@@ -1,0 +1,2520 @@
+/* kdts.h - v0.1.0 - knowledge distillation for time-series forecasting - MIT
+
+   
+*/
+#ifndef KDTS_H_INCLUDED
+#define KDTS_H_INCLUDED
+
+#define KDTS_VERSION_MAJOR 0
+#define KDTS_VERSION_MINOR 1
+#define KDTS_VERSION_PATCH 0
+#define KDTS_VERSION_STRING "0.1.0"
+#define KDTS_VERSION_NUMBER (KDTS_VERSION_MAJOR * 10000 + KDTS_VERSION_MINOR * 100 + KDTS_VERSION_PATCH)
+
+#include <stddef.h>
+
+#ifndef KDTSDEF
+#ifdef KDTS_STATIC
+#define KDTSDEF static
+#else
+#define KDTSDEF extern
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================== */
+/* >>common : results, errors, allocation hooks, RNG                        */
+/* ======================================================================== */
+
+/* Result codes. Every function that can fail returns one; KDTS_OK is 0 and
+   every error is negative. kdts_result_str() gives static English text. */
+typedef enum kdts_result {
+    KDTS_OK = 0,
+    KDTS_ERR_ARG = -1,        /* a bad argument (programmer error or bad size)  */
+    KDTS_ERR_NOMEM = -2,      /* the allocator returned NULL / size overflow    */
+    KDTS_ERR_PARSE = -3,      /* text that could not be parsed (CSV)            */
+    KDTS_ERR_SHAPE = -4,      /* shapes that do not fit together               */
+    KDTS_ERR_IO = -5,         /* a file could not be opened, read or written    */
+    KDTS_ERR_NONFINITE = -6,  /* NaN or Inf in data, a loss or a gradient       */
+    KDTS_ERR_VERSION = -7,    /* a model file of an unsupported version         */
+    KDTS_ERR_FORMAT = -8,     /* a file that is not a kdts file, or corrupt     */
+    KDTS_ERR_MISSING = -9,    /* missing values where the policy forbids them   */
+    KDTS_ERR_NOTFOUND = -10,  /* a named column that does not exist             */
+    KDTS_ERR_DATA = -11       /* data that cannot be used (too short, constant) */
+} kdts_result;
+
+/* Optional, caller-owned error detail. Every function that takes a
+   `kdts_error *err` accepts NULL. On failure it receives the code, a short
+   message and, for text input, the 1-based line and column (0 = unknown). */
+typedef struct kdts_error {
+    kdts_result code;
+    long line;
+    long column;
+    char message[256];
+} kdts_error;
+
+/* Static English text for a result code. Never NULL. */
+KDTSDEF const char *kdts_result_str(kdts_result r);
+
+/* Version of the implementation compiled in (KDTS_VERSION_NUMBER). */
+KDTSDEF int kdts_version_number(void);
+
+/* Name of the SIMD path chosen at compile time: "avx512", "avx2",
+   "sse2", "neon" or "scalar". */
+KDTSDEF const char *kdts_simd_name(void);
+
+/* Portable, explicitly seeded random number generator (splitmix64 seeding a
+   xoshiro128+ style 64-bit state). The same seed gives the same stream on
+   every platform and compiler. */
+typedef struct kdts_rng {
+    unsigned long long s[2];
+} kdts_rng;
+
+/* Seed a generator. Any seed (including 0) is valid. */
+KDTSDEF void kdts_rng_seed(kdts_rng *r, unsigned long long seed);
+/* Next 64 random bits. */
+KDTSDEF unsigned long long kdts_rng_next(kdts_rng *r);
+/* Uniform float in [0, 1) with 24 random bits. */
+KDTSDEF float kdts_rng_uniform(kdts_rng *r);
+/* Uniform integer in [0, n). n must be > 0. */
+KDTSDEF unsigned long kdts_rng_below(kdts_rng *r, unsigned long n);
+/* Standard normal sample (Box-Muller on two uniforms). */
+KDTSDEF float kdts_rng_normal(kdts_rng *r);
+/* Fisher-Yates shuffle of idx[0..n). */
+KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n);
+
+/* ======================================================================== */
+/* >>matrix : single-precision GEMM and element-wise kernels                */
+/* ======================================================================== */
+
+/* Transpose flags for kdts_gemm. */
+#define KDTS_NOTRANS 0
+#define KDTS_TRANS 1
+
+/* C = alpha * op(A) * op(B) + beta * C, single precision, row-major.
+   op(A) is M x K: A is M x K (lda >= K) when ta == KDTS_NOTRANS, or K x M
+   (lda >= M) when ta == KDTS_TRANS; likewise op(B) is K x N. C is M x N with
+   ldc >= N. beta == 0 never reads C (NaN in C is overwritten). Any of M, N,
+   K may be 0. Cache-blocked, with the SIMD micro-kernel chosen at compile
+   time (kdts_simd_name()). Packing memory comes from KDTS_MALLOC:
+   KDTS_ERR_NOMEM if it fails (C untouched), KDTS_ERR_ARG on bad sizes. */
+KDTSDEF kdts_result kdts_gemm(int ta, int tb, int M, int N, int K, float alpha,
+                              const float *A, int lda, const float *B, int ldb,
+                              float beta, float *C, int ldc);
+
+/* The same product by a plain triple loop (double accumulation): the
+   reference the fast path is tested against. Never allocates. */
+KDTSDEF void kdts_gemm_ref(int ta, int tb, int M, int N, int K, float alpha,
+                           const float *A, int lda, const float *B, int ldb,
+                           float beta, float *C, int ldc);
+
+/* Element-wise kernels (vectorized; n may be any size, in place allowed). */
+KDTSDEF void kdts_vec_sigmoid(float *y, const float *x, size_t n);   /* y = 1/(1+e^-x)     */
+KDTSDEF void kdts_vec_tanh(float *y, const float *x, size_t n);      /* y = tanh(x)        */
+KDTSDEF void kdts_vec_exp(float *y, const float *x, size_t n);       /* y = e^x            */
+KDTSDEF void kdts_vec_dsigmoid(float *dx, const float *y, const float *dy, size_t n); /* dx = dy*y*(1-y) */
+KDTSDEF void kdts_vec_dtanh(float *dx, const float *y, const float *dy, size_t n);    /* dx = dy*(1-y^2) */
+KDTSDEF void kdts_vec_axpy(float *y, float a, const float *x, size_t n);              /* y += a*x       */
+KDTSDEF float kdts_vec_dot(const float *x, const float *y, size_t n);                 /* sum x*y        */
+
+/* ======================================================================== */
+/* >>lstm : stacked LSTM with a per-step linear head                        */
+/* ======================================================================== */
+
+#ifndef KDTS_MAX_LAYERS
+#define KDTS_MAX_LAYERS 8
+#endif
+#ifndef KDTS_MAX_DIM
+#define KDTS_MAX_DIM 65536 /* limit on input, hidden, horizon, bins, steps */
+#endif
+
+/* Output mode of a model's head. */
+typedef enum kdts_mode {
+    KDTS_MODE_POINT = 0, /* the head outputs `horizon` values per step           */
+    KDTS_MODE_DIST = 1   /* the head outputs `horizon` x `bins` logits per step   */
+} kdts_mode;
+
+/* Architecture. Zero-initialized fields take the defaults in brackets. */
+typedef struct kdts_lstm_config {
+    int input;     /* F: values per time step [1]                             */
+    int hidden;    /* H: units per layer (required, >= 1)                     */
+    int layers;    /* L: stacked layers [1], at most KDTS_MAX_LAYERS           */
+    int horizon;   /* h: values forecast at each step [1]                     */
+    kdts_mode mode;
+    int bins;      /* K: bins per value in KDTS_MODE_DIST [32]                */
+    float bin_lo;  /* range covered by the bins, in normalized units          */
+    float bin_hi;  /* [-4, 4] when both are 0                                 */
+    float dropout; /* inverted dropout on every layer's output while training */
+} kdts_lstm_config;
+
+/* A model: configuration, one contiguous parameter buffer and a gradient
+   buffer of the same layout. Layout, for each layer l: W_ih (4H x I_l),
+   W_hh (4H x H), b_ih (4H), b_hh (4H), gate order i, f, g, o (as PyTorch's
+   nn.LSTM; I_0 = input, I_l = hidden); then the head W (O x H) and b (O),
+   with O = horizon (point) or horizon*bins (dist; logits of value j are
+   columns j*bins .. j*bins+bins-1). */
+typedef struct kdts_lstm {
+    kdts_lstm_config cfg; /* with defaults filled in                        */
+    int outputs;          /* O                                              */
+    size_t nparams;
+    float *params;        /* (nparams) owned                                */
+    float *grads;         /* (nparams) owned, same layout                   */
+    size_t off_wih[KDTS_MAX_LAYERS], off_whh[KDTS_MAX_LAYERS];
+    size_t off_bih[KDTS_MAX_LAYERS], off_bhh[KDTS_MAX_LAYERS];
+    size_t off_head_w, off_head_b;
+} kdts_lstm;
+
+/* Fill the defaults of *cfg in place and validate it. KDTS_ERR_ARG names
+   the bad field in err. */
+KDTSDEF kdts_result kdts_lstm_config_check(kdts_lstm_config *cfg, kdts_error *err);
+
+/* Number of parameters of an architecture (0 if invalid or overflowing). */
+KDTSDEF size_t kdts_lstm_param_count(const kdts_lstm_config *cfg);
+
+/* Floating-point operations of one forward pass over a window of T steps
+   (multiply and add counted separately; nonlinearities as one each). */
+KDTSDEF double kdts_lstm_flops(const kdts_lstm_config *cfg, int T);
+
+/* Allocate a model and initialize it from `seed` the way PyTorch does
+   (every LSTM weight and bias uniform in +-1/sqrt(H), head uniform in
+   +-1/sqrt(H)), with the portable RNG: the same seed gives the same weights
+   everywhere. Gradients start at zero. Free with kdts_lstm_free. */
+KDTSDEF kdts_result kdts_lstm_init(kdts_lstm *m, const kdts_lstm_config *cfg,
+                                   unsigned long long seed, kdts_error *err);
+/* Re-draw the weights of an initialized model from `seed`. */
+KDTSDEF void kdts_lstm_reset(kdts_lstm *m, unsigned long long seed);
+/* Release a model's buffers (safe on a zeroed or freed model). */
+KDTSDEF void kdts_lstm_free(kdts_lstm *m);
+/* Set every gradient to zero. */
+KDTSDEF void kdts_lstm_zero_grad(kdts_lstm *m);
+
+/* Working memory for forward and backward with at most `max_batch` windows
+   of at most `max_steps` steps. It holds what forward keeps for backward
+   (gates, cell states, hidden states, dropout masks), packed weights and
+   GEMM scratch; nothing is allocated inside forward or backward. One
+   workspace serves one model architecture (any model of that shape). */
+typedef struct kdts_lstm_ws {
+    kdts_lstm_config cfg;
+    int outputs, max_batch, max_steps, train;
+    int B, T;             /* shape of the last forward                      */
+    float *mem;           /* one block, carved below                        */
+    size_t mem_floats;
+    float *xin;           /* (T,B,F) layer-0 input, time-major              */
+    float *gates[KDTS_MAX_LAYERS]; /* (T,B,4H) activated i,f,g,o            */
+    float *c[KDTS_MAX_LAYERS];     /* (T+1,B,H) cell states, c0 first       */
+    float *h[KDTS_MAX_LAYERS];     /* (T+1,B,H) hidden states, h0 first     */
+    float *tc[KDTS_MAX_LAYERS];    /* (T,B,H) tanh(c_t)                     */
+    float *drop[KDTS_MAX_LAYERS];  /* (T,B,H) dropped outputs (train+dropout) */
+    float *mask[KDTS_MAX_LAYERS];  /* (T,B,H) dropout scale 0 or 1/(1-p)    */
+    float *out;           /* (T,B,O) head output, time-major                */
+    float *wpack_f[KDTS_MAX_LAYERS]; /* packed W_hh^T for forward           */
+    float *wpack_b[KDTS_MAX_LAYERS]; /* packed W_hh for backward (train)    */
+    float *dG, *dA, *dB, *dh, *dc, *dout; /* backward scratch (train)       */
+    float *scratch;       /* GEMM packing scratch                           */
+    int dropout_active;
+} kdts_lstm_ws;
+
+/* Allocate a workspace. train = 0 gives a smaller, forward-only one. */
+KDTSDEF kdts_result kdts_lstm_ws_init(kdts_lstm_ws *ws, const kdts_lstm_config *cfg,
+                                      int max_batch, int max_steps, int train,
+                                      kdts_error *err);
+KDTSDEF void kdts_lstm_ws_free(kdts_lstm_ws *ws);
+
+/* Forward pass over B windows of T steps.
+   x   (B,T,F) inputs, batch-major;  h0, c0 (L,B,H) initial state or NULL (zeros)
+   out (B,T,O) head output at every step (may be NULL: read ws->out (T,B,O))
+   train: 1 keeps what backward needs and applies dropout (drawn from rng,
+   which may be NULL when cfg.dropout is 0); 0 is inference.
+   KDTS_ERR_SHAPE if B or T exceed the workspace or the workspace was made
+   for another architecture. */
+KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws,
+                                      const float *x, int B, int T,
+                                      const float *h0, const float *c0,
+                                      float *out, int train, kdts_rng *rng);
+
+/* Final hidden and cell states of the last forward, each (L,B,H); either
+   pointer may be NULL. */
+KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN);
+
+/* Full back-propagation through time of the last training forward.
+   dout (B,T,O) gradient of the loss w.r.t. the head outputs.
+   Adds the parameter gradients into m->grads (call kdts_lstm_zero_grad
+   first); writes dx (B,T,F), dh0 and dc0 (L,B,H) when not NULL. */
+KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws,
+                                       const float *dout, float *dx,
+                                       float *dh0, float *dc0);
+
+/* ======================================================================== */
+/* >>loss : hard, soft and sequence losses, distribution mode               */
+/* ======================================================================== */
+
+/* What the loss functions need to know about the outputs. */
+typedef struct kdts_loss_config {
+    kdts_mode mode;
+    int horizon;        /* h                                                  */
+    int bins;           /* K (dist mode)                                      */
+    float bin_lo, bin_hi;
+    float temperature;  /* T of the soft loss in dist mode [1]                */
+    float label_sigma;  /* dist hard target: Gaussian over bins with this
+                           width in bins; 0 = one-hot bin of the true value   */
+    int hard_last_only; /* 0: hard loss on every step; 1: last step only      */
+} kdts_loss_config;
+
+/* Copy the output description of a model into a loss configuration
+   (temperature 1, label_sigma 1, hard loss on every step). */
+KDTSDEF void kdts_loss_config_from_model(kdts_loss_config *lc, const kdts_lstm *m);
+
+/* Unweighted values of the three terms and the weighted total. */
+typedef struct kdts_loss_value {
+    double total, hard, soft, seq;
+} kdts_loss_value;
+
+/* Evaluate total = w_hard*L_hard + w_soft*L_soft + w_seq*L_seq and, when
+   dout is not NULL, write d(total)/d(out) into dout (B,T,O).
+     out    (B,T,O)  student head outputs (values or logits)
+     target (B,T,h)  true future values per step (for L_hard); may be NULL
+                     only when w_hard == 0
+     tvals  (B,T,h)  teacher per-step forecasts (expected values in dist
+                     mode); may be NULL only when w_soft and w_seq are 0 in
+                     point mode, w_seq is 0 in dist mode
+     tprobs (B,h,K)  dist mode: teacher probabilities at the temperature for
+                     the last step; may be NULL only when w_soft == 0
+   Point:  L_hard = mean (out-target)^2 over the hard steps,
+           L_soft = mean (out-tvals)^2 at the last step,
+           L_seq  = mean (out-tvals)^2 over all steps.
+   Dist:   p = softmax(z), forecast E = sum_k p_k centre_k;
+           L_hard = mean cross-entropy of p against the (smoothed) bin of the
+                    target, over the hard steps;
+           L_soft = T^2 * mean KL(tprobs || softmax(z/T)) at the last step
+                    (its gradient is T*(softmax(z/T) - tprobs));
+           L_seq  = mean (E - tvals)^2 over all steps.
+   KDTS_ERR_NONFINITE if the result is not finite. */
+KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
+                                   float w_seq, const float *out, const float *target,
+                                   const float *tvals, const float *tprobs, int B, int T,
+                                   kdts_loss_value *lv, float *dout);
+
+/* The distillation loss alpha*L_soft + (1-alpha)*L_hard + beta*L_seq. */
+KDTSDEF kdts_result kdts_distill_loss(const kdts_loss_config *lc, float alpha, float beta,
+                                      const float *out, const float *target,
+                                      const float *tvals, const float *tprobs, int B,
+                                      int T, kdts_loss_value *lv, float *dout);
+
+/* Centre of bin k of K over [lo, hi]. */
+KDTSDEF float kdts_bin_centre(float lo, float hi, int K, int k);
+/* probs (n,K) = softmax(logits / temperature) row by row. */
+KDTSDEF void kdts_softmax_rows(float *probs, const float *logits, size_t n, int K,
+                               float temperature);
+/* Expected value of each of n rows of logits (n,K) at temperature 1. */
+KDTSDEF void kdts_dist_expect(float *values, const float *logits, size_t n, int K,
+                              float lo, float hi);
+/* Central prediction interval of one distribution (K logits) with the given
+   coverage (e.g. 0.8), by linear interpolation of the bin CDF. */
+KDTSDEF void kdts_dist_interval(const float *logits, int K, float lo, float hi,
+                                float coverage, float *low, float *high);
+
+/* ======================================================================== */
+/* >>adam : Adam / AdamW with bias correction and gradient clipping         */
+/* ======================================================================== */
+
+typedef struct kdts_adam_config {
+    float lr;           /* [1e-3]                                           */
+    float beta1;        /* [0.9]                                            */
+    float beta2;        /* [0.999]                                          */
+    float eps;          /* [1e-8]                                           */
+    float weight_decay; /* decoupled (AdamW) decay, 0 = plain Adam           */
+    float clip_norm;    /* global gradient-norm clip, 0 = off                */
+} kdts_adam_config;
+
+typedef struct kdts_adam {
+    kdts_adam_config cfg; /* with defaults filled in                        */
+    size_t n;
+    long step;            /* steps taken                                    */
+    float *m, *v;         /* (n) moments, owned                             */
+} kdts_adam;
+
+/* Allocate the moment buffers for n parameters (zeroed). */
+KDTSDEF kdts_result kdts_adam_init(kdts_adam *a, const kdts_adam_config *cfg, size_t n,
+                                   kdts_error *err);
+KDTSDEF void kdts_adam_free(kdts_adam *a);
+/* One step: optional clipping of grads to cfg.clip_norm (grads is scaled in
+   place), then params -= lr * mhat / (sqrt(vhat) + eps), with bias-corrected
+   moments, and p -= lr*weight_decay*p before it (AdamW). Returns the global
+   gradient norm before clipping. */
+KDTSDEF double kdts_adam_step(kdts_adam *a, float *params, float *grads);
+/* Global L2 norm of g (n); if max_norm > 0 and the norm exceeds it, scale g
+   so its norm is max_norm. Returns the norm before scaling. */
+KDTSDEF double kdts_clip_grad_norm(float *g, size_t n, float max_norm);
+
+/* ======================================================================== */
+/* >>train : training and prediction on arrays                              */
+/* ======================================================================== */
+
+/* Windows in memory: x (n,T,F) inputs and y (n,T,h) per-step targets,
+   y[i][t][j] being the value j+1 steps after step t. The forecast of a
+   window is its last step: y[i][T-1][.]. y may be NULL for prediction. */
+typedef struct kdts_dataset {
+    const float *x;
+    const float *y;
+    int n, T, F, h;
+} kdts_dataset;
+
+/* What the per-epoch callback receives. */
+typedef struct kdts_epoch_info {
+    int epoch, epochs;       /* 1-based epoch, planned epochs               */
+    double loss, hard, soft, seq; /* mean training loss and terms           */
+    double val_mse;          /* forecast MSE on the validation set (or -1)  */
+    double best_val_mse;     /* best so far (or -1)                          */
+    int best_epoch;
+    double seconds;          /* since training started                      */
+    double alpha;            /* alpha used this epoch (warm-up)             */
+    int batch, batches;      /* progress inside the epoch (batch callbacks) */
+} kdts_epoch_info;
+
+/* Return non-zero from the callback to stop training after this epoch. */
+typedef int (*kdts_epoch_fn)(const kdts_epoch_info *info, void *user);
+
+typedef struct kdts_train_config {
+    int epochs;           /* [10]                                           */
+    int batch;            /* [32]                                           */
+    kdts_adam_config adam;
+    unsigned long long seed; /* shuffling and dropout                        */
+    int patience;         /* early stopping on val_mse: stop after this many
+                             epochs without improvement, 0 = never; the best
+                             weights are restored when a validation set is
+                             given                                           */
+    float alpha, beta;    /* distillation weights (used with teachers)      */
+    float temperature;    /* [1]                                            */
+    float label_sigma;    /* dist mode hard-label smoothing in bins [1]     */
+    int alpha_warmup;     /* epochs over which alpha rises linearly from 0  */
+    int hard_last_only;   /* hard loss on the last step only                */
+    kdts_epoch_fn on_epoch;  /* called after every epoch (may be NULL)      */
+    void *user;
+} kdts_train_config;
+
+/* Summary of a training run. */
+typedef struct kdts_train_report {
+    int epochs_run, best_epoch;
+    double final_loss, best_val_mse, seconds;
+    int bad_epoch, bad_batch; /* where a non-finite loss stopped training   */
+} kdts_train_report;
+
+/* Train m on `train` for cfg.epochs epochs of shuffled mini-batches with
+   Adam. With nteachers > 0 the frozen teachers' outputs (averaged) give the
+   soft targets and the loss is alpha*L_soft + (1-alpha)*L_hard +
+   beta*L_seq; without teachers it is L_hard. val may be NULL. Teachers must
+   take the same inputs and horizon; a dist-mode student needs dist-mode
+   teachers with the same bins for L_soft (point teachers give L_seq only).
+   On a non-finite loss or gradient training stops with KDTS_ERR_NONFINITE,
+   err names the epoch and batch, and m keeps the last good weights.
+   rep may be NULL. */
+KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg,
+                               const kdts_dataset *train, const kdts_dataset *val,
+                               const kdts_lstm *const *teachers, int nteachers,
+                               kdts_train_report *rep, kdts_error *err);
+
+/* Forecasts for n windows x (n,T,F): forecast (n,h) from the last step
+   (expected value in dist mode). Allocates its own workspace. */
+KDTSDEF kdts_result kdts_predict(const kdts_lstm *m, const float *x, int n, int T,
+                                 float *forecast, kdts_error *err);
+
+/* Per-step outputs for n windows: values (n,T,h) (expected values in dist
+   mode) and, when probs is not NULL in dist mode, the last step's
+   probabilities at `temperature` (n,h,K). */
+KDTSDEF kdts_result kdts_predict_steps(const kdts_lstm *m, const float *x, int n, int T,
+                                       float *values, float *probs, float temperature,
+                                       kdts_error *err);
+
+/* Mean squared error of the forecasts of m on d (last step, all h values). */
+KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, double *mse,
+                                  double *mae, kdts_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KDTS_H_INCLUDED */
+
+/* ======================================================================== */
+/*                            IMPLEMENTATION                                */
+/* ======================================================================== */
+#ifdef KDTS_IMPLEMENTATION
+#ifndef KDTS__IMPLEMENTED
+#define KDTS__IMPLEMENTED
+
+#include <string.h>
+#include <math.h>
+#include <float.h>
+#include <limits.h>
+#include <stdarg.h>
+#ifndef KDTS_NO_STDIO
+#include <stdio.h>
+#endif
+
+#if defined(KDTS_MALLOC) || defined(KDTS_REALLOC) || defined(KDTS_FREE)
+#if !defined(KDTS_MALLOC) || !defined(KDTS_REALLOC) || !defined(KDTS_FREE)
+#error "kdts.h: define all of KDTS_MALLOC, KDTS_REALLOC and KDTS_FREE, or none"
+#endif
+#else
+#include <stdlib.h>
+#define KDTS_MALLOC(sz) malloc(sz)
+#define KDTS_REALLOC(p, sz) realloc((p), (sz))
+#define KDTS_FREE(p) free(p)
+#endif
+
+#ifndef KDTS_ASSERT
+#include <assert.h>
+#define KDTS_ASSERT(x) assert(x)
+#endif
+
+#if defined(__cplusplus)
+#define KDTS__RESTRICT __restrict
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
+#define KDTS__RESTRICT restrict
+#else
+#define KDTS__RESTRICT
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define KDTS__UNUSED __attribute__((unused))
+#else
+#define KDTS__UNUSED
+#endif
+
+/* ---- ISA selection (compile time) ------------------------------------- */
+#ifdef KDTS_NO_SIMD
+#ifndef KDTS_NO_AVX512
+#define KDTS_NO_AVX512
+#endif
+#ifndef KDTS_NO_AVX2
+#define KDTS_NO_AVX2
+#endif
+#ifndef KDTS_NO_SSE2
+#define KDTS_NO_SSE2
+#endif
+#ifndef KDTS_NO_NEON
+#define KDTS_NO_NEON
+#endif
+#endif
+
+#if defined(__AVX512F__) && !defined(KDTS_NO_AVX512)
+#define KDTS__AVX512 1
+#include <immintrin.h>
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(KDTS_NO_AVX2)
+#define KDTS__AVX2 1
+#include <immintrin.h>
+#elif (defined(__SSE2__) || defined(_M_X64)) && !defined(KDTS_NO_SSE2)
+#define KDTS__SSE2 1
+#include <emmintrin.h>
+#elif (defined(__ARM_NEON) || defined(__ARM_NEON__)) && !defined(KDTS_NO_NEON)
+#define KDTS__NEON 1
+#include <arm_neon.h>
+#else
+#define KDTS__SCALAR 1
+#endif
+
+/* ======================================================================== */
+/* >>common                                                                 */
+/* ======================================================================== */
+
+KDTSDEF const char *kdts_result_str(kdts_result r)
+{
+    switch (r) {
+    case KDTS_OK: return "ok";
+    case KDTS_ERR_ARG: return "invalid argument";
+    case KDTS_ERR_NOMEM: return "out of memory";
+    case KDTS_ERR_PARSE: return "parse error";
+    case KDTS_ERR_SHAPE: return "shape mismatch";
+    case KDTS_ERR_IO: return "input/output error";
+    case KDTS_ERR_NONFINITE: return "non-finite value (NaN or Inf)";
+    case KDTS_ERR_VERSION: return "unsupported version";
+    case KDTS_ERR_FORMAT: return "bad or corrupt file format";
+    case KDTS_ERR_MISSING: return "missing values";
+    case KDTS_ERR_NOTFOUND: return "not found";
+    case KDTS_ERR_DATA: return "unusable data";
+    }
+    return "unknown error";
+}
+
+KDTSDEF int kdts_version_number(void) { return KDTS_VERSION_NUMBER; }
+
+KDTSDEF const char *kdts_simd_name(void)
+{
+#if defined(KDTS__AVX512)
+    return "avx512";
+#elif defined(KDTS__AVX2)
+    return "avx2";
+#elif defined(KDTS__SSE2)
+    return "sse2";
+#elif defined(KDTS__NEON)
+    return "neon";
+#else
+    return "scalar";
+#endif
+}
+
+/* Fill *err (if given) and return the code. With KDTS_NO_STDIO the message is
+   the format string with its conversions left unexpanded. */
+static kdts_result kdts__fail(kdts_error *err, kdts_result code, long line, long col, const char *fmt, ...)
+{
+    if (err) {
+        err->code = code;
+        err->line = line;
+        err->column = col;
+#ifndef KDTS_NO_STDIO
+        {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err->message, sizeof err->message, fmt, ap);
+            va_end(ap);
+        }
+#else
+        {
+            size_t n = strlen(fmt);
+            if (n >= sizeof err->message) n = sizeof err->message - 1;
+            memcpy(err->message, fmt, n);
+            err->message[n] = 0;
+        }
+#endif
+    }
+    return code;
+}
+
+/* Overflow-checked size arithmetic: return 0 on overflow. */
+static int kdts__mul_ok(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > (size_t)-1 / a) return 0;
+    *out = a * b;
+    return 1;
+}
+static int kdts__add_ok(size_t a, size_t b, size_t *out)
+{
+    if (b > (size_t)-1 - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
+/* 64-byte aligned allocation through KDTS_MALLOC; the original pointer is
+   kept just before the returned block. */
+static void *kdts__alloc_aligned(size_t bytes)
+{
+    size_t total;
+    unsigned char *raw, *p;
+    if (!kdts__add_ok(bytes, 64 + sizeof(void *), &total)) return NULL;
+    raw = (unsigned char *)KDTS_MALLOC(total);
+    if (!raw) return NULL;
+    p = raw + sizeof(void *);
+    p += (64 - ((size_t)p & 63)) & 63;
+    memcpy(p - sizeof(void *), &raw, sizeof(void *));
+    return p;
+}
+static void kdts__free_aligned(void *p)
+{
+    void *raw;
+    if (!p) return;
+    memcpy(&raw, (unsigned char *)p - sizeof(void *), sizeof(void *));
+    KDTS_FREE(raw);
+}
+/* Aligned float array of n elements, NULL on overflow or out of memory. */
+static float *kdts__falloc(size_t n)
+{
+    size_t b;
+    if (!kdts__mul_ok(n, sizeof(float), &b)) return NULL;
+    return (float *)kdts__alloc_aligned(b ? b : 4);
+}
+
+static int kdts__isfinite(float x) { return x == x && x - x == 0.0f; }
+
+/* ---- RNG ---------------------------------------------------------------- */
+static unsigned long long kdts__splitmix64(unsigned long long *x)
+{
+    unsigned long long z = (*x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+KDTSDEF void kdts_rng_seed(kdts_rng *r, unsigned long long seed)
+{
+    unsigned long long x = seed;
+    r->s[0] = kdts__splitmix64(&x);
+    r->s[1] = kdts__splitmix64(&x);
+    if (!r->s[0] && !r->s[1]) r->s[1] = 1;
+}
+
+KDTSDEF unsigned long long kdts_rng_next(kdts_rng *r)
+{
+    /* xorshift128+ */
+    unsigned long long s1 = r->s[0];
+    const unsigned long long s0 = r->s[1];
+    r->s[0] = s0;
+    s1 ^= s1 << 23;
+    r->s[1] = s1 ^ s0 ^ (s1 >> 18) ^ (s0 >> 5);
+    return r->s[1] + s0;
+}
+
+KDTSDEF float kdts_rng_uniform(kdts_rng *r)
+{
+    return (float)(kdts_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+KDTSDEF unsigned long kdts_rng_below(kdts_rng *r, unsigned long n)
+{
+    /* rejection sampling: unbiased and portable */
+    unsigned long long lim, x;
+    KDTS_ASSERT(n > 0);
+    lim = (0xFFFFFFFFFFFFFFFFULL / n) * n;
+    do { x = kdts_rng_next(r); } while (x >= lim);
+    return (unsigned long)(x % n);
+}
+
+KDTSDEF float kdts_rng_normal(kdts_rng *r)
+{
+    double u1 = ((double)(kdts_rng_next(r) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+    double u2 = (double)(kdts_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n)
+{
+    int i;
+    for (i = n - 1; i > 0; --i) {
+        int j = (int)kdts_rng_below(r, (unsigned long)i + 1);
+        int t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+}
+
+/* ======================================================================== */
+/* >>kernels : the only code that uses intrinsics                           */
+/* ======================================================================== */
+
+/* Micro-tile shape per ISA: MR rows of op(A) x NR columns of op(B). */
+#if defined(KDTS__AVX512)
+#define KDTS__MR 8
+#define KDTS__NR 32
+#elif defined(KDTS__AVX2)
+#define KDTS__MR 6
+#define KDTS__NR 16
+#elif defined(KDTS__SSE2)
+#define KDTS__MR 4
+#define KDTS__NR 8
+#elif defined(KDTS__NEON)
+#define KDTS__MR 8
+#define KDTS__NR 8
+#else
+#define KDTS__MR 4
+#define KDTS__NR 4
+#endif
+
+/* Cache blocking: KC x NC panel of op(B) (L2), MC x KC panel of op(A) (L1/L2). */
+#ifndef KDTS_GEMM_KC
+#define KDTS_GEMM_KC 256
+#endif
+#ifndef KDTS_GEMM_MC
+#define KDTS_GEMM_MC 96
+#endif
+#ifndef KDTS_GEMM_NC
+#define KDTS_GEMM_NC 512
+#endif
+#define KDTS__NC_R (((KDTS_GEMM_NC + KDTS__NR - 1) / KDTS__NR) * KDTS__NR)
+#define KDTS__MC_R (((KDTS_GEMM_MC + KDTS__MR - 1) / KDTS__MR) * KDTS__MR)
+/* floats of packing scratch one GEMM call needs */
+#define KDTS__GEMM_SCRATCH ((size_t)KDTS_GEMM_KC * (KDTS__NC_R + KDTS__MC_R) + 64)
+
+/* acc (MR x NR, row-major, ld NR) = sum_k a[k*MR+i] * b[k*NR+j] */
+static void kdts__ukernel(int kc, const float *KDTS__RESTRICT a, const float *KDTS__RESTRICT b,
+                          float *KDTS__RESTRICT acc)
+{
+#if defined(KDTS__AVX512)
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+    __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+    __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    int k;
+    for (k = 0; k < kc; ++k) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), av;
+        av = _mm512_set1_ps(a[0]); c00 = _mm512_fmadd_ps(av, b0, c00); c01 = _mm512_fmadd_ps(av, b1, c01);
+        av = _mm512_set1_ps(a[1]); c10 = _mm512_fmadd_ps(av, b0, c10); c11 = _mm512_fmadd_ps(av, b1, c11);
+        av = _mm512_set1_ps(a[2]); c20 = _mm512_fmadd_ps(av, b0, c20); c21 = _mm512_fmadd_ps(av, b1, c21);
+        av = _mm512_set1_ps(a[3]); c30 = _mm512_fmadd_ps(av, b0, c30); c31 = _mm512_fmadd_ps(av, b1, c31);
+        av = _mm512_set1_ps(a[4]); c40 = _mm512_fmadd_ps(av, b0, c40); c41 = _mm512_fmadd_ps(av, b1, c41);
+        av = _mm512_set1_ps(a[5]); c50 = _mm512_fmadd_ps(av, b0, c50); c51 = _mm512_fmadd_ps(av, b1, c51);
+        av = _mm512_set1_ps(a[6]); c60 = _mm512_fmadd_ps(av, b0, c60); c61 = _mm512_fmadd_ps(av, b1, c61);
+        av = _mm512_set1_ps(a[7]); c70 = _mm512_fmadd_ps(av, b0, c70); c71 = _mm512_fmadd_ps(av, b1, c71);
+        a += 8;
+        b += 32;
+    }
+    _mm512_store_ps(acc + 0, c00);   _mm512_store_ps(acc + 16, c01);
+    _mm512_store_ps(acc + 32, c10);  _mm512_store_ps(acc + 48, c11);
+    _mm512_store_ps(acc + 64, c20);  _mm512_store_ps(acc + 80, c21);
+    _mm512_store_ps(acc + 96, c30);  _mm512_store_ps(acc + 112, c31);
+    _mm512_store_ps(acc + 128, c40); _mm512_store_ps(acc + 144, c41);
+    _mm512_store_ps(acc + 160, c50); _mm512_store_ps(acc + 176, c51);
+    _mm512_store_ps(acc + 192, c60); _mm512_store_ps(acc + 208, c61);
+    _mm512_store_ps(acc + 224, c70); _mm512_store_ps(acc + 240, c71);
+#elif defined(KDTS__AVX2)
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    int k;
+    for (k = 0; k < kc; ++k) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), av;
+        av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
+        a += 6;
+        b += 16;
+    }
+    _mm256_store_ps(acc + 0, c00);  _mm256_store_ps(acc + 8, c01);
+    _mm256_store_ps(acc + 16, c10); _mm256_store_ps(acc + 24, c11);
+    _mm256_store_ps(acc + 32, c20); _mm256_store_ps(acc + 40, c21);
+    _mm256_store_ps(acc + 48, c30); _mm256_store_ps(acc + 56, c31);
+    _mm256_store_ps(acc + 64, c40); _mm256_store_ps(acc + 72, c41);
+    _mm256_store_ps(acc + 80, c50); _mm256_store_ps(acc + 88, c51);
+#elif defined(KDTS__SSE2)
+    __m128 c00 = _mm_setzero_ps(), c01 = _mm_setzero_ps();
+    __m128 c10 = _mm_setzero_ps(), c11 = _mm_setzero_ps();
+    __m128 c20 = _mm_setzero_ps(), c21 = _mm_setzero_ps();
+    __m128 c30 = _mm_setzero_ps(), c31 = _mm_setzero_ps();
+    int k;
+    for (k = 0; k < kc; ++k) {
+        __m128 b0 = _mm_load_ps(b), b1 = _mm_load_ps(b + 4), av;
+        av = _mm_set1_ps(a[0]); c00 = _mm_add_ps(c00, _mm_mul_ps(av, b0)); c01 = _mm_add_ps(c01, _mm_mul_ps(av, b1));
+        av = _mm_set1_ps(a[1]); c10 = _mm_add_ps(c10, _mm_mul_ps(av, b0)); c11 = _mm_add_ps(c11, _mm_mul_ps(av, b1));
+        av = _mm_set1_ps(a[2]); c20 = _mm_add_ps(c20, _mm_mul_ps(av, b0)); c21 = _mm_add_ps(c21, _mm_mul_ps(av, b1));
+        av = _mm_set1_ps(a[3]); c30 = _mm_add_ps(c30, _mm_mul_ps(av, b0)); c31 = _mm_add_ps(c31, _mm_mul_ps(av, b1));
+        a += 4;
+        b += 8;
+    }
+    _mm_store_ps(acc + 0, c00);  _mm_store_ps(acc + 4, c01);
+    _mm_store_ps(acc + 8, c10);  _mm_store_ps(acc + 12, c11);
+    _mm_store_ps(acc + 16, c20); _mm_store_ps(acc + 20, c21);
+    _mm_store_ps(acc + 24, c30); _mm_store_ps(acc + 28, c31);
+#elif defined(KDTS__NEON)
+    float32x4_t c[8][2];
+    int k, i;
+    for (i = 0; i < 8; ++i) c[i][0] = c[i][1] = vdupq_n_f32(0.0f);
+    for (k = 0; k < kc; ++k) {
+        float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
+        for (i = 0; i < 8; ++i) {
+            float32x4_t av = vdupq_n_f32(a[i]);
+            c[i][0] = vmlaq_f32(c[i][0], av, b0);
+            c[i][1] = vmlaq_f32(c[i][1], av, b1);
+        }
+        a += 8;
+        b += 8;
+    }
+    for (i = 0; i < 8; ++i) {
+        vst1q_f32(acc + i * 8, c[i][0]);
+        vst1q_f32(acc + i * 8 + 4, c[i][1]);
+    }
+#else
+    float c[KDTS__MR * KDTS__NR];
+    int k, i, j;
+    for (i = 0; i < KDTS__MR * KDTS__NR; ++i) c[i] = 0.0f;
+    for (k = 0; k < kc; ++k) {
+        for (i = 0; i < KDTS__MR; ++i) {
+            float av = a[i];
+            for (j = 0; j < KDTS__NR; ++j) c[i * KDTS__NR + j] += av * b[j];
+        }
+        a += KDTS__MR;
+        b += KDTS__NR;
+    }
+    for (i = 0; i < KDTS__MR * KDTS__NR; ++i) acc[i] = c[i];
+#endif
+}
+
+/* Pack rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row panels:
+   dst[panel][k][r], zero-padded to a multiple of MR rows. */
+static void kdts__pack_a(float *KDTS__RESTRICT dst, int ta, const float *A, int lda, int i0,
+                         int mc, int p0, int kc)
+{
+    int ir, r, k;
+    for (ir = 0; ir < mc; ir += KDTS__MR) {
+        int mr = mc - ir < KDTS__MR ? mc - ir : KDTS__MR;
+        if (!ta) {
+            for (r = 0; r < mr; ++r) {
+                const float *src = A + (size_t)(i0 + ir + r) * lda + p0;
+                for (k = 0; k < kc; ++k) dst[k * KDTS__MR + r] = src[k];
+            }
+        } else {
+            for (k = 0; k < kc; ++k) {
+                const float *src = A + (size_t)(p0 + k) * lda + i0 + ir;
+                for (r = 0; r < mr; ++r) dst[k * KDTS__MR + r] = src[r];
+            }
+        }
+        for (r = mr; r < KDTS__MR; ++r)
+            for (k = 0; k < kc; ++k) dst[k * KDTS__MR + r] = 0.0f;
+        dst += (size_t)kc * KDTS__MR;
+    }
+}
+
+/* Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column panels:
+   dst[panel][k][c], zero-padded to a multiple of NR columns. */
+static void kdts__pack_b(float *KDTS__RESTRICT dst, int tb, const float *B, int ldb, int p0,
+                         int kc, int j0, int nc)
+{
+    int jr, c, k;
+    for (jr = 0; jr < nc; jr += KDTS__NR) {
+        int nr = nc - jr < KDTS__NR ? nc - jr : KDTS__NR;
+        if (!tb) {
+            for (k = 0; k < kc; ++k) {
+                const float *src = B + (size_t)(p0 + k) * ldb + j0 + jr;
+                float *d = dst + k * KDTS__NR;
+                for (c = 0; c < nr; ++c) d[c] = src[c];
+                for (; c < KDTS__NR; ++c) d[c] = 0.0f;
+            }
+        } else {
+            for (c = 0; c < nr; ++c) {
+                const float *src = B + (size_t)(j0 + jr + c) * ldb + p0;
+                for (k = 0; k < kc; ++k) dst[k * KDTS__NR + c] = src[k];
+            }
+            for (; c < KDTS__NR; ++c)
+                for (k = 0; k < kc; ++k) dst[k * KDTS__NR + c] = 0.0f;
+        }
+        dst += (size_t)kc * KDTS__NR;
+    }
+}
+
+/* Floats needed to hold all of op(B) (K x N) packed for kdts__gemm_core. */
+static size_t kdts__packed_b_size(int K, int N)
+{
+    return (size_t)K * (size_t)(((N + KDTS__NR - 1) / KDTS__NR) * KDTS__NR);
+}
+
+/* Pack the whole of op(B) once, in the block order kdts__gemm_core walks:
+   for each NC block of columns, for each KC block of rows. */
+static void kdts__pack_b_full(float *dst, int tb, const float *B, int ldb, int K, int N)
+{
+    int jc, pc;
+    for (jc = 0; jc < N; jc += KDTS_GEMM_NC) {
+        int nc = N - jc < KDTS_GEMM_NC ? N - jc : KDTS_GEMM_NC;
+        int ncr = ((nc + KDTS__NR - 1) / KDTS__NR) * KDTS__NR;
+        for (pc = 0; pc < K; pc += KDTS_GEMM_KC) {
+            int kc = K - pc < KDTS_GEMM_KC ? K - pc : KDTS_GEMM_KC;
+            kdts__pack_b(dst, tb, B, ldb, pc, kc, jc, nc);
+            dst += (size_t)kc * ncr;
+        }
+    }
+}
+
+/* Write an MR x NR accumulator tile into C: C = alpha*acc + beta*C over the
+   valid mr x nr part; beta == 0 does not read C. */
+static void kdts__store_tile(float *C, int ldc, const float *acc, int mr, int nr, float alpha,
+                             float beta)
+{
+    int i, j;
+    for (i = 0; i < mr; ++i) {
+        float *c = C + (size_t)i * ldc;
+        const float *s = acc + i * KDTS__NR;
+        if (beta == 0.0f) {
+            if (alpha == 1.0f)
+                for (j = 0; j < nr; ++j) c[j] = s[j];
+            else
+                for (j = 0; j < nr; ++j) c[j] = alpha * s[j];
+        } else if (beta == 1.0f) {
+            if (alpha == 1.0f)
+                for (j = 0; j < nr; ++j) c[j] += s[j];
+            else
+                for (j = 0; j < nr; ++j) c[j] += alpha * s[j];
+        } else {
+            for (j = 0; j < nr; ++j) c[j] = alpha * s[j] + beta * c[j];
+        }
+    }
+}
+
+static void kdts__scale_c(int M, int N, float beta, float *C, int ldc)
+{
+    int i, j;
+    for (i = 0; i < M; ++i) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f)
+            for (j = 0; j < N; ++j) c[j] = 0.0f;
+        else if (beta != 1.0f)
+            for (j = 0; j < N; ++j) c[j] *= beta;
+    }
+}
+
+/* The blocked GEMM. scratch holds KDTS__GEMM_SCRATCH floats (64-byte
+   aligned). bpacked, when not NULL, is op(B) packed by kdts__pack_b_full and
+   B/ldb/tb are ignored. */
+static void kdts__gemm_core(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                            int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                            float *scratch, const float *bpacked)
+{
+    float acc[KDTS__MR * KDTS__NR + 16];
+    float *tile = (float *)(((size_t)acc + 63) & ~(size_t)63);
+    float *ap = scratch;
+    float *bp = scratch + (size_t)KDTS_GEMM_KC * KDTS__MC_R;
+    int jc, pc, ic, jr, ir;
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        kdts__scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    (void)sizeof(acc);
+    for (jc = 0; jc < N; jc += KDTS_GEMM_NC) {
+        int nc = N - jc < KDTS_GEMM_NC ? N - jc : KDTS_GEMM_NC;
+        int ncr = ((nc + KDTS__NR - 1) / KDTS__NR) * KDTS__NR;
+        for (pc = 0; pc < K; pc += KDTS_GEMM_KC) {
+            int kc = K - pc < KDTS_GEMM_KC ? K - pc : KDTS_GEMM_KC;
+            float be = pc == 0 ? beta : 1.0f;
+            const float *bpan;
+            if (bpacked) {
+                bpan = bpacked + (size_t)jc * K + (size_t)pc * ncr;
+            } else {
+                kdts__pack_b(bp, tb, B, ldb, pc, kc, jc, nc);
+                bpan = bp;
+            }
+            for (ic = 0; ic < M; ic += KDTS_GEMM_MC) {
+                int mc = M - ic < KDTS_GEMM_MC ? M - ic : KDTS_GEMM_MC;
+                kdts__pack_a(ap, ta, A, lda, ic, mc, pc, kc);
+                for (jr = 0; jr < nc; jr += KDTS__NR) {
+                    int nr = nc - jr < KDTS__NR ? nc - jr : KDTS__NR;
+                    const float *bb = bpan + (size_t)jr * kc;
+                    for (ir = 0; ir < mc; ir += KDTS__MR) {
+                        int mr = mc - ir < KDTS__MR ? mc - ir : KDTS__MR;
+                        kdts__ukernel(kc, ap + (size_t)ir * kc, bb, tile);
+                        kdts__store_tile(C + (size_t)(ic + ir) * ldc + jc + jr, ldc, tile, mr, nr,
+                                         alpha, be);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static int kdts__gemm_args_ok(int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc)
+{
+    if (M < 0 || N < 0 || K < 0) return 0;
+    if (ldc < (N > 1 ? N : 1)) return 0;
+    if (lda < ((ta ? M : K) > 1 ? (ta ? M : K) : 1)) return 0;
+    if (ldb < ((tb ? K : N) > 1 ? (tb ? K : N) : 1)) return 0;
+    return 1;
+}
+
+KDTSDEF kdts_result kdts_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                              int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    float *scratch;
+    if (!kdts__gemm_args_ok(ta, tb, M, N, K, lda, ldb, ldc)) return KDTS_ERR_ARG;
+    if (M == 0 || N == 0) return KDTS_OK;
+    if (K == 0 || alpha == 0.0f) {
+        kdts__scale_c(M, N, beta, C, ldc);
+        return KDTS_OK;
+    }
+    scratch = kdts__falloc(KDTS__GEMM_SCRATCH);
+    if (!scratch) return KDTS_ERR_NOMEM;
+    kdts__gemm_core(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch, NULL);
+    kdts__free_aligned(scratch);
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                           int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    int i, j, k;
+    for (i = 0; i < M; ++i) {
+        for (j = 0; j < N; ++j) {
+            double s = 0.0;
+            float *c = C + (size_t)i * ldc + j;
+            for (k = 0; k < K; ++k) {
+                float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                s += (double)a * (double)b;
+            }
+            *c = beta == 0.0f ? (float)(alpha * s) : (float)(alpha * s + (double)beta * *c);
+        }
+    }
+}
+
+/* ---- vector vocabulary for element-wise kernels ------------------------ */
+#if defined(KDTS__AVX512)
+#define KDTS__VW 16
+typedef __m512 kdts__v;
+#define kdts__vld(p) _mm512_loadu_ps(p)
+#define kdts__vst(p, v) _mm512_storeu_ps((p), (v))
+#define kdts__vset(x) _mm512_set1_ps(x)
+#define kdts__vadd(a, b) _mm512_add_ps(a, b)
+#define kdts__vsub(a, b) _mm512_sub_ps(a, b)
+#define kdts__vmul(a, b) _mm512_mul_ps(a, b)
+#define kdts__vfma(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define kdts__vmin(a, b) _mm512_min_ps(a, b)
+#define kdts__vmax(a, b) _mm512_max_ps(a, b)
+#define kdts__vdiv(a, b) _mm512_div_ps(a, b)
+static kdts__v kdts__vpow2i(kdts__v n)
+{
+    __m512i i = _mm512_cvtps_epi32(n);
+    i = _mm512_slli_epi32(_mm512_add_epi32(i, _mm512_set1_epi32(127)), 23);
+    return _mm512_castsi512_ps(i);
+}
+#define kdts__vround(x) _mm512_roundscale_ps((x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#elif defined(KDTS__AVX2)
+#define KDTS__VW 8
+typedef __m256 kdts__v;
+#define kdts__vld(p) _mm256_loadu_ps(p)
+#define kdts__vst(p, v) _mm256_storeu_ps((p), (v))
+#define kdts__vset(x) _mm256_set1_ps(x)
+#define kdts__vadd(a, b) _mm256_add_ps(a, b)
+#define kdts__vsub(a, b) _mm256_sub_ps(a, b)
+#define kdts__vmul(a, b) _mm256_mul_ps(a, b)
+#define kdts__vfma(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define kdts__vmin(a, b) _mm256_min_ps(a, b)
+#define kdts__vmax(a, b) _mm256_max_ps(a, b)
+#define kdts__vdiv(a, b) _mm256_div_ps(a, b)
+static kdts__v kdts__vpow2i(kdts__v n)
+{
+    __m256i i = _mm256_cvtps_epi32(n);
+    i = _mm256_slli_epi32(_mm256_add_epi32(i, _mm256_set1_epi32(127)), 23);
+    return _mm256_castsi256_ps(i);
+}
+#define kdts__vround(x) _mm256_round_ps((x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#elif defined(KDTS__SSE2)
+#define KDTS__VW 4
+typedef __m128 kdts__v;
+#define kdts__vld(p) _mm_loadu_ps(p)
+#define kdts__vst(p, v) _mm_storeu_ps((p), (v))
+#define kdts__vset(x) _mm_set1_ps(x)
+#define kdts__vadd(a, b) _mm_add_ps(a, b)
+#define kdts__vsub(a, b) _mm_sub_ps(a, b)
+#define kdts__vmul(a, b) _mm_mul_ps(a, b)
+#define kdts__vfma(a, b, c) _mm_add_ps(_mm_mul_ps(a, b), c)
+#define kdts__vmin(a, b) _mm_min_ps(a, b)
+#define kdts__vmax(a, b) _mm_max_ps(a, b)
+#define kdts__vdiv(a, b) _mm_div_ps(a, b)
+static kdts__v kdts__vpow2i(kdts__v n)
+{
+    __m128i i = _mm_cvtps_epi32(n);
+    i = _mm_slli_epi32(_mm_add_epi32(i, _mm_set1_epi32(127)), 23);
+    return _mm_castsi128_ps(i);
+}
+#define kdts__vround(x) _mm_cvtepi32_ps(_mm_cvtps_epi32(x))
+#elif defined(KDTS__NEON)
+#define KDTS__VW 4
+typedef float32x4_t kdts__v;
+#define kdts__vld(p) vld1q_f32(p)
+#define kdts__vst(p, v) vst1q_f32((p), (v))
+#define kdts__vset(x) vdupq_n_f32(x)
+#define kdts__vadd(a, b) vaddq_f32(a, b)
+#define kdts__vsub(a, b) vsubq_f32(a, b)
+#define kdts__vmul(a, b) vmulq_f32(a, b)
+#define kdts__vfma(a, b, c) vmlaq_f32(c, a, b)
+#define kdts__vmin(a, b) vminq_f32(a, b)
+#define kdts__vmax(a, b) vmaxq_f32(a, b)
+static kdts__v kdts__vdiv(kdts__v a, kdts__v b)
+{
+#if defined(__aarch64__)
+    return vdivq_f32(a, b);
+#else
+    float32x4_t r = vrecpeq_f32(b);
+    r = vmulq_f32(r, vrecpsq_f32(b, r));
+    r = vmulq_f32(r, vrecpsq_f32(b, r));
+    r = vmulq_f32(r, vrecpsq_f32(b, r));
+    return vmulq_f32(a, r);
+#endif
+}
+static kdts__v kdts__vround(kdts__v x)
+{
+    /* round half away from zero: enough for range reduction */
+    float32x4_t h = vbslq_f32(vcltq_f32(x, vdupq_n_f32(0.0f)), vdupq_n_f32(-0.5f), vdupq_n_f32(0.5f));
+    return vcvtq_f32_s32(vcvtq_s32_f32(vaddq_f32(x, h)));
+}
+static kdts__v kdts__vpow2i(kdts__v n)
+{
+    int32x4_t i = vcvtq_s32_f32(n);
+    i = vshlq_n_s32(vaddq_s32(i, vdupq_n_s32(127)), 23);
+    return vreinterpretq_f32_s32(i);
+}
+#endif
+
+#ifdef KDTS__VW
+/* e^x for |x| <= 87: x = n*ln2 + r, e^r by a degree-6 polynomial. */
+static kdts__v kdts__vexp(kdts__v x)
+{
+    kdts__v n, r, p;
+    x = kdts__vmin(kdts__vmax(x, kdts__vset(-87.0f)), kdts__vset(87.0f));
+    n = kdts__vround(kdts__vmul(x, kdts__vset(1.44269504088896341f)));
+    r = kdts__vsub(x, kdts__vmul(n, kdts__vset(0.693359375f)));
+    r = kdts__vsub(r, kdts__vmul(n, kdts__vset(-2.12194440e-4f)));
+    p = kdts__vset(1.0f / 720.0f);
+    p = kdts__vfma(p, r, kdts__vset(1.0f / 120.0f));
+    p = kdts__vfma(p, r, kdts__vset(1.0f / 24.0f));
+    p = kdts__vfma(p, r, kdts__vset(1.0f / 6.0f));
+    p = kdts__vfma(p, r, kdts__vset(0.5f));
+    p = kdts__vfma(p, r, kdts__vset(1.0f));
+    p = kdts__vfma(p, r, kdts__vset(1.0f));
+    return kdts__vmul(p, kdts__vpow2i(n));
+}
+static kdts__v kdts__vsigmoid(kdts__v x)
+{
+    kdts__v one = kdts__vset(1.0f);
+    return kdts__vdiv(one, kdts__vadd(one, kdts__vexp(kdts__vsub(kdts__vset(0.0f), x))));
+}
+/* tanh(x) = 1 - 2/(e^{2x}+1); for tiny |x| this loses relative accuracy, so
+   below 0.0625 use the odd series x - x^3/3 + 2x^5/15. */
+static kdts__v kdts__vtanh(kdts__v x)
+{
+    kdts__v one = kdts__vset(1.0f);
+    kdts__v e = kdts__vexp(kdts__vadd(x, x));
+    kdts__v t = kdts__vsub(one, kdts__vdiv(kdts__vset(2.0f), kdts__vadd(e, one)));
+    kdts__v x2 = kdts__vmul(x, x);
+    kdts__v s = kdts__vmul(x, kdts__vfma(x2, kdts__vfma(x2, kdts__vset(2.0f / 15.0f), kdts__vset(-1.0f / 3.0f)), one));
+#if defined(KDTS__AVX512)
+    __mmask16 small = _mm512_cmp_ps_mask(x2, kdts__vset(0.00390625f), _CMP_LT_OQ);
+    return _mm512_mask_blend_ps(small, t, s);
+#elif defined(KDTS__AVX2)
+    return _mm256_blendv_ps(t, s, _mm256_cmp_ps(x2, kdts__vset(0.00390625f), _CMP_LT_OQ));
+#elif defined(KDTS__SSE2)
+    __m128 m = _mm_cmplt_ps(x2, kdts__vset(0.00390625f));
+    return _mm_or_ps(_mm_and_ps(m, s), _mm_andnot_ps(m, t));
+#else
+    return vbslq_f32(vcltq_f32(x2, vdupq_n_f32(0.00390625f)), s, t);
+#endif
+}
+#endif
+
+static float kdts__sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+KDTSDEF void kdts_vec_sigmoid(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) kdts__vst(y + i, kdts__vsigmoid(kdts__vld(x + i)));
+#endif
+    for (; i < n; ++i) y[i] = kdts__sigmoidf(x[i]);
+}
+
+KDTSDEF void kdts_vec_tanh(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) kdts__vst(y + i, kdts__vtanh(kdts__vld(x + i)));
+#endif
+    for (; i < n; ++i) y[i] = tanhf(x[i]);
+}
+
+KDTSDEF void kdts_vec_exp(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) kdts__vst(y + i, kdts__vexp(kdts__vld(x + i)));
+#endif
+    for (; i < n; ++i) y[i] = expf(x[i] < -87.0f ? -87.0f : (x[i] > 87.0f ? 87.0f : x[i]));
+}
+
+KDTSDEF void kdts_vec_dsigmoid(float *dx, const float *y, const float *dy, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+}
+
+KDTSDEF void kdts_vec_dtanh(float *dx, const float *y, const float *dy, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+KDTSDEF void kdts_vec_axpy(float *y, float a, const float *x, size_t n)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    kdts__v va = kdts__vset(a);
+    for (; i + KDTS__VW <= n; i += KDTS__VW)
+        kdts__vst(y + i, kdts__vfma(va, kdts__vld(x + i), kdts__vld(y + i)));
+#endif
+    for (; i < n; ++i) y[i] += a * x[i];
+}
+
+KDTSDEF float kdts_vec_dot(const float *x, const float *y, size_t n)
+{
+    size_t i = 0;
+    float s = 0.0f;
+#ifdef KDTS__VW
+    float tmp[KDTS__VW];
+    int j;
+    kdts__v acc = kdts__vset(0.0f);
+    for (; i + KDTS__VW <= n; i += KDTS__VW) acc = kdts__vfma(kdts__vld(x + i), kdts__vld(y + i), acc);
+    kdts__vst(tmp, acc);
+    for (j = 0; j < KDTS__VW; ++j) s += tmp[j];
+#endif
+    for (; i < n; ++i) s += x[i] * y[i];
+    return s;
+}
+
+/* Fused LSTM cell for one step, n = B rows of 4H pre-activations g (in
+   place, becomes the activated i,f,g,o), previous cell cp, new cell c,
+   tanh(c) tc and hidden h (B,H each, h with row stride ldh).
+     i = sigmoid(zi), f = sigmoid(zf), g = tanh(zg), o = sigmoid(zo)
+     c = f*c_prev + i*g,  h = o*tanh(c) */
+static void kdts__lstm_cell(float *gt, const float *cp, float *c, float *tc, float *h, int B,
+                            int H)
+{
+    int b, j;
+    for (b = 0; b < B; ++b) {
+        float *zi = gt + (size_t)b * 4 * H, *zf = zi + H, *zg = zf + H, *zo = zg + H;
+        const float *cpb = cp + (size_t)b * H;
+        float *cb = c + (size_t)b * H, *tcb = tc + (size_t)b * H, *hb = h + (size_t)b * H;
+        j = 0;
+#ifdef KDTS__VW
+        for (; j + KDTS__VW <= H; j += KDTS__VW) {
+            kdts__v vi = kdts__vsigmoid(kdts__vld(zi + j));
+            kdts__v vf = kdts__vsigmoid(kdts__vld(zf + j));
+            kdts__v vg = kdts__vtanh(kdts__vld(zg + j));
+            kdts__v vo = kdts__vsigmoid(kdts__vld(zo + j));
+            kdts__v vc = kdts__vfma(vf, kdts__vld(cpb + j), kdts__vmul(vi, vg));
+            kdts__v vt = kdts__vtanh(vc);
+            kdts__vst(zi + j, vi);
+            kdts__vst(zf + j, vf);
+            kdts__vst(zg + j, vg);
+            kdts__vst(zo + j, vo);
+            kdts__vst(cb + j, vc);
+            kdts__vst(tcb + j, vt);
+            kdts__vst(hb + j, kdts__vmul(vo, vt));
+        }
+#endif
+        for (; j < H; ++j) {
+            float vi = kdts__sigmoidf(zi[j]), vf = kdts__sigmoidf(zf[j]);
+            float vg = tanhf(zg[j]), vo = kdts__sigmoidf(zo[j]);
+            float vc = vf * cpb[j] + vi * vg, vt = tanhf(vc);
+            zi[j] = vi;
+            zf[j] = vf;
+            zg[j] = vg;
+            zo[j] = vo;
+            cb[j] = vc;
+            tcb[j] = vt;
+            hb[j] = vo * vt;
+        }
+    }
+}
+
+/* Backward of the cell for one step. gt: activated gates (B,4H); cp: c_{t-1};
+   tc: tanh(c_t); dh: total dL/dh_t (B,H); dc: in: dL/dc_t from step t+1,
+   out: dL/dc_{t-1}; dz: out, gradient w.r.t. the pre-activations (B,4H).
+     dc_t += dh*o*(1-tanh(c)^2)
+     dzo = dh*tanh(c)*o*(1-o); dzi = dc_t*g*i*(1-i)
+     dzf = dc_t*c_{t-1}*f*(1-f); dzg = dc_t*i*(1-g^2); dc_{t-1} = dc_t*f */
+static void kdts__lstm_cell_back(const float *gt, const float *cp, const float *tc,
+                                 const float *dh, float *dc, float *dz, int B, int H)
+{
+    int b, j;
+    for (b = 0; b < B; ++b) {
+        const float *gi = gt + (size_t)b * 4 * H, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        float *zi = dz + (size_t)b * 4 * H, *zf = zi + H, *zg = zf + H, *zo = zg + H;
+        const float *cpb = cp + (size_t)b * H, *tcb = tc + (size_t)b * H, *dhb = dh + (size_t)b * H;
+        float *dcb = dc + (size_t)b * H;
+        j = 0;
+#ifdef KDTS__VW
+        {
+            kdts__v one = kdts__vset(1.0f);
+            for (; j + KDTS__VW <= H; j += KDTS__VW) {
+                kdts__v i = kdts__vld(gi + j), f = kdts__vld(gf + j), g = kdts__vld(gg + j);
+                kdts__v o = kdts__vld(go + j), t = kdts__vld(tcb + j), d = kdts__vld(dhb + j);
+                kdts__v dct = kdts__vfma(kdts__vmul(d, o), kdts__vsub(one, kdts__vmul(t, t)), kdts__vld(dcb + j));
+                kdts__vst(zo + j, kdts__vmul(kdts__vmul(d, t), kdts__vmul(o, kdts__vsub(one, o))));
+                kdts__vst(zi + j, kdts__vmul(kdts__vmul(dct, g), kdts__vmul(i, kdts__vsub(one, i))));
+                kdts__vst(zf + j, kdts__vmul(kdts__vmul(dct, kdts__vld(cpb + j)), kdts__vmul(f, kdts__vsub(one, f))));
+                kdts__vst(zg + j, kdts__vmul(kdts__vmul(dct, i), kdts__vsub(one, kdts__vmul(g, g))));
+                kdts__vst(dcb + j, kdts__vmul(dct, f));
+            }
+        }
+#endif
+        for (; j < H; ++j) {
+            float i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tcb[j], d = dhb[j];
+            float dct = dcb[j] + d * o * (1.0f - t * t);
+            zo[j] = d * t * o * (1.0f - o);
+            zi[j] = dct * g * i * (1.0f - i);
+            zf[j] = dct * cpb[j] * f * (1.0f - f);
+            zg[j] = dct * i * (1.0f - g * g);
+            dcb[j] = dct * f;
+        }
+    }
+}
+
+/* ======================================================================== */
+/* >>lstm                                                                   */
+/* ======================================================================== */
+
+KDTSDEF kdts_result kdts_lstm_config_check(kdts_lstm_config *c, kdts_error *err)
+{
+    if (c->input == 0) c->input = 1;
+    if (c->layers == 0) c->layers = 1;
+    if (c->horizon == 0) c->horizon = 1;
+    if (c->mode == KDTS_MODE_DIST && c->bins == 0) c->bins = 32;
+    if (c->mode == KDTS_MODE_DIST && c->bin_lo == 0.0f && c->bin_hi == 0.0f) {
+        c->bin_lo = -4.0f;
+        c->bin_hi = 4.0f;
+    }
+    if (c->input < 1 || c->input > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "input width %d out of range 1..%d", c->input, KDTS_MAX_DIM);
+    if (c->hidden < 1 || c->hidden > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "hidden size %d out of range 1..%d", c->hidden, KDTS_MAX_DIM);
+    if (c->layers < 1 || c->layers > KDTS_MAX_LAYERS)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "layers %d out of range 1..%d", c->layers, KDTS_MAX_LAYERS);
+    if (c->horizon < 1 || c->horizon > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "horizon %d out of range 1..%d", c->horizon, KDTS_MAX_DIM);
+    if (c->mode != KDTS_MODE_POINT && c->mode != KDTS_MODE_DIST)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown output mode %d", (int)c->mode);
+    if (c->mode == KDTS_MODE_DIST) {
+        if (c->bins < 2 || c->bins > 4096)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "bins %d out of range 2..4096", c->bins);
+        if (!(c->bin_hi > c->bin_lo) || !kdts__isfinite(c->bin_lo) || !kdts__isfinite(c->bin_hi))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "bin range must satisfy lo < hi");
+        if ((long)c->horizon * c->bins > KDTS_MAX_DIM)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "horizon x bins exceeds %d", KDTS_MAX_DIM);
+    } else {
+        c->bins = 0;
+        c->bin_lo = c->bin_hi = 0.0f;
+    }
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "dropout must be in [0, 1)");
+    if (kdts_lstm_param_count(c) == 0)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "parameter count overflows");
+    return KDTS_OK;
+}
+
+static int kdts__outputs(const kdts_lstm_config *c)
+{
+    return c->mode == KDTS_MODE_DIST ? c->horizon * c->bins : c->horizon;
+}
+
+/* Parameter count with overflow checks on an already validated config. */
+static size_t kdts__param_layout(const kdts_lstm_config *c, kdts_lstm *m)
+{
+    size_t H = (size_t)c->hidden, total = 0, t, n;
+    int l;
+    for (l = 0; l < c->layers; ++l) {
+        size_t I = l == 0 ? (size_t)c->input : H;
+        if (m) m->off_wih[l] = total;
+        if (!kdts__mul_ok(4 * H, I, &n) || !kdts__add_ok(total, n, &total)) return 0;
+        if (m) m->off_whh[l] = total;
+        if (!kdts__mul_ok(4 * H, H, &n) || !kdts__add_ok(total, n, &total)) return 0;
+        if (m) m->off_bih[l] = total;
+        total += 4 * H;
+        if (m) m->off_bhh[l] = total;
+        total += 4 * H;
+    }
+    if (m) m->off_head_w = total;
+    if (!kdts__mul_ok((size_t)kdts__outputs(c), H, &n) || !kdts__add_ok(total, n, &total)) return 0;
+    if (m) m->off_head_b = total;
+    if (!kdts__add_ok(total, (size_t)kdts__outputs(c), &total)) return 0;
+    if (!kdts__mul_ok(total, 2 * sizeof(float), &t)) return 0;
+    return total;
+}
+
+KDTSDEF size_t kdts_lstm_param_count(const kdts_lstm_config *cfg)
+{
+    if (!cfg || cfg->hidden < 1 || cfg->input < 0 || cfg->layers < 0 || cfg->horizon < 0) return 0;
+    {
+        kdts_lstm_config c = *cfg;
+        if (c.input == 0) c.input = 1;
+        if (c.layers == 0) c.layers = 1;
+        if (c.horizon == 0) c.horizon = 1;
+        if (c.mode == KDTS_MODE_DIST && c.bins == 0) c.bins = 32;
+        if (c.layers > KDTS_MAX_LAYERS || c.input > KDTS_MAX_DIM || c.hidden > KDTS_MAX_DIM ||
+            c.horizon > KDTS_MAX_DIM || (c.mode == KDTS_MODE_DIST && (c.bins < 2 || c.bins > 4096)))
+            return 0;
+        return kdts__param_layout(&c, NULL);
+    }
+}
+
+KDTSDEF double kdts_lstm_flops(const kdts_lstm_config *c, int T)
+{
+    double H = c->hidden, f = 0.0;
+    int l, L = c->layers ? c->layers : 1;
+    int O = c->mode == KDTS_MODE_DIST ? (c->horizon ? c->horizon : 1) * (c->bins ? c->bins : 32)
+                                      : (c->horizon ? c->horizon : 1);
+    for (l = 0; l < L; ++l) {
+        double I = l == 0 ? (c->input ? c->input : 1) : H;
+        f += 2.0 * 4.0 * H * (I + H) + 4.0 * 2.0 * H /* biases */ + 10.0 * H /* cell */;
+    }
+    f += 2.0 * H * O + O;
+    return f * T;
+}
+
+KDTSDEF void kdts_lstm_reset(kdts_lstm *m, unsigned long long seed)
+{
+    kdts_rng r;
+    size_t i;
+    float k = 1.0f / sqrtf((float)m->cfg.hidden);
+    kdts_rng_seed(&r, seed);
+    for (i = 0; i < m->nparams; ++i) m->params[i] = (2.0f * kdts_rng_uniform(&r) - 1.0f) * k;
+    kdts_lstm_zero_grad(m);
+}
+
+KDTSDEF kdts_result kdts_lstm_init(kdts_lstm *m, const kdts_lstm_config *cfg,
+                                   unsigned long long seed, kdts_error *err)
+{
+    kdts_lstm t;
+    kdts_result r;
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_lstm_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    t.outputs = kdts__outputs(&t.cfg);
+    t.nparams = kdts__param_layout(&t.cfg, &t);
+    t.params = kdts__falloc(t.nparams);
+    t.grads = kdts__falloc(t.nparams);
+    if (!t.params || !t.grads) {
+        kdts__free_aligned(t.params);
+        kdts__free_aligned(t.grads);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for %lu parameters",
+                          (unsigned long)t.nparams);
+    }
+    *m = t;
+    kdts_lstm_reset(m, seed);
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_lstm_free(kdts_lstm *m)
+{
+    if (!m) return;
+    kdts__free_aligned(m->params);
+    kdts__free_aligned(m->grads);
+    m->params = m->grads = NULL;
+    m->nparams = 0;
+}
+
+KDTSDEF void kdts_lstm_zero_grad(kdts_lstm *m)
+{
+    if (m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+}
+
+/* ---- workspace ---------------------------------------------------------- */
+
+/* Walk the workspace layout: with base == NULL only count floats. Every
+   carved block is rounded to 16 floats (64 bytes). Returns 0 on overflow. */
+static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
+{
+    const kdts_lstm_config *c = &ws->cfg;
+    size_t B = (size_t)ws->max_batch, T = (size_t)ws->max_steps, H = (size_t)c->hidden;
+    size_t F = (size_t)c->input, O = (size_t)ws->outputs, off = 0, TB;
+    size_t maxI = F > H ? F : H;
+    int l, ok = 1;
+#define KDTS__CARVE(ptr, count)                                                     \
+    do {                                                                            \
+        size_t n_ = (count), r_;                                                    \
+        if (n_ > ((size_t)-1) / 8) ok = 0;                                          \
+        r_ = (n_ + 15) & ~(size_t)15;                                               \
+        if (!kdts__add_ok(off, r_, &off)) ok = 0;                                   \
+        if (base && ok) (ptr) = base + off - r_;                                    \
+    } while (0)
+    if (!kdts__mul_ok(T, B, &TB)) return 0;
+    if (TB > ((size_t)-1) / 64 / (maxI + 4 * H + O + 1)) return 0;
+    KDTS__CARVE(ws->xin, TB * F);
+    for (l = 0; l < c->layers; ++l) {
+        KDTS__CARVE(ws->gates[l], TB * 4 * H);
+        KDTS__CARVE(ws->c[l], (TB + B) * H);
+        KDTS__CARVE(ws->h[l], (TB + B) * H);
+        KDTS__CARVE(ws->tc[l], TB * H);
+        if (ws->train && c->dropout > 0.0f) {
+            KDTS__CARVE(ws->drop[l], TB * H);
+            KDTS__CARVE(ws->mask[l], TB * H);
+        }
+        KDTS__CARVE(ws->wpack_f[l], kdts__packed_b_size((int)H, (int)(4 * H)));
+        if (ws->train) KDTS__CARVE(ws->wpack_b[l], kdts__packed_b_size((int)(4 * H), (int)H));
+    }
+    KDTS__CARVE(ws->out, TB * O);
+    if (ws->train) {
+        KDTS__CARVE(ws->dG, TB * 4 * H);
+        KDTS__CARVE(ws->dA, TB * maxI);
+        KDTS__CARVE(ws->dB, TB * maxI);
+        KDTS__CARVE(ws->dh, B * H);
+        KDTS__CARVE(ws->dc, B * H);
+        KDTS__CARVE(ws->dout, TB * O);
+    }
+    KDTS__CARVE(ws->scratch, KDTS__GEMM_SCRATCH);
+#undef KDTS__CARVE
+    return ok ? off : 0;
+}
+
+KDTSDEF kdts_result kdts_lstm_ws_init(kdts_lstm_ws *ws, const kdts_lstm_config *cfg,
+                                      int max_batch, int max_steps, int train, kdts_error *err)
+{
+    kdts_lstm_ws t;
+    kdts_result r;
+    size_t n;
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_lstm_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    if (max_batch < 1 || max_steps < 1 || max_batch > KDTS_MAX_DIM * 16 || max_steps > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "workspace for batch %d x steps %d is out of range",
+                          max_batch, max_steps);
+    t.outputs = kdts__outputs(&t.cfg);
+    t.max_batch = max_batch;
+    t.max_steps = max_steps;
+    t.train = train ? 1 : 0;
+    n = kdts__ws_layout(&t, NULL);
+    if (n == 0) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "workspace size overflows");
+    t.mem = kdts__falloc(n);
+    if (!t.mem)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for a %lu-byte workspace",
+                          (unsigned long)(n * sizeof(float)));
+    t.mem_floats = n;
+    kdts__ws_layout(&t, t.mem);
+    *ws = t;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_lstm_ws_free(kdts_lstm_ws *ws)
+{
+    if (!ws) return;
+    kdts__free_aligned(ws->mem);
+    memset(ws, 0, sizeof *ws);
+}
+
+static int kdts__same_arch(const kdts_lstm_config *a, const kdts_lstm_config *b)
+{
+    return a->input == b->input && a->hidden == b->hidden && a->layers == b->layers &&
+           a->horizon == b->horizon && a->mode == b->mode && a->bins == b->bins;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x,
+                                      int B, int T, const float *h0, const float *c0,
+                                      float *out, int train, kdts_rng *rng)
+{
+    const kdts_lstm_config *c = &m->cfg;
+    int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
+    int l, t, b, TB = T * B;
+    const float *layer_in;
+    int I;
+    if (!kdts__same_arch(c, &ws->cfg) || B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
+        return KDTS_ERR_SHAPE;
+    if (train && !ws->train) return KDTS_ERR_ARG;
+    ws->B = B;
+    ws->T = T;
+    ws->dropout_active = train && c->dropout > 0.0f && ws->drop[0] != NULL;
+    if (ws->dropout_active && !rng) return KDTS_ERR_ARG;
+    /* (B,T,F) -> (T,B,F) */
+    for (b = 0; b < B; ++b)
+        for (t = 0; t < T; ++t)
+            memcpy(ws->xin + ((size_t)t * B + b) * F, x + ((size_t)b * T + t) * F, (size_t)F * sizeof(float));
+    layer_in = ws->xin;
+    I = F;
+    for (l = 0; l < L; ++l) {
+        const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
+        const float *bih = m->params + m->off_bih[l], *bhh = m->params + m->off_bhh[l];
+        float *G = ws->gates[l], *hs = ws->h[l], *cs = ws->c[l];
+        size_t r;
+        int j;
+        /* G = X W_ih^T + b_ih + b_hh, all steps at once */
+        for (r = 0; r < (size_t)TB; ++r)
+            for (j = 0; j < 4 * H; ++j) G[r * 4 * H + j] = bih[j] + bhh[j];
+        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G,
+                        4 * H, ws->scratch, NULL);
+        /* W_hh^T packed once, reused at every step */
+        kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
+        if (h0) memcpy(hs, h0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
+        else memset(hs, 0, (size_t)B * H * sizeof(float));
+        if (c0) memcpy(cs, c0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
+        else memset(cs, 0, (size_t)B * H * sizeof(float));
+        for (t = 0; t < T; ++t) {
+            float *gt = G + (size_t)t * B * 4 * H;
+            /* z_t = G_t + h_{t-1} W_hh^T */
+            kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, B, 4 * H, H, 1.0f, hs + (size_t)t * B * H, H,
+                            NULL, 0, 1.0f, gt, 4 * H, ws->scratch, ws->wpack_f[l]);
+            kdts__lstm_cell(gt, cs + (size_t)t * B * H, cs + (size_t)(t + 1) * B * H,
+                            ws->tc[l] + (size_t)t * B * H, hs + (size_t)(t + 1) * B * H, B, H);
+        }
+        layer_in = hs + (size_t)B * H;
+        if (ws->dropout_active) {
+            /* inverted dropout on this layer's outputs */
+            float keep = 1.0f - c->dropout, scale = 1.0f / keep;
+            float *mk = ws->mask[l], *dr = ws->drop[l];
+            for (r = 0; r < (size_t)TB * H; ++r) {
+                mk[r] = kdts_rng_uniform(rng) < keep ? scale : 0.0f;
+                dr[r] = layer_in[r] * mk[r];
+            }
+            layer_in = dr;
+        }
+        I = H;
+    }
+    /* head at every step: out = H_top W^T + b */
+    {
+        const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
+        size_t r;
+        for (r = 0; r < (size_t)TB; ++r) memcpy(ws->out + r * O, hb, (size_t)O * sizeof(float));
+        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, O, H, 1.0f, layer_in, H, hw, H, 1.0f, ws->out, O,
+                        ws->scratch, NULL);
+    }
+    if (out) {
+        for (b = 0; b < B; ++b)
+            for (t = 0; t < T; ++t)
+                memcpy(out + ((size_t)b * T + t) * O, ws->out + ((size_t)t * B + b) * O, (size_t)O * sizeof(float));
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
+{
+    int l, B = ws->B, H = ws->cfg.hidden, T = ws->T;
+    for (l = 0; l < ws->cfg.layers; ++l) {
+        if (hN) memcpy(hN + (size_t)l * B * H, ws->h[l] + (size_t)T * B * H, (size_t)B * H * sizeof(float));
+        if (cN) memcpy(cN + (size_t)l * B * H, ws->c[l] + (size_t)T * B * H, (size_t)B * H * sizeof(float));
+    }
+}
+
+/* col_sum[j] += sum_r X[r][j] for X (rows, n) */
+static void kdts__colsum_add(float *sum, const float *X, size_t rows, int n)
+{
+    size_t r;
+    for (r = 0; r < rows; ++r) kdts_vec_axpy(sum, 1.0f, X + r * n, (size_t)n);
+}
+
+/* ---- backward ----------------------------------------------------------- */
+
+KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const float *dout,
+                                       float *dx, float *dh0, float *dc0)
+{
+    const kdts_lstm_config *c = &m->cfg;
+    int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
+    int B = ws->B, T = ws->T, TB = B * T, l, t, b;
+    float *dH, *dBelow;
+    if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1) return KDTS_ERR_ARG;
+    /* (B,T,O) -> (T,B,O) */
+    for (b = 0; b < B; ++b)
+        for (t = 0; t < T; ++t)
+            memcpy(ws->dout + ((size_t)t * B + b) * O, dout + ((size_t)b * T + t) * O, (size_t)O * sizeof(float));
+    /* head: dW += dOut^T Htop, db += sum dOut, dHtop = dOut W */
+    {
+        const float *top = ws->dropout_active ? ws->drop[L - 1] : ws->h[L - 1] + (size_t)B * H;
+        float *gw = m->grads + m->off_head_w, *gb = m->grads + m->off_head_b;
+        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, TB, 1.0f, ws->dout, O, top, H, 1.0f, gw, H,
+                        ws->scratch, NULL);
+        kdts__colsum_add(gb, ws->dout, (size_t)TB, O);
+        dH = ws->dA;
+        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, H, O, 1.0f, ws->dout, O,
+                        m->params + m->off_head_w, H, 0.0f, dH, H, ws->scratch, NULL);
+    }
+    dBelow = ws->dB;
+    for (l = L - 1; l >= 0; --l) {
+        const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
+        float *gwih = m->grads + m->off_wih[l], *gwhh = m->grads + m->off_whh[l];
+        float *gbih = m->grads + m->off_bih[l], *gbhh = m->grads + m->off_bhh[l];
+        int I = l == 0 ? F : H;
+        const float *X = l == 0 ? ws->xin : (ws->dropout_active ? ws->drop[l - 1] : ws->h[l - 1] + (size_t)B * H);
+        size_t r;
+        if (ws->dropout_active) {
+            const float *mk = ws->mask[l];
+            for (r = 0; r < (size_t)TB * H; ++r) dH[r] *= mk[r];
+        }
+        kdts__pack_b_full(ws->wpack_b[l], KDTS_NOTRANS, whh, H, 4 * H, H);
+        memset(ws->dh, 0, (size_t)B * H * sizeof(float));
+        memset(ws->dc, 0, (size_t)B * H * sizeof(float));
+        for (t = T - 1; t >= 0; --t) {
+            float *dht = dH + (size_t)t * B * H;
+            float *dz = ws->dG + (size_t)t * B * 4 * H;
+            /* total dL/dh_t = from above + from step t+1 */
+            kdts_vec_axpy(dht, 1.0f, ws->dh, (size_t)B * H);
+            kdts__lstm_cell_back(ws->gates[l] + (size_t)t * B * 4 * H, ws->c[l] + (size_t)t * B * H,
+                                 ws->tc[l] + (size_t)t * B * H, dht, ws->dc, dz, B, H);
+            /* dh_{t-1} = dz W_hh */
+            kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, B, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
+                            ws->dh, H, ws->scratch, ws->wpack_b[l]);
+        }
+        if (dh0) memcpy(dh0 + (size_t)l * B * H, ws->dh, (size_t)B * H * sizeof(float));
+        if (dc0) memcpy(dc0 + (size_t)l * B * H, ws->dc, (size_t)B * H * sizeof(float));
+        /* weight gradients over all steps at once */
+        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, TB, 1.0f, ws->dG, 4 * H, ws->h[l], H, 1.0f,
+                        gwhh, H, ws->scratch, NULL);
+        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, TB, 1.0f, ws->dG, 4 * H, X, I, 1.0f, gwih, I,
+                        ws->scratch, NULL);
+        kdts__colsum_add(gbih, ws->dG, (size_t)TB, 4 * H);
+        kdts__colsum_add(gbhh, ws->dG, (size_t)TB, 4 * H);
+        /* gradient w.r.t. this layer's input */
+        if (l > 0 || dx) {
+            kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, I, 4 * H, 1.0f, ws->dG, 4 * H, wih, I, 0.0f,
+                            dBelow, I, ws->scratch, NULL);
+            if (l == 0) {
+                for (b = 0; b < B; ++b)
+                    for (t = 0; t < T; ++t)
+                        memcpy(dx + ((size_t)b * T + t) * F, dBelow + ((size_t)t * B + b) * F,
+                               (size_t)F * sizeof(float));
+            } else {
+                float *tmp = dH;
+                dH = dBelow;
+                dBelow = tmp;
+            }
+        }
+    }
+    return KDTS_OK;
+}
+
+/* ======================================================================== */
+/* >>loss                                                                   */
+/* ======================================================================== */
+
+KDTSDEF void kdts_loss_config_from_model(kdts_loss_config *lc, const kdts_lstm *m)
+{
+    memset(lc, 0, sizeof *lc);
+    lc->mode = m->cfg.mode;
+    lc->horizon = m->cfg.horizon;
+    lc->bins = m->cfg.bins;
+    lc->bin_lo = m->cfg.bin_lo;
+    lc->bin_hi = m->cfg.bin_hi;
+    lc->temperature = 1.0f;
+    lc->label_sigma = 1.0f;
+}
+
+KDTSDEF float kdts_bin_centre(float lo, float hi, int K, int k)
+{
+    return lo + ((float)k + 0.5f) * (hi - lo) / (float)K;
+}
+
+/* log-softmax of z/temp into lp (K); returns nothing, stable. */
+static void kdts__log_softmax(double *lp, const float *z, int K, double temp)
+{
+    double mx = -1e300, s = 0.0;
+    int k;
+    for (k = 0; k < K; ++k) {
+        double v = z[k] / temp;
+        if (v > mx) mx = v;
+    }
+    for (k = 0; k < K; ++k) s += exp(z[k] / temp - mx);
+    s = log(s) + mx;
+    for (k = 0; k < K; ++k) lp[k] = z[k] / temp - s;
+}
+
+/* log of sum_k exp(z_k / temp), stable. */
+static double kdts__lse(const float *z, int K, double temp)
+{
+    double mx = -1e300, s = 0.0;
+    int k;
+    for (k = 0; k < K; ++k)
+        if (z[k] / temp > mx) mx = z[k] / temp;
+    for (k = 0; k < K; ++k) s += exp(z[k] / temp - mx);
+    return log(s) + mx;
+}
+
+KDTSDEF void kdts_softmax_rows(float *probs, const float *logits, size_t n, int K, float temperature)
+{
+    size_t i;
+    int k;
+    double temp = temperature > 0.0f ? temperature : 1.0;
+    for (i = 0; i < n; ++i) {
+        const float *z = logits + i * K;
+        double lse = kdts__lse(z, K, temp);
+        for (k = 0; k < K; ++k) probs[i * K + k] = (float)exp(z[k] / temp - lse);
+    }
+}
+
+KDTSDEF void kdts_dist_expect(float *values, const float *logits, size_t n, int K, float lo, float hi)
+{
+    size_t i;
+    int k;
+    for (i = 0; i < n; ++i) {
+        const float *z = logits + i * K;
+        double e = 0.0, lse = kdts__lse(z, K, 1.0);
+        for (k = 0; k < K; ++k) e += exp(z[k] - lse) * kdts_bin_centre(lo, hi, K, k);
+        values[i] = (float)e;
+    }
+}
+
+KDTSDEF void kdts_dist_interval(const float *logits, int K, float lo, float hi, float coverage,
+                                float *low, float *high)
+{
+    double qa, qb, cum = 0.0, w = ((double)hi - lo) / K, lse;
+    int k, got_lo = 0;
+    if (K < 1) return;
+    if (!(coverage >= 0.0f)) coverage = 0.0f;
+    if (coverage > 1.0f) coverage = 1.0f;
+    qa = (1.0 - coverage) / 2.0;
+    qb = 1.0 - qa;
+    lse = kdts__lse(logits, K, 1.0);
+    *low = lo;
+    *high = hi;
+    /* the CDF rises linearly inside each bin */
+    for (k = 0; k < K; ++k) {
+        double p = exp(logits[k] - lse), next = cum + p;
+        if (!got_lo && next >= qa) {
+            *low = (float)(lo + w * (k + (p > 0 ? (qa - cum) / p : 0.0)));
+            got_lo = 1;
+        }
+        if (next >= qb) {
+            *high = (float)(lo + w * (k + (p > 0 ? (qb - cum) / p : 1.0)));
+            break;
+        }
+        cum = next;
+    }
+}
+
+/* Gaussian-smoothed (or one-hot) target distribution of value y over K bins. */
+static void kdts__target_dist(double *q, float y, const kdts_loss_config *lc)
+{
+    int K = lc->bins, k;
+    double w = ((double)lc->bin_hi - lc->bin_lo) / K;
+    if (lc->label_sigma > 0.0f) {
+        double s = lc->label_sigma * w, sum = 0.0;
+        for (k = 0; k < K; ++k) {
+            double d = (kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k) - y) / s;
+            q[k] = exp(-0.5 * d * d);
+            sum += q[k];
+        }
+        if (sum > 0.0) {
+            for (k = 0; k < K; ++k) q[k] /= sum;
+            return;
+        }
+        /* y far outside the range: fall through to the nearest bin */
+    }
+    {
+        double pos = ((double)y - lc->bin_lo) / w;
+        int bin = pos < 0.0 ? 0 : (pos >= K ? K - 1 : (int)pos);
+        for (k = 0; k < K; ++k) q[k] = k == bin ? 1.0 : 0.0;
+    }
+}
+
+KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
+                                   float w_seq, const float *out, const float *target,
+                                   const float *tvals, const float *tprobs, int B, int T,
+                                   kdts_loss_value *lv, float *dout)
+{
+    int h = lc->horizon, K = lc->bins, dist = lc->mode == KDTS_MODE_DIST;
+    int O = dist ? h * K : h, b, t, j, k;
+    int t_hard0 = lc->hard_last_only ? T - 1 : 0;
+    double n_hard = (double)B * (T - t_hard0) * h, n_soft = (double)B * h, n_seq = (double)B * T * h;
+    double Lh = 0.0, Ls = 0.0, Lq = 0.0, tau = lc->temperature > 0.0f ? lc->temperature : 1.0;
+    double lp[4096], q[4096];
+    if (B < 1 || T < 1 || h < 1 || (dist && (K < 2 || K > 4096))) return KDTS_ERR_ARG;
+    if ((w_hard != 0.0f && !target) || (w_seq != 0.0f && !tvals) ||
+        (w_soft != 0.0f && (dist ? !tprobs : !tvals)))
+        return KDTS_ERR_ARG;
+    if (dout) memset(dout, 0, (size_t)B * T * O * sizeof(float));
+    for (b = 0; b < B; ++b) {
+        for (t = 0; t < T; ++t) {
+            size_t row = (size_t)b * T + t;
+            const float *o = out + row * O;
+            float *d = dout ? dout + row * O : NULL;
+            int hard = w_hard != 0.0f && t >= t_hard0, soft = w_soft != 0.0f && t == T - 1;
+            for (j = 0; j < h; ++j) {
+                if (!dist) {
+                    double s = o[j], g = 0.0;
+                    if (hard) {
+                        double e = s - target[row * h + j];
+                        Lh += e * e;
+                        g += w_hard * 2.0 * e / n_hard;
+                    }
+                    if (soft) {
+                        double e = s - tvals[row * h + j];
+                        Ls += e * e;
+                        g += w_soft * 2.0 * e / n_soft;
+                    }
+                    if (w_seq != 0.0f) {
+                        double e = s - tvals[row * h + j];
+                        Lq += e * e;
+                        g += w_seq * 2.0 * e / n_seq;
+                    }
+                    if (d) d[j] = (float)g;
+                } else {
+                    const float *z = o + (size_t)j * K;
+                    float *dz = d ? d + (size_t)j * K : NULL;
+                    double E = 0.0;
+                    kdts__log_softmax(lp, z, K, 1.0);
+                    if (w_seq != 0.0f) {
+                        double ge;
+                        for (k = 0; k < K; ++k) E += exp(lp[k]) * kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k);
+                        ge = E - tvals[row * h + j];
+                        Lq += ge * ge;
+                        if (dz) {
+                            /* dE/dz_k = p_k (c_k - E) */
+                            double gs = w_seq * 2.0 * ge / n_seq;
+                            for (k = 0; k < K; ++k)
+                                dz[k] += (float)(gs * exp(lp[k]) * (kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k) - E));
+                        }
+                    }
+                    if (hard) {
+                        double ce = 0.0;
+                        kdts__target_dist(q, target[row * h + j], lc);
+                        for (k = 0; k < K; ++k) ce -= q[k] * lp[k];
+                        Lh += ce;
+                        if (dz)
+                            for (k = 0; k < K; ++k) dz[k] += (float)(w_hard * (exp(lp[k]) - q[k]) / n_hard);
+                    }
+                    if (soft) {
+                        const float *pt = tprobs + ((size_t)b * h + j) * K;
+                        double kl = 0.0, lps[4096];
+                        kdts__log_softmax(lps, z, K, tau);
+                        for (k = 0; k < K; ++k)
+                            if (pt[k] > 0.0f) kl += pt[k] * (log((double)pt[k]) - lps[k]);
+                        Ls += tau * tau * kl;
+                        if (dz)
+                            for (k = 0; k < K; ++k)
+                                dz[k] += (float)(w_soft * tau * (exp(lps[k]) - pt[k]) / n_soft);
+                    }
+                }
+            }
+        }
+    }
+    Lh = n_hard > 0 ? Lh / n_hard : 0.0;
+    Ls /= n_soft;
+    Lq /= n_seq;
+    if (lv) {
+        lv->hard = Lh;
+        lv->soft = Ls;
+        lv->seq = Lq;
+        lv->total = w_hard * Lh + w_soft * Ls + w_seq * Lq;
+    }
+    if (!(fabs(w_hard * Lh + w_soft * Ls + w_seq * Lq) < 1e300)) return KDTS_ERR_NONFINITE;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_distill_loss(const kdts_loss_config *lc, float alpha, float beta,
+                                      const float *out, const float *target, const float *tvals,
+                                      const float *tprobs, int B, int T, kdts_loss_value *lv,
+                                      float *dout)
+{
+    return kdts_loss_eval(lc, 1.0f - alpha, alpha, beta, out, target, tvals, tprobs, B, T, lv, dout);
+}
+
+/* ======================================================================== */
+/* >>adam                                                                   */
+/* ======================================================================== */
+
+static void kdts__adam_defaults(kdts_adam_config *c)
+{
+    if (c->lr == 0.0f) c->lr = 1e-3f;
+    if (c->beta1 == 0.0f) c->beta1 = 0.9f;
+    if (c->beta2 == 0.0f) c->beta2 = 0.999f;
+    if (c->eps == 0.0f) c->eps = 1e-8f;
+}
+
+KDTSDEF kdts_result kdts_adam_init(kdts_adam *a, const kdts_adam_config *cfg, size_t n,
+                                   kdts_error *err)
+{
+    kdts_adam t;
+    memset(&t, 0, sizeof t);
+    if (cfg) t.cfg = *cfg;
+    kdts__adam_defaults(&t.cfg);
+    if (!(t.cfg.lr > 0.0f) || !(t.cfg.beta1 >= 0.0f && t.cfg.beta1 < 1.0f) ||
+        !(t.cfg.beta2 >= 0.0f && t.cfg.beta2 < 1.0f) || !(t.cfg.eps > 0.0f) ||
+        !(t.cfg.weight_decay >= 0.0f) || !(t.cfg.clip_norm >= 0.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "invalid Adam settings (lr %g, beta1 %g, beta2 %g)",
+                          (double)t.cfg.lr, (double)t.cfg.beta1, (double)t.cfg.beta2);
+    t.n = n;
+    t.m = kdts__falloc(n);
+    t.v = kdts__falloc(n);
+    if (!t.m || !t.v) {
+        kdts__free_aligned(t.m);
+        kdts__free_aligned(t.v);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for Adam state");
+    }
+    memset(t.m, 0, n * sizeof(float));
+    memset(t.v, 0, n * sizeof(float));
+    *a = t;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_adam_free(kdts_adam *a)
+{
+    if (!a) return;
+    kdts__free_aligned(a->m);
+    kdts__free_aligned(a->v);
+    a->m = a->v = NULL;
+}
+
+KDTSDEF double kdts_clip_grad_norm(float *g, size_t n, float max_norm)
+{
+    double s = 0.0, norm;
+    size_t i;
+    for (i = 0; i < n; ++i) s += (double)g[i] * g[i];
+    norm = sqrt(s);
+    if (max_norm > 0.0f && norm > max_norm) {
+        float k = (float)(max_norm / norm);
+        for (i = 0; i < n; ++i) g[i] *= k;
+    }
+    return norm;
+}
+
+KDTSDEF double kdts_adam_step(kdts_adam *a, float *p, float *g)
+{
+    double norm = kdts_clip_grad_norm(g, a->n, a->cfg.clip_norm);
+    float b1 = a->cfg.beta1, b2 = a->cfg.beta2, lr = a->cfg.lr, eps = a->cfg.eps;
+    float decay = 1.0f - lr * a->cfg.weight_decay, step, bc2s;
+    size_t i = 0, n = a->n;
+    float *m = a->m, *v = a->v;
+    a->step++;
+    step = (float)(lr / (1.0 - pow((double)b1, (double)a->step)));
+    bc2s = (float)sqrt(1.0 - pow((double)b2, (double)a->step));
+#ifdef KDTS__VW
+    {
+        kdts__v vb1 = kdts__vset(b1), vb2 = kdts__vset(b2), vc1 = kdts__vset(1.0f - b1);
+        kdts__v vc2 = kdts__vset(1.0f - b2), vstep = kdts__vset(step), vbc = kdts__vset(1.0f / bc2s);
+        kdts__v veps = kdts__vset(eps), vdec = kdts__vset(decay);
+        for (; i + KDTS__VW <= n; i += KDTS__VW) {
+            kdts__v gv = kdts__vld(g + i);
+            kdts__v mv = kdts__vfma(vb1, kdts__vld(m + i), kdts__vmul(vc1, gv));
+            kdts__v vv = kdts__vfma(vb2, kdts__vld(v + i), kdts__vmul(vc2, kdts__vmul(gv, gv)));
+            kdts__v den, pv;
+#if defined(KDTS__AVX512)
+            den = _mm512_sqrt_ps(vv);
+#elif defined(KDTS__AVX2)
+            den = _mm256_sqrt_ps(vv);
+#elif defined(KDTS__SSE2)
+            den = _mm_sqrt_ps(vv);
+#else
+            {
+                float tmp[4];
+                int q;
+                vst1q_f32(tmp, vv);
+                for (q = 0; q < 4; ++q) tmp[q] = sqrtf(tmp[q]);
+                den = vld1q_f32(tmp);
+            }
+#endif
+            den = kdts__vadd(kdts__vmul(den, vbc), veps);
+            pv = kdts__vmul(kdts__vld(p + i), vdec);
+            pv = kdts__vsub(pv, kdts__vdiv(kdts__vmul(vstep, mv), den));
+            kdts__vst(m + i, mv);
+            kdts__vst(v + i, vv);
+            kdts__vst(p + i, pv);
+        }
+    }
+#endif
+    for (; i < n; ++i) {
+        float gi = g[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] = p[i] * decay - step * m[i] / (sqrtf(v[i]) / bc2s + eps);
+    }
+    return norm;
+}
+
+/* ======================================================================== */
+/* >>train                                                                  */
+/* ======================================================================== */
+
+#include <time.h>
+
+#define KDTS__PRED_BATCH 256
+
+/* Run forward in chunks over n windows; per chunk call back with the
+   time-major outputs ws->out (T,b,O). */
+static kdts_result kdts__predict_chunks(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int n,
+                                        int T, float *values, float *probs, float temperature)
+{
+    int F = m->cfg.input, O = m->outputs, h = m->cfg.horizon, K = m->cfg.bins;
+    int i0, b, t, j;
+    for (i0 = 0; i0 < n; i0 += ws->max_batch) {
+        int nb = n - i0 < ws->max_batch ? n - i0 : ws->max_batch;
+        kdts_result r = kdts_lstm_forward(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, 0, NULL);
+        if (r != KDTS_OK) return r;
+        for (b = 0; b < nb; ++b) {
+            for (t = 0; t < T; ++t) {
+                const float *o = ws->out + ((size_t)t * nb + b) * O;
+                float *v = values + (((size_t)(i0 + b)) * T + t) * h;
+                if (m->cfg.mode == KDTS_MODE_DIST) {
+                    kdts_dist_expect(v, o, (size_t)h, K, m->cfg.bin_lo, m->cfg.bin_hi);
+                    if (probs && t == T - 1)
+                        kdts_softmax_rows(probs + (size_t)(i0 + b) * h * K, o, (size_t)h, K, temperature);
+                } else {
+                    for (j = 0; j < h; ++j) v[j] = o[j];
+                }
+            }
+        }
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_predict_steps(const kdts_lstm *m, const float *x, int n, int T, float *values,
+                                       float *probs, float temperature, kdts_error *err)
+{
+    kdts_lstm_ws ws;
+    kdts_result r;
+    if (n < 1 || T < 1 || !x || !values) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no windows to predict");
+    r = kdts_lstm_ws_init(&ws, &m->cfg, n < KDTS__PRED_BATCH ? n : KDTS__PRED_BATCH, T, 0, err);
+    if (r != KDTS_OK) return r;
+    r = kdts__predict_chunks(m, &ws, x, n, T, values, probs, temperature);
+    kdts_lstm_ws_free(&ws);
+    if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "prediction failed: %s", kdts_result_str(r));
+    return KDTS_OK;
+}
+
+/* forecast (n,h) from the last step, using a given workspace */
+static kdts_result kdts__forecast_ws(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int n, int T,
+                                     float *forecast)
+{
+    int F = m->cfg.input, O = m->outputs, h = m->cfg.horizon, K = m->cfg.bins;
+    int i0, b, j;
+    for (i0 = 0; i0 < n; i0 += ws->max_batch) {
+        int nb = n - i0 < ws->max_batch ? n - i0 : ws->max_batch;
+        kdts_result r = kdts_lstm_forward(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, 0, NULL);
+        if (r != KDTS_OK) return r;
+        for (b = 0; b < nb; ++b) {
+            const float *o = ws->out + ((size_t)(T - 1) * nb + b) * O;
+            float *f = forecast + (size_t)(i0 + b) * h;
+            if (m->cfg.mode == KDTS_MODE_DIST) kdts_dist_expect(f, o, (size_t)h, K, m->cfg.bin_lo, m->cfg.bin_hi);
+            else for (j = 0; j < h; ++j) f[j] = o[j];
+        }
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_predict(const kdts_lstm *m, const float *x, int n, int T, float *forecast,
+                                 kdts_error *err)
+{
+    kdts_lstm_ws ws;
+    kdts_result r;
+    if (n < 1 || T < 1 || !x || !forecast) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no windows to predict");
+    r = kdts_lstm_ws_init(&ws, &m->cfg, n < KDTS__PRED_BATCH ? n : KDTS__PRED_BATCH, T, 0, err);
+    if (r != KDTS_OK) return r;
+    r = kdts__forecast_ws(m, &ws, x, n, T, forecast);
+    kdts_lstm_ws_free(&ws);
+    if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "prediction failed: %s", kdts_result_str(r));
+    return KDTS_OK;
+}
+
+static kdts_result kdts__eval_ws(const kdts_lstm *m, kdts_lstm_ws *ws, const kdts_dataset *d, float *buf,
+                                 double *mse, double *mae)
+{
+    int h = d->h, i, j;
+    double se = 0.0, ae = 0.0;
+    kdts_result r = kdts__forecast_ws(m, ws, d->x, d->n, d->T, buf);
+    if (r != KDTS_OK) return r;
+    for (i = 0; i < d->n; ++i) {
+        const float *y = d->y + ((size_t)i * d->T + d->T - 1) * h;
+        for (j = 0; j < h; ++j) {
+            double e = (double)buf[(size_t)i * h + j] - y[j];
+            se += e * e;
+            ae += fabs(e);
+        }
+    }
+    if (mse) *mse = se / ((double)d->n * h);
+    if (mae) *mae = ae / ((double)d->n * h);
+    return KDTS_OK;
+}
+
+static kdts_result kdts__check_dataset(const kdts_lstm *m, const kdts_dataset *d, const char *what,
+                                       int need_y, kdts_error *err)
+{
+    if (!d || !d->x || d->n < 1 || d->T < 1)
+        return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s set has no windows", what);
+    if (need_y && !d->y) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "%s set has no targets", what);
+    if (d->F != m->cfg.input || d->h != m->cfg.horizon)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0,
+                          "%s set has %d features and horizon %d; the model takes %d and %d", what, d->F,
+                          d->h, m->cfg.input, m->cfg.horizon);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, double *mse, double *mae,
+                                  kdts_error *err)
+{
+    kdts_lstm_ws ws;
+    kdts_result r = kdts__check_dataset(m, d, "evaluation", 1, err);
+    float *buf;
+    if (r != KDTS_OK) return r;
+    r = kdts_lstm_ws_init(&ws, &m->cfg, d->n < KDTS__PRED_BATCH ? d->n : KDTS__PRED_BATCH, d->T, 0, err);
+    if (r != KDTS_OK) return r;
+    buf = kdts__falloc((size_t)d->n * d->h);
+    if (!buf) {
+        kdts_lstm_ws_free(&ws);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory");
+    }
+    r = kdts__eval_ws(m, &ws, d, buf, mse, mae);
+    kdts__free_aligned(buf);
+    kdts_lstm_ws_free(&ws);
+    if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "evaluation failed: %s", kdts_result_str(r));
+    return KDTS_OK;
+}
+
+/* Everything kdts_train allocates, freed in one place. */
+typedef struct kdts__trainer {
+    kdts_lstm_ws ws, ws_eval;
+    kdts_adam adam;
+    int *idx;
+    float *bx, *by, *btv, *btp, *dout, *tv, *tp, *best, *evalbuf;
+} kdts__trainer;
+
+static void kdts__trainer_free(kdts__trainer *t)
+{
+    kdts_lstm_ws_free(&t->ws);
+    kdts_lstm_ws_free(&t->ws_eval);
+    kdts_adam_free(&t->adam);
+    if (t->idx) KDTS_FREE(t->idx);
+    kdts__free_aligned(t->bx);
+    kdts__free_aligned(t->by);
+    kdts__free_aligned(t->btv);
+    kdts__free_aligned(t->btp);
+    kdts__free_aligned(t->dout);
+    kdts__free_aligned(t->tv);
+    kdts__free_aligned(t->tp);
+    kdts__free_aligned(t->best);
+    kdts__free_aligned(t->evalbuf);
+}
+
+/* Average the teachers' per-step values (n,T,h) and last-step probabilities
+   (n,h,K) over the training windows. */
+static kdts_result kdts__teacher_targets(const kdts_lstm *m, const kdts_lstm *const *teachers, int nt,
+                                         const kdts_dataset *d, float temperature, float *tv, float *tp,
+                                         kdts_error *err)
+{
+    size_t nv = (size_t)d->n * d->T * d->h, np = tp ? (size_t)d->n * d->h * m->cfg.bins : 0, i;
+    float *v = kdts__falloc(nv), *p = tp ? kdts__falloc(np) : NULL;
+    kdts_result r = KDTS_OK;
+    int k;
+    if (!v || (tp && !p)) {
+        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for teacher outputs");
+        goto done;
+    }
+    memset(tv, 0, nv * sizeof(float));
+    if (tp) memset(tp, 0, np * sizeof(float));
+    for (k = 0; k < nt; ++k) {
+        r = kdts_predict_steps(teachers[k], d->x, d->n, d->T, v, p, temperature, err);
+        if (r != KDTS_OK) goto done;
+        for (i = 0; i < nv; ++i) tv[i] += v[i] / (float)nt;
+        for (i = 0; i < np; ++i) tp[i] += p[i] / (float)nt;
+    }
+done:
+    kdts__free_aligned(v);
+    kdts__free_aligned(p);
+    return r;
+}
+
+KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg_in, const kdts_dataset *train,
+                               const kdts_dataset *val, const kdts_lstm *const *teachers, int nteachers,
+                               kdts_train_report *rep, kdts_error *err)
+{
+    kdts_train_config cfg = *cfg_in;
+    kdts__trainer tr;
+    kdts_loss_config lc;
+    kdts_rng rng;
+    kdts_result r;
+    int n, T, F, h, O, K, Bsz, epoch, k, use_probs = 0, since_best = 0;
+    size_t i;
+    double best_val = -1.0;
+    int best_epoch = 0;
+    clock_t start = clock();
+    kdts_train_report rp;
+
+    memset(&tr, 0, sizeof tr);
+    memset(&rp, 0, sizeof rp);
+    r = kdts__check_dataset(m, train, "training", 1, err);
+    if (r != KDTS_OK) return r;
+    if (val && (r = kdts__check_dataset(m, val, "validation", 1, err)) != KDTS_OK) return r;
+    if (val && val->T != train->T)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "validation windows have %d steps, training %d", val->T,
+                          train->T);
+    if (cfg.epochs == 0) cfg.epochs = 10;
+    if (cfg.batch == 0) cfg.batch = 32;
+    if (cfg.temperature == 0.0f) cfg.temperature = 1.0f;
+    if (cfg.label_sigma == 0.0f) cfg.label_sigma = 1.0f;
+    if (cfg.label_sigma < 0.0f) cfg.label_sigma = 0.0f;
+    if (cfg.epochs < 0 || cfg.batch < 0 || cfg.patience < 0 || cfg.alpha_warmup < 0 || nteachers < 0 ||
+        !(cfg.alpha >= 0.0f && cfg.alpha <= 1.0f) || !(cfg.beta >= 0.0f) || !(cfg.temperature > 0.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "invalid training settings (epochs %d, batch %d, alpha %g, beta %g, T %g)", cfg.epochs,
+                          cfg.batch, (double)cfg.alpha, (double)cfg.beta, (double)cfg.temperature);
+    n = train->n;
+    T = train->T;
+    F = train->F;
+    h = train->h;
+    O = m->outputs;
+    K = m->cfg.bins;
+    Bsz = cfg.batch < n ? cfg.batch : n;
+    for (k = 0; k < nteachers; ++k) {
+        const kdts_lstm *t = teachers[k];
+        if (!t || t->cfg.input != F || t->cfg.horizon != h)
+            return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "teacher %d does not take the student's inputs and horizon",
+                              k + 1);
+        if (m->cfg.mode == KDTS_MODE_DIST && cfg.alpha > 0.0f &&
+            (t->cfg.mode != KDTS_MODE_DIST || t->cfg.bins != K || t->cfg.bin_lo != m->cfg.bin_lo ||
+             t->cfg.bin_hi != m->cfg.bin_hi))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                              "teacher %d: a distribution-mode soft loss needs teachers with the same bins", k + 1);
+    }
+    use_probs = nteachers > 0 && m->cfg.mode == KDTS_MODE_DIST && cfg.alpha > 0.0f;
+
+    kdts_loss_config_from_model(&lc, m);
+    lc.temperature = cfg.temperature;
+    lc.label_sigma = cfg.label_sigma;
+    lc.hard_last_only = cfg.hard_last_only;
+
+    if ((r = kdts_lstm_ws_init(&tr.ws, &m->cfg, Bsz, T, 1, err)) != KDTS_OK) goto fail;
+    if (val && (r = kdts_lstm_ws_init(&tr.ws_eval, &m->cfg, val->n < KDTS__PRED_BATCH ? val->n : KDTS__PRED_BATCH,
+                                      T, 0, err)) != KDTS_OK)
+        goto fail;
+    if ((r = kdts_adam_init(&tr.adam, &cfg.adam, m->nparams, err)) != KDTS_OK) goto fail;
+    tr.idx = (int *)KDTS_MALLOC((size_t)n * sizeof(int));
+    tr.bx = kdts__falloc((size_t)Bsz * T * F);
+    tr.by = kdts__falloc((size_t)Bsz * T * h);
+    tr.dout = kdts__falloc((size_t)Bsz * T * O);
+    tr.best = kdts__falloc(m->nparams);
+    if (val) tr.evalbuf = kdts__falloc((size_t)val->n * h);
+    if (nteachers > 0) {
+        tr.tv = kdts__falloc((size_t)n * T * h);
+        tr.btv = kdts__falloc((size_t)Bsz * T * h);
+        if (use_probs) {
+            tr.tp = kdts__falloc((size_t)n * h * K);
+            tr.btp = kdts__falloc((size_t)Bsz * h * K);
+        }
+    }
+    if (!tr.idx || !tr.bx || !tr.by || !tr.dout || !tr.best || (val && !tr.evalbuf) ||
+        (nteachers > 0 && (!tr.tv || !tr.btv)) || (use_probs && (!tr.tp || !tr.btp))) {
+        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for training buffers");
+        goto fail;
+    }
+    if (nteachers > 0 &&
+        (r = kdts__teacher_targets(m, teachers, nteachers, train, cfg.temperature, tr.tv, use_probs ? tr.tp : NULL,
+                                   err)) != KDTS_OK)
+        goto fail;
+    for (k = 0; k < n; ++k) tr.idx[k] = k;
+    kdts_rng_seed(&rng, cfg.seed);
+    memcpy(tr.best, m->params, m->nparams * sizeof(float));
+
+    for (epoch = 1; epoch <= cfg.epochs; ++epoch) {
+        kdts_epoch_info info;
+        double sum_l = 0.0, sum_h = 0.0, sum_s = 0.0, sum_q = 0.0, val_mse = -1.0;
+        int nb = 0, b0;
+        float alpha = 0.0f, w_hard = 1.0f, w_soft = 0.0f, w_seq = 0.0f;
+        if (nteachers > 0) {
+            alpha = cfg.alpha;
+            if (cfg.alpha_warmup > 0 && epoch < cfg.alpha_warmup)
+                alpha = cfg.alpha * (float)epoch / (float)cfg.alpha_warmup;
+            w_hard = 1.0f - alpha;
+            w_soft = use_probs || m->cfg.mode == KDTS_MODE_POINT ? alpha : 0.0f;
+            w_seq = cfg.beta;
+        }
+        kdts_rng_shuffle(&rng, tr.idx, n);
+        for (b0 = 0; b0 + Bsz <= n; b0 += Bsz) {
+            kdts_loss_value lv;
+            double g2 = 0.0;
+            int b;
+            for (b = 0; b < Bsz; ++b) {
+                int w = tr.idx[b0 + b];
+                memcpy(tr.bx + (size_t)b * T * F, train->x + (size_t)w * T * F, (size_t)T * F * sizeof(float));
+                memcpy(tr.by + (size_t)b * T * h, train->y + (size_t)w * T * h, (size_t)T * h * sizeof(float));
+                if (tr.btv)
+                    memcpy(tr.btv + (size_t)b * T * h, tr.tv + (size_t)w * T * h, (size_t)T * h * sizeof(float));
+                if (tr.btp)
+                    memcpy(tr.btp + (size_t)b * h * K, tr.tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
+            }
+            r = kdts_lstm_forward(m, &tr.ws, tr.bx, Bsz, T, NULL, NULL, NULL, 1, &rng);
+            if (r != KDTS_OK) goto fail;
+            /* outputs are read batch-major by the loss: transpose ws.out */
+            {
+                int t2;
+                for (b = 0; b < Bsz; ++b)
+                    for (t2 = 0; t2 < T; ++t2)
+                        memcpy(tr.ws.dout + ((size_t)b * T + t2) * O, tr.ws.out + ((size_t)t2 * Bsz + b) * O,
+                               (size_t)O * sizeof(float));
+            }
+            r = kdts_loss_eval(&lc, w_hard, w_soft, w_seq, tr.ws.dout, tr.by, tr.btv, tr.btp, Bsz, T, &lv, tr.dout);
+            if (r == KDTS_OK) {
+                kdts_lstm_zero_grad(m);
+                r = kdts_lstm_backward(m, &tr.ws, tr.dout, NULL, NULL, NULL);
+                if (r != KDTS_OK) goto fail;
+                for (i = 0; i < m->nparams; ++i) g2 += (double)m->grads[i] * m->grads[i];
+                if (!(g2 < 1e300)) r = KDTS_ERR_NONFINITE;
+            }
+            if (r == KDTS_ERR_NONFINITE) {
+                rp.bad_epoch = epoch;
+                rp.bad_batch = nb + 1;
+                r = kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
+                               "non-finite loss or gradient at epoch %d, batch %d; training stopped, the weights "
+                               "before that batch are kept",
+                               epoch, nb + 1);
+                goto fail;
+            }
+            if (r != KDTS_OK) goto fail;
+            kdts_adam_step(&tr.adam, m->params, m->grads);
+            sum_l += lv.total;
+            sum_h += lv.hard;
+            sum_s += lv.soft;
+            sum_q += lv.seq;
+            nb++;
+        }
+        if (val) {
+            r = kdts__eval_ws(m, &tr.ws_eval, val, tr.evalbuf, &val_mse, NULL);
+            if (r != KDTS_OK) goto fail;
+            if (best_val < 0.0 || val_mse < best_val) {
+                best_val = val_mse;
+                best_epoch = epoch;
+                since_best = 0;
+                memcpy(tr.best, m->params, m->nparams * sizeof(float));
+            } else {
+                since_best++;
+            }
+        } else {
+            best_epoch = epoch;
+        }
+        memset(&info, 0, sizeof info);
+        info.epoch = epoch;
+        info.epochs = cfg.epochs;
+        info.loss = nb ? sum_l / nb : 0.0;
+        info.hard = nb ? sum_h / nb : 0.0;
+        info.soft = nb ? sum_s / nb : 0.0;
+        info.seq = nb ? sum_q / nb : 0.0;
+        info.val_mse = val_mse;
+        info.best_val_mse = best_val;
+        info.best_epoch = best_epoch;
+        info.seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+        info.alpha = alpha;
+        info.batches = nb;
+        info.batch = nb;
+        rp.epochs_run = epoch;
+        rp.final_loss = info.loss;
+        if (cfg.on_epoch && cfg.on_epoch(&info, cfg.user)) break;
+        if (val && cfg.patience > 0 && since_best >= cfg.patience) break;
+    }
+    if (val) memcpy(m->params, tr.best, m->nparams * sizeof(float));
+    rp.best_epoch = best_epoch;
+    rp.best_val_mse = best_val;
+    rp.seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+    if (rep) *rep = rp;
+    kdts__trainer_free(&tr);
+    return KDTS_OK;
+fail:
+    rp.seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+    if (rep) *rep = rp;
+    kdts__trainer_free(&tr);
+    return r;
+}
+
+#endif /* KDTS__IMPLEMENTED */
+#endif /* KDTS_IMPLEMENTATION */
+
+/*
+   ------------------------------------------------------------------------
+   Revision history
+     0.1.0  first release: matrix core, LSTM, distillation losses, Adam,
+            training API, CSV reader, preprocessing, model files, inference.
+
+   ------------------------------------------------------------------------
+   MIT License
+
+   Copyright (c) 2026 the kdts authors
+
+   Permission is hereby granted, free of charge, to any person obtaining a
+   copy of this software and associated documentation files (the
+   "Software"), to deal in the Software without restriction, including
+   without limitation the rights to use, copy, modify, merge, publish,
+   distribute, sublicense, and/or sell copies of the Software, and to permit
+   persons to whom the Software is furnished to do so, subject to the
+   following conditions:
+
+   The above copyright notice and this permission notice shall be included
+   in all copies or substantial portions of the Software.
+
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS
+   OR IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF
+   MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN
+   NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+   DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR
+   OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE
+   USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/

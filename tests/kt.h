@@ -1,0 +1,28 @@
+/* kt.h - the tiny test harness used by every kdts test program.
+   KT_CHECK(cond, fmt, ...) counts a pass or prints the failure with its
+   place; kt_done() prints "N passed, M failed" and returns the exit code. */
+#ifndef KT_H
+#define KT_H
+#include <stdio.h>
+
+static int kt_pass, kt_fail;
+
+#define KT_CHECK(cond, ...)                                              \
+    do {                                                                 \
+        if (cond) {                                                      \
+            kt_pass++;                                                   \
+        } else {                                                         \
+            kt_fail++;                                                   \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                  \
+            printf(__VA_ARGS__);                                         \
+            printf("\n");                                                \
+            fflush(stdout);                                              \
+        }                                                                \
+    } while (0)
+
+static int kt_done(void)
+{
+    printf("%d passed, %d failed\n", kt_pass, kt_fail);
+    return kt_fail ? 1 : 0;
+}
+#endif
