@@ -1,6 +1,87 @@
 /* kdts.h - v0.1.0 - knowledge distillation for time-series forecasting - MIT
 
-   
+   kdts trains a large LSTM "teacher" on a time series and distills it into a
+   small LSTM "student" with the combined loss
+
+       L = alpha * L_soft + (1 - alpha) * L_hard + beta * L_seq
+
+   and Adam. The student keeps most of the teacher's accuracy at a fraction
+   of its cost; it can be saved, run step by step, or exported as C arrays
+   for a microcontroller. No dependencies beyond libc and libm.
+
+   DO THIS in exactly one C or C++ file:
+
+       #define KDTS_IMPLEMENTATION
+       #include "kdts.h"
+
+   and include "kdts.h" without the define everywhere else. Compile with
+   -O2 and the target's vector extension (e.g. -march=native) to get the
+   SIMD kernels; link with -lm.
+
+   USAGE (windows already in memory; see the CSV and window functions for
+   reading a file):
+
+       kdts_lstm teacher, student;
+       kdts_lstm_config tc = {0}, sc = {0};
+       kdts_train_config cfg = {0};
+       kdts_dataset train = {x, y, n, T, 1, 24};   // x (n,T,1), y (n,T,24)
+       const kdts_lstm *teachers[1];
+       float forecast[24];
+
+       tc.hidden = 64; tc.layers = 2; tc.horizon = 24;
+       sc.hidden = 8;  sc.horizon = 24;
+       kdts_lstm_init(&teacher, &tc, 1, NULL);
+       kdts_lstm_init(&student, &sc, 2, NULL);
+       cfg.epochs = 10; cfg.batch = 64; cfg.adam.lr = 1e-3f;
+       kdts_train(&teacher, &cfg, &train, NULL, NULL, 0, NULL, NULL);
+       teachers[0] = &teacher;
+       cfg.alpha = 0.5f; cfg.beta = 0.5f;           // distill
+       kdts_train(&student, &cfg, &train, NULL, teachers, 1, NULL, NULL);
+       kdts_predict(&student, x, 1, T, forecast, NULL);
+       kdts_lstm_free(&teacher); kdts_lstm_free(&student);
+
+   CONTENTS (grep for the tags)
+       >>common   result codes, kdts_error, portable RNG
+       >>matrix   kdts_gemm (cache-blocked, SIMD micro-kernels), vector kernels
+       >>lstm     stacked LSTM with a per-step head: init, forward, backward
+       >>loss     hard / soft / sequence losses, distribution mode
+       >>adam     Adam / AdamW, gradient clipping
+       >>train    training loop with teachers, prediction, evaluation
+       >>data     CSV reader, missing values, scalers, windows, splits
+       >>model    model files, deployment inference, C export
+
+   CONFIGURATION (define before including the implementation)
+       KDTS_IMPLEMENTATION     emit the implementation (one file only)
+       KDTS_STATIC             make every function static (private copy)
+       KDTS_MALLOC(sz), KDTS_REALLOC(p,sz), KDTS_FREE(p)
+                               the caller's allocator: define all or none
+       KDTS_ASSERT(x)          assertion for programmer errors [assert]
+       KDTS_NO_STDIO           no FILE or path functions; memory-buffer
+                               versions stay (for boards without files)
+       KDTS_NO_SIMD            plain C kernels only (the test reference)
+       KDTS_NO_AVX512, KDTS_NO_AVX2, KDTS_NO_SSE2, KDTS_NO_NEON
+                               turn off one instruction set
+       KDTS_MAX_LAYERS [8], KDTS_MAX_DIM [65536]
+                               limits that reject absurd sizes
+       KDTS_GEMM_KC/MC/NC      GEMM cache-block sizes
+       The SIMD path is chosen at compile time from the compiler's target
+       macros (__AVX512F__, __AVX2__+__FMA__, __SSE2__, __ARM_NEON);
+       kdts_simd_name() tells which one was built.
+
+   CONVENTIONS
+       Every function that can fail returns kdts_result (KDTS_OK = 0,
+       errors negative; kdts_result_str() gives text) and takes an optional
+       kdts_error* that receives a message and, for text input, the line
+       and column. On failure outputs are left untouched unless documented.
+       The library never prints, never exits and has no global mutable
+       state. Arrays are row-major, last index fastest; shape comments use
+       B batch, T steps, F features, H hidden, O head outputs, h horizon,
+       K bins, L layers. The LSTM follows PyTorch's nn.LSTM (gate order
+       i, f, g, o), so weights can be compared with and imported from it.
+
+   LIMITATIONS
+       Single precision. CPU only. The SIMD path is fixed at compile time
+       (no run-time dispatch). Training needs the windows in memory.
 */
 #ifndef KDTS_H_INCLUDED
 #define KDTS_H_INCLUDED
@@ -450,6 +531,7 @@ KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, dou
 #include <float.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <time.h>
 #ifndef KDTS_NO_STDIO
 #include <stdio.h>
 #endif
@@ -2097,8 +2179,6 @@ KDTSDEF double kdts_adam_step(kdts_adam *a, float *p, float *g)
 /* ======================================================================== */
 /* >>train                                                                  */
 /* ======================================================================== */
-
-#include <time.h>
 
 #define KDTS__PRED_BATCH 256
 
