@@ -37,7 +37,7 @@ EX_BIN    := $(patsubst examples/%.c,$(BUILD)/%,$(EX_SRC))
 TOOL_SRC  := $(filter-out tools/bench_blas.c,$(wildcard tools/*.c))
 TOOL_BIN  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 
-.PHONY: all test test-compile bench experiment clean
+.PHONY: all test test-compile bench experiment clean bench-csv fuzz-csv
 
 all: $(EX_BIN) $(TOOL_BIN)
 
@@ -61,6 +61,17 @@ test-compile: | $(BUILD)
 
 test: test-compile $(TEST_BIN) $(EX_BIN) $(TOOL_BIN)
 	sh tests/run.sh $(TEST_BIN)
+
+# CSV parse throughput against pandas read_csv (same generated file, one run).
+bench-csv: $(BUILD)/bench_csv
+	./$(BUILD)/bench_csv
+
+# libFuzzer target for the CSV reader (needs clang), bounded time.
+FUZZ_SECONDS ?= 60
+fuzz-csv: | $(BUILD)
+	mkdir -p $(BUILD)/fuzz_work_csv
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz_csv.c -lm -o $(BUILD)/fuzz_csv
+	./$(BUILD)/fuzz_csv -max_total_time=$(FUZZ_SECONDS) -timeout=5 $(BUILD)/fuzz_work_csv tests/corpus/csv
 
 clean:
 	rm -rf $(BUILD) results-quick

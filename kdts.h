@@ -513,6 +513,314 @@ KDTSDEF kdts_result kdts_predict_steps(const kdts_lstm *m, const float *x, int n
 KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, double *mse,
                                   double *mae, kdts_error *err);
 
+
+/* ======================================================================== */
+/* >>data : CSV reader, scalers, sliding windows, chronological splits      */
+/* ======================================================================== */
+
+/* Most columns a table may keep and a scaler may hold (numeric columns).
+   Global option: define it identically everywhere kdts.h is included. */
+#ifndef KDTS_MAX_COLUMNS
+#define KDTS_MAX_COLUMNS 64
+#endif
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+/* What to do with missing values (empty field, NA, NaN, null - any case).
+   Missing values are always counted per column (kdts_table.missing). */
+typedef enum kdts_missing_policy {
+    KDTS_MISSING_ERROR = 0,       /* default: fail with KDTS_ERR_MISSING at the first one */
+    KDTS_MISSING_INTERPOLATE = 1, /* linear interpolation between the neighbouring valid rows */
+    KDTS_MISSING_FFILL = 2        /* forward fill: repeat the last valid value */
+    /* For both filling policies, missing values before the first valid value
+       of a column are back-filled with that first valid value (and, for
+       INTERPOLATE, trailing ones are forward-filled with the last valid
+       value). A column with no valid value at all gives KDTS_ERR_MISSING. */
+} kdts_missing_policy;
+
+/* CSV reader options. A zero-initialized struct is valid and means:
+   detect the delimiter, keep every numeric column, error on missing values,
+   ignore text columns.
+
+   Column choice. `columns` (names, exact match; header names are trimmed of
+   surrounding spaces) and `column_indices` (0-based field numbers) may be
+   given together; the table keeps them in that order (names first). Asking
+   for the same column twice is KDTS_ERR_ARG. With neither, a column is kept
+   as numeric when its field in the FIRST data row is a number or a missing
+   value marker; every other column (dates, text) is ignored, never parsed. */
+typedef struct kdts_csv_config {
+    char delimiter;              /* ',', ';' or '\t'; 0 = detect from the header line
+                                    (the most frequent of the three outside quotes;
+                                    ties prefer ',', then ';'; none found: ',')       */
+    const char *const *columns;  /* [n_columns] column names to keep, or NULL        */
+    int n_columns;
+    const int *column_indices;   /* [n_column_indices] 0-based columns, or NULL       */
+    int n_column_indices;
+    int missing;                 /* kdts_missing_policy                               */
+    int keep_text;               /* nonzero: carry every column NOT kept as numeric
+                                    as text (see kdts_table_text)                     */
+} kdts_csv_config;
+
+/* A parsed CSV file. Numeric columns are column-major: col[c] points to
+   `rows` contiguous floats. All memory belongs to the table and is released
+   by kdts_table_free().
+   A table may also be filled by hand as a view on caller arrays (set rows,
+   cols and col, leave the rest zero) to use the scaler and window functions
+   on data that did not come from a CSV file; never kdts_table_free() it. */
+typedef struct kdts_table {
+    long rows;             /* data rows (header and blank lines excluded)          */
+    int cols;              /* numeric columns kept                                 */
+    float **col;           /* [cols] -> (rows) values, missing values already filled */
+    char **name;           /* [cols] column names (NUL-terminated)                 */
+    long *missing;         /* [cols] missing values found before filling           */
+    int *file_column;      /* [cols] 0-based field number in the file              */
+    int text_cols;         /* text columns carried (cfg.keep_text)                 */
+    char **text_name;      /* [text_cols]                                          */
+    char **text_blob;      /* [text_cols] all values of a column, NUL-separated    */
+    size_t **text_offset;  /* [text_cols] -> (rows) offsets into text_blob         */
+    int file_columns;      /* fields in the header line                            */
+    char delimiter;        /* delimiter used                                       */
+} kdts_table;
+
+/* Byte source for kdts_csv_read_cb: copy up to `cap` bytes into `buf` and
+   return how many; return 0 at the end, (size_t)-1 on a read error. */
+typedef size_t (*kdts_read_fn)(void *user, void *buf, size_t cap);
+
+/* Defaults (all zero) as a value, for C++ callers. */
+KDTSDEF kdts_csv_config kdts_csv_config_default(void);
+
+/* Parse CSV text held in memory.
+   out:  receives the table on success (left untouched on failure).
+   data: `len` bytes of CSV text (no NUL needed; UTF-8 BOM skipped).
+   cfg:  options, NULL = defaults. err: optional detail (NULL allowed).
+   Accepts RFC 4180 quoting (delimiters, quotes, newlines inside quotes,
+   "" for a quote), rows ended by \n, \r\n or a bare \r, no final newline,
+   and skips blank lines (so in a one-column file a missing value must be
+   written NA). Numbers: optional sign, digits with optional '.', optional
+   exponent, surrounding spaces; locale-independent, correctly rounded for
+   values of up to 15 significant digits and decimal exponents within +-22
+   (nearly always for the rest).
+   Errors carry err->line and err->column, both 1-based; the column is the
+   field number (1 = first field); the line is where the field starts.
+   Returns KDTS_OK, KDTS_ERR_PARSE (text in a numeric column, short or long
+   row, unterminated quote), KDTS_ERR_NONFINITE (inf, -inf, a number out of
+   float range), KDTS_ERR_MISSING (policy ERROR, or a column with no value),
+   KDTS_ERR_DATA (empty file, header without data rows), KDTS_ERR_NOTFOUND
+   (unknown column name or index; the message lists the columns),
+   KDTS_ERR_ARG, KDTS_ERR_NOMEM.
+   Memory: the kept columns plus the longest kept field; line length does
+   not matter. */
+KDTSDEF kdts_result kdts_csv_read_mem(kdts_table *out, const void *data, size_t len,
+                                      const kdts_csv_config *cfg, kdts_error *err);
+
+/* Parse CSV text pulled from a callback in chunks (works without stdio).
+   Same rules and results as kdts_csv_read_mem, plus KDTS_ERR_IO when `read`
+   returns (size_t)-1. */
+KDTSDEF kdts_result kdts_csv_read_cb(kdts_table *out, kdts_read_fn read, void *user,
+                                     const kdts_csv_config *cfg, kdts_error *err);
+
+#ifndef KDTS_NO_STDIO
+/* Parse a CSV file, streamed in chunks (the file is never held whole).
+   Same rules as kdts_csv_read_mem; messages start with the file name.
+   Adds KDTS_ERR_IO (cannot open or read). */
+KDTSDEF kdts_result kdts_csv_read_file(kdts_table *out, const char *path,
+                                       const kdts_csv_config *cfg, kdts_error *err);
+#endif
+
+/* Release everything a table owns and zero it. NULL and zeroed tables are fine. */
+KDTSDEF void kdts_table_free(kdts_table *t);
+
+/* Index of the numeric column called `name` in t (exact match), or -1. */
+KDTSDEF int kdts_table_find(const kdts_table *t, const char *name);
+
+/* Text of carried text column k (0 <= k < text_cols) at row r, NUL-terminated,
+   owned by the table. NULL when out of range. */
+KDTSDEF const char *kdts_table_text(const kdts_table *t, int k, long r);
+
+/* ---- Scalers ------------------------------------------------------------ */
+
+typedef enum kdts_scaler_kind {
+    KDTS_SCALER_MINMAX = 0, /* default: (x - min) / (max - min) -> [0, 1]   */
+    KDTS_SCALER_ZSCORE = 1, /* (x - mean) / std (population std)          */
+    KDTS_SCALER_NONE = 2    /* identity (clipping may still apply)          */
+} kdts_scaler_kind;
+
+typedef enum kdts_clip_kind {
+    KDTS_CLIP_NONE = 0,     /* default: no outlier clipping                          */
+    KDTS_CLIP_STD = 1,      /* clip to mean +- k*std of the training rows (k=clip_k) */
+    KDTS_CLIP_QUANTILE = 2  /* clip to the q and 1-q quantiles of the training rows
+                               (linear interpolation between order statistics)      */
+} kdts_clip_kind;
+
+/* Scaler options; zero-initialized = min-max, no clipping. */
+typedef struct kdts_scaler_config {
+    int kind;      /* kdts_scaler_kind */
+    int clip;      /* kdts_clip_kind   */
+    float clip_k;  /* KDTS_CLIP_STD: k, 0 = 4                         */
+    float clip_q;  /* KDTS_CLIP_QUANTILE: q in (0, 0.5), 0 = 0.001    */
+} kdts_scaler_config;
+
+/* Per-column affine scaler with optional clipping. PLAIN DATA: no pointers,
+   fixed size, so it can be copied and written to a model file as is.
+   apply:  x' = (clamp(x, clip_lo, clip_hi) - offset) / scale
+   invert: x  = x' * scale + offset   (clipping cannot be undone)
+   A constant training column (range or std of 0) gets scale 1, so it maps
+   to 0 and never produces NaN or Inf. Statistics are computed on the
+   training values after clipping. Unused columns are the identity. */
+typedef struct kdts_scaler {
+    int cols;                          /* columns fitted (0..KDTS_MAX_COLUMNS) */
+    int kind;                          /* kdts_scaler_kind of the last fit      */
+    int clip;                          /* kdts_clip_kind of the last fit        */
+    int reserved;
+    float offset[KDTS_MAX_COLUMNS];
+    float scale[KDTS_MAX_COLUMNS];
+    float clip_lo[KDTS_MAX_COLUMNS];   /* -FLT_MAX when not clipping */
+    float clip_hi[KDTS_MAX_COLUMNS];   /*  FLT_MAX when not clipping */
+} kdts_scaler;
+
+KDTSDEF kdts_scaler_config kdts_scaler_config_default(void);
+
+/* Fit column c (0 <= c < KDTS_MAX_COLUMNS) of s on the n training values x
+   (pass x + row_begin, row_end - row_begin). Columns below c not fitted yet
+   become the identity; s->cols grows to c + 1. cfg NULL = defaults.
+   Returns KDTS_OK, KDTS_ERR_ARG (c out of range, n < 1, bad clip_q),
+   KDTS_ERR_NONFINITE (NaN/Inf among x; err->line = 1-based index in x),
+   KDTS_ERR_NOMEM (quantile clipping sorts a copy). On failure s is untouched. */
+KDTSDEF kdts_result kdts_scaler_fit_column(kdts_scaler *s, const kdts_scaler_config *cfg, int c,
+                                           const float *x, long n, kdts_error *err);
+
+/* Fit every numeric column of t on rows [row_begin, row_end) only (the
+   training rows). Resets s first. Returns as kdts_scaler_fit_column, plus
+   KDTS_ERR_ARG when t->cols > KDTS_MAX_COLUMNS or the range is bad. */
+KDTSDEF kdts_result kdts_scaler_fit_table(kdts_scaler *s, const kdts_scaler_config *cfg,
+                                          const kdts_table *t, long row_begin, long row_end,
+                                          kdts_error *err);
+
+/* In-place transform of n values of column c (clip, then scale), and back. */
+KDTSDEF void kdts_scaler_apply_column(const kdts_scaler *s, int c, float *x, long n);
+KDTSDEF void kdts_scaler_invert_column(const kdts_scaler *s, int c, float *x, long n);
+/* Single values, e.g. a forecast of column c back in original units. */
+KDTSDEF float kdts_scaler_apply_value(const kdts_scaler *s, int c, float x);
+KDTSDEF float kdts_scaler_invert_value(const kdts_scaler *s, int c, float x);
+/* Every numeric column of t (all rows), in place. Columns >= s->cols are left alone. */
+KDTSDEF void kdts_scaler_apply_table(const kdts_scaler *s, kdts_table *t);
+KDTSDEF void kdts_scaler_invert_table(const kdts_scaler *s, kdts_table *t);
+
+/* ---- Windows and splits -------------------------------------------------- */
+
+/* Per-window (instance) normalization, computed per column over the T input
+   rows of each window and applied to that column's inputs and targets. */
+typedef enum kdts_window_norm {
+    KDTS_WNORM_NONE = 0,    /* default */
+    KDTS_WNORM_LAST = 1,    /* v' = v - (last input value of the window); scale 1 */
+    KDTS_WNORM_MEANSTD = 2  /* v' = (v - mean) / sqrt(var + eps) over the T inputs;
+                               eps = norm_eps (0 = 1e-5), so a constant window has
+                               scale sqrt(eps) and never divides by zero          */
+} kdts_window_norm;
+
+/* Window options. lookback is required; the rest defaults when zero. */
+typedef struct kdts_window_config {
+    int lookback;            /* T >= 1: input steps per window                      */
+    int horizon;             /* h: values predicted after each step, 0 = 1          */
+    int stride;              /* rows between window starts, 0 = 1                   */
+    const int *features;     /* [n_features] table columns used as inputs; NULL = all */
+    int n_features;
+    const int *targets;      /* [n_targets] table columns to predict (may also be
+                                features); NULL = the last table column             */
+    int n_targets;
+    int norm;                /* kdts_window_norm                                    */
+    float norm_eps;          /* KDTS_WNORM_MEANSTD: 0 = 1e-5                         */
+} kdts_window_config;
+
+/* Windows cut from rows [row_begin, row_end) of a table. Layouts (row-major,
+   last index fastest), with K = n_targets, H = horizon:
+     x            (N, T, F)     x[n][t][f] = column features[f] at row start[n]+t
+     y            (N, T, K*H)   y[n][t][k*H+j] = column targets[k] at row
+                                start[n]+t+1+j: step t predicts the next H values,
+                                the forecast of window n is y[n][T-1][:]
+     start        (N)           first table row of each window
+     norm_offset  (N, F+K)      per-window normalization (features, then targets);
+     norm_scale   (N, F+K)      NULL with KDTS_WNORM_NONE. v = v' * scale + offset
+   Every row a window reads (start .. start+T+H-1) lies inside the range, so a
+   window never crosses a split boundary. */
+typedef struct kdts_windows {
+    long n;                  /* N */
+    int T, F, K, H;
+    float *x;
+    float *y;
+    long *start;
+    float *norm_offset;
+    float *norm_scale;
+    void *owned;             /* memory to release with kdts_windows_free, or NULL */
+} kdts_windows;
+
+/* Row ranges [begin, end) of a chronological split. */
+typedef struct kdts_range {
+    long begin, end;
+} kdts_range;
+
+typedef struct kdts_split {
+    kdts_range train, val, test;
+} kdts_split;
+
+KDTSDEF kdts_window_config kdts_window_config_default(void);
+
+/* Number of windows of `lookback` + `horizon` rows, `stride` apart, that fit
+   in [row_begin, row_end): 0 when the range is too short or arguments bad. */
+KDTSDEF long kdts_window_count(long row_begin, long row_end, int lookback, int horizon, int stride);
+
+/* Size query: *n_windows = N and *bytes = the buffer kdts_windows_init_in
+   needs. Returns KDTS_OK, KDTS_ERR_ARG (bad config, column out of range),
+   KDTS_ERR_DATA (no window fits), KDTS_ERR_NOMEM (size overflow). */
+KDTSDEF kdts_result kdts_windows_size(const kdts_table *t, long row_begin, long row_end,
+                                      const kdts_window_config *cfg, long *n_windows,
+                                      size_t *bytes, kdts_error *err);
+
+/* Build windows in caller memory (`buf`, `bytes` from kdts_windows_size,
+   aligned to 8 bytes; `w` points into it and owns nothing). Returns as
+   kdts_windows_size, plus KDTS_ERR_ARG when buf is too small or misaligned
+   and KDTS_ERR_NONFINITE when a value read is NaN/Inf (err->line = row+1). */
+KDTSDEF kdts_result kdts_windows_init_in(kdts_windows *w, void *buf, size_t bytes,
+                                         const kdts_table *t, long row_begin, long row_end,
+                                         const kdts_window_config *cfg, kdts_error *err);
+
+/* Build windows in memory from KDTS_MALLOC; release with kdts_windows_free.
+   On failure *w is left untouched. */
+KDTSDEF kdts_result kdts_windows_make(kdts_windows *w, const kdts_table *t, long row_begin,
+                                      long row_end, const kdts_window_config *cfg,
+                                      kdts_error *err);
+
+/* Release what kdts_windows_make allocated and zero w (no-op for init_in). */
+KDTSDEF void kdts_windows_free(kdts_windows *w);
+
+/* Undo per-window normalization of target k for window n on `count` values
+   v (e.g. the forecast y[n][T-1][k*H..k*H+H)), in place. No-op without it. */
+KDTSDEF void kdts_window_invert(const kdts_windows *w, long n, int k, float *v, long count);
+
+/* Normalize one input window x (T, F) in place (inference time), writing the
+   per-column offset[F] and scale[F]; invert a forecast of feature column f
+   with v * scale[f] + offset[f]. mode KDTS_WNORM_NONE writes 0 and 1. */
+KDTSDEF void kdts_window_normalize(float *x, int T, int F, int mode, float eps,
+                                   float *offset, float *scale);
+
+/* idx[i] = i for i < n, then a Fisher-Yates shuffle seeded by `seed`
+   (kdts_rng): the same seed gives the same order everywhere. */
+KDTSDEF void kdts_window_shuffle(int *idx, int n, unsigned long long seed);
+
+/* Chronological split by ratios: train = floor(rows*train_ratio) rows first,
+   then val = floor(rows*val_ratio), then test = floor(rows*test_ratio), or
+   every remaining row when test_ratio <= 0. Rows after test are unused.
+   Returns KDTS_OK or KDTS_ERR_ARG (negative ratios, sum > 1, empty train). */
+KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_ratio,
+                                     double val_ratio, double test_ratio, kdts_error *err);
+
+/* Chronological split by row counts (the ETT convention is 8640/2880/2880,
+   later rows unused). n_test < 0 = every remaining row.
+   Returns KDTS_OK or KDTS_ERR_ARG (counts negative, n_train 0, or more
+   rows asked than exist). */
+KDTSDEF kdts_result kdts_split_rows(kdts_split *s, long rows, long n_train, long n_val,
+                                    long n_test, kdts_error *err);
+
 #ifdef __cplusplus
 }
 #endif
@@ -775,10 +1083,16 @@ KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n)
 /* >>kernels : the only code that uses intrinsics                           */
 /* ======================================================================== */
 
-/* Micro-tile shape per ISA: MR rows of op(A) x NR columns of op(B). */
+/* Micro-tile shape per ISA: MR rows of op(A) x NR columns of op(B).
+   KDTS__DIRECT_B: the kernel masks its loads and stores, so it reads op(B)
+   in place when B is not transposed (no packing) and writes edge tiles of C
+   directly. The other ISAs pack op(B) into zero-padded NR-column panels and
+   go through an accumulator tile at the edges. op(A) is never packed: the
+   kernel broadcasts its elements through a row stride and a k stride. */
 #if defined(KDTS__AVX512)
 #define KDTS__MR 8
 #define KDTS__NR 32
+#define KDTS__DIRECT_B 1
 #elif defined(KDTS__AVX2)
 #define KDTS__MR 6
 #define KDTS__NR 16
@@ -792,8 +1106,12 @@ KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n)
 #define KDTS__MR 4
 #define KDTS__NR 4
 #endif
+#ifndef KDTS__DIRECT_B
+#define KDTS__DIRECT_B 0
+#endif
 
-/* Cache blocking: KC x NC panel of op(B) (L2), MC x KC panel of op(A) (L1/L2). */
+/* Cache blocking: KC x NC panel of op(B) (L2), MC x KC block of op(A) (L2),
+   one KC x NR micro-panel of op(B) in L1. */
 #ifndef KDTS_GEMM_KC
 #define KDTS_GEMM_KC 256
 #endif
@@ -804,15 +1122,42 @@ KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n)
 #define KDTS_GEMM_NC 512
 #endif
 #define KDTS__NC_R (((KDTS_GEMM_NC + KDTS__NR - 1) / KDTS__NR) * KDTS__NR)
-#define KDTS__MC_R (((KDTS_GEMM_MC + KDTS__MR - 1) / KDTS__MR) * KDTS__MR)
-/* floats of packing scratch one GEMM call needs */
-#define KDTS__GEMM_SCRATCH ((size_t)KDTS_GEMM_KC * (KDTS__NC_R + KDTS__MC_R) + 64)
+/* floats of packing scratch one GEMM call needs at most */
+#define KDTS__GEMM_SCRATCH ((size_t)KDTS_GEMM_KC * KDTS__NC_R + 64)
 
-/* acc (MR x NR, row-major, ld NR) = sum_k a[k*MR+i] * b[k*NR+j] */
-static void kdts__ukernel(int kc, const float *KDTS__RESTRICT a, const float *KDTS__RESTRICT b,
-                          float *KDTS__RESTRICT acc)
-{
 #if defined(KDTS__AVX512)
+/* C (mr x nr part of an 8 x 32 tile) = alpha * sum_k a_i[k] b[k][j] + beta*C.
+   a_i[k] = a[i*rsa + k*csa]; b row k at b + k*ldbk, only nr columns read;
+   beta == 0 does not read C. */
+#define KDTS__K512_ROW(ai, c0, c1)                                            \
+    av = _mm512_set1_ps((ai)[o]);                                             \
+    c0 = _mm512_fmadd_ps(av, b0, c0);                                         \
+    c1 = _mm512_fmadd_ps(av, b1, c1)
+#define KDTS__K512_BODY                                                       \
+    KDTS__K512_ROW(a0, c00, c01); KDTS__K512_ROW(a1, c10, c11);               \
+    KDTS__K512_ROW(a2, c20, c21); KDTS__K512_ROW(a3, c30, c31);               \
+    KDTS__K512_ROW(a4, c40, c41); KDTS__K512_ROW(a5, c50, c51);               \
+    KDTS__K512_ROW(a6, c60, c61); KDTS__K512_ROW(a7, c70, c71)
+#define KDTS__K512_STORE(i, c0, c1)                                           \
+    if ((i) < mr) {                                                           \
+        float *cr = C + (size_t)(i) * ldc;                                    \
+        __m512 v0 = _mm512_mul_ps(c0, va), v1 = _mm512_mul_ps(c1, va);        \
+        if (beta != 0.0f) {                                                   \
+            v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), v0);      \
+            if (m1) v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), v1); \
+        }                                                                     \
+        _mm512_mask_storeu_ps(cr, m0, v0);                                    \
+        if (m1) _mm512_mask_storeu_ps(cr + 16, m1, v1);                       \
+    }
+static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const float *b, size_t ldbk,
+                       int mr, int nr, float alpha, float beta, float *C, int ldc)
+{
+    __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1u);
+    __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : (nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1u) : (__mmask16)0);
+    const float *a0 = a, *a1 = mr > 1 ? a + rsa : a, *a2 = mr > 2 ? a + 2 * rsa : a;
+    const float *a3 = mr > 3 ? a + 3 * rsa : a, *a4 = mr > 4 ? a + 4 * rsa : a;
+    const float *a5 = mr > 5 ? a + 5 * rsa : a, *a6 = mr > 6 ? a + 6 * rsa : a;
+    const float *a7 = mr > 7 ? a + 7 * rsa : a;
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
     __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -821,29 +1166,55 @@ static void kdts__ukernel(int kc, const float *KDTS__RESTRICT a, const float *KD
     __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
     __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+    __m512 av, b0, b1, va, vb;
+    size_t o = 0;
     int k;
-    for (k = 0; k < kc; ++k) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), av;
-        av = _mm512_set1_ps(a[0]); c00 = _mm512_fmadd_ps(av, b0, c00); c01 = _mm512_fmadd_ps(av, b1, c01);
-        av = _mm512_set1_ps(a[1]); c10 = _mm512_fmadd_ps(av, b0, c10); c11 = _mm512_fmadd_ps(av, b1, c11);
-        av = _mm512_set1_ps(a[2]); c20 = _mm512_fmadd_ps(av, b0, c20); c21 = _mm512_fmadd_ps(av, b1, c21);
-        av = _mm512_set1_ps(a[3]); c30 = _mm512_fmadd_ps(av, b0, c30); c31 = _mm512_fmadd_ps(av, b1, c31);
-        av = _mm512_set1_ps(a[4]); c40 = _mm512_fmadd_ps(av, b0, c40); c41 = _mm512_fmadd_ps(av, b1, c41);
-        av = _mm512_set1_ps(a[5]); c50 = _mm512_fmadd_ps(av, b0, c50); c51 = _mm512_fmadd_ps(av, b1, c51);
-        av = _mm512_set1_ps(a[6]); c60 = _mm512_fmadd_ps(av, b0, c60); c61 = _mm512_fmadd_ps(av, b1, c61);
-        av = _mm512_set1_ps(a[7]); c70 = _mm512_fmadd_ps(av, b0, c70); c71 = _mm512_fmadd_ps(av, b1, c71);
-        a += 8;
-        b += 32;
+    if (nr >= 32) {
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
+            b0 = _mm512_loadu_ps(b);
+            b1 = _mm512_loadu_ps(b + 16);
+            KDTS__K512_BODY;
+        }
+    } else if (nr > 16) {
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
+            b0 = _mm512_loadu_ps(b);
+            b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+            KDTS__K512_BODY;
+        }
+    } else {
+        b1 = _mm512_setzero_ps();
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
+            b0 = _mm512_maskz_loadu_ps(m0, b);
+            av = _mm512_set1_ps(a0[o]); c00 = _mm512_fmadd_ps(av, b0, c00);
+            av = _mm512_set1_ps(a1[o]); c10 = _mm512_fmadd_ps(av, b0, c10);
+            av = _mm512_set1_ps(a2[o]); c20 = _mm512_fmadd_ps(av, b0, c20);
+            av = _mm512_set1_ps(a3[o]); c30 = _mm512_fmadd_ps(av, b0, c30);
+            av = _mm512_set1_ps(a4[o]); c40 = _mm512_fmadd_ps(av, b0, c40);
+            av = _mm512_set1_ps(a5[o]); c50 = _mm512_fmadd_ps(av, b0, c50);
+            av = _mm512_set1_ps(a6[o]); c60 = _mm512_fmadd_ps(av, b0, c60);
+            av = _mm512_set1_ps(a7[o]); c70 = _mm512_fmadd_ps(av, b0, c70);
+        }
+        (void)b1;
     }
-    _mm512_store_ps(acc + 0, c00);   _mm512_store_ps(acc + 16, c01);
-    _mm512_store_ps(acc + 32, c10);  _mm512_store_ps(acc + 48, c11);
-    _mm512_store_ps(acc + 64, c20);  _mm512_store_ps(acc + 80, c21);
-    _mm512_store_ps(acc + 96, c30);  _mm512_store_ps(acc + 112, c31);
-    _mm512_store_ps(acc + 128, c40); _mm512_store_ps(acc + 144, c41);
-    _mm512_store_ps(acc + 160, c50); _mm512_store_ps(acc + 176, c51);
-    _mm512_store_ps(acc + 192, c60); _mm512_store_ps(acc + 208, c61);
-    _mm512_store_ps(acc + 224, c70); _mm512_store_ps(acc + 240, c71);
-#elif defined(KDTS__AVX2)
+    va = _mm512_set1_ps(alpha);
+    vb = _mm512_set1_ps(beta);
+    KDTS__K512_STORE(0, c00, c01) KDTS__K512_STORE(1, c10, c11)
+    KDTS__K512_STORE(2, c20, c21) KDTS__K512_STORE(3, c30, c31)
+    KDTS__K512_STORE(4, c40, c41) KDTS__K512_STORE(5, c50, c51)
+    KDTS__K512_STORE(6, c60, c61) KDTS__K512_STORE(7, c70, c71)
+}
+#undef KDTS__K512_ROW
+#undef KDTS__K512_BODY
+#undef KDTS__K512_STORE
+#else
+/* acc (MR x NR, row-major, ld NR) = sum_k a_i[k] * b[k][j] with
+   a_i[k] = ap[i][k*csa] and b a packed panel (row k at b + k*NR). */
+static void kdts__ukernel(int kc, const float *const *ap, size_t csa, const float *KDTS__RESTRICT b,
+                          float *KDTS__RESTRICT acc)
+{
+    size_t o = 0;
+#if defined(KDTS__AVX2)
+    const float *a0 = ap[0], *a1 = ap[1], *a2 = ap[2], *a3 = ap[3], *a4 = ap[4], *a5 = ap[5];
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -851,15 +1222,14 @@ static void kdts__ukernel(int kc, const float *KDTS__RESTRICT a, const float *KD
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
     int k;
-    for (k = 0; k < kc; ++k) {
+    for (k = 0; k < kc; ++k, o += csa) {
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), av;
-        av = _mm256_broadcast_ss(a + 0); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
-        av = _mm256_broadcast_ss(a + 1); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
-        av = _mm256_broadcast_ss(a + 2); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
-        av = _mm256_broadcast_ss(a + 3); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
-        av = _mm256_broadcast_ss(a + 4); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
-        av = _mm256_broadcast_ss(a + 5); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
-        a += 6;
+        av = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
+        av = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
+        av = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
+        av = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
+        av = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
+        av = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
         b += 16;
     }
     _mm256_store_ps(acc + 0, c00);  _mm256_store_ps(acc + 8, c01);
@@ -869,18 +1239,18 @@ static void kdts__ukernel(int kc, const float *KDTS__RESTRICT a, const float *KD
     _mm256_store_ps(acc + 64, c40); _mm256_store_ps(acc + 72, c41);
     _mm256_store_ps(acc + 80, c50); _mm256_store_ps(acc + 88, c51);
 #elif defined(KDTS__SSE2)
+    const float *a0 = ap[0], *a1 = ap[1], *a2 = ap[2], *a3 = ap[3];
     __m128 c00 = _mm_setzero_ps(), c01 = _mm_setzero_ps();
     __m128 c10 = _mm_setzero_ps(), c11 = _mm_setzero_ps();
     __m128 c20 = _mm_setzero_ps(), c21 = _mm_setzero_ps();
     __m128 c30 = _mm_setzero_ps(), c31 = _mm_setzero_ps();
     int k;
-    for (k = 0; k < kc; ++k) {
+    for (k = 0; k < kc; ++k, o += csa) {
         __m128 b0 = _mm_load_ps(b), b1 = _mm_load_ps(b + 4), av;
-        av = _mm_set1_ps(a[0]); c00 = _mm_add_ps(c00, _mm_mul_ps(av, b0)); c01 = _mm_add_ps(c01, _mm_mul_ps(av, b1));
-        av = _mm_set1_ps(a[1]); c10 = _mm_add_ps(c10, _mm_mul_ps(av, b0)); c11 = _mm_add_ps(c11, _mm_mul_ps(av, b1));
-        av = _mm_set1_ps(a[2]); c20 = _mm_add_ps(c20, _mm_mul_ps(av, b0)); c21 = _mm_add_ps(c21, _mm_mul_ps(av, b1));
-        av = _mm_set1_ps(a[3]); c30 = _mm_add_ps(c30, _mm_mul_ps(av, b0)); c31 = _mm_add_ps(c31, _mm_mul_ps(av, b1));
-        a += 4;
+        av = _mm_set1_ps(a0[o]); c00 = _mm_add_ps(c00, _mm_mul_ps(av, b0)); c01 = _mm_add_ps(c01, _mm_mul_ps(av, b1));
+        av = _mm_set1_ps(a1[o]); c10 = _mm_add_ps(c10, _mm_mul_ps(av, b0)); c11 = _mm_add_ps(c11, _mm_mul_ps(av, b1));
+        av = _mm_set1_ps(a2[o]); c20 = _mm_add_ps(c20, _mm_mul_ps(av, b0)); c21 = _mm_add_ps(c21, _mm_mul_ps(av, b1));
+        av = _mm_set1_ps(a3[o]); c30 = _mm_add_ps(c30, _mm_mul_ps(av, b0)); c31 = _mm_add_ps(c31, _mm_mul_ps(av, b1));
         b += 8;
     }
     _mm_store_ps(acc + 0, c00);  _mm_store_ps(acc + 4, c01);
@@ -891,14 +1261,13 @@ static void kdts__ukernel(int kc, const float *KDTS__RESTRICT a, const float *KD
     float32x4_t c[8][2];
     int k, i;
     for (i = 0; i < 8; ++i) c[i][0] = c[i][1] = vdupq_n_f32(0.0f);
-    for (k = 0; k < kc; ++k) {
+    for (k = 0; k < kc; ++k, o += csa) {
         float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
         for (i = 0; i < 8; ++i) {
-            float32x4_t av = vdupq_n_f32(a[i]);
+            float32x4_t av = vdupq_n_f32(ap[i][o]);
             c[i][0] = vmlaq_f32(c[i][0], av, b0);
             c[i][1] = vmlaq_f32(c[i][1], av, b1);
         }
-        a += 8;
         b += 8;
     }
     for (i = 0; i < 8; ++i) {
@@ -909,42 +1278,56 @@ static void kdts__ukernel(int kc, const float *KDTS__RESTRICT a, const float *KD
     float c[KDTS__MR * KDTS__NR];
     int k, i, j;
     for (i = 0; i < KDTS__MR * KDTS__NR; ++i) c[i] = 0.0f;
-    for (k = 0; k < kc; ++k) {
+    for (k = 0; k < kc; ++k, o += csa) {
         for (i = 0; i < KDTS__MR; ++i) {
-            float av = a[i];
+            float av = ap[i][o];
             for (j = 0; j < KDTS__NR; ++j) c[i * KDTS__NR + j] += av * b[j];
         }
-        a += KDTS__MR;
         b += KDTS__NR;
     }
     for (i = 0; i < KDTS__MR * KDTS__NR; ++i) acc[i] = c[i];
 #endif
 }
 
-/* Pack rows [i0, i0+mc) x cols [p0, p0+kc) of op(A) into MR-row panels:
-   dst[panel][k][r], zero-padded to a multiple of MR rows. */
-static void kdts__pack_a(float *KDTS__RESTRICT dst, int ta, const float *A, int lda, int i0,
-                         int mc, int p0, int kc)
+/* Write an MR x NR accumulator tile into C: C = alpha*acc + beta*C over the
+   valid mr x nr part; beta == 0 does not read C. */
+static void kdts__store_tile(float *C, int ldc, const float *acc, int mr, int nr, float alpha, float beta)
 {
-    int ir, r, k;
-    for (ir = 0; ir < mc; ir += KDTS__MR) {
-        int mr = mc - ir < KDTS__MR ? mc - ir : KDTS__MR;
-        if (!ta) {
-            for (r = 0; r < mr; ++r) {
-                const float *src = A + (size_t)(i0 + ir + r) * lda + p0;
-                for (k = 0; k < kc; ++k) dst[k * KDTS__MR + r] = src[k];
-            }
+    int i, j;
+    for (i = 0; i < mr; ++i) {
+        float *c = C + (size_t)i * ldc;
+        const float *s = acc + i * KDTS__NR;
+        if (beta == 0.0f) {
+            if (alpha == 1.0f)
+                for (j = 0; j < nr; ++j) c[j] = s[j];
+            else
+                for (j = 0; j < nr; ++j) c[j] = alpha * s[j];
+        } else if (beta == 1.0f) {
+            if (alpha == 1.0f)
+                for (j = 0; j < nr; ++j) c[j] += s[j];
+            else
+                for (j = 0; j < nr; ++j) c[j] += alpha * s[j];
         } else {
-            for (k = 0; k < kc; ++k) {
-                const float *src = A + (size_t)(p0 + k) * lda + i0 + ir;
-                for (r = 0; r < mr; ++r) dst[k * KDTS__MR + r] = src[r];
-            }
+            for (j = 0; j < nr; ++j) c[j] = alpha * s[j] + beta * c[j];
         }
-        for (r = mr; r < KDTS__MR; ++r)
-            for (k = 0; k < kc; ++k) dst[k * KDTS__MR + r] = 0.0f;
-        dst += (size_t)kc * KDTS__MR;
     }
 }
+
+/* Same contract as the AVX-512 kernel; b is a packed, zero-padded panel
+   (ldbk == NR). */
+static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const float *b, size_t ldbk,
+                       int mr, int nr, float alpha, float beta, float *C, int ldc)
+{
+    float accb[KDTS__MR * KDTS__NR + 16];
+    float *acc = (float *)(((size_t)accb + 63) & ~(size_t)63);
+    const float *ap[KDTS__MR];
+    int i;
+    (void)ldbk;
+    for (i = 0; i < KDTS__MR; ++i) ap[i] = i < mr ? a + (size_t)i * rsa : a;
+    kdts__ukernel(kc, ap, csa, b, acc);
+    kdts__store_tile(C, ldc, acc, mr, nr, alpha, beta);
+}
+#endif
 
 /* Pack rows [p0, p0+kc) x cols [j0, j0+nc) of op(B) into NR-column panels:
    dst[panel][k][c], zero-padded to a multiple of NR columns. */
@@ -962,7 +1345,24 @@ static void kdts__pack_b(float *KDTS__RESTRICT dst, int tb, const float *B, int 
                 for (; c < KDTS__NR; ++c) d[c] = 0.0f;
             }
         } else {
-            for (c = 0; c < nr; ++c) {
+            /* blocks of 8 columns: 8 source rows read in step, one
+               NR-float destination row written per k */
+            for (c = 0; c + 8 <= nr; c += 8) {
+                const float *s0 = B + (size_t)(j0 + jr + c) * ldb + p0;
+                size_t l = (size_t)ldb;
+                float *d = dst + c;
+                for (k = 0; k < kc; ++k, d += KDTS__NR) {
+                    d[0] = s0[k];
+                    d[1] = s0[l + k];
+                    d[2] = s0[2 * l + k];
+                    d[3] = s0[3 * l + k];
+                    d[4] = s0[4 * l + k];
+                    d[5] = s0[5 * l + k];
+                    d[6] = s0[6 * l + k];
+                    d[7] = s0[7 * l + k];
+                }
+            }
+            for (; c < nr; ++c) {
                 const float *src = B + (size_t)(j0 + jr + c) * ldb + p0;
                 for (k = 0; k < kc; ++k) dst[k * KDTS__NR + c] = src[k];
             }
@@ -995,31 +1395,6 @@ static void kdts__pack_b_full(float *dst, int tb, const float *B, int ldb, int K
     }
 }
 
-/* Write an MR x NR accumulator tile into C: C = alpha*acc + beta*C over the
-   valid mr x nr part; beta == 0 does not read C. */
-static void kdts__store_tile(float *C, int ldc, const float *acc, int mr, int nr, float alpha,
-                             float beta)
-{
-    int i, j;
-    for (i = 0; i < mr; ++i) {
-        float *c = C + (size_t)i * ldc;
-        const float *s = acc + i * KDTS__NR;
-        if (beta == 0.0f) {
-            if (alpha == 1.0f)
-                for (j = 0; j < nr; ++j) c[j] = s[j];
-            else
-                for (j = 0; j < nr; ++j) c[j] = alpha * s[j];
-        } else if (beta == 1.0f) {
-            if (alpha == 1.0f)
-                for (j = 0; j < nr; ++j) c[j] += s[j];
-            else
-                for (j = 0; j < nr; ++j) c[j] += alpha * s[j];
-        } else {
-            for (j = 0; j < nr; ++j) c[j] = alpha * s[j] + beta * c[j];
-        }
-    }
-}
-
 static void kdts__scale_c(int M, int N, float beta, float *C, int ldc)
 {
     int i, j;
@@ -1032,24 +1407,32 @@ static void kdts__scale_c(int M, int N, float beta, float *C, int ldc)
     }
 }
 
-/* The blocked GEMM. scratch holds KDTS__GEMM_SCRATCH floats (64-byte
-   aligned). bpacked, when not NULL, is op(B) packed by kdts__pack_b_full and
-   B/ldb/tb are ignored. */
+/* Whether kdts__gemm_core needs packing scratch for op(B). */
+static int kdts__gemm_packs(int tb) { return tb || !KDTS__DIRECT_B; }
+
+/* Floats of scratch kdts__gemm_core needs for a K x N op(B) (0 if none). */
+static size_t kdts__gemm_scratch_size(int tb, int N, int K)
+{
+    int kc = K < KDTS_GEMM_KC ? K : KDTS_GEMM_KC, nc = N < KDTS_GEMM_NC ? N : KDTS_GEMM_NC;
+    if (!kdts__gemm_packs(tb)) return 0;
+    return kdts__packed_b_size(kc, nc) + 16;
+}
+
+/* The blocked GEMM. scratch holds kdts__gemm_scratch_size floats (64-byte
+   aligned) when op(B) is packed. bpacked, when not NULL, is op(B) packed by
+   kdts__pack_b_full and B/ldb/tb are ignored. */
 static void kdts__gemm_core(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                             int lda, const float *B, int ldb, float beta, float *C, int ldc,
                             float *scratch, const float *bpacked)
 {
-    float acc[KDTS__MR * KDTS__NR + 16];
-    float *tile = (float *)(((size_t)acc + 63) & ~(size_t)63);
-    float *ap = scratch;
-    float *bp = scratch + (size_t)KDTS_GEMM_KC * KDTS__MC_R;
+    size_t rsa = ta ? 1 : (size_t)lda, csa = ta ? (size_t)lda : 1;
+    int direct = !bpacked && !kdts__gemm_packs(tb);
     int jc, pc, ic, jr, ir;
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
         kdts__scale_c(M, N, beta, C, ldc);
         return;
     }
-    (void)sizeof(acc);
     for (jc = 0; jc < N; jc += KDTS_GEMM_NC) {
         int nc = N - jc < KDTS_GEMM_NC ? N - jc : KDTS_GEMM_NC;
         int ncr = ((nc + KDTS__NR - 1) / KDTS__NR) * KDTS__NR;
@@ -1057,23 +1440,30 @@ static void kdts__gemm_core(int ta, int tb, int M, int N, int K, float alpha, co
             int kc = K - pc < KDTS_GEMM_KC ? K - pc : KDTS_GEMM_KC;
             float be = pc == 0 ? beta : 1.0f;
             const float *bpan;
+            size_t ldbk, pstep;
             if (bpacked) {
                 bpan = bpacked + (size_t)jc * K + (size_t)pc * ncr;
+                ldbk = KDTS__NR;
+                pstep = (size_t)kc;
+            } else if (direct) {
+                bpan = B + (size_t)pc * ldb + jc;
+                ldbk = (size_t)ldb;
+                pstep = 1;
             } else {
-                kdts__pack_b(bp, tb, B, ldb, pc, kc, jc, nc);
-                bpan = bp;
+                kdts__pack_b(scratch, tb, B, ldb, pc, kc, jc, nc);
+                bpan = scratch;
+                ldbk = KDTS__NR;
+                pstep = (size_t)kc;
             }
             for (ic = 0; ic < M; ic += KDTS_GEMM_MC) {
                 int mc = M - ic < KDTS_GEMM_MC ? M - ic : KDTS_GEMM_MC;
-                kdts__pack_a(ap, ta, A, lda, ic, mc, pc, kc);
                 for (jr = 0; jr < nc; jr += KDTS__NR) {
                     int nr = nc - jr < KDTS__NR ? nc - jr : KDTS__NR;
-                    const float *bb = bpan + (size_t)jr * kc;
+                    const float *bb = bpan + (size_t)jr * pstep;
                     for (ir = 0; ir < mc; ir += KDTS__MR) {
                         int mr = mc - ir < KDTS__MR ? mc - ir : KDTS__MR;
-                        kdts__ukernel(kc, ap + (size_t)ir * kc, bb, tile);
-                        kdts__store_tile(C + (size_t)(ic + ir) * ldc + jc + jr, ldc, tile, mr, nr,
-                                         alpha, be);
+                        kdts__kern(kc, A + (size_t)(ic + ir) * rsa + (size_t)pc * csa, rsa, csa, bb, ldbk, mr,
+                                   nr, alpha, be, C + (size_t)(ic + ir) * ldc + jc + jr, ldc);
                     }
                 }
             }
@@ -1093,15 +1483,19 @@ static int kdts__gemm_args_ok(int ta, int tb, int M, int N, int K, int lda, int 
 KDTSDEF kdts_result kdts_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                               int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    float *scratch;
+    float *scratch = NULL;
+    size_t ns;
     if (!kdts__gemm_args_ok(ta, tb, M, N, K, lda, ldb, ldc)) return KDTS_ERR_ARG;
     if (M == 0 || N == 0) return KDTS_OK;
     if (K == 0 || alpha == 0.0f) {
         kdts__scale_c(M, N, beta, C, ldc);
         return KDTS_OK;
     }
-    scratch = kdts__falloc(KDTS__GEMM_SCRATCH);
-    if (!scratch) return KDTS_ERR_NOMEM;
+    ns = kdts__gemm_scratch_size(tb, N, K);
+    if (ns) {
+        scratch = kdts__falloc(ns);
+        if (!scratch) return KDTS_ERR_NOMEM;
+    }
     kdts__gemm_core(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch, NULL);
     kdts__free_aligned(scratch);
     return KDTS_OK;
@@ -2565,6 +2959,1625 @@ fail:
     return r;
 }
 
+
+/* ======================================================================== */
+/* >>data                                                                   */
+/* ======================================================================== */
+
+/* ---- message building (works with and without stdio) -------------------- */
+
+typedef struct kdts__msg {
+    char buf[256];
+    size_t n;
+} kdts__msg;
+
+static void kdts__msg_str(kdts__msg *m, const char *s)
+{
+    while (*s && m->n + 1 < sizeof m->buf) m->buf[m->n++] = *s++;
+    m->buf[m->n] = 0;
+}
+
+static void kdts__msg_long(kdts__msg *m, long v)
+{
+    char tmp[24];
+    int i = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do { tmp[i++] = (char)('0' + (int)(u % 10)); u /= 10; } while (u);
+    if (v < 0) tmp[i++] = '-';
+    while (i > 0 && m->n + 1 < sizeof m->buf) m->buf[m->n++] = tmp[--i];
+    m->buf[m->n] = 0;
+}
+
+/* Quote at most `max` bytes of s[0..n), non-printable bytes shown as '?'. */
+static void kdts__msg_quoted(kdts__msg *m, const char *s, size_t n, size_t max)
+{
+    size_t i;
+    kdts__msg_str(m, "\"");
+    for (i = 0; i < n && i < max && m->n + 1 < sizeof m->buf; ++i) {
+        unsigned char c = (unsigned char)s[i];
+        m->buf[m->n++] = (char)((c < 32 || c == 127) ? '?' : c);
+    }
+    m->buf[m->n] = 0;
+    kdts__msg_str(m, n > max ? "...\"" : "\"");
+}
+
+static kdts_result kdts__msg_fail(kdts_error *err, kdts_result code, long line, long col,
+                                  const kdts__msg *m)
+{
+    if (err) {
+        err->code = code;
+        err->line = line;
+        err->column = col;
+        memcpy(err->message, m->buf, m->n + 1);
+    }
+    return code;
+}
+
+static kdts_result kdts__data_fail(kdts_error *err, kdts_result code, const char *what)
+{
+    kdts__msg m;
+    m.n = 0;
+    m.buf[0] = 0;
+    kdts__msg_str(&m, what);
+    return kdts__msg_fail(err, code, 0, 0, &m);
+}
+
+/* ---- number parsing ------------------------------------------------------- */
+
+#define KDTS__NUM_OK 0
+#define KDTS__NUM_MISSING 1
+#define KDTS__NUM_INF 2
+#define KDTS__NUM_TEXT 3
+
+static const double kdts__pow10[23] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22
+};
+
+static int kdts__csv_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+/* Case-insensitive: does s[0..n) equal the lower-case word w? */
+static int kdts__csv_word(const char *s, size_t n, const char *w)
+{
+    size_t i;
+    for (i = 0; i < n; ++i)
+        if (!w[i] || kdts__csv_lower((unsigned char)s[i]) != w[i]) return 0;
+    return w[n] == 0;
+}
+
+/* Round the positive double d (the correctly rounded value of m * 10^e, with
+   m and 10^e exact) to the nearest float. When d lies exactly halfway
+   between two floats, the exact residual (FMA) says on which side the true
+   value lies, which makes the result correctly rounded. */
+static float kdts__csv_round(double d, double m, double p, int divide)
+{
+    float f = (float)d, lo, hi;
+    double mid, r;
+    unsigned long long bits;
+    if (d > (double)FLT_MAX || (double)f == d) return f;
+    if (d < (double)FLT_MIN * 2.0) {
+        /* subnormal range: generic midpoint test */
+        lo = (double)f < d ? f : nextafterf(f, 0.0f);
+        hi = nextafterf(lo, FLT_MAX);
+        mid = ((double)lo + (double)hi) * 0.5;
+        if (d != mid) return f;
+    } else {
+        memcpy(&bits, &d, sizeof bits);
+        if ((bits & 0x1FFFFFFFULL) != 0x10000000ULL) return f;
+        lo = (double)f < d ? f : nextafterf(f, 0.0f);
+        hi = nextafterf(lo, FLT_MAX);
+    }
+    /* residual of the exact value minus d */
+    r = divide ? fma(-d, p, m) : fma(m, p, -d);
+    if (r > 0) return hi;
+    if (r < 0) return lo;
+    return f;
+}
+
+/* Parse s[0..n) as a float. Returns KDTS__NUM_*. Locale-independent. */
+static int kdts__csv_number(const char *s, size_t n, float *out)
+{
+    const char *e = s + n;
+    unsigned long long m = 0;
+    int nd = 0, dexp = 0, any = 0, neg = 0, sign = 0;
+    double d, dm;
+    float f;
+    while (s < e && (*s == ' ' || *s == '\t')) s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    if (s == e) return KDTS__NUM_MISSING;
+    if (*s == '+' || *s == '-') { neg = *s == '-'; sign = 1; s++; }
+    while (s < e && *s == '0') { s++; any = 1; }
+    while (s < e && (unsigned)(*s - '0') < 10u) {
+        if (nd < 19) { m = m * 10 + (unsigned)(*s - '0'); nd++; }
+        else if (dexp < 1000000) dexp++; /* clamped: no int overflow on huge fields */
+        s++;
+        any = 1;
+    }
+    if (s < e && *s == '.') {
+        s++;
+        if (nd == 0)
+            while (s < e && *s == '0') { s++; if (dexp > -1000000) dexp--; any = 1; }
+        while (s < e && (unsigned)(*s - '0') < 10u) {
+            if (nd < 19) { m = m * 10 + (unsigned)(*s - '0'); nd++; dexp--; }
+            s++;
+            any = 1;
+        }
+    }
+    if (!any) {
+        size_t k = (size_t)(e - s);
+        if (kdts__csv_word(s, k, "nan")) return KDTS__NUM_MISSING;
+        if (kdts__csv_word(s, k, "inf") || kdts__csv_word(s, k, "infinity")) return KDTS__NUM_INF;
+        if (!sign && (kdts__csv_word(s, k, "na") || kdts__csv_word(s, k, "null")))
+            return KDTS__NUM_MISSING;
+        return KDTS__NUM_TEXT;
+    }
+    if (s < e && (*s == 'e' || *s == 'E')) {
+        int es = 1, ex = 0;
+        s++;
+        if (s < e && (*s == '+' || *s == '-')) { es = *s == '-' ? -1 : 1; s++; }
+        if (s == e || (unsigned)(*s - '0') >= 10u) return KDTS__NUM_TEXT;
+        while (s < e && (unsigned)(*s - '0') < 10u) {
+            if (ex < 100000) ex = ex * 10 + (*s - '0');
+            s++;
+        }
+        dexp += es * ex;
+    }
+    if (s != e) return KDTS__NUM_TEXT;
+    if (m == 0) {
+        *out = neg ? -0.0f : 0.0f;
+        return KDTS__NUM_OK;
+    }
+    dm = (double)m;
+    if (m < (1ULL << 53) && dexp >= -22 && dexp <= 22) {
+        if (dexp >= 0) {
+            d = dm * kdts__pow10[dexp];
+            f = kdts__csv_round(d, dm, kdts__pow10[dexp], 0);
+        } else {
+            d = dm / kdts__pow10[-dexp];
+            f = kdts__csv_round(d, dm, kdts__pow10[-dexp], 1);
+        }
+    } else {
+        /* far exponents or > 15 digits: scaled in steps (not always the
+           nearest float when the value lies within 1e-16 of a midpoint) */
+        d = dm;
+        if (dexp > 400) d = HUGE_VAL;
+        else if (dexp < -400) d = 0.0;
+        else {
+            while (dexp > 22) { d *= 1e22; dexp -= 22; }
+            while (dexp < -22) { d /= 1e22; dexp += 22; }
+            d = dexp >= 0 ? d * kdts__pow10[dexp] : d / kdts__pow10[-dexp];
+        }
+        f = (float)d;
+    }
+    if (!(f - f == 0.0f)) return KDTS__NUM_INF;
+    *out = neg ? -f : f;
+    return KDTS__NUM_OK;
+}
+
+/* ---- CSV parser ------------------------------------------------------------
+   A push parser: bytes arrive in chunks of any size (the whole buffer for the
+   memory reader, fixed blocks for the file and callback readers). State is
+   kept between chunks, so a field may span chunks; only fields that are kept
+   (numbers, text, header names) are copied into the accumulator, so memory
+   does not grow with line length. The header line is first gathered whole to
+   detect the delimiter and skip a BOM, then parsed like every other line. */
+
+#define KDTS__CSV_START 0   /* at the first byte of a field            */
+#define KDTS__CSV_UNQ 1     /* inside an unquoted field                */
+#define KDTS__CSV_QUO 2     /* inside a quoted field                   */
+#define KDTS__CSV_QSEEN 3   /* a quote seen inside a quoted field      */
+#define KDTS__CSV_AFTERCR 4 /* a record ended with \r; skip a \n       */
+
+#define KDTS__CSV_HEADER 0  /* parsing the header line                 */
+#define KDTS__CSV_PENDING 1 /* first data row, column kinds undecided  */
+#define KDTS__CSV_DATA 2
+
+#define KDTS__CSV_SKIP (-1) /* role of an ignored column; >= 0 numeric k; <= -2 text -2-k */
+
+typedef struct kdts__csv {
+    const kdts_csv_config *cfg;
+    const char *fname;
+    kdts_error *err;
+    kdts_result rc;
+    int delim;
+    unsigned char cls[256]; /* 1 for the delimiter, \r and \n */
+    int state, phase;
+    long line, rec_line, field_line;
+    int fi;      /* field number in the current record (0-based) */
+    int keep;    /* the current field is copied to acc           */
+    int quoted;  /* the current field began with a quote         */
+    int qcr;     /* last byte inside quotes was \r               */
+    size_t flen; /* bytes of the current field seen              */
+    char *acc;
+    size_t acc_len, acc_cap;
+    /* header */
+    char **names;
+    int nnames;
+    size_t names_cap;
+    int nfile;
+    int *role;
+    /* first data row when columns are detected */
+    char **pend;
+    size_t *pend_len;
+    long *pend_line;
+    int npend;
+    size_t pend_cap, pend_len_cap, pend_line_cap;
+    /* output */
+    long rows, cap;
+    int ncol;
+    float **col;
+    long *missing;
+    int *src;
+    int ntext;
+    char **tblob;
+    size_t *tlen, *tcap;
+    size_t **toff;
+    int *tsrc;
+    /* header line gathering */
+    char *pre;
+    size_t pre_len, pre_cap;
+    int pre_inq, pre_done, pre_content;
+} kdts__csv;
+
+/* Make room for `need` elements of `elem` bytes in buf (capacity *cap).
+   Returns the (possibly moved) buffer, or NULL with buf still valid. */
+static void *kdts__csv_grow(void *buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t nc, bytes;
+    void *q;
+    if (need <= *cap && buf) return buf;
+    nc = *cap ? *cap : 16;
+    while (nc < need) {
+        if (nc > ((size_t)-1) / 2) return NULL;
+        nc *= 2;
+    }
+    if (!kdts__mul_ok(nc, elem, &bytes)) return NULL;
+    q = KDTS_REALLOC(buf, bytes);
+    if (!q) return NULL;
+    *cap = nc;
+    return q;
+}
+#define KDTS__CSV_GROW(ptr, type, capp, need, elem, fail)                         \
+    do {                                                                          \
+        void *kdts__q = kdts__csv_grow((void *)(ptr), (capp), (need), (elem));     \
+        if (!kdts__q) { fail; }                                                   \
+        (ptr) = (type)kdts__q;                                                    \
+    } while (0)
+
+static char *kdts__csv_strndup(const char *s, size_t n)
+{
+    char *d;
+    if (n == (size_t)-1) return NULL;
+    d = (char *)KDTS_MALLOC(n + 1);
+    if (!d) return NULL;
+    if (n) memcpy(d, s, n);
+    d[n] = 0;
+    return d;
+}
+
+/* Start an error message: "file: line L, column C: ". */
+static void kdts__csv_msg_begin(const kdts__csv *p, kdts__msg *m, long line, long col)
+{
+    m->n = 0;
+    m->buf[0] = 0;
+    if (p->fname) {
+        kdts__msg_str(m, p->fname);
+        kdts__msg_str(m, ": ");
+    }
+    if (line > 0) {
+        kdts__msg_str(m, "line ");
+        kdts__msg_long(m, line);
+        if (col > 0) {
+            kdts__msg_str(m, ", column ");
+            kdts__msg_long(m, col);
+        }
+        kdts__msg_str(m, ": ");
+    }
+}
+
+static void kdts__csv_fail(kdts__csv *p, kdts_result code, long line, long col, kdts__msg *m)
+{
+    if (p->rc) return;
+    p->rc = kdts__msg_fail(p->err, code, line, col, m);
+}
+
+static void kdts__csv_nomem(kdts__csv *p)
+{
+    kdts__msg m;
+    kdts__csv_msg_begin(p, &m, 0, 0);
+    kdts__msg_str(&m, "out of memory");
+    kdts__csv_fail(p, KDTS_ERR_NOMEM, 0, 0, &m);
+}
+
+/* Name of file column i for messages ("" if unknown). */
+static const char *kdts__csv_colname(const kdts__csv *p, int i)
+{
+    return (i >= 0 && i < p->nnames) ? p->names[i] : "";
+}
+
+static void kdts__csv_append(kdts__csv *p, const char *s, size_t n)
+{
+    p->flen += n;
+    if (!p->keep || !n) return;
+    KDTS__CSV_GROW(p->acc, char *, &p->acc_cap, p->acc_len + n + 1, 1, kdts__csv_nomem(p); return);
+    memcpy(p->acc + p->acc_len, s, n);
+    p->acc_len += n;
+}
+
+static int kdts__csv_keeps(const kdts__csv *p)
+{
+    if (p->phase != KDTS__CSV_DATA) return 1;
+    return p->fi < p->nfile && p->role[p->fi] != KDTS__CSV_SKIP;
+}
+
+static void kdts__csv_grow_rows(kdts__csv *p)
+{
+    long nc;
+    int k;
+    if (p->cap > LONG_MAX / 2) { kdts__csv_nomem(p); return; }
+    nc = p->cap ? p->cap * 2 : 1024;
+    if ((unsigned long)nc > ((size_t)-1) / sizeof(size_t)) { kdts__csv_nomem(p); return; }
+    for (k = 0; k < p->ncol; ++k) {
+        float *q = (float *)KDTS_REALLOC(p->col[k], (size_t)nc * sizeof(float));
+        if (!q) { kdts__csv_nomem(p); return; }
+        p->col[k] = q;
+    }
+    for (k = 0; k < p->ntext; ++k) {
+        size_t *q = (size_t *)KDTS_REALLOC(p->toff[k], (size_t)nc * sizeof(size_t));
+        if (!q) { kdts__csv_nomem(p); return; }
+        p->toff[k] = q;
+    }
+    p->cap = nc;
+}
+
+/* A data field of a kept column. */
+static void kdts__csv_store(kdts__csv *p, int role, const char *s, size_t n)
+{
+    kdts__msg m;
+    if (role >= 0) {
+        float v = 0.0f;
+        int r = kdts__csv_number(s, n, &v);
+        if (r == KDTS__NUM_OK) {
+            p->col[role][p->rows] = v;
+            return;
+        }
+        if (r == KDTS__NUM_MISSING) {
+            p->missing[role]++;
+            p->col[role][p->rows] = (float)NAN;
+            if (p->cfg->missing == KDTS_MISSING_ERROR) {
+                kdts__csv_msg_begin(p, &m, p->field_line, p->fi + 1);
+                kdts__msg_str(&m, "missing value in column \"");
+                kdts__msg_str(&m, kdts__csv_colname(p, p->fi));
+                kdts__msg_str(&m, "\": ");
+                kdts__msg_quoted(&m, s, n, 32);
+                kdts__msg_str(&m, " (choose a missing-value policy to fill it)");
+                kdts__csv_fail(p, KDTS_ERR_MISSING, p->field_line, p->fi + 1, &m);
+            }
+            return;
+        }
+        kdts__csv_msg_begin(p, &m, p->field_line, p->fi + 1);
+        if (r == KDTS__NUM_INF) {
+            kdts__msg_str(&m, "non-finite number in column \"");
+            kdts__msg_str(&m, kdts__csv_colname(p, p->fi));
+            kdts__msg_str(&m, "\": ");
+            kdts__msg_quoted(&m, s, n, 32);
+            kdts__msg_str(&m, " (infinite or out of float range)");
+            kdts__csv_fail(p, KDTS_ERR_NONFINITE, p->field_line, p->fi + 1, &m);
+        } else {
+            kdts__msg_str(&m, "expected a number in column \"");
+            kdts__msg_str(&m, kdts__csv_colname(p, p->fi));
+            kdts__msg_str(&m, "\", found ");
+            kdts__msg_quoted(&m, s, n, 32);
+            kdts__csv_fail(p, KDTS_ERR_PARSE, p->field_line, p->fi + 1, &m);
+        }
+        return;
+    } else {
+        int k = -2 - role;
+        size_t need;
+        if (!kdts__add_ok(p->tlen[k], n + 1, &need)) { kdts__csv_nomem(p); return; }
+        KDTS__CSV_GROW(p->tblob[k], char *, &p->tcap[k], need, 1, kdts__csv_nomem(p); return);
+        p->toff[k][p->rows] = p->tlen[k];
+        if (n) memcpy(p->tblob[k] + p->tlen[k], s, n);
+        p->tblob[k][p->tlen[k] + n] = 0;
+        p->tlen[k] += n + 1;
+    }
+}
+
+/* Allocate the per-column output arrays once the roles are known. */
+static void kdts__csv_setup(kdts__csv *p)
+{
+    int i, nc = 0, nt = 0;
+    for (i = 0; i < p->nfile; ++i) {
+        if (p->role[i] >= 0) nc++;
+        else if (p->role[i] <= -2) nt++;
+    }
+    p->ncol = nc;
+    p->ntext = nt;
+    p->col = (float **)KDTS_MALLOC(sizeof(float *) * (size_t)(nc + 1));
+    p->missing = (long *)KDTS_MALLOC(sizeof(long) * (size_t)(nc + 1));
+    p->src = (int *)KDTS_MALLOC(sizeof(int) * (size_t)(nc + 1));
+    p->tblob = (char **)KDTS_MALLOC(sizeof(char *) * (size_t)(nt + 1));
+    p->tlen = (size_t *)KDTS_MALLOC(sizeof(size_t) * (size_t)(nt + 1));
+    p->tcap = (size_t *)KDTS_MALLOC(sizeof(size_t) * (size_t)(nt + 1));
+    p->toff = (size_t **)KDTS_MALLOC(sizeof(size_t *) * (size_t)(nt + 1));
+    p->tsrc = (int *)KDTS_MALLOC(sizeof(int) * (size_t)(nt + 1));
+    if (!p->col || !p->missing || !p->src || !p->tblob || !p->tlen || !p->tcap || !p->toff ||
+        !p->tsrc) {
+        p->ncol = p->ntext = 0; /* nothing inside to free yet */
+        kdts__csv_nomem(p);
+        return;
+    }
+    for (i = 0; i < nc; ++i) { p->col[i] = NULL; p->missing[i] = 0; }
+    for (i = 0; i < nt; ++i) { p->tblob[i] = NULL; p->tlen[i] = p->tcap[i] = 0; p->toff[i] = NULL; }
+    for (i = 0; i < p->nfile; ++i) {
+        if (p->role[i] >= 0) p->src[p->role[i]] = i;
+        else if (p->role[i] <= -2) p->tsrc[-2 - p->role[i]] = i;
+    }
+}
+
+/* After the header: map requested columns to roles. */
+static void kdts__csv_resolve(kdts__csv *p)
+{
+    const kdts_csv_config *c = p->cfg;
+    int i, j, k = 0, nt = 0;
+    kdts__msg m;
+    p->role = (int *)KDTS_MALLOC(sizeof(int) * (size_t)(p->nfile + 1));
+    if (!p->role) { kdts__csv_nomem(p); return; }
+    for (i = 0; i < p->nfile; ++i) p->role[i] = KDTS__CSV_SKIP;
+    if (c->n_columns <= 0 && c->n_column_indices <= 0) {
+        p->phase = KDTS__CSV_PENDING;
+        return;
+    }
+    for (j = 0; j < c->n_columns + c->n_column_indices; ++j) {
+        int idx = -1;
+        if (j < c->n_columns) {
+            const char *want = c->columns ? c->columns[j] : NULL;
+            for (i = 0; want && i < p->nnames; ++i)
+                if (strcmp(p->names[i], want) == 0) { idx = i; break; }
+            if (idx < 0) {
+                kdts__csv_msg_begin(p, &m, p->rec_line, 0);
+                kdts__msg_str(&m, "column \"");
+                kdts__msg_str(&m, want ? want : "(null)");
+                kdts__msg_str(&m, "\" not found; the columns are:");
+                for (i = 0; i < p->nnames; ++i) {
+                    kdts__msg_str(&m, i ? ", \"" : " \"");
+                    kdts__msg_str(&m, p->names[i]);
+                    kdts__msg_str(&m, "\"");
+                }
+                kdts__csv_fail(p, KDTS_ERR_NOTFOUND, p->rec_line, 0, &m);
+                return;
+            }
+        } else {
+            idx = c->column_indices ? c->column_indices[j - c->n_columns] : -1;
+            if (idx < 0 || idx >= p->nfile) {
+                kdts__csv_msg_begin(p, &m, p->rec_line, 0);
+                kdts__msg_str(&m, "column index ");
+                kdts__msg_long(&m, idx);
+                kdts__msg_str(&m, " out of range: the header has ");
+                kdts__msg_long(&m, p->nfile);
+                kdts__msg_str(&m, " columns (0-based indices)");
+                kdts__csv_fail(p, KDTS_ERR_NOTFOUND, p->rec_line, 0, &m);
+                return;
+            }
+        }
+        if (p->role[idx] != KDTS__CSV_SKIP || k >= KDTS_MAX_COLUMNS) {
+            kdts__csv_msg_begin(p, &m, 0, 0);
+            kdts__msg_str(&m, k >= KDTS_MAX_COLUMNS ? "too many columns requested (KDTS_MAX_COLUMNS)"
+                                                    : "column requested twice: \"");
+            if (k < KDTS_MAX_COLUMNS) {
+                kdts__msg_str(&m, p->names[idx]);
+                kdts__msg_str(&m, "\"");
+            }
+            kdts__csv_fail(p, KDTS_ERR_ARG, 0, 0, &m);
+            return;
+        }
+        p->role[idx] = k++;
+    }
+    if (c->keep_text)
+        for (i = 0; i < p->nfile; ++i)
+            if (p->role[i] == KDTS__CSV_SKIP) p->role[i] = -2 - nt++;
+    p->phase = KDTS__CSV_DATA;
+    kdts__csv_setup(p);
+}
+
+static void kdts__csv_emit(kdts__csv *p, const char *s, size_t n);
+static void kdts__csv_record_end(kdts__csv *p);
+
+/* First data row complete (detection mode): decide which columns are numeric,
+   then replay the stored fields. */
+static void kdts__csv_decide(kdts__csv *p)
+{
+    int i, k = 0, nt = 0, nf;
+    float v;
+    kdts__msg m;
+    nf = p->npend < p->nfile ? p->npend : p->nfile;
+    for (i = 0; i < nf; ++i) {
+        int r = kdts__csv_number(p->pend[i], p->pend_len[i], &v);
+        if (r != KDTS__NUM_TEXT) {
+            if (k >= KDTS_MAX_COLUMNS) {
+                kdts__csv_msg_begin(p, &m, 0, 0);
+                kdts__msg_str(&m, "more numeric columns than KDTS_MAX_COLUMNS; choose columns");
+                kdts__csv_fail(p, KDTS_ERR_ARG, 0, 0, &m);
+                return;
+            }
+            p->role[i] = k++;
+        }
+    }
+    if (p->cfg->keep_text)
+        for (i = 0; i < p->nfile; ++i)
+            if (p->role[i] == KDTS__CSV_SKIP) p->role[i] = -2 - nt++;
+    p->phase = KDTS__CSV_DATA;
+    kdts__csv_setup(p);
+    for (i = 0; i < p->npend && !p->rc; ++i) {
+        p->fi = i;
+        p->field_line = p->pend_line[i];
+        kdts__csv_emit(p, p->pend[i], p->pend_len[i]);
+    }
+    if (p->rc) return;
+    p->fi = p->npend;
+    kdts__csv_record_end(p);
+}
+
+/* A complete field s[0..n) at field number p->fi. */
+static void kdts__csv_emit(kdts__csv *p, const char *s, size_t n)
+{
+    kdts__msg m;
+    if (p->phase == KDTS__CSV_DATA) {
+        int role;
+        if (p->fi >= p->nfile) {
+            kdts__csv_msg_begin(p, &m, p->field_line, p->fi + 1);
+            kdts__msg_str(&m, "too many fields: the header has ");
+            kdts__msg_long(&m, p->nfile);
+            kdts__csv_fail(p, KDTS_ERR_PARSE, p->field_line, p->fi + 1, &m);
+            return;
+        }
+        if (p->fi == 0 && p->rows >= p->cap) {
+            kdts__csv_grow_rows(p);
+            if (p->rc) return;
+        }
+        role = p->role[p->fi];
+        if (role != KDTS__CSV_SKIP) kdts__csv_store(p, role, s, n);
+        return;
+    }
+    if (p->phase == KDTS__CSV_HEADER) {
+        char *nm;
+        if (!p->quoted) {
+            while (n && (*s == ' ' || *s == '\t')) { s++; n--; }
+            while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+        }
+        if (p->nnames >= INT_MAX - 1) { kdts__csv_nomem(p); return; }
+        KDTS__CSV_GROW(p->names, char **, &p->names_cap, (size_t)p->nnames + 1, sizeof(char *),
+                       kdts__csv_nomem(p); return);
+        nm = kdts__csv_strndup(s, n);
+        if (!nm) { kdts__csv_nomem(p); return; }
+        p->names[p->nnames++] = nm;
+        return;
+    }
+    /* pending first data row */
+    {
+        char *cp;
+        size_t need = (size_t)p->npend + 1;
+        if (p->npend >= INT_MAX - 1) { kdts__csv_nomem(p); return; }
+        KDTS__CSV_GROW(p->pend, char **, &p->pend_cap, need, sizeof(char *), kdts__csv_nomem(p); return);
+        KDTS__CSV_GROW(p->pend_len, size_t *, &p->pend_len_cap, need, sizeof(size_t),
+                       kdts__csv_nomem(p); return);
+        KDTS__CSV_GROW(p->pend_line, long *, &p->pend_line_cap, need, sizeof(long),
+                       kdts__csv_nomem(p); return);
+        cp = kdts__csv_strndup(s, n);
+        if (!cp) { kdts__csv_nomem(p); return; }
+        p->pend[p->npend] = cp;
+        p->pend_len[p->npend] = n;
+        p->pend_line[p->npend] = p->field_line;
+        p->npend++;
+    }
+}
+
+/* The record ended after p->fi fields. */
+static void kdts__csv_record_end(kdts__csv *p)
+{
+    kdts__msg m;
+    if (p->phase == KDTS__CSV_DATA) {
+        if (p->fi < p->nfile) {
+            kdts__csv_msg_begin(p, &m, p->rec_line, p->fi + 1);
+            kdts__msg_str(&m, "short row: expected ");
+            kdts__msg_long(&m, p->nfile);
+            kdts__msg_str(&m, " fields, found ");
+            kdts__msg_long(&m, p->fi);
+            kdts__csv_fail(p, KDTS_ERR_PARSE, p->rec_line, p->fi + 1, &m);
+            return;
+        }
+        p->rows++;
+    } else if (p->phase == KDTS__CSV_HEADER) {
+        p->nfile = p->nnames;
+        kdts__csv_resolve(p);
+    } else {
+        kdts__csv_decide(p);
+        return;
+    }
+    p->fi = 0;
+}
+
+/* A field of p->flen bytes ended (kept content s[0..n)) by `term`: the
+   delimiter, '\n', '\r', or -1 at the end of the input. */
+static void kdts__csv_field_end(kdts__csv *p, const char *s, size_t n, int term)
+{
+    if (term != p->delim && p->fi == 0 && p->flen == 0 && !p->quoted) {
+        /* blank line: skipped */
+    } else {
+        kdts__csv_emit(p, s, n);
+        if (p->rc) return;
+        p->fi++;
+        if (term != p->delim) kdts__csv_record_end(p);
+    }
+    if (term == '\n' || term == '\r') p->line++;
+    p->state = term == '\r' ? KDTS__CSV_AFTERCR : KDTS__CSV_START;
+    p->quoted = 0;
+    p->flen = 0;
+    p->acc_len = 0;
+}
+
+static void kdts__csv_core(kdts__csv *p, const char *s, size_t n)
+{
+    const char *e = s + n;
+    const unsigned char *cls = p->cls;
+    while (s < e && !p->rc) {
+        switch (p->state) {
+        case KDTS__CSV_START: {
+            const char *f;
+            if (p->fi == 0) p->rec_line = p->line;
+            p->field_line = p->line;
+            p->keep = kdts__csv_keeps(p);
+            if (*s == '"') {
+                p->quoted = 1;
+                p->qcr = 0;
+                p->state = KDTS__CSV_QUO;
+                s++;
+                break;
+            }
+            f = s;
+            while (s < e && !cls[(unsigned char)*s]) s++;
+            if (s == e) {
+                kdts__csv_append(p, f, (size_t)(s - f));
+                p->state = KDTS__CSV_UNQ;
+                break;
+            }
+            p->flen = (size_t)(s - f);
+            kdts__csv_field_end(p, f, (size_t)(s - f), (unsigned char)*s);
+            s++;
+            break;
+        }
+        case KDTS__CSV_UNQ: {
+            const char *f = s;
+            while (s < e && !cls[(unsigned char)*s]) s++;
+            kdts__csv_append(p, f, (size_t)(s - f));
+            if (s < e && !p->rc) {
+                kdts__csv_field_end(p, p->acc, p->acc_len, (unsigned char)*s);
+                s++;
+            }
+            break;
+        }
+        case KDTS__CSV_QUO: {
+            const char *f = s;
+            while (s < e && *s != '"') {
+                if (*s == '\r') { p->line++; p->qcr = 1; }
+                else { if (*s == '\n' && !p->qcr) p->line++; p->qcr = 0; }
+                s++;
+            }
+            kdts__csv_append(p, f, (size_t)(s - f));
+            if (s < e) {
+                p->state = KDTS__CSV_QSEEN;
+                p->qcr = 0;
+                s++;
+            }
+            break;
+        }
+        case KDTS__CSV_QSEEN:
+            if (*s == '"') {
+                kdts__csv_append(p, s, 1);
+                p->state = KDTS__CSV_QUO;
+                s++;
+            } else if (cls[(unsigned char)*s]) {
+                kdts__csv_field_end(p, p->acc, p->acc_len, (unsigned char)*s);
+                s++;
+            } else {
+                p->state = KDTS__CSV_UNQ; /* text after the closing quote: kept as is */
+            }
+            break;
+        default: /* KDTS__CSV_AFTERCR */
+            if (*s == '\n') s++;
+            p->state = KDTS__CSV_START;
+            break;
+        }
+    }
+}
+
+/* The header line is complete (or the input ended): skip the BOM, choose the
+   delimiter and parse the gathered bytes. */
+static void kdts__csv_begin(kdts__csv *p)
+{
+    const char *s = p->pre;
+    size_t n = p->pre_len, i;
+    int inq = 0;
+    p->pre_done = 1;
+    if (n >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+        (unsigned char)s[2] == 0xBF) {
+        s += 3;
+        n -= 3;
+    }
+    if (p->cfg->delimiter) {
+        p->delim = (unsigned char)p->cfg->delimiter;
+        if (p->delim == '"' || p->delim == '\r' || p->delim == '\n') {
+            kdts__msg m;
+            kdts__csv_msg_begin(p, &m, 0, 0);
+            kdts__msg_str(&m, "the delimiter cannot be a quote or a line end");
+            kdts__csv_fail(p, KDTS_ERR_ARG, 0, 0, &m);
+            return;
+        }
+    } else {
+        long nc = 0, ns = 0, nt = 0;
+        for (i = 0; i < n; ++i) {
+            char c = s[i];
+            if (c == '"') inq = !inq;
+            else if (!inq) {
+                if (c == ',') nc++;
+                else if (c == ';') ns++;
+                else if (c == '\t') nt++;
+            }
+        }
+        p->delim = ',';
+        if (ns > nc && ns >= nt) p->delim = ';';
+        else if (nt > nc && nt > ns) p->delim = '\t';
+    }
+    memset(p->cls, 0, sizeof p->cls);
+    p->cls[p->delim] = 1;
+    p->cls['\n'] = 1;
+    p->cls['\r'] = 1;
+    kdts__csv_core(p, s, n);
+}
+
+static void kdts__csv_feed(kdts__csv *p, const char *s, size_t n)
+{
+    if (p->rc) return;
+    if (!p->pre_done) {
+        size_t i;
+        int found = 0;
+        for (i = 0; i < n; ++i) {
+            char c = s[i];
+            if (c == '"') p->pre_inq = !p->pre_inq;
+            if (!p->pre_inq && (c == '\n' || c == '\r')) {
+                if (p->pre_content) { found = 1; i++; break; }
+            } else {
+                p->pre_content = 1;
+            }
+        }
+        KDTS__CSV_GROW(p->pre, char *, &p->pre_cap, p->pre_len + i + 1, 1, kdts__csv_nomem(p); return);
+        if (i) memcpy(p->pre + p->pre_len, s, i);
+        p->pre_len += i;
+        if (!found) return;
+        kdts__csv_begin(p);
+        s += i;
+        n -= i;
+    }
+    kdts__csv_core(p, s, n);
+}
+
+/* Fill missing values (NaN) of x[0..n); x has at least one valid value. */
+static void kdts__csv_fill(float *x, long n, int policy)
+{
+    long i, j, first = 0, last;
+    while (first < n && x[first] != x[first]) first++;
+    for (i = 0; i < first; ++i) x[i] = x[first];
+    last = first;
+    for (i = first + 1; i < n; ++i) {
+        if (x[i] == x[i]) {
+            if (policy == KDTS_MISSING_INTERPOLATE && i - last > 1) {
+                double a = x[last], b = x[i], span = (double)(i - last);
+                for (j = last + 1; j < i; ++j) x[j] = (float)(a + (b - a) * (double)(j - last) / span);
+            }
+            last = i;
+        } else if (policy == KDTS_MISSING_FFILL) {
+            x[i] = x[last];
+        }
+    }
+    for (i = last + 1; i < n; ++i) x[i] = x[last];
+}
+
+static void kdts__csv_finish(kdts__csv *p)
+{
+    kdts__msg m;
+    int k;
+    if (p->rc) return;
+    if (!p->pre_done) kdts__csv_begin(p);
+    if (p->rc) return;
+    switch (p->state) {
+    case KDTS__CSV_START:
+        if (p->fi > 0) {
+            p->field_line = p->line;
+            p->keep = kdts__csv_keeps(p);
+            p->flen = 0;
+            kdts__csv_field_end(p, "", 0, -1);
+        }
+        break;
+    case KDTS__CSV_UNQ:
+    case KDTS__CSV_QSEEN:
+        kdts__csv_field_end(p, p->acc, p->acc_len, -1);
+        break;
+    case KDTS__CSV_QUO:
+        kdts__csv_msg_begin(p, &m, p->field_line, p->fi + 1);
+        kdts__msg_str(&m, "unterminated quoted field (a closing \" is missing)");
+        kdts__csv_fail(p, KDTS_ERR_PARSE, p->field_line, p->fi + 1, &m);
+        return;
+    default:
+        break;
+    }
+    if (p->rc) return;
+    if (p->phase == KDTS__CSV_HEADER) {
+        kdts__csv_msg_begin(p, &m, 1, 1);
+        kdts__msg_str(&m, "empty file: expected a header line");
+        kdts__csv_fail(p, KDTS_ERR_DATA, 1, 1, &m);
+        return;
+    }
+    if (p->rows == 0) {
+        kdts__csv_msg_begin(p, &m, p->line, 1);
+        kdts__msg_str(&m, "the header is not followed by any data row");
+        kdts__csv_fail(p, KDTS_ERR_DATA, p->line, 1, &m);
+        return;
+    }
+    for (k = 0; k < p->ncol; ++k) {
+        if (!p->missing[k]) continue;
+        if (p->missing[k] == p->rows) {
+            kdts__csv_msg_begin(p, &m, 0, p->src[k] + 1);
+            kdts__msg_str(&m, "column \"");
+            kdts__msg_str(&m, p->names[p->src[k]]);
+            kdts__msg_str(&m, "\" has no values, only missing ones");
+            kdts__csv_fail(p, KDTS_ERR_MISSING, 0, p->src[k] + 1, &m);
+            return;
+        }
+        kdts__csv_fill(p->col[k], p->rows, p->cfg->missing);
+    }
+}
+
+static void kdts__csv_init(kdts__csv *p, const kdts_csv_config *cfg, const char *fname,
+                           kdts_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->cfg = cfg;
+    p->fname = fname;
+    p->err = err;
+    p->line = 1;
+    p->rec_line = 1;
+    p->field_line = 1;
+}
+
+static void kdts__csv_free(kdts__csv *p)
+{
+    int i;
+    for (i = 0; i < p->nnames; ++i) KDTS_FREE(p->names[i]);
+    for (i = 0; i < p->npend; ++i) KDTS_FREE(p->pend[i]);
+    if (p->col) for (i = 0; i < p->ncol; ++i) KDTS_FREE(p->col[i]);
+    if (p->tblob) for (i = 0; i < p->ntext; ++i) KDTS_FREE(p->tblob[i]);
+    if (p->toff) for (i = 0; i < p->ntext; ++i) KDTS_FREE(p->toff[i]);
+    KDTS_FREE(p->names);
+    KDTS_FREE(p->pend);
+    KDTS_FREE(p->pend_len);
+    KDTS_FREE(p->pend_line);
+    KDTS_FREE(p->role);
+    KDTS_FREE(p->acc);
+    KDTS_FREE(p->pre);
+    KDTS_FREE(p->col);
+    KDTS_FREE(p->missing);
+    KDTS_FREE(p->src);
+    KDTS_FREE(p->tblob);
+    KDTS_FREE(p->tlen);
+    KDTS_FREE(p->tcap);
+    KDTS_FREE(p->toff);
+    KDTS_FREE(p->tsrc);
+}
+
+/* Move the parsed columns into *out (only on success). */
+static kdts_result kdts__csv_take(kdts__csv *p, kdts_table *out)
+{
+    kdts_table t;
+    int k;
+    memset(&t, 0, sizeof t);
+    t.rows = p->rows;
+    t.cols = p->ncol;
+    t.file_columns = p->nfile;
+    t.delimiter = (char)p->delim;
+    t.text_cols = p->ntext;
+    t.name = (char **)KDTS_MALLOC(sizeof(char *) * (size_t)(p->ncol + 1));
+    t.text_name = (char **)KDTS_MALLOC(sizeof(char *) * (size_t)(p->ntext + 1));
+    if (!t.name || !t.text_name) goto nomem;
+    for (k = 0; k < p->ncol; ++k) t.name[k] = NULL;
+    for (k = 0; k < p->ntext; ++k) t.text_name[k] = NULL;
+    for (k = 0; k < p->ncol; ++k) {
+        const char *nm = p->names[p->src[k]];
+        if (!(t.name[k] = kdts__csv_strndup(nm, strlen(nm)))) goto nomem;
+    }
+    for (k = 0; k < p->ntext; ++k) {
+        const char *nm = p->names[p->tsrc[k]];
+        if (!(t.text_name[k] = kdts__csv_strndup(nm, strlen(nm)))) goto nomem;
+    }
+    /* give back the spare capacity of the column arrays */
+    for (k = 0; k < p->ncol; ++k) {
+        float *q = (float *)KDTS_REALLOC(p->col[k], (size_t)p->rows * sizeof(float));
+        if (q) p->col[k] = q;
+    }
+    t.col = p->col;
+    t.missing = p->missing;
+    t.file_column = p->src;
+    t.text_blob = p->tblob;
+    t.text_offset = p->toff;
+    p->col = NULL;
+    p->missing = NULL;
+    p->src = NULL;
+    p->tblob = NULL;
+    p->toff = NULL;
+    *out = t;
+    return KDTS_OK;
+nomem:
+    if (t.name) for (k = 0; k < p->ncol; ++k) KDTS_FREE(t.name[k]);
+    if (t.text_name) for (k = 0; k < p->ntext; ++k) KDTS_FREE(t.text_name[k]);
+    KDTS_FREE(t.name);
+    KDTS_FREE(t.text_name);
+    kdts__csv_nomem(p);
+    return p->rc;
+}
+
+static kdts_result kdts__csv_done(kdts__csv *p, kdts_table *out)
+{
+    kdts_result rc;
+    kdts__csv_finish(p);
+    rc = p->rc ? p->rc : kdts__csv_take(p, out);
+    kdts__csv_free(p);
+    return rc;
+}
+
+KDTSDEF kdts_csv_config kdts_csv_config_default(void)
+{
+    kdts_csv_config c;
+    memset(&c, 0, sizeof c);
+    return c;
+}
+
+KDTSDEF kdts_result kdts_csv_read_mem(kdts_table *out, const void *data, size_t len,
+                                      const kdts_csv_config *cfg, kdts_error *err)
+{
+    kdts__csv p;
+    kdts_csv_config def;
+    if (!out || (!data && len)) return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_csv_read_mem: NULL argument");
+    def = kdts_csv_config_default();
+    kdts__csv_init(&p, cfg ? cfg : &def, NULL, err);
+    kdts__csv_feed(&p, (const char *)data, len);
+    return kdts__csv_done(&p, out);
+}
+
+static kdts_result kdts__csv_read_stream(kdts_table *out, kdts_read_fn read, void *user,
+                                         const kdts_csv_config *cfg, const char *fname,
+                                         kdts_error *err)
+{
+    kdts__csv p;
+    kdts_csv_config def;
+    size_t cap = (size_t)1 << 18, got;
+    char *buf;
+    def = kdts_csv_config_default();
+    kdts__csv_init(&p, cfg ? cfg : &def, fname, err);
+    buf = (char *)KDTS_MALLOC(cap);
+    if (!buf) {
+        kdts__csv_nomem(&p);
+        kdts__csv_free(&p);
+        return KDTS_ERR_NOMEM;
+    }
+    for (;;) {
+        got = read(user, buf, cap);
+        if (got == (size_t)-1 || got > cap) {
+            kdts__msg m;
+            kdts__csv_msg_begin(&p, &m, p.line, 0);
+            kdts__msg_str(&m, "read error");
+            kdts__csv_fail(&p, KDTS_ERR_IO, p.line, 0, &m);
+            break;
+        }
+        if (!got) break;
+        kdts__csv_feed(&p, buf, got);
+        if (p.rc) break;
+    }
+    KDTS_FREE(buf);
+    if (p.rc) {
+        kdts_result rc = p.rc;
+        kdts__csv_free(&p);
+        return rc;
+    }
+    return kdts__csv_done(&p, out);
+}
+
+KDTSDEF kdts_result kdts_csv_read_cb(kdts_table *out, kdts_read_fn read, void *user,
+                                     const kdts_csv_config *cfg, kdts_error *err)
+{
+    if (!out || !read) return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_csv_read_cb: NULL argument");
+    return kdts__csv_read_stream(out, read, user, cfg, NULL, err);
+}
+
+#ifndef KDTS_NO_STDIO
+static size_t kdts__csv_fread(void *user, void *buf, size_t cap)
+{
+    FILE *f = (FILE *)user;
+    size_t got = fread(buf, 1, cap, f);
+    if (got == 0 && ferror(f)) return (size_t)-1;
+    return got;
+}
+
+KDTSDEF kdts_result kdts_csv_read_file(kdts_table *out, const char *path,
+                                       const kdts_csv_config *cfg, kdts_error *err)
+{
+    FILE *f;
+    kdts_result rc;
+    if (!out || !path) return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_csv_read_file: NULL argument");
+    f = fopen(path, "rb");
+    if (!f) {
+        kdts__msg m;
+        m.n = 0;
+        m.buf[0] = 0;
+        kdts__msg_str(&m, path);
+        kdts__msg_str(&m, ": cannot open file");
+        return kdts__msg_fail(err, KDTS_ERR_IO, 0, 0, &m);
+    }
+    rc = kdts__csv_read_stream(out, kdts__csv_fread, f, cfg, path, err);
+    fclose(f);
+    return rc;
+}
+#endif
+
+KDTSDEF void kdts_table_free(kdts_table *t)
+{
+    int k;
+    if (!t) return;
+    if (t->col) for (k = 0; k < t->cols; ++k) KDTS_FREE(t->col[k]);
+    if (t->name) for (k = 0; k < t->cols; ++k) KDTS_FREE(t->name[k]);
+    if (t->text_name) for (k = 0; k < t->text_cols; ++k) KDTS_FREE(t->text_name[k]);
+    if (t->text_blob) for (k = 0; k < t->text_cols; ++k) KDTS_FREE(t->text_blob[k]);
+    if (t->text_offset) for (k = 0; k < t->text_cols; ++k) KDTS_FREE(t->text_offset[k]);
+    KDTS_FREE(t->col);
+    KDTS_FREE(t->name);
+    KDTS_FREE(t->missing);
+    KDTS_FREE(t->file_column);
+    KDTS_FREE(t->text_name);
+    KDTS_FREE(t->text_blob);
+    KDTS_FREE(t->text_offset);
+    memset(t, 0, sizeof *t);
+}
+
+KDTSDEF int kdts_table_find(const kdts_table *t, const char *name)
+{
+    int k;
+    if (!t || !name || !t->name) return -1;
+    for (k = 0; k < t->cols; ++k)
+        if (t->name[k] && strcmp(t->name[k], name) == 0) return k;
+    return -1;
+}
+
+KDTSDEF const char *kdts_table_text(const kdts_table *t, int k, long r)
+{
+    if (!t || k < 0 || k >= t->text_cols || r < 0 || r >= t->rows || !t->text_blob) return NULL;
+    return t->text_blob[k] + t->text_offset[k][r];
+}
+
+/* ---- scalers -------------------------------------------------------------- */
+
+KDTSDEF kdts_scaler_config kdts_scaler_config_default(void)
+{
+    kdts_scaler_config c;
+    memset(&c, 0, sizeof c);
+    return c;
+}
+
+static void kdts__scaler_identity(kdts_scaler *s, int c)
+{
+    s->offset[c] = 0.0f;
+    s->scale[c] = 1.0f;
+    s->clip_lo[c] = -FLT_MAX;
+    s->clip_hi[c] = FLT_MAX;
+}
+
+/* In-place heap sort of x[0..n) (no libc qsort: stdlib may be absent). */
+static void kdts__scaler_sort(float *x, size_t n)
+{
+    size_t i, end, root, child;
+    float t;
+    if (n < 2) return;
+    for (i = n / 2; i-- > 0;) {
+        root = i;
+        while ((child = 2 * root + 1) < n) {
+            if (child + 1 < n && x[child] < x[child + 1]) child++;
+            if (!(x[root] < x[child])) break;
+            t = x[root]; x[root] = x[child]; x[child] = t;
+            root = child;
+        }
+    }
+    for (end = n - 1; end > 0; --end) {
+        t = x[0]; x[0] = x[end]; x[end] = t;
+        root = 0;
+        while ((child = 2 * root + 1) < end) {
+            if (child + 1 < end && x[child] < x[child + 1]) child++;
+            if (!(x[root] < x[child])) break;
+            t = x[root]; x[root] = x[child]; x[child] = t;
+            root = child;
+        }
+    }
+}
+
+/* q-quantile of sorted x[0..n) with linear interpolation. */
+static float kdts__scaler_quantile(const float *x, size_t n, double q)
+{
+    double pos = q * (double)(n - 1), fr;
+    size_t i = (size_t)pos;
+    if (i >= n - 1) return x[n - 1];
+    fr = pos - (double)i;
+    return (float)((double)x[i] + ((double)x[i + 1] - (double)x[i]) * fr);
+}
+
+KDTSDEF kdts_result kdts_scaler_fit_column(kdts_scaler *s, const kdts_scaler_config *cfg, int c,
+                                           const float *x, long n, kdts_error *err)
+{
+    kdts_scaler_config def = kdts_scaler_config_default();
+    float lo = -FLT_MAX, hi = FLT_MAX, off = 0.0f, sc = 1.0f;
+    double sum = 0.0, sq = 0.0, mean, var;
+    float mn, mx;
+    long i;
+    if (!cfg) cfg = &def;
+    if (!s || !x || c < 0 || c >= KDTS_MAX_COLUMNS || n < 1)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_scaler_fit_column: bad column, data or count");
+    if (cfg->clip == KDTS_CLIP_QUANTILE && cfg->clip_q != 0.0f && !(cfg->clip_q > 0.0f && cfg->clip_q < 0.5f))
+        return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_scaler_fit_column: clip_q must be in (0, 0.5)");
+    for (i = 0; i < n; ++i) {
+        if (!kdts__isfinite(x[i])) {
+            kdts__msg m;
+            m.n = 0;
+            m.buf[0] = 0;
+            kdts__msg_str(&m, "scaler fit: non-finite value at index ");
+            kdts__msg_long(&m, i);
+            return kdts__msg_fail(err, KDTS_ERR_NONFINITE, i + 1, c + 1, &m);
+        }
+        sum += x[i];
+        sq += (double)x[i] * x[i];
+    }
+    mean = sum / (double)n;
+    if (cfg->clip == KDTS_CLIP_STD) {
+        double k = cfg->clip_k > 0.0f ? cfg->clip_k : 4.0, sd;
+        var = sq / (double)n - mean * mean;
+        sd = var > 0.0 ? sqrt(var) : 0.0;
+        lo = (float)(mean - k * sd);
+        hi = (float)(mean + k * sd);
+    } else if (cfg->clip == KDTS_CLIP_QUANTILE) {
+        double q = cfg->clip_q > 0.0f ? cfg->clip_q : 0.001;
+        float *tmp = (float *)KDTS_MALLOC((size_t)n * sizeof(float));
+        if (!tmp) return kdts__data_fail(err, KDTS_ERR_NOMEM, "scaler fit: out of memory");
+        memcpy(tmp, x, (size_t)n * sizeof(float));
+        kdts__scaler_sort(tmp, (size_t)n);
+        lo = kdts__scaler_quantile(tmp, (size_t)n, q);
+        hi = kdts__scaler_quantile(tmp, (size_t)n, 1.0 - q);
+        KDTS_FREE(tmp);
+    }
+    /* statistics on the clipped training values (two passes for accuracy) */
+    sum = 0.0;
+    mn = FLT_MAX;
+    mx = -FLT_MAX;
+    for (i = 0; i < n; ++i) {
+        float v = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+        sum += v;
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
+    }
+    mean = sum / (double)n;
+    if (cfg->kind == KDTS_SCALER_ZSCORE) {
+        sq = 0.0;
+        for (i = 0; i < n; ++i) {
+            float v = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+            sq += ((double)v - mean) * ((double)v - mean);
+        }
+        var = sq / (double)n;
+        off = (float)mean;
+        sc = (float)sqrt(var);
+    } else if (cfg->kind == KDTS_SCALER_NONE) {
+        off = 0.0f;
+        sc = 1.0f;
+    } else {
+        off = mn;
+        sc = (float)((double)mx - (double)mn);
+    }
+    /* a constant column (or one too narrow for float) gets scale 1 */
+    if (!(sc > 0.0f) || !kdts__isfinite(sc) || !kdts__isfinite(1.0f / sc)) sc = 1.0f;
+    for (i = s->cols; i < c; ++i) kdts__scaler_identity(s, (int)i);
+    if (s->cols <= c) s->cols = c + 1;
+    s->kind = cfg->kind;
+    s->clip = cfg->clip;
+    s->offset[c] = off;
+    s->scale[c] = sc;
+    s->clip_lo[c] = lo;
+    s->clip_hi[c] = hi;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_scaler_fit_table(kdts_scaler *s, const kdts_scaler_config *cfg,
+                                          const kdts_table *t, long row_begin, long row_end,
+                                          kdts_error *err)
+{
+    kdts_scaler tmp;
+    int c;
+    kdts_result rc;
+    if (!s || !t || !t->col || t->cols < 1 || t->cols > KDTS_MAX_COLUMNS)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_scaler_fit_table: bad table or too many columns");
+    if (row_begin < 0 || row_end > t->rows || row_end - row_begin < 1)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_scaler_fit_table: bad row range");
+    memset(&tmp, 0, sizeof tmp);
+    for (c = 0; c < KDTS_MAX_COLUMNS; ++c) kdts__scaler_identity(&tmp, c);
+    for (c = 0; c < t->cols; ++c) {
+        rc = kdts_scaler_fit_column(&tmp, cfg, c, t->col[c] + row_begin, row_end - row_begin, err);
+        if (rc) {
+            if (err && rc == KDTS_ERR_NONFINITE) err->line += row_begin;
+            return rc;
+        }
+    }
+    *s = tmp;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_scaler_apply_column(const kdts_scaler *s, int c, float *x, long n)
+{
+    float lo, hi, off, inv;
+    long i;
+    if (!s || c < 0 || c >= s->cols || c >= KDTS_MAX_COLUMNS) return;
+    lo = s->clip_lo[c];
+    hi = s->clip_hi[c];
+    off = s->offset[c];
+    inv = 1.0f / s->scale[c];
+    for (i = 0; i < n; ++i) {
+        float v = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+        x[i] = (v - off) * inv;
+    }
+}
+
+KDTSDEF void kdts_scaler_invert_column(const kdts_scaler *s, int c, float *x, long n)
+{
+    float off, sc;
+    long i;
+    if (!s || c < 0 || c >= s->cols || c >= KDTS_MAX_COLUMNS) return;
+    off = s->offset[c];
+    sc = s->scale[c];
+    for (i = 0; i < n; ++i) x[i] = x[i] * sc + off;
+}
+
+KDTSDEF float kdts_scaler_apply_value(const kdts_scaler *s, int c, float x)
+{
+    kdts_scaler_apply_column(s, c, &x, 1);
+    return x;
+}
+
+KDTSDEF float kdts_scaler_invert_value(const kdts_scaler *s, int c, float x)
+{
+    kdts_scaler_invert_column(s, c, &x, 1);
+    return x;
+}
+
+KDTSDEF void kdts_scaler_apply_table(const kdts_scaler *s, kdts_table *t)
+{
+    int c;
+    if (!s || !t || !t->col) return;
+    for (c = 0; c < t->cols && c < s->cols; ++c) kdts_scaler_apply_column(s, c, t->col[c], t->rows);
+}
+
+KDTSDEF void kdts_scaler_invert_table(const kdts_scaler *s, kdts_table *t)
+{
+    int c;
+    if (!s || !t || !t->col) return;
+    for (c = 0; c < t->cols && c < s->cols; ++c) kdts_scaler_invert_column(s, c, t->col[c], t->rows);
+}
+
+/* ---- windows and splits ---------------------------------------------------- */
+
+KDTSDEF kdts_window_config kdts_window_config_default(void)
+{
+    kdts_window_config c;
+    memset(&c, 0, sizeof c);
+    c.lookback = 1;
+    return c;
+}
+
+KDTSDEF long kdts_window_count(long row_begin, long row_end, int lookback, int horizon, int stride)
+{
+    long span, need;
+    if (horizon == 0) horizon = 1;
+    if (stride == 0) stride = 1;
+    if (lookback < 1 || horizon < 1 || stride < 1 || row_begin < 0 || row_end <= row_begin) return 0;
+    span = row_end - row_begin;
+    need = (long)lookback + (long)horizon;
+    if (span < need) return 0;
+    return (span - need) / stride + 1;
+}
+
+/* Window statistics of one column over rows [start, start+T). */
+static void kdts__win_stats(const float *col, long start, int T, int mode, float eps, float *off,
+                            float *sc)
+{
+    int t;
+    if (mode == KDTS_WNORM_LAST) {
+        *off = col[start + T - 1];
+        *sc = 1.0f;
+    } else if (mode == KDTS_WNORM_MEANSTD) {
+        double sum = 0.0, sq = 0.0, mean;
+        for (t = 0; t < T; ++t) sum += col[start + t];
+        mean = sum / (double)T;
+        for (t = 0; t < T; ++t) sq += ((double)col[start + t] - mean) * ((double)col[start + t] - mean);
+        *off = (float)mean;
+        *sc = (float)sqrt(sq / (double)T + (double)(eps > 0.0f ? eps : 1e-5f));
+    } else {
+        *off = 0.0f;
+        *sc = 1.0f;
+    }
+}
+
+/* Validate cfg against t; fill the resolved sizes. */
+static kdts_result kdts__win_check(const kdts_table *t, long row_begin, long row_end,
+                                   const kdts_window_config *cfg, int *F, int *K, int *H,
+                                   int *S, long *N, kdts_error *err)
+{
+    int i;
+    if (!t || !cfg || !t->col || t->cols < 1)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "windows: NULL table or config, or no columns");
+    if (cfg->lookback < 1 || cfg->horizon < 0 || cfg->stride < 0 || cfg->n_features < 0 ||
+        cfg->n_targets < 0 || cfg->norm < 0 || cfg->norm > KDTS_WNORM_MEANSTD)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "windows: bad lookback, horizon, stride or norm");
+    if (row_begin < 0 || row_end > t->rows || row_end < row_begin)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "windows: row range outside the table");
+    *F = cfg->features ? cfg->n_features : t->cols;
+    *K = cfg->targets ? cfg->n_targets : 1;
+    *H = cfg->horizon ? cfg->horizon : 1;
+    *S = cfg->stride ? cfg->stride : 1;
+    if (*F < 1 || *K < 1)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "windows: no features or no targets");
+    for (i = 0; cfg->features && i < *F; ++i)
+        if (cfg->features[i] < 0 || cfg->features[i] >= t->cols)
+            return kdts__data_fail(err, KDTS_ERR_ARG, "windows: feature column out of range");
+    for (i = 0; cfg->targets && i < *K; ++i)
+        if (cfg->targets[i] < 0 || cfg->targets[i] >= t->cols)
+            return kdts__data_fail(err, KDTS_ERR_ARG, "windows: target column out of range");
+    *N = kdts_window_count(row_begin, row_end, cfg->lookback, *H, *S);
+    if (*N < 1)
+        return kdts__data_fail(err, KDTS_ERR_DATA, "windows: the row range is shorter than lookback + horizon");
+    return KDTS_OK;
+}
+
+/* Byte layout inside one block: start (N longs), x, y, norm_offset, norm_scale. */
+static int kdts__win_layout(long N, int T, int F, int K, int H, int norm, size_t *sz)
+{
+    size_t n = (size_t)N, a, b, c, d, tot;
+    if ((unsigned long)N > (size_t)-1) return 0;
+    if (!kdts__mul_ok(n, sizeof(long), &a)) return 0;
+    if (!kdts__mul_ok(n, (size_t)T, &b) || !kdts__mul_ok(b, (size_t)F, &b) ||
+        !kdts__mul_ok(b, sizeof(float), &b))
+        return 0;
+    if (!kdts__mul_ok(n, (size_t)T, &c) || !kdts__mul_ok(c, (size_t)K, &c) ||
+        !kdts__mul_ok(c, (size_t)H, &c) || !kdts__mul_ok(c, sizeof(float), &c))
+        return 0;
+    d = 0;
+    if (norm && (!kdts__mul_ok(n, (size_t)(F + K), &d) || !kdts__mul_ok(d, 2 * sizeof(float), &d)))
+        return 0;
+    if (!kdts__add_ok(a, b, &tot) || !kdts__add_ok(tot, c, &tot) || !kdts__add_ok(tot, d, &tot))
+        return 0;
+    sz[0] = a;
+    sz[1] = b;
+    sz[2] = c;
+    sz[3] = d;
+    sz[4] = tot;
+    return 1;
+}
+
+KDTSDEF kdts_result kdts_windows_size(const kdts_table *t, long row_begin, long row_end,
+                                      const kdts_window_config *cfg, long *n_windows,
+                                      size_t *bytes, kdts_error *err)
+{
+    int F, K, H, S;
+    long N;
+    size_t sz[5];
+    kdts_result rc = kdts__win_check(t, row_begin, row_end, cfg, &F, &K, &H, &S, &N, err);
+    if (rc) return rc;
+    if (!kdts__win_layout(N, cfg->lookback, F, K, H, cfg->norm, sz))
+        return kdts__data_fail(err, KDTS_ERR_NOMEM, "windows: size overflow");
+    if (n_windows) *n_windows = N;
+    if (bytes) *bytes = sz[4];
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_windows_init_in(kdts_windows *w, void *buf, size_t bytes,
+                                         const kdts_table *t, long row_begin, long row_end,
+                                         const kdts_window_config *cfg, kdts_error *err)
+{
+    int F, K, H, S, T, f, k, j, tt, FK;
+    long N, n;
+    size_t sz[5];
+    kdts_windows o;
+    unsigned char *p = (unsigned char *)buf;
+    kdts_result rc = kdts__win_check(t, row_begin, row_end, cfg, &F, &K, &H, &S, &N, err);
+    if (rc) return rc;
+    T = cfg->lookback;
+    FK = F + K;
+    if (!w) return kdts__data_fail(err, KDTS_ERR_ARG, "windows: NULL output");
+    if (!kdts__win_layout(N, T, F, K, H, cfg->norm, sz))
+        return kdts__data_fail(err, KDTS_ERR_NOMEM, "windows: size overflow");
+    if (!buf || bytes < sz[4] || ((size_t)p & (sizeof(long) - 1)))
+        return kdts__data_fail(err, KDTS_ERR_ARG, "windows: buffer too small or not 8-byte aligned");
+    /* every value read must be finite */
+    {
+        long r;
+        int c;
+        for (c = 0; c < F + K; ++c) {
+            int col = c < F ? (cfg->features ? cfg->features[c] : c)
+                            : (cfg->targets ? cfg->targets[c - F] : t->cols - 1);
+            for (r = row_begin; r < row_end; ++r)
+                if (!kdts__isfinite(t->col[col][r])) {
+                    kdts__msg m;
+                    m.n = 0;
+                    m.buf[0] = 0;
+                    kdts__msg_str(&m, "windows: non-finite value at row ");
+                    kdts__msg_long(&m, r);
+                    kdts__msg_str(&m, " of column ");
+                    kdts__msg_long(&m, col);
+                    return kdts__msg_fail(err, KDTS_ERR_NONFINITE, r + 1, col + 1, &m);
+                }
+        }
+    }
+    memset(&o, 0, sizeof o);
+    o.n = N;
+    o.T = T;
+    o.F = F;
+    o.K = K;
+    o.H = H;
+    o.start = (long *)(void *)p;
+    o.x = (float *)(void *)(p + sz[0]);
+    o.y = (float *)(void *)(p + sz[0] + sz[1]);
+    if (cfg->norm) {
+        o.norm_offset = (float *)(void *)(p + sz[0] + sz[1] + sz[2]);
+        o.norm_scale = o.norm_offset + (size_t)N * (size_t)FK;
+    }
+    for (n = 0; n < N; ++n) {
+        long st = row_begin + n * (long)S;
+        float *xn = o.x + (size_t)n * (size_t)T * (size_t)F;
+        float *yn = o.y + (size_t)n * (size_t)T * (size_t)K * (size_t)H;
+        o.start[n] = st;
+        for (f = 0; f < F; ++f) {
+            const float *col = t->col[cfg->features ? cfg->features[f] : f];
+            float off = 0.0f, sc = 1.0f, inv;
+            if (cfg->norm) {
+                kdts__win_stats(col, st, T, cfg->norm, cfg->norm_eps, &off, &sc);
+                o.norm_offset[(size_t)n * FK + f] = off;
+                o.norm_scale[(size_t)n * FK + f] = sc;
+            }
+            inv = 1.0f / sc;
+            for (tt = 0; tt < T; ++tt) xn[(size_t)tt * F + f] = (col[st + tt] - off) * inv;
+        }
+        for (k = 0; k < K; ++k) {
+            const float *col = t->col[cfg->targets ? cfg->targets[k] : t->cols - 1];
+            float off = 0.0f, sc = 1.0f, inv;
+            if (cfg->norm) {
+                kdts__win_stats(col, st, T, cfg->norm, cfg->norm_eps, &off, &sc);
+                o.norm_offset[(size_t)n * FK + F + k] = off;
+                o.norm_scale[(size_t)n * FK + F + k] = sc;
+            }
+            inv = 1.0f / sc;
+            for (tt = 0; tt < T; ++tt)
+                for (j = 0; j < H; ++j)
+                    yn[((size_t)tt * K + k) * H + j] = (col[st + tt + 1 + j] - off) * inv;
+        }
+    }
+    *w = o;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_windows_make(kdts_windows *w, const kdts_table *t, long row_begin,
+                                      long row_end, const kdts_window_config *cfg,
+                                      kdts_error *err)
+{
+    size_t bytes;
+    long N;
+    void *buf;
+    kdts_result rc;
+    if (!w) return kdts__data_fail(err, KDTS_ERR_ARG, "windows: NULL output");
+    rc = kdts_windows_size(t, row_begin, row_end, cfg, &N, &bytes, err);
+    if (rc) return rc;
+    buf = KDTS_MALLOC(bytes ? bytes : 1);
+    if (!buf) return kdts__data_fail(err, KDTS_ERR_NOMEM, "windows: out of memory");
+    rc = kdts_windows_init_in(w, buf, bytes, t, row_begin, row_end, cfg, err);
+    if (rc) {
+        KDTS_FREE(buf);
+        return rc;
+    }
+    w->owned = buf;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_windows_free(kdts_windows *w)
+{
+    if (!w) return;
+    if (w->owned) KDTS_FREE(w->owned);
+    memset(w, 0, sizeof *w);
+}
+
+KDTSDEF void kdts_window_invert(const kdts_windows *w, long n, int k, float *v, long count)
+{
+    float off, sc;
+    long i;
+    size_t at;
+    if (!w || !v || !w->norm_offset || n < 0 || n >= w->n || k < 0 || k >= w->K) return;
+    at = (size_t)n * (size_t)(w->F + w->K) + (size_t)w->F + (size_t)k;
+    off = w->norm_offset[at];
+    sc = w->norm_scale[at];
+    for (i = 0; i < count; ++i) v[i] = v[i] * sc + off;
+}
+
+KDTSDEF void kdts_window_normalize(float *x, int T, int F, int mode, float eps, float *offset,
+                                   float *scale)
+{
+    int f, t;
+    for (f = 0; f < F; ++f) {
+        float off = 0.0f, sc = 1.0f, inv;
+        if (mode == KDTS_WNORM_LAST) {
+            off = x[(size_t)(T - 1) * F + f];
+        } else if (mode == KDTS_WNORM_MEANSTD) {
+            double sum = 0.0, sq = 0.0, mean;
+            for (t = 0; t < T; ++t) sum += x[(size_t)t * F + f];
+            mean = sum / (double)T;
+            for (t = 0; t < T; ++t) {
+                double d = (double)x[(size_t)t * F + f] - mean;
+                sq += d * d;
+            }
+            off = (float)mean;
+            sc = (float)sqrt(sq / (double)T + (double)(eps > 0.0f ? eps : 1e-5f));
+        }
+        inv = 1.0f / sc;
+        for (t = 0; t < T; ++t) x[(size_t)t * F + f] = (x[(size_t)t * F + f] - off) * inv;
+        if (offset) offset[f] = off;
+        if (scale) scale[f] = sc;
+    }
+}
+
+KDTSDEF void kdts_window_shuffle(int *idx, int n, unsigned long long seed)
+{
+    kdts_rng r;
+    int i;
+    if (!idx || n < 1) return;
+    for (i = 0; i < n; ++i) idx[i] = i;
+    kdts_rng_seed(&r, seed);
+    kdts_rng_shuffle(&r, idx, n);
+}
+
+KDTSDEF kdts_result kdts_split_rows(kdts_split *s, long rows, long n_train, long n_val,
+                                    long n_test, kdts_error *err)
+{
+    kdts_split o;
+    if (!s || rows < 1 || n_train < 1 || n_val < 0 || n_train > rows || n_val > rows - n_train)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "split: bad row counts (train must be >= 1 and all must fit)");
+    if (n_test < 0) n_test = rows - n_train - n_val;
+    if (n_test > rows - n_train - n_val)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "split: train + val + test exceed the rows");
+    o.train.begin = 0;
+    o.train.end = n_train;
+    o.val.begin = n_train;
+    o.val.end = n_train + n_val;
+    o.test.begin = o.val.end;
+    o.test.end = o.val.end + n_test;
+    *s = o;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_ratio,
+                                     double val_ratio, double test_ratio, kdts_error *err)
+{
+    double tr = train_ratio, va = val_ratio, te = test_ratio > 0.0 ? test_ratio : 0.0;
+    if (!(tr >= 0.0) || !(va >= 0.0) || !(test_ratio == test_ratio) || tr + va + te > 1.0 + 1e-9 || rows < 1)
+        return kdts__data_fail(err, KDTS_ERR_ARG, "split: ratios must be >= 0 and sum to at most 1");
+    return kdts_split_rows(s, rows, (long)floor((double)rows * tr + 1e-9),
+                           (long)floor((double)rows * va + 1e-9),
+                           test_ratio > 0.0 ? (long)floor((double)rows * te + 1e-9) : -1, err);
+}
 #endif /* KDTS__IMPLEMENTED */
 #endif /* KDTS_IMPLEMENTATION */
 
