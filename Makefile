@@ -3,6 +3,7 @@
 #   make test         build and run every test (last line: "N passed, M failed")
 #   make experiment   run the teacher-student experiment on the bundled data
 #   make bench        speed benchmarks (ratios against PyTorch when available)
+#   make bench-blas   kdts_gemm against OpenBLAS sgemm (needs libopenblas-dev)
 #   make clean
 # Switches: NO_SIMD=1 (scalar path), OPENMP=1, SANITIZE=1 (ASan+UBSan),
 #           ARCH=... (default -march=native), OPT=... (default -O2)
@@ -37,7 +38,7 @@ EX_BIN    := $(patsubst examples/%.c,$(BUILD)/%,$(EX_SRC))
 TOOL_SRC  := $(filter-out tools/bench_blas.c,$(wildcard tools/*.c))
 TOOL_BIN  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 
-.PHONY: all test test-compile bench experiment clean bench-csv fuzz-csv
+.PHONY: all test test-compile bench bench-blas experiment clean bench-csv fuzz-csv
 
 all: $(EX_BIN) $(TOOL_BIN)
 
@@ -53,6 +54,9 @@ $(BUILD)/%: examples/%.c kdts.h | $(BUILD)
 $(BUILD)/%: tools/%.c kdts.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
+# the exported model the MCU demo compiles in
+$(BUILD)/mcu_export_demo: examples/etth1_student.h
+
 # The header alone, as C99 and as C++, warning-free, with and without SIMD.
 test-compile: | $(BUILD)
 	$(CC) -std=c99 -Wall -Wextra -Wpedantic -Werror $(ARCH) -I. -c tests/compile_c.c -o $(BUILD)/compile_c.o
@@ -63,6 +67,18 @@ test: test-compile $(TEST_BIN) $(EX_BIN) $(TOOL_BIN)
 	sh tests/run.sh $(TEST_BIN)
 
 # CSV parse throughput against pandas read_csv (same generated file, one run).
+# LSTM training/inference, GEMM and memory; runs tools/bench_torch.py itself
+# when /usr/bin/python3 imports torch (OPENBLAS_CORETYPE=SkylakeX set there).
+bench: $(BUILD)/bench
+	./$(BUILD)/bench
+
+$(BUILD)/bench: tools/bench_common.h
+$(BUILD)/bench_blas: tools/bench_blas.c tools/bench_common.h kdts.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< -lopenblas $(LDLIBS)
+
+bench-blas: $(BUILD)/bench_blas
+	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 ./$(BUILD)/bench_blas
+
 bench-csv: $(BUILD)/bench_csv
 	./$(BUILD)/bench_csv
 

@@ -821,6 +821,303 @@ KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_rati
 KDTSDEF kdts_result kdts_split_rows(kdts_split *s, long rows, long n_train, long n_val,
                                     long n_test, kdts_error *err);
 
+
+/* ======================================================================== */
+/* >>model : model files, deployment inference, export as C arrays          */
+/* ======================================================================== */
+
+/* A deployable model bundles the network with everything needed to turn raw
+   observations into forecasts in original units: the column names, the
+   fitted scaler, the per-window normalization and the training metadata.
+
+   Data flow at inference (what kdts_infer_* do, exactly):
+     1. raw observations x (T,F), columns in the model's feature order;
+     2. z = kdts_scaler_apply_value(&m->scaler, f, x[t][f]) for every value;
+     3. per-window normalization (m->window_norm, m->norm_eps) of the
+        window z, column by column, as kdts_window_normalize: offset[f] and
+        scale[f] (LAST: offset = z[T-1][f], scale 1; MEANSTD: mean and
+        sqrt(var + eps); NONE: 0 and 1);
+     4. the LSTM over the T steps from a zero state; the head output of the
+        last step (the expected value over bin centres in dist mode) is the
+        normalized forecast v'[k*horizon + j], j+1 steps ahead of target k;
+     5. inversion: with f = m->target_index[k],
+        v = kdts_scaler_invert_value(&m->scaler, f, v' * scale[f] + offset[f]).
+   Prediction intervals (dist mode) are the central interval of the bin
+   distribution (kdts_dist_interval) mapped through step 5 (monotone). */
+
+/* Version of the binary model file format this implementation writes. It
+   reads exactly this version (KDTS_ERR_VERSION otherwise). */
+#define KDTS_MODEL_FORMAT_VERSION 1
+/* Layout version of struct kdts_model as emitted by kdts_model_export_c;
+   an exported header refuses to compile against another one. */
+#define KDTS_MODEL_ABI 1
+/* Longest column name stored in a model (bytes, without the NUL). */
+#define KDTS_MODEL_NAME_MAX 255
+
+/* Training metadata carried in a model file (informative only: never used
+   for inference). Zero-initialized = unknown. */
+typedef struct kdts_model_meta {
+    unsigned long long seed;   /* training seed                                 */
+    int epochs;                /* planned epochs                               */
+    int epochs_run;            /* epochs actually run (early stopping)         */
+    int best_epoch;            /* epoch whose weights were kept (0 = last)     */
+    int batch;                 /* mini-batch size                              */
+    int patience;              /* early-stopping patience (0 = off)            */
+    int alpha_warmup;          /* epochs of linear alpha warm-up               */
+    int n_teachers;            /* 0 = trained on hard labels only              */
+    float lr;                  /* Adam learning rate                           */
+    float final_loss;          /* mean training loss of the last epoch         */
+    float best_val_mse;        /* best validation MSE (normalized), -1 = none  */
+    float alpha, beta, temperature; /* distillation weights (with teachers)    */
+    double seconds;            /* training wall time                           */
+    unsigned long long teacher_params; /* parameters of all teachers together */
+    long long rows_train, rows_val, rows_test; /* split sizes in rows          */
+    char teacher[128];         /* teacher description, NUL-terminated          */
+    char source[128];          /* training data (e.g. the CSV file name)       */
+} kdts_model_meta;
+
+/* A model ready for deployment. Every field is public plain data, so a
+   model can also be a `static const` object whose params and names point
+   into const arrays (see kdts_model_export_c): nothing in the inference
+   API writes to a model. Field order is part of KDTS_MODEL_ABI.
+   Constraints (checked by kdts_model_check): arch valid; arch.input ==
+   n_features; arch.horizon == n_targets * horizon; every target is one of
+   the features (target_index[k] in [0, n_features)); scaler.cols ==
+   n_features; nparams == kdts_lstm_param_count(&arch); names holds
+   n_features NUL-terminated names back to back in names_len bytes. */
+typedef struct kdts_model {
+    kdts_lstm_config arch;     /* architecture, defaults filled in             */
+    size_t nparams;
+    const float *params;       /* (nparams) in the kdts_lstm layout            */
+    int lookback;              /* T the model was trained with                 */
+    int horizon;               /* steps forecast per target                    */
+    int n_features;            /* F = arch.input (at most KDTS_MAX_COLUMNS)    */
+    int n_targets;             /* K                                            */
+    int target_index[KDTS_MAX_COLUMNS]; /* [K] feature column of each target  */
+    int window_norm;           /* kdts_window_norm                             */
+    float norm_eps;            /* KDTS_WNORM_MEANSTD epsilon (0 = 1e-5)        */
+    kdts_scaler scaler;        /* fitted on the training rows; column f = feature f */
+    const char *names;         /* F feature names, each NUL-terminated         */
+    size_t names_len;          /* bytes in names                               */
+    kdts_model_meta meta;
+    void *owned;               /* block to free (kdts_model_free), or NULL     */
+} kdts_model;
+
+/* What kdts_model_create needs besides the network. */
+typedef struct kdts_model_desc {
+    int lookback;              /* T (>= 1)                                     */
+    int horizon;               /* steps per target (net horizon / n_targets)  */
+    int n_features;
+    const char *const *feature_names; /* [n_features]; NULL = "x0", "x1", ... */
+    int n_targets;             /* 0 = 1                                        */
+    const int *target_index;   /* [n_targets] feature columns; NULL = {F-1}    */
+    int window_norm;           /* kdts_window_norm                             */
+    float norm_eps;
+    const kdts_scaler *scaler; /* NULL = identity for every feature            */
+    const kdts_model_meta *meta; /* NULL = zeros                               */
+} kdts_model_desc;
+
+/* Build a model owning a copy of net's weights and of the names.
+   Returns KDTS_OK, KDTS_ERR_ARG (inconsistent description: see the
+   constraints of kdts_model), KDTS_ERR_NOMEM. On failure *m is untouched.
+   Free with kdts_model_free. */
+KDTSDEF kdts_result kdts_model_create(kdts_model *m, const kdts_lstm *net,
+                                      const kdts_model_desc *desc, kdts_error *err);
+
+/* Validate a model (loaded, created or hand-made/const). KDTS_ERR_ARG with
+   the reason in err. */
+KDTSDEF kdts_result kdts_model_check(const kdts_model *m, kdts_error *err);
+
+/* Release what a model owns and zero it (no-op for const/hand-made models
+   whose `owned` is NULL, except the zeroing of non-const objects). */
+KDTSDEF void kdts_model_free(kdts_model *m);
+
+/* A non-owning kdts_lstm view of the model's network (params shared, grads
+   NULL) for kdts_predict, kdts_eval_mse or as a teacher in kdts_train.
+   Never pass the view to anything that writes weights or gradients. */
+KDTSDEF kdts_result kdts_model_lstm(const kdts_model *m, kdts_lstm *view, kdts_error *err);
+
+/* Name of feature f (NUL-terminated, owned by the model), or NULL. */
+KDTSDEF const char *kdts_model_feature_name(const kdts_model *m, int f);
+
+/* Bytes of the model's weights (nparams * 4). */
+KDTSDEF size_t kdts_model_weight_bytes(const kdts_model *m);
+
+/* ---- Model files ---------------------------------------------------------
+
+   Binary format, version 1. Every integer is little-endian, written byte
+   by byte (independent of the host); i32 is two's complement; f32 and f64
+   are the IEEE-754 bit patterns as u32 / u64; str is a u16 byte count then
+   the bytes (no NUL, at most KDTS_MODEL_NAME_MAX).
+
+     offset  size  field
+     0       8     magic "KDTSMODL"
+     8       4     u32 format version (KDTS_MODEL_FORMAT_VERSION)
+     12      4     u32 flags, 0 (reserved)
+     16      8     u64 P: payload bytes
+     24      P     payload: a sequence of sections
+     24+P    4     u32 CRC-32 (IEEE 802.3: reflected polynomial 0xEDB88320,
+                   initial value and final xor 0xFFFFFFFF) of bytes [0, 24+P)
+   The file is exactly 28 + P bytes.
+
+   Section: u32 tag (its four ASCII letters in file order), u64 length n,
+   then n bytes. Sections are written in the order below; a reader accepts
+   any order, skips unknown tags, and requires ARCH, DATA, SCAL and WGTS
+   (TRAI optional). A section longer than its fields is fine (the extra
+   bytes are ignored: room for additions within version 1); a shorter one
+   is a format error.
+     ARCH  i32 input, hidden, layers, horizon, mode, bins;
+           f32 bin_lo, bin_hi, dropout; u64 nparams
+     DATA  i32 lookback, horizon, n_features, n_targets, window_norm;
+           f32 norm_eps; i32 target_index[n_targets]; str name[n_features]
+     SCAL  i32 cols (= n_features), kind, clip;
+           then per column f32 offset, scale, clip_lo, clip_hi
+     TRAI  u64 seed; i32 epochs, epochs_run, best_epoch, batch, patience,
+           alpha_warmup, n_teachers; f32 lr, final_loss, best_val_mse,
+           alpha, beta, temperature; f64 seconds; u64 teacher_params;
+           i64 rows_train, rows_val, rows_test; str teacher; str source
+     WGTS  f32 params[nparams] in the kdts_lstm layout (see kdts_lstm)
+   Loading checks the magic, the version, that the file size is 28 + P,
+   the CRC, then every section and size before allocating anything. */
+
+/* Serialize m into buf[cap]. With buf == NULL only *written receives the
+   size needed (a size query). Returns KDTS_OK, KDTS_ERR_ARG (bad model, or
+   cap too small: nothing is written then). Never allocates. */
+KDTSDEF kdts_result kdts_model_save_mem(const kdts_model *m, void *buf, size_t cap,
+                                        size_t *written, kdts_error *err);
+
+/* Parse a model from `len` bytes. The model owns one allocated block
+   (weights and names; free with kdts_model_free). Returns KDTS_OK,
+   KDTS_ERR_FORMAT (not a kdts model, truncated, corrupt: CRC or section
+   sizes), KDTS_ERR_VERSION (another format version), KDTS_ERR_ARG
+   (inconsistent contents), KDTS_ERR_NOMEM. *m is untouched on failure. */
+KDTSDEF kdts_result kdts_model_load_mem(kdts_model *m, const void *data, size_t len,
+                                        kdts_error *err);
+
+#ifndef KDTS_NO_STDIO
+/* Save atomically: write `path.tmp.XXXXXXXX` (random suffix) in the same
+   folder, fflush, fclose, then rename over `path`. A failure at any point
+   removes the temporary file and leaves an existing `path` as it was.
+   (On systems where rename cannot replace a file, the old file is removed
+   first: the only moment without a file at `path`.) KDTS_ERR_IO on I/O
+   failure, with the path in the message. */
+KDTSDEF kdts_result kdts_model_save_file(const kdts_model *m, const char *path,
+                                         kdts_error *err);
+
+/* Load a model file (see kdts_model_load_mem); messages start with the
+   path. Adds KDTS_ERR_IO (cannot open or read). */
+KDTSDEF kdts_result kdts_model_load_file(kdts_model *m, const char *path, kdts_error *err);
+
+/* Write a self-contained C header for a board without a file system:
+   `static const float NAME_params[]`, `static const char NAME_names[]` and
+   `static const kdts_model NAME_model`, usable directly with kdts_infer_*.
+   NAME must be a C identifier. Floats are written with 9 significant
+   digits, which the compiler converts back to the identical bits. Written
+   atomically like kdts_model_save_file. The header needs kdts.h (it
+   includes "kdts.h" unless KDTS_H_INCLUDED is already defined) and a kdts
+   with the same KDTS_MODEL_ABI and a KDTS_MAX_COLUMNS / KDTS_MAX_LAYERS at
+   least as large as the model needs (checked with #error). */
+KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name,
+                                        const char *path, kdts_error *err);
+#endif
+
+/* ---- Inference -----------------------------------------------------------
+
+   A kdts_infer runs one model in caller memory; after setup nothing is
+   allocated (miniaudio style):
+       size_t n = kdts_infer_size(&model, 0);
+       kdts_infer_init(&inf, &model, 0, buf, n, NULL);     // buf: n bytes
+       kdts_infer_window(&inf, x, model.lookback, fc, NULL, NULL, 0);
+   Several kdts_infer objects may share one (const) model. One kdts_infer
+   is not safe to use from two threads at once.
+
+   Work per forecast: one LSTM step per input step over all layers (plain
+   matrix-vector products through kdts_vec_dot) and the head once, so a
+   window of T steps costs T steps; a stateful stream step costs one. */
+
+/* Streaming modes of kdts_infer_step. */
+typedef enum kdts_stream_mode {
+    KDTS_STREAM_AUTO = 0,     /* STATEFUL for window_norm NONE, else WINDOW     */
+    KDTS_STREAM_STATEFUL = 1, /* O(1) per step: the LSTM state (h, c per layer)
+                                 is carried from step to step; the forecast
+                                 conditions on every observation since reset */
+    KDTS_STREAM_WINDOW = 2    /* keep the last `lookback` raw observations in a
+                                 ring and run the window API on them: O(T) per
+                                 step, identical to kdts_infer_window          */
+} kdts_stream_mode;
+
+typedef struct kdts_infer {
+    const kdts_model *model;
+    int L, H, F, I0, O, out_values;   /* layers, hidden, features, out size  */
+    int max_steps;            /* longest window accepted                      */
+    int stream_mode;          /* resolved kdts_stream_mode (STATEFUL/WINDOW)  */
+    long long seen;           /* observations fed since the last reset        */
+    int ring_pos;             /* next ring slot                               */
+    float *h, *c;             /* (L,H) recurrent state                        */
+    float *z;                 /* (4H) gate pre-activations                    */
+    float *tmp;               /* (H)                                          */
+    float *out;               /* (O) head output                              */
+    float *xbuf;              /* (max_steps,F) normalized window              */
+    float *ring;              /* (lookback,F) raw observations (WINDOW mode)  */
+    float *xs;                /* (F) scaled step input                        */
+    float *woff, *wscale;     /* (F) per-window normalization of the window   */
+    void *owned;              /* block from kdts_infer_create, or NULL        */
+} kdts_infer;
+
+/* Bytes of caller memory kdts_infer_init needs for windows of up to
+   max_steps steps (0 = the model's lookback). 0 if the model is invalid. */
+KDTSDEF size_t kdts_infer_size(const kdts_model *m, int max_steps);
+
+/* Set up inference in caller memory buf[bytes] (aligned to at least 4
+   bytes; 64 is best). The model must outlive the kdts_infer and is never
+   written. Starts in KDTS_STREAM_AUTO with a zero state.
+   Returns KDTS_OK, KDTS_ERR_ARG (invalid model, buffer too small). */
+KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_steps,
+                                    void *buf, size_t bytes, kdts_error *err);
+
+/* Convenience: the same with memory from KDTS_MALLOC; free with
+   kdts_infer_free (no-op for kdts_infer_init objects). */
+KDTSDEF kdts_result kdts_infer_create(kdts_infer *r, const kdts_model *m, int max_steps,
+                                      kdts_error *err);
+KDTSDEF void kdts_infer_free(kdts_infer *r);
+
+/* Forecast from one window of raw observations.
+   x        (T,F) raw values in original units, features in model order
+   T        1..max_steps (normally the model's lookback)
+   forecast (K*horizon) forecasts in original units, target-major
+   low, high (K*horizon) central prediction interval with the given
+            coverage (e.g. 0.8) in original units; dist mode only, NULL to
+            skip (non-NULL with a point model is KDTS_ERR_ARG)
+   Returns KDTS_OK, KDTS_ERR_ARG, KDTS_ERR_NONFINITE (NaN/Inf in x).
+   Does not touch the stream state. Never allocates. */
+KDTSDEF kdts_result kdts_infer_window(kdts_infer *r, const float *x, int T, float *forecast,
+                                      float *low, float *high, float coverage);
+
+/* Forecasts for n windows x (n,T,F) into forecast (n,K*horizon) and, in
+   dist mode, low/high (n,K*horizon) (may be NULL). Same results as n calls
+   of kdts_infer_window. Never allocates. */
+KDTSDEF kdts_result kdts_infer_batch(kdts_infer *r, const float *x, int n, int T,
+                                     float *forecast, float *low, float *high, float coverage);
+
+/* Choose the streaming mode (resets the stream). KDTS_STREAM_STATEFUL with
+   a model using per-window normalization is KDTS_ERR_ARG: its inputs are
+   relative to the newest value, so no carried state can reproduce them. */
+KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode);
+
+/* Forget the stream: zero state, empty ring. */
+KDTSDEF void kdts_infer_reset(kdts_infer *r);
+
+/* Feed one raw observation obs (F) and get the forecast of the next
+   K*horizon values (original units; low/high as in kdts_infer_window).
+   STATEFUL: one LSTM step over all layers plus the head (O(1) per step).
+   After the first T observations from a reset the forecast equals
+   kdts_infer_window on those T observations (to float rounding: the same
+   kernels run in the same order, so in practice bit for bit); later it
+   conditions on everything since the reset, not only the last T.
+   WINDOW: the window API on the last min(seen, lookback) observations.
+   Returns as kdts_infer_window. Never allocates. */
+KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *forecast,
+                                    float *low, float *high, float coverage);
 #ifdef __cplusplus
 }
 #endif
@@ -1083,6 +1380,10 @@ KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n)
 /* >>kernels : the only code that uses intrinsics                           */
 /* ======================================================================== */
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 /* Micro-tile shape per ISA: MR rows of op(A) x NR columns of op(B).
    KDTS__DIRECT_B: the kernel masks its loads and stores, so it reads op(B)
    in place when B is not transposed (no packing) and writes edge tiles of C
@@ -1169,7 +1470,25 @@ static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const flo
     __m512 av, b0, b1, va, vb;
     size_t o = 0;
     int k;
-    if (nr >= 32) {
+    if (mr == 1) {
+        /* one row (a vector-matrix product, e.g. batch-1 inference): two
+           k steps in flight so four independent FMA chains */
+        __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps();
+        for (k = 0; k + 1 < kc; k += 2, o += 2 * csa, b += 2 * ldbk) {
+            __m512 x0 = _mm512_set1_ps(a0[o]), x1 = _mm512_set1_ps(a0[o + csa]);
+            c00 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m0, b), c00);
+            c01 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m1, b + 16), c01);
+            e0 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m0, b + ldbk), e0);
+            e1 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m1, b + ldbk + 16), e1);
+        }
+        if (k < kc) {
+            av = _mm512_set1_ps(a0[o]);
+            c00 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m0, b), c00);
+            c01 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m1, b + 16), c01);
+        }
+        c00 = _mm512_add_ps(c00, e0);
+        c01 = _mm512_add_ps(c01, e1);
+    } else if (nr >= 32) {
         for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
             b0 = _mm512_loadu_ps(b);
             b1 = _mm512_loadu_ps(b + 16);
@@ -1418,10 +1737,10 @@ static size_t kdts__gemm_scratch_size(int tb, int N, int K)
     return kdts__packed_b_size(kc, nc) + 16;
 }
 
-/* The blocked GEMM. scratch holds kdts__gemm_scratch_size floats (64-byte
-   aligned) when op(B) is packed. bpacked, when not NULL, is op(B) packed by
-   kdts__pack_b_full and B/ldb/tb are ignored. */
-static void kdts__gemm_core(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+/* The blocked GEMM on one thread. scratch holds kdts__gemm_scratch_size
+   floats (64-byte aligned) when op(B) is packed. bpacked, when not NULL, is
+   op(B) packed by kdts__pack_b_full and B/ldb/tb are ignored. */
+static void kdts__gemm_serial(int ta, int tb, int M, int N, int K, float alpha, const float *A,
                             int lda, const float *B, int ldb, float beta, float *C, int ldc,
                             float *scratch, const float *bpacked)
 {
@@ -1471,6 +1790,47 @@ static void kdts__gemm_core(int ta, int tb, int M, int N, int K, float alpha, co
     }
 }
 
+/* The GEMM: kdts__gemm_serial, or with OpenMP (products of >= 2^18
+   multiply-adds, outside parallel regions) the rows of C split between the
+   threads in multiples of MR, every thread running the serial code on its
+   rows with a shared op(B): already direct or packed, or packed whole into
+   scratch first when it fits in KDTS__GEMM_SCRATCH floats (else serial).
+   Each element of C is computed exactly as in the serial code. */
+static void kdts__gemm_core(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc, float *scratch,
+                            const float *bpacked)
+{
+#ifdef _OPENMP
+    if ((double)M * N * K >= 262144.0 && M >= 2 * KDTS__MR && K > 0 && alpha != 0.0f &&
+        omp_get_max_threads() > 1 && !omp_in_parallel()) {
+        const float *bp = bpacked;
+        int ok = 1;
+        if (!bp && kdts__gemm_packs(tb)) {
+            if (scratch && kdts__packed_b_size(K, N) <= KDTS__GEMM_SCRATCH) {
+                kdts__pack_b_full(scratch, tb, B, ldb, K, N);
+                bp = scratch;
+            } else {
+                ok = 0;
+            }
+        }
+        if (ok) {
+            size_t rsa = ta ? 1 : (size_t)lda;
+#pragma omp parallel
+            {
+                int nt = omp_get_num_threads(), tid = omp_get_thread_num();
+                int per = ((M + nt - 1) / nt + KDTS__MR - 1) / KDTS__MR * KDTS__MR;
+                int m0 = tid * per, mn = M - m0 < per ? M - m0 : per;
+                if (mn > 0)
+                    kdts__gemm_serial(ta, tb, mn, N, K, alpha, A + (size_t)m0 * rsa, lda, B, ldb, beta,
+                                      C + (size_t)m0 * ldc, ldc, NULL, bp);
+            }
+            return;
+        }
+    }
+#endif
+    kdts__gemm_serial(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch, bpacked);
+}
+
 static int kdts__gemm_args_ok(int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc)
 {
     if (M < 0 || N < 0 || K < 0) return 0;
@@ -1492,6 +1852,9 @@ KDTSDEF kdts_result kdts_gemm(int ta, int tb, int M, int N, int K, float alpha, 
         return KDTS_OK;
     }
     ns = kdts__gemm_scratch_size(tb, N, K);
+#ifdef _OPENMP
+    if (ns && kdts__packed_b_size(K, N) <= KDTS__GEMM_SCRATCH) ns = kdts__packed_b_size(K, N) + 16;
+#endif
     if (ns) {
         scratch = kdts__falloc(ns);
         if (!scratch) return KDTS_ERR_NOMEM;
@@ -1520,6 +1883,11 @@ KDTSDEF void kdts_gemm_ref(int ta, int tb, int M, int N, int K, float alpha, con
 }
 
 /* ---- vector vocabulary for element-wise kernels ------------------------ */
+#if defined(__GNUC__) || defined(__clang__)
+#define KDTS__AINLINE __inline__ __attribute__((always_inline))
+#else
+#define KDTS__AINLINE
+#endif
 #if defined(KDTS__AVX512)
 #define KDTS__VW 16
 typedef __m512 kdts__v;
@@ -1533,7 +1901,7 @@ typedef __m512 kdts__v;
 #define kdts__vmin(a, b) _mm512_min_ps(a, b)
 #define kdts__vmax(a, b) _mm512_max_ps(a, b)
 #define kdts__vdiv(a, b) _mm512_div_ps(a, b)
-static kdts__v kdts__vpow2i(kdts__v n)
+static KDTS__AINLINE kdts__v kdts__vpow2i(kdts__v n)
 {
     __m512i i = _mm512_cvtps_epi32(n);
     i = _mm512_slli_epi32(_mm512_add_epi32(i, _mm512_set1_epi32(127)), 23);
@@ -1553,7 +1921,7 @@ typedef __m256 kdts__v;
 #define kdts__vmin(a, b) _mm256_min_ps(a, b)
 #define kdts__vmax(a, b) _mm256_max_ps(a, b)
 #define kdts__vdiv(a, b) _mm256_div_ps(a, b)
-static kdts__v kdts__vpow2i(kdts__v n)
+static KDTS__AINLINE kdts__v kdts__vpow2i(kdts__v n)
 {
     __m256i i = _mm256_cvtps_epi32(n);
     i = _mm256_slli_epi32(_mm256_add_epi32(i, _mm256_set1_epi32(127)), 23);
@@ -1573,7 +1941,7 @@ typedef __m128 kdts__v;
 #define kdts__vmin(a, b) _mm_min_ps(a, b)
 #define kdts__vmax(a, b) _mm_max_ps(a, b)
 #define kdts__vdiv(a, b) _mm_div_ps(a, b)
-static kdts__v kdts__vpow2i(kdts__v n)
+static KDTS__AINLINE kdts__v kdts__vpow2i(kdts__v n)
 {
     __m128i i = _mm_cvtps_epi32(n);
     i = _mm_slli_epi32(_mm_add_epi32(i, _mm_set1_epi32(127)), 23);
@@ -1592,7 +1960,7 @@ typedef float32x4_t kdts__v;
 #define kdts__vfma(a, b, c) vmlaq_f32(c, a, b)
 #define kdts__vmin(a, b) vminq_f32(a, b)
 #define kdts__vmax(a, b) vmaxq_f32(a, b)
-static kdts__v kdts__vdiv(kdts__v a, kdts__v b)
+static KDTS__AINLINE kdts__v kdts__vdiv(kdts__v a, kdts__v b)
 {
 #if defined(__aarch64__)
     return vdivq_f32(a, b);
@@ -1604,13 +1972,13 @@ static kdts__v kdts__vdiv(kdts__v a, kdts__v b)
     return vmulq_f32(a, r);
 #endif
 }
-static kdts__v kdts__vround(kdts__v x)
+static KDTS__AINLINE kdts__v kdts__vround(kdts__v x)
 {
     /* round half away from zero: enough for range reduction */
     float32x4_t h = vbslq_f32(vcltq_f32(x, vdupq_n_f32(0.0f)), vdupq_n_f32(-0.5f), vdupq_n_f32(0.5f));
     return vcvtq_f32_s32(vcvtq_s32_f32(vaddq_f32(x, h)));
 }
-static kdts__v kdts__vpow2i(kdts__v n)
+static KDTS__AINLINE kdts__v kdts__vpow2i(kdts__v n)
 {
     int32x4_t i = vcvtq_s32_f32(n);
     i = vshlq_n_s32(vaddq_s32(i, vdupq_n_s32(127)), 23);
@@ -1620,7 +1988,7 @@ static kdts__v kdts__vpow2i(kdts__v n)
 
 #ifdef KDTS__VW
 /* e^x for |x| <= 87: x = n*ln2 + r, e^r by a degree-6 polynomial. */
-static kdts__v kdts__vexp(kdts__v x)
+static KDTS__AINLINE kdts__v kdts__vexp(kdts__v x)
 {
     kdts__v n, r, p;
     x = kdts__vmin(kdts__vmax(x, kdts__vset(-87.0f)), kdts__vset(87.0f));
@@ -1636,14 +2004,14 @@ static kdts__v kdts__vexp(kdts__v x)
     p = kdts__vfma(p, r, kdts__vset(1.0f));
     return kdts__vmul(p, kdts__vpow2i(n));
 }
-static kdts__v kdts__vsigmoid(kdts__v x)
+static KDTS__AINLINE kdts__v kdts__vsigmoid(kdts__v x)
 {
     kdts__v one = kdts__vset(1.0f);
     return kdts__vdiv(one, kdts__vadd(one, kdts__vexp(kdts__vsub(kdts__vset(0.0f), x))));
 }
 /* tanh(x) = 1 - 2/(e^{2x}+1); for tiny |x| this loses relative accuracy, so
    below 0.0625 use the odd series x - x^3/3 + 2x^5/15. */
-static kdts__v kdts__vtanh(kdts__v x)
+static KDTS__AINLINE kdts__v kdts__vtanh(kdts__v x)
 {
     kdts__v one = kdts__vset(1.0f);
     kdts__v e = kdts__vexp(kdts__vadd(x, x));
@@ -2060,6 +2428,48 @@ static int kdts__same_arch(const kdts_lstm_config *a, const kdts_lstm_config *b)
            a->horizon == b->horizon && a->mode == b->mode && a->bins == b->bins;
 }
 
+/* dst (T,B,F) = src (B,T,F) when bt == 1, or dst (B,T,F) = src (T,B,F)
+   when bt == 0 (the same loop with the two layouts swapped). */
+static void kdts__swap_bt(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT src, int B, int T, int F, int bt)
+{
+    int b, t, f;
+    for (b = 0; b < B; ++b)
+        for (t = 0; t < T; ++t) {
+            size_t bm = ((size_t)b * T + t) * F, tm = ((size_t)t * B + b) * F;
+            float *d = dst + (bt ? tm : bm);
+            const float *s = src + (bt ? bm : tm);
+            if (F == 1) d[0] = s[0];
+            else for (f = 0; f < F; ++f) d[f] = s[f];
+        }
+}
+
+/* Split the B rows of a batch into blocks (multiples of the GEMM tile
+   height) run by the OpenMP threads; without OpenMP one block of all rows.
+   The body sees b0 (first row) and nb (rows in the block). */
+#ifdef _OPENMP
+#define KDTS__BATCH_PAR_BEGIN(Bn)                                                        \
+    {                                                                                    \
+        int nth_ = (Bn) >= 2 * KDTS__MR && !omp_in_parallel() ? omp_get_max_threads() : 1;  \
+        _Pragma("omp parallel num_threads(nth_) if (nth_ > 1)")                          \
+        {                                                                                \
+            int tid_ = omp_get_thread_num(), nt_ = omp_get_num_threads(), t;             \
+            int per_ = (((Bn) + nt_ - 1) / nt_ + KDTS__MR - 1) / KDTS__MR * KDTS__MR;   \
+            int b0 = tid_ * per_, nb = (Bn) - b0 < per_ ? (Bn) - b0 : per_;              \
+            if (nb > 0) {
+#define KDTS__BATCH_PAR_END \
+            }               \
+        }                   \
+    }
+#else
+#define KDTS__BATCH_PAR_BEGIN(Bn)  \
+    {                              \
+        int b0 = 0, nb = (Bn), t;  \
+        {
+#define KDTS__BATCH_PAR_END \
+        }                   \
+    }
+#endif
+
 /* ---- forward ------------------------------------------------------------ */
 
 KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x,
@@ -2068,7 +2478,7 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int l, t, b, TB = T * B;
+    int l, TB = T * B;
     const float *layer_in;
     int I;
     if (!kdts__same_arch(c, &ws->cfg) || B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
@@ -2079,9 +2489,7 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
     ws->dropout_active = train && c->dropout > 0.0f && ws->drop[0] != NULL;
     if (ws->dropout_active && !rng) return KDTS_ERR_ARG;
     /* (B,T,F) -> (T,B,F) */
-    for (b = 0; b < B; ++b)
-        for (t = 0; t < T; ++t)
-            memcpy(ws->xin + ((size_t)t * B + b) * F, x + ((size_t)b * T + t) * F, (size_t)F * sizeof(float));
+    kdts__swap_bt(ws->xin, x, B, T, F, 1);
     layer_in = ws->xin;
     I = F;
     for (l = 0; l < L; ++l) {
@@ -2091,8 +2499,8 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
         size_t r;
         int j;
         /* G = X W_ih^T + b_ih + b_hh, all steps at once */
-        for (r = 0; r < (size_t)TB; ++r)
-            for (j = 0; j < 4 * H; ++j) G[r * 4 * H + j] = bih[j] + bhh[j];
+        for (j = 0; j < 4 * H; ++j) G[j] = bih[j] + bhh[j];
+        for (r = 1; r < (size_t)TB; ++r) memcpy(G + r * 4 * H, G, (size_t)4 * H * sizeof(float));
         kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G,
                         4 * H, ws->scratch, NULL);
         /* W_hh^T packed once, reused at every step */
@@ -2101,14 +2509,18 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
         else memset(hs, 0, (size_t)B * H * sizeof(float));
         if (c0) memcpy(cs, c0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
         else memset(cs, 0, (size_t)B * H * sizeof(float));
-        for (t = 0; t < T; ++t) {
-            float *gt = G + (size_t)t * B * 4 * H;
-            /* z_t = G_t + h_{t-1} W_hh^T */
-            kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, B, 4 * H, H, 1.0f, hs + (size_t)t * B * H, H,
-                            NULL, 0, 1.0f, gt, 4 * H, ws->scratch, ws->wpack_f[l]);
-            kdts__lstm_cell(gt, cs + (size_t)t * B * H, cs + (size_t)(t + 1) * B * H,
-                            ws->tc[l] + (size_t)t * B * H, hs + (size_t)(t + 1) * B * H, B, H);
-        }
+        /* The recurrence: rows of the batch are independent, so with OpenMP
+           each thread runs all T steps on its own block of rows. */
+        KDTS__BATCH_PAR_BEGIN(B)
+            for (t = 0; t < T; ++t) {
+                float *gt = G + ((size_t)t * B + b0) * 4 * H;
+                size_t o0 = (size_t)t * B * H + (size_t)b0 * H, o1 = o0 + (size_t)B * H;
+                /* z_t = G_t + h_{t-1} W_hh^T */
+                kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, H, 1.0f, hs + o0, H, NULL, 0, 1.0f, gt,
+                                4 * H, NULL, ws->wpack_f[l]);
+                kdts__lstm_cell(gt, cs + o0, cs + o1, ws->tc[l] + o0, hs + o1, nb, H);
+            }
+        KDTS__BATCH_PAR_END
         layer_in = hs + (size_t)B * H;
         if (ws->dropout_active) {
             /* inverted dropout on this layer's outputs */
@@ -2130,11 +2542,7 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
         kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, O, H, 1.0f, layer_in, H, hw, H, 1.0f, ws->out, O,
                         ws->scratch, NULL);
     }
-    if (out) {
-        for (b = 0; b < B; ++b)
-            for (t = 0; t < T; ++t)
-                memcpy(out + ((size_t)b * T + t) * O, ws->out + ((size_t)t * B + b) * O, (size_t)O * sizeof(float));
-    }
+    if (out) kdts__swap_bt(out, ws->out, B, T, O, 0);
     return KDTS_OK;
 }
 
@@ -2147,11 +2555,46 @@ KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
     }
 }
 
-/* col_sum[j] += sum_r X[r][j] for X (rows, n) */
-static void kdts__colsum_add(float *sum, const float *X, size_t rows, int n)
+/* s1[j] += sum_r X[r][j] and, when s2 is not NULL, s2[j] += the same sum,
+   for X (rows, n): column blocks summed in registers, X read once. */
+static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, int n)
 {
+    int j0 = 0, j;
     size_t r;
-    for (r = 0; r < rows; ++r) kdts_vec_axpy(sum, 1.0f, X + r * n, (size_t)n);
+#ifdef KDTS__VW
+    for (; j0 + 4 * KDTS__VW <= n; j0 += 4 * KDTS__VW) {
+        kdts__v a0 = kdts__vset(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        const float *x = X + j0;
+        for (r = 0; r < rows; ++r, x += n) {
+            a0 = kdts__vadd(a0, kdts__vld(x));
+            a1 = kdts__vadd(a1, kdts__vld(x + KDTS__VW));
+            a2 = kdts__vadd(a2, kdts__vld(x + 2 * KDTS__VW));
+            a3 = kdts__vadd(a3, kdts__vld(x + 3 * KDTS__VW));
+        }
+        kdts__vst(s1 + j0, kdts__vadd(kdts__vld(s1 + j0), a0));
+        kdts__vst(s1 + j0 + KDTS__VW, kdts__vadd(kdts__vld(s1 + j0 + KDTS__VW), a1));
+        kdts__vst(s1 + j0 + 2 * KDTS__VW, kdts__vadd(kdts__vld(s1 + j0 + 2 * KDTS__VW), a2));
+        kdts__vst(s1 + j0 + 3 * KDTS__VW, kdts__vadd(kdts__vld(s1 + j0 + 3 * KDTS__VW), a3));
+        if (s2) {
+            kdts__vst(s2 + j0, kdts__vadd(kdts__vld(s2 + j0), a0));
+            kdts__vst(s2 + j0 + KDTS__VW, kdts__vadd(kdts__vld(s2 + j0 + KDTS__VW), a1));
+            kdts__vst(s2 + j0 + 2 * KDTS__VW, kdts__vadd(kdts__vld(s2 + j0 + 2 * KDTS__VW), a2));
+            kdts__vst(s2 + j0 + 3 * KDTS__VW, kdts__vadd(kdts__vld(s2 + j0 + 3 * KDTS__VW), a3));
+        }
+    }
+#endif
+    for (; j0 < n; j0 += 8) {
+        float a[8];
+        int w = n - j0 < 8 ? n - j0 : 8;
+        const float *x = X + j0;
+        for (j = 0; j < w; ++j) a[j] = 0.0f;
+        for (r = 0; r < rows; ++r, x += n)
+            for (j = 0; j < w; ++j) a[j] += x[j];
+        for (j = 0; j < w; ++j) {
+            s1[j0 + j] += a[j];
+            if (s2) s2[j0 + j] += a[j];
+        }
+    }
 }
 
 /* ---- backward ----------------------------------------------------------- */
@@ -2161,20 +2604,18 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int B = ws->B, T = ws->T, TB = B * T, l, t, b;
+    int B = ws->B, T = ws->T, TB = B * T, l;
     float *dH, *dBelow;
     if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1) return KDTS_ERR_ARG;
     /* (B,T,O) -> (T,B,O) */
-    for (b = 0; b < B; ++b)
-        for (t = 0; t < T; ++t)
-            memcpy(ws->dout + ((size_t)t * B + b) * O, dout + ((size_t)b * T + t) * O, (size_t)O * sizeof(float));
+    kdts__swap_bt(ws->dout, dout, B, T, O, 1);
     /* head: dW += dOut^T Htop, db += sum dOut, dHtop = dOut W */
     {
         const float *top = ws->dropout_active ? ws->drop[L - 1] : ws->h[L - 1] + (size_t)B * H;
         float *gw = m->grads + m->off_head_w, *gb = m->grads + m->off_head_b;
         kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, TB, 1.0f, ws->dout, O, top, H, 1.0f, gw, H,
                         ws->scratch, NULL);
-        kdts__colsum_add(gb, ws->dout, (size_t)TB, O);
+        kdts__colsum_add(gb, NULL, ws->dout, (size_t)TB, O);
         dH = ws->dA;
         kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, H, O, 1.0f, ws->dout, O,
                         m->params + m->off_head_w, H, 0.0f, dH, H, ws->scratch, NULL);
@@ -2192,19 +2633,25 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
             for (r = 0; r < (size_t)TB * H; ++r) dH[r] *= mk[r];
         }
         kdts__pack_b_full(ws->wpack_b[l], KDTS_NOTRANS, whh, H, 4 * H, H);
-        memset(ws->dh, 0, (size_t)B * H * sizeof(float));
         memset(ws->dc, 0, (size_t)B * H * sizeof(float));
-        for (t = T - 1; t >= 0; --t) {
-            float *dht = dH + (size_t)t * B * H;
-            float *dz = ws->dG + (size_t)t * B * 4 * H;
-            /* total dL/dh_t = from above + from step t+1 */
-            kdts_vec_axpy(dht, 1.0f, ws->dh, (size_t)B * H);
-            kdts__lstm_cell_back(ws->gates[l] + (size_t)t * B * 4 * H, ws->c[l] + (size_t)t * B * H,
-                                 ws->tc[l] + (size_t)t * B * H, dht, ws->dc, dz, B, H);
-            /* dh_{t-1} = dz W_hh */
-            kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, B, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
-                            ws->dh, H, ws->scratch, ws->wpack_b[l]);
-        }
+        KDTS__BATCH_PAR_BEGIN(B)
+            for (t = T - 1; t >= 0; --t) {
+                /* dH[t] holds the total dL/dh_t: from above, plus from step
+                   t+1 (added by the product of the previous iteration) */
+                size_t o = (size_t)t * B * H + (size_t)b0 * H, og = ((size_t)t * B + b0) * 4 * H;
+                float *dht = dH + o;
+                float *dz = ws->dG + og;
+                kdts__lstm_cell_back(ws->gates[l] + og, ws->c[l] + o, ws->tc[l] + o, dht,
+                                     ws->dc + (size_t)b0 * H, dz, nb, H);
+                /* dL/dh_{t-1} += dz W_hh (into dH[t-1], or dh0 at t = 0) */
+                if (t > 0)
+                    kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
+                                    dht - (size_t)B * H, H, NULL, ws->wpack_b[l]);
+                else if (dh0)
+                    kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
+                                    ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
+            }
+        KDTS__BATCH_PAR_END
         if (dh0) memcpy(dh0 + (size_t)l * B * H, ws->dh, (size_t)B * H * sizeof(float));
         if (dc0) memcpy(dc0 + (size_t)l * B * H, ws->dc, (size_t)B * H * sizeof(float));
         /* weight gradients over all steps at once */
@@ -2212,17 +2659,14 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                         gwhh, H, ws->scratch, NULL);
         kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, TB, 1.0f, ws->dG, 4 * H, X, I, 1.0f, gwih, I,
                         ws->scratch, NULL);
-        kdts__colsum_add(gbih, ws->dG, (size_t)TB, 4 * H);
-        kdts__colsum_add(gbhh, ws->dG, (size_t)TB, 4 * H);
+        /* both bias gradients are the column sums of dG: sum once */
+        kdts__colsum_add(gbih, gbhh, ws->dG, (size_t)TB, 4 * H);
         /* gradient w.r.t. this layer's input */
         if (l > 0 || dx) {
             kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, I, 4 * H, 1.0f, ws->dG, 4 * H, wih, I, 0.0f,
                             dBelow, I, ws->scratch, NULL);
             if (l == 0) {
-                for (b = 0; b < B; ++b)
-                    for (t = 0; t < T; ++t)
-                        memcpy(dx + ((size_t)b * T + t) * F, dBelow + ((size_t)t * B + b) * F,
-                               (size_t)F * sizeof(float));
+                kdts__swap_bt(dx, dBelow, B, T, F, 0);
             } else {
                 float *tmp = dH;
                 dH = dBelow;
@@ -4577,6 +5021,1267 @@ KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_rati
     return kdts_split_rows(s, rows, (long)floor((double)rows * tr + 1e-9),
                            (long)floor((double)rows * va + 1e-9),
                            test_ratio > 0.0 ? (long)floor((double)rows * te + 1e-9) : -1, err);
+}
+/* ======================================================================== */
+/* >>model                                                                  */
+/* ======================================================================== */
+
+#ifndef KDTS_NO_STDIO
+#include <time.h>
+#endif
+
+/* ---- model description -------------------------------------------------- */
+
+KDTSDEF kdts_result kdts_model_check(const kdts_model *m, kdts_error *err)
+{
+    kdts_lstm_config c;
+    size_t pos = 0;
+    int f, k;
+    if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: NULL");
+    c = m->arch;
+    if (kdts_lstm_config_check(&c, err) != KDTS_OK) return KDTS_ERR_ARG;
+    if (!kdts__same_arch(&c, &m->arch))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: architecture defaults not filled in");
+    if (m->nparams != kdts_lstm_param_count(&c) || !m->params)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: %lu parameters where the architecture has %lu",
+                          (unsigned long)m->nparams, (unsigned long)kdts_lstm_param_count(&c));
+    if (m->n_features < 1 || m->n_features > KDTS_MAX_COLUMNS || m->n_features != c.input)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: %d features for an input width of %d",
+                          m->n_features, c.input);
+    if (m->n_targets < 1 || m->n_targets > KDTS_MAX_COLUMNS || m->horizon < 1 ||
+        (long)m->n_targets * m->horizon != c.horizon)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: %d targets x horizon %d do not match the head (%d)",
+                          m->n_targets, m->horizon, c.horizon);
+    for (k = 0; k < m->n_targets; ++k)
+        if (m->target_index[k] < 0 || m->target_index[k] >= m->n_features)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: target %d is not one of the features", k);
+    if (m->lookback < 1 || m->lookback > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: lookback %d out of range", m->lookback);
+    if (m->window_norm < KDTS_WNORM_NONE || m->window_norm > KDTS_WNORM_MEANSTD || !(m->norm_eps >= 0.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: bad window normalization %d", m->window_norm);
+    if (m->scaler.cols != m->n_features)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: scaler has %d columns for %d features",
+                          m->scaler.cols, m->n_features);
+    for (f = 0; f < m->n_features; ++f)
+        if (!kdts__isfinite(m->scaler.offset[f]) || !kdts__isfinite(m->scaler.scale[f]) ||
+            !(m->scaler.scale[f] > 0.0f) || !(m->scaler.clip_lo[f] <= m->scaler.clip_hi[f]))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: scaler column %d is not usable", f);
+    if (!m->names) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: no feature names");
+    for (f = 0; f < m->n_features; ++f) {
+        size_t n = 0;
+        while (pos + n < m->names_len && m->names[pos + n]) ++n;
+        if (pos + n >= m->names_len || n > KDTS_MODEL_NAME_MAX)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: feature names are malformed");
+        pos += n + 1;
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF const char *kdts_model_feature_name(const kdts_model *m, int f)
+{
+    size_t pos = 0;
+    int i;
+    if (!m || !m->names || f < 0 || f >= m->n_features) return NULL;
+    for (i = 0; i < f; ++i) {
+        while (pos < m->names_len && m->names[pos]) ++pos;
+        ++pos;
+        if (pos >= m->names_len) return NULL;
+    }
+    return m->names + pos;
+}
+
+KDTSDEF size_t kdts_model_weight_bytes(const kdts_model *m) { return m ? m->nparams * sizeof(float) : 0; }
+
+KDTSDEF void kdts_model_free(kdts_model *m)
+{
+    if (!m) return;
+    kdts__free_aligned(m->owned);
+    memset(m, 0, sizeof *m);
+}
+
+KDTSDEF kdts_result kdts_model_lstm(const kdts_model *m, kdts_lstm *view, kdts_error *err)
+{
+    kdts_lstm v;
+    if (!m || !view) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_lstm: NULL argument");
+    memset(&v, 0, sizeof v);
+    v.cfg = m->arch;
+    if (kdts_lstm_config_check(&v.cfg, err) != KDTS_OK) return KDTS_ERR_ARG;
+    v.outputs = kdts__outputs(&v.cfg);
+    v.nparams = kdts__param_layout(&v.cfg, &v);
+    if (v.nparams != m->nparams || !m->params)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_lstm: parameter count mismatch");
+    v.params = (float *)m->params; /* read-only use: see the doc */
+    v.grads = NULL;
+    *view = v;
+    return KDTS_OK;
+}
+
+/* Allocate one block holding nparams floats followed by nbytes of names. */
+static void *kdts__model_block(size_t nparams, size_t names_bytes, float **params, char **names)
+{
+    size_t b, total;
+    unsigned char *p;
+    if (!kdts__mul_ok(nparams, sizeof(float), &b) || !kdts__add_ok(b, names_bytes + 1, &total)) return NULL;
+    p = (unsigned char *)kdts__alloc_aligned(total);
+    if (!p) return NULL;
+    *params = (float *)(void *)p;
+    *names = (char *)(p + b);
+    return p;
+}
+
+KDTSDEF kdts_result kdts_model_create(kdts_model *m, const kdts_lstm *net, const kdts_model_desc *d,
+                                      kdts_error *err)
+{
+    kdts_model t;
+    size_t names_len = 0, pos = 0;
+    float *params;
+    char *names;
+    char def[16];
+    int f, k, K;
+    kdts_result r;
+    if (!m || !net || !d || !net->params)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_create: NULL argument");
+    memset(&t, 0, sizeof t);
+    t.arch = net->cfg;
+    t.nparams = net->nparams;
+    t.lookback = d->lookback;
+    t.n_features = d->n_features;
+    K = d->n_targets ? d->n_targets : 1;
+    t.n_targets = K;
+    t.horizon = d->horizon;
+    if (K < 1 || K > KDTS_MAX_COLUMNS || d->n_features < 1 || d->n_features > KDTS_MAX_COLUMNS)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_create: %d features / %d targets out of range",
+                          d->n_features, K);
+    for (k = 0; k < K; ++k) t.target_index[k] = d->target_index ? d->target_index[k] : d->n_features - 1;
+    t.window_norm = d->window_norm;
+    t.norm_eps = d->norm_eps;
+    if (d->scaler) {
+        t.scaler = *d->scaler;
+    } else {
+        t.scaler.cols = d->n_features;
+        t.scaler.kind = KDTS_SCALER_NONE;
+        for (f = 0; f < KDTS_MAX_COLUMNS; ++f) {
+            t.scaler.offset[f] = 0.0f;
+            t.scaler.scale[f] = 1.0f;
+            t.scaler.clip_lo[f] = -FLT_MAX;
+            t.scaler.clip_hi[f] = FLT_MAX;
+        }
+    }
+    if (d->meta) t.meta = *d->meta;
+    else t.meta.best_val_mse = -1.0f;
+    for (f = 0; f < d->n_features; ++f) {
+        const char *s = d->feature_names ? d->feature_names[f] : NULL;
+        size_t n = s ? strlen(s) : (size_t)(2 + (f >= 10) + (f >= 100));
+        if (n > KDTS_MODEL_NAME_MAX)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_create: feature name %d is too long", f);
+        names_len += n + 1;
+    }
+    t.params = net->params;
+    t.names = "";
+    t.names_len = names_len;
+    {   /* validate everything except the names before allocating */
+        kdts_model chk = t;
+        char dummy[KDTS_MAX_COLUMNS * 2];
+        for (f = 0; f < d->n_features; ++f) { dummy[2 * f] = 'x'; dummy[2 * f + 1] = 0; }
+        chk.names = dummy;
+        chk.names_len = (size_t)d->n_features * 2;
+        r = kdts_model_check(&chk, err);
+        if (r != KDTS_OK) return r;
+    }
+    t.owned = kdts__model_block(t.nparams, names_len, &params, &names);
+    if (!t.owned) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "kdts_model_create: out of memory");
+    memcpy(params, net->params, t.nparams * sizeof(float));
+    for (f = 0; f < d->n_features; ++f) {
+        const char *s = d->feature_names ? d->feature_names[f] : NULL;
+        size_t n;
+        if (!s) {
+            int v = f, i, nd = 1 + (f >= 10) + (f >= 100);
+            def[0] = 'x';
+            for (i = nd; i >= 1; --i) { def[i] = (char)('0' + v % 10); v /= 10; }
+            def[nd + 1] = 0;
+            s = def;
+        }
+        n = strlen(s);
+        memcpy(names + pos, s, n);
+        names[pos + n] = 0;
+        pos += n + 1;
+    }
+    t.params = params;
+    t.names = names;
+    t.names_len = pos;
+    *m = t;
+    return KDTS_OK;
+}
+
+/* ---- CRC-32 and little-endian encoding ---------------------------------- */
+
+static unsigned long kdts__crc32(unsigned long crc, const unsigned char *p, size_t n)
+{
+    unsigned long table[256];
+    unsigned long c;
+    int i, k;
+    for (i = 0; i < 256; ++i) {
+        c = (unsigned long)i;
+        for (k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320UL ^ (c >> 1) : c >> 1;
+        table[i] = c;
+    }
+    crc = ~crc & 0xFFFFFFFFUL;
+    while (n--) crc = table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return ~crc & 0xFFFFFFFFUL;
+}
+
+/* Writer: counts always, stores only while it fits (buf may be NULL). */
+typedef struct kdts__wr {
+    unsigned char *buf;
+    size_t cap, pos;
+} kdts__wr;
+
+static void kdts__put(kdts__wr *w, const void *p, size_t n)
+{
+    if (w->buf && w->pos + n <= w->cap && n) memcpy(w->buf + w->pos, p, n);
+    w->pos += n;
+}
+static void kdts__put_u64(kdts__wr *w, unsigned long long v)
+{
+    unsigned char b[8];
+    int i;
+    for (i = 0; i < 8; ++i) b[i] = (unsigned char)((v >> (8 * i)) & 0xFF);
+    kdts__put(w, b, 8);
+}
+static void kdts__put_u32(kdts__wr *w, unsigned long v)
+{
+    unsigned char b[4];
+    int i;
+    for (i = 0; i < 4; ++i) b[i] = (unsigned char)((v >> (8 * i)) & 0xFF);
+    kdts__put(w, b, 4);
+}
+static void kdts__put_i32(kdts__wr *w, int v) { kdts__put_u32(w, (unsigned long)(unsigned int)v & 0xFFFFFFFFUL); }
+/* The format stores IEEE-754 binary32/binary64 bit patterns. */
+typedef char kdts__float_is_32_bits[sizeof(float) == 4 && sizeof(unsigned int) == 4 ? 1 : -1];
+typedef char kdts__double_is_64_bits[sizeof(double) == 8 ? 1 : -1];
+
+static unsigned long kdts__f32_bits(float f)
+{
+    unsigned int u; /* IEEE-754 binary32 assumed (checked below) */
+    memcpy(&u, &f, 4);
+    return (unsigned long)u;
+}
+static float kdts__bits_f32(unsigned long b)
+{
+    unsigned int u = (unsigned int)(b & 0xFFFFFFFFUL);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static void kdts__put_f32(kdts__wr *w, float f) { kdts__put_u32(w, kdts__f32_bits(f)); }
+static void kdts__put_f64(kdts__wr *w, double d)
+{
+    unsigned long long u;
+    memcpy(&u, &d, 8);
+    kdts__put_u64(w, u);
+}
+static void kdts__put_str(kdts__wr *w, const char *s, size_t n)
+{
+    unsigned char b[2];
+    if (n > KDTS_MODEL_NAME_MAX) n = KDTS_MODEL_NAME_MAX;
+    b[0] = (unsigned char)(n & 0xFF);
+    b[1] = (unsigned char)(n >> 8);
+    kdts__put(w, b, 2);
+    kdts__put(w, s, n);
+}
+static size_t kdts__strnlen(const char *s, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap && s[n]) ++n;
+    return n;
+}
+static void kdts__put_tag(kdts__wr *w, const char *tag, size_t len)
+{
+    kdts__put(w, tag, 4);
+    kdts__put_u64(w, (unsigned long long)len);
+}
+
+/* Reader with a sticky failure flag: reads past the end give zeros. */
+typedef struct kdts__rd {
+    const unsigned char *p;
+    size_t len, pos;
+    int bad;
+} kdts__rd;
+
+static const unsigned char *kdts__get(kdts__rd *r, size_t n)
+{
+    const unsigned char *q;
+    if (r->bad || n > r->len - r->pos) {
+        r->bad = 1;
+        return NULL;
+    }
+    q = r->p + r->pos;
+    r->pos += n;
+    return q;
+}
+static unsigned long long kdts__get_u64(kdts__rd *r)
+{
+    const unsigned char *b = kdts__get(r, 8);
+    unsigned long long v = 0;
+    int i;
+    if (!b) return 0;
+    for (i = 7; i >= 0; --i) v = (v << 8) | b[i];
+    return v;
+}
+static unsigned long kdts__le32(const unsigned char *b)
+{
+    return (unsigned long)b[0] | ((unsigned long)b[1] << 8) | ((unsigned long)b[2] << 16) | ((unsigned long)b[3] << 24);
+}
+static unsigned long kdts__get_u32(kdts__rd *r)
+{
+    const unsigned char *b = kdts__get(r, 4);
+    return b ? kdts__le32(b) : 0;
+}
+static int kdts__get_i32(kdts__rd *r)
+{
+    unsigned long u = kdts__get_u32(r);
+    if (u >= 0x80000000UL) return (int)(u - 0x80000000UL) - 2147483647 - 1;
+    return (int)u;
+}
+static float kdts__get_f32(kdts__rd *r) { return kdts__bits_f32(kdts__get_u32(r)); }
+static double kdts__get_f64(kdts__rd *r)
+{
+    unsigned long long u = kdts__get_u64(r);
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+/* Read a str into out[cap] (NUL-terminated, truncated to cap-1). Returns its length. */
+static size_t kdts__get_str(kdts__rd *r, char *out, size_t cap)
+{
+    const unsigned char *b = kdts__get(r, 2);
+    const unsigned char *s;
+    size_t n, k;
+    if (!b) return 0;
+    n = (size_t)b[0] | ((size_t)b[1] << 8);
+    if (n > KDTS_MODEL_NAME_MAX) {
+        r->bad = 1;
+        return 0;
+    }
+    s = kdts__get(r, n);
+    if (!s) return 0;
+    if (out && cap) {
+        k = n < cap - 1 ? n : cap - 1;
+        memcpy(out, s, k);
+        out[k] = 0;
+    }
+    return n;
+}
+
+/* ---- serialization ------------------------------------------------------ */
+
+static void kdts__write_payload(kdts__wr *w, const kdts_model *m)
+{
+    const kdts_lstm_config *c = &m->arch;
+    const kdts_model_meta *mt = &m->meta;
+    size_t names = 0, pos, i;
+    int f, k;
+    /* ARCH */
+    kdts__put_tag(w, "ARCH", 44);
+    kdts__put_i32(w, c->input);
+    kdts__put_i32(w, c->hidden);
+    kdts__put_i32(w, c->layers);
+    kdts__put_i32(w, c->horizon);
+    kdts__put_i32(w, (int)c->mode);
+    kdts__put_i32(w, c->bins);
+    kdts__put_f32(w, c->bin_lo);
+    kdts__put_f32(w, c->bin_hi);
+    kdts__put_f32(w, c->dropout);
+    kdts__put_u64(w, (unsigned long long)m->nparams);
+    /* DATA */
+    for (pos = 0, f = 0; f < m->n_features; ++f) {
+        size_t n = strlen(m->names + pos);
+        names += 2 + n;
+        pos += n + 1;
+    }
+    kdts__put_tag(w, "DATA", 24 + 4 * (size_t)m->n_targets + names);
+    kdts__put_i32(w, m->lookback);
+    kdts__put_i32(w, m->horizon);
+    kdts__put_i32(w, m->n_features);
+    kdts__put_i32(w, m->n_targets);
+    kdts__put_i32(w, m->window_norm);
+    kdts__put_f32(w, m->norm_eps);
+    for (k = 0; k < m->n_targets; ++k) kdts__put_i32(w, m->target_index[k]);
+    for (pos = 0, f = 0; f < m->n_features; ++f) {
+        size_t n = strlen(m->names + pos);
+        kdts__put_str(w, m->names + pos, n);
+        pos += n + 1;
+    }
+    /* SCAL */
+    kdts__put_tag(w, "SCAL", 12 + 16 * (size_t)m->n_features);
+    kdts__put_i32(w, m->scaler.cols);
+    kdts__put_i32(w, m->scaler.kind);
+    kdts__put_i32(w, m->scaler.clip);
+    for (f = 0; f < m->n_features; ++f) {
+        kdts__put_f32(w, m->scaler.offset[f]);
+        kdts__put_f32(w, m->scaler.scale[f]);
+        kdts__put_f32(w, m->scaler.clip_lo[f]);
+        kdts__put_f32(w, m->scaler.clip_hi[f]);
+    }
+    /* TRAI */
+    {
+        size_t tl = kdts__strnlen(mt->teacher, sizeof mt->teacher);
+        size_t sl = kdts__strnlen(mt->source, sizeof mt->source);
+        if (tl > KDTS_MODEL_NAME_MAX) tl = KDTS_MODEL_NAME_MAX;
+        if (sl > KDTS_MODEL_NAME_MAX) sl = KDTS_MODEL_NAME_MAX;
+        kdts__put_tag(w, "TRAI", 8 + 7 * 4 + 6 * 4 + 8 + 8 + 3 * 8 + 2 + tl + 2 + sl);
+        kdts__put_u64(w, mt->seed);
+        kdts__put_i32(w, mt->epochs);
+        kdts__put_i32(w, mt->epochs_run);
+        kdts__put_i32(w, mt->best_epoch);
+        kdts__put_i32(w, mt->batch);
+        kdts__put_i32(w, mt->patience);
+        kdts__put_i32(w, mt->alpha_warmup);
+        kdts__put_i32(w, mt->n_teachers);
+        kdts__put_f32(w, mt->lr);
+        kdts__put_f32(w, mt->final_loss);
+        kdts__put_f32(w, mt->best_val_mse);
+        kdts__put_f32(w, mt->alpha);
+        kdts__put_f32(w, mt->beta);
+        kdts__put_f32(w, mt->temperature);
+        kdts__put_f64(w, mt->seconds);
+        kdts__put_u64(w, mt->teacher_params);
+        kdts__put_u64(w, (unsigned long long)mt->rows_train);
+        kdts__put_u64(w, (unsigned long long)mt->rows_val);
+        kdts__put_u64(w, (unsigned long long)mt->rows_test);
+        kdts__put_str(w, mt->teacher, tl);
+        kdts__put_str(w, mt->source, sl);
+    }
+    /* WGTS */
+    kdts__put_tag(w, "WGTS", m->nparams * 4);
+    if (w->buf && w->pos + m->nparams * 4 <= w->cap) {
+        unsigned char *o = w->buf + w->pos;
+        for (i = 0; i < m->nparams; ++i) {
+            unsigned long u = kdts__f32_bits(m->params[i]);
+            o[4 * i] = (unsigned char)(u & 0xFF);
+            o[4 * i + 1] = (unsigned char)((u >> 8) & 0xFF);
+            o[4 * i + 2] = (unsigned char)((u >> 16) & 0xFF);
+            o[4 * i + 3] = (unsigned char)((u >> 24) & 0xFF);
+        }
+    }
+    w->pos += m->nparams * 4;
+}
+
+KDTSDEF kdts_result kdts_model_save_mem(const kdts_model *m, void *buf, size_t cap, size_t *written,
+                                        kdts_error *err)
+{
+    kdts__wr w;
+    size_t payload, total;
+    kdts_result r;
+    if (!written) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_save_mem: NULL argument");
+    r = kdts_model_check(m, err);
+    if (r != KDTS_OK) return r;
+    if (m->nparams > ((size_t)-1) / 8)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_save_mem: model too large");
+    w.buf = NULL;
+    w.cap = 0;
+    w.pos = 0;
+    kdts__write_payload(&w, m);
+    payload = w.pos;
+    total = 28 + payload;
+    *written = total;
+    if (!buf) return KDTS_OK;
+    if (cap < total)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_save_mem: buffer of %lu bytes, %lu needed",
+                          (unsigned long)cap, (unsigned long)total);
+    w.buf = (unsigned char *)buf;
+    w.cap = total;
+    w.pos = 0;
+    kdts__put(&w, "KDTSMODL", 8);
+    kdts__put_u32(&w, KDTS_MODEL_FORMAT_VERSION);
+    kdts__put_u32(&w, 0);
+    kdts__put_u64(&w, (unsigned long long)payload);
+    kdts__write_payload(&w, m);
+    kdts__put_u32(&w, kdts__crc32(0, w.buf, 24 + payload));
+    return KDTS_OK;
+}
+
+#define KDTS__TAG(a, b, c, d) ((unsigned long)(a) | ((unsigned long)(b) << 8) | ((unsigned long)(c) << 16) | ((unsigned long)(d) << 24))
+
+static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t len, const char *what,
+                              kdts_error *err)
+{
+    kdts__rd rd, s;
+    kdts_model t;
+    unsigned long long payload, nparams64;
+    unsigned long version, crc;
+    size_t sec_off[5], sec_len[5], names_len = 0, i, npar;
+    int have[5], f, k, si;
+    static const char *const tags[5] = {"ARCH", "DATA", "SCAL", "TRAI", "WGTS"};
+    float *params;
+    char *names;
+    void *block;
+#define KDTS__BAD(code, ...) return kdts__fail(err, code, 0, 0, __VA_ARGS__)
+    if (!out || (!p && len)) KDTS__BAD(KDTS_ERR_ARG, "kdts_model_load: NULL argument");
+    if (len < 28) KDTS__BAD(KDTS_ERR_FORMAT, "%s: not a kdts model (%lu bytes, too short)", what, (unsigned long)len);
+    if (memcmp(p, "KDTSMODL", 8) != 0) KDTS__BAD(KDTS_ERR_FORMAT, "%s: not a kdts model file (bad magic)", what);
+    version = kdts__le32(p + 8);
+    if (version != KDTS_MODEL_FORMAT_VERSION)
+        KDTS__BAD(KDTS_ERR_VERSION, "%s: model format version %lu, this kdts reads version %d", what, version,
+                  KDTS_MODEL_FORMAT_VERSION);
+    rd.p = p;
+    rd.len = len;
+    rd.pos = 16;
+    rd.bad = 0;
+    payload = kdts__get_u64(&rd);
+    if (payload != (unsigned long long)(len - 28))
+        KDTS__BAD(KDTS_ERR_FORMAT, "%s: truncated or padded model file (header promises %llu payload bytes, file has %lu)",
+                  what, payload, (unsigned long)(len - 28));
+    crc = kdts__le32(p + len - 4);
+    if (kdts__crc32(0, p, len - 4) != crc) KDTS__BAD(KDTS_ERR_FORMAT, "%s: corrupt model file (CRC mismatch)", what);
+    /* sections */
+    for (si = 0; si < 5; ++si) have[si] = 0, sec_off[si] = sec_len[si] = 0;
+    rd.len = len - 4;
+    rd.pos = 24;
+    while (rd.pos < rd.len) {
+        const unsigned char *tg = kdts__get(&rd, 4);
+        unsigned long long n = kdts__get_u64(&rd);
+        unsigned long tag;
+        if (rd.bad || n > (unsigned long long)(rd.len - rd.pos))
+            KDTS__BAD(KDTS_ERR_FORMAT, "%s: corrupt model file (section overruns the file)", what);
+        tag = kdts__le32(tg);
+        for (si = 0; si < 5; ++si) {
+            if (tag == KDTS__TAG(tags[si][0], tags[si][1], tags[si][2], tags[si][3])) {
+                if (have[si]) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section %s appears twice", what, tags[si]);
+                have[si] = 1;
+                sec_off[si] = rd.pos;
+                sec_len[si] = (size_t)n;
+            }
+        }
+        rd.pos += (size_t)n;
+    }
+    for (si = 0; si < 5; ++si)
+        if (!have[si] && si != 3) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section %s is missing", what, tags[si]);
+    memset(&t, 0, sizeof t);
+    /* ARCH */
+    s.p = p + sec_off[0];
+    s.len = sec_len[0];
+    s.pos = 0;
+    s.bad = 0;
+    t.arch.input = kdts__get_i32(&s);
+    t.arch.hidden = kdts__get_i32(&s);
+    t.arch.layers = kdts__get_i32(&s);
+    t.arch.horizon = kdts__get_i32(&s);
+    k = kdts__get_i32(&s);
+    t.arch.mode = k == 1 ? KDTS_MODE_DIST : KDTS_MODE_POINT;
+    t.arch.bins = kdts__get_i32(&s);
+    t.arch.bin_lo = kdts__get_f32(&s);
+    t.arch.bin_hi = kdts__get_f32(&s);
+    t.arch.dropout = kdts__get_f32(&s);
+    nparams64 = kdts__get_u64(&s);
+    if (s.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section ARCH is too short", what);
+    if (k != 0 && k != 1) KDTS__BAD(KDTS_ERR_FORMAT, "%s: unknown output mode %d", what, k);
+    {
+        kdts_lstm_config c = t.arch;
+        kdts_error e2;
+        if (kdts_lstm_config_check(&c, &e2) != KDTS_OK || !kdts__same_arch(&c, &t.arch))
+            KDTS__BAD(KDTS_ERR_FORMAT, "%s: invalid architecture (%s)", what, e2.message);
+        t.arch = c;
+    }
+    npar = kdts_lstm_param_count(&t.arch);
+    if (nparams64 != (unsigned long long)npar || npar == 0)
+        KDTS__BAD(KDTS_ERR_FORMAT, "%s: %llu parameters stored for an architecture of %lu", what, nparams64,
+                  (unsigned long)npar);
+    if (sec_len[4] / 4 < npar || sec_len[4] != npar * 4)
+        KDTS__BAD(KDTS_ERR_FORMAT, "%s: weight section holds %lu bytes, %lu expected", what,
+                  (unsigned long)sec_len[4], (unsigned long)npar * 4);
+    t.nparams = npar;
+    /* DATA */
+    s.p = p + sec_off[1];
+    s.len = sec_len[1];
+    s.pos = 0;
+    t.lookback = kdts__get_i32(&s);
+    t.horizon = kdts__get_i32(&s);
+    t.n_features = kdts__get_i32(&s);
+    t.n_targets = kdts__get_i32(&s);
+    t.window_norm = kdts__get_i32(&s);
+    t.norm_eps = kdts__get_f32(&s);
+    if (s.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section DATA is too short", what);
+    if (t.n_features < 1 || t.n_features > KDTS_MAX_COLUMNS || t.n_targets < 1 || t.n_targets > KDTS_MAX_COLUMNS)
+        KDTS__BAD(KDTS_ERR_FORMAT, "%s: %d features / %d targets (this build allows up to KDTS_MAX_COLUMNS = %d)",
+                  what, t.n_features, t.n_targets, KDTS_MAX_COLUMNS);
+    for (k = 0; k < t.n_targets; ++k) t.target_index[k] = kdts__get_i32(&s);
+    {
+        size_t save = s.pos;
+        for (f = 0; f < t.n_features; ++f) names_len += kdts__get_str(&s, NULL, 0) + 1;
+        if (s.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section DATA is too short", what);
+        s.pos = save;
+    }
+    /* SCAL */
+    {
+        kdts__rd c;
+        c.p = p + sec_off[2];
+        c.len = sec_len[2];
+        c.pos = 0;
+        c.bad = 0;
+        t.scaler.cols = kdts__get_i32(&c);
+        t.scaler.kind = kdts__get_i32(&c);
+        t.scaler.clip = kdts__get_i32(&c);
+        if (t.scaler.cols != t.n_features)
+            KDTS__BAD(KDTS_ERR_FORMAT, "%s: scaler has %d columns for %d features", what, t.scaler.cols, t.n_features);
+        for (f = 0; f < KDTS_MAX_COLUMNS; ++f) {
+            t.scaler.offset[f] = 0.0f;
+            t.scaler.scale[f] = 1.0f;
+            t.scaler.clip_lo[f] = -FLT_MAX;
+            t.scaler.clip_hi[f] = FLT_MAX;
+        }
+        for (f = 0; f < t.n_features; ++f) {
+            t.scaler.offset[f] = kdts__get_f32(&c);
+            t.scaler.scale[f] = kdts__get_f32(&c);
+            t.scaler.clip_lo[f] = kdts__get_f32(&c);
+            t.scaler.clip_hi[f] = kdts__get_f32(&c);
+        }
+        if (c.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section SCAL is too short", what);
+    }
+    /* TRAI (optional) */
+    t.meta.best_val_mse = -1.0f;
+    if (have[3]) {
+        kdts__rd c;
+        kdts_model_meta *mt = &t.meta;
+        c.p = p + sec_off[3];
+        c.len = sec_len[3];
+        c.pos = 0;
+        c.bad = 0;
+        mt->seed = kdts__get_u64(&c);
+        mt->epochs = kdts__get_i32(&c);
+        mt->epochs_run = kdts__get_i32(&c);
+        mt->best_epoch = kdts__get_i32(&c);
+        mt->batch = kdts__get_i32(&c);
+        mt->patience = kdts__get_i32(&c);
+        mt->alpha_warmup = kdts__get_i32(&c);
+        mt->n_teachers = kdts__get_i32(&c);
+        mt->lr = kdts__get_f32(&c);
+        mt->final_loss = kdts__get_f32(&c);
+        mt->best_val_mse = kdts__get_f32(&c);
+        mt->alpha = kdts__get_f32(&c);
+        mt->beta = kdts__get_f32(&c);
+        mt->temperature = kdts__get_f32(&c);
+        mt->seconds = kdts__get_f64(&c);
+        mt->teacher_params = kdts__get_u64(&c);
+        mt->rows_train = (long long)kdts__get_u64(&c);
+        mt->rows_val = (long long)kdts__get_u64(&c);
+        mt->rows_test = (long long)kdts__get_u64(&c);
+        kdts__get_str(&c, mt->teacher, sizeof mt->teacher);
+        kdts__get_str(&c, mt->source, sizeof mt->source);
+        if (c.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section TRAI is too short", what);
+    }
+    /* every size is known and checked: allocate */
+    block = kdts__model_block(npar, names_len, &params, &names);
+    if (!block) KDTS__BAD(KDTS_ERR_NOMEM, "%s: out of memory for %lu parameters", what, (unsigned long)npar);
+    {
+        size_t pos = 0;
+        for (f = 0; f < t.n_features; ++f) {
+            size_t n = kdts__get_str(&s, names + pos, names_len + 1 - pos);
+            pos += n + 1;
+        }
+        t.names = names;
+        t.names_len = pos;
+    }
+    {
+        const unsigned char *b = p + sec_off[4];
+        for (i = 0; i < npar; ++i) {
+            params[i] = kdts__bits_f32(kdts__le32(b + 4 * i));
+            if (!kdts__isfinite(params[i])) {
+                kdts__free_aligned(block);
+                KDTS__BAD(KDTS_ERR_FORMAT, "%s: weight %lu is not finite", what, (unsigned long)i);
+            }
+        }
+    }
+    t.params = params;
+    t.owned = block;
+    {
+        kdts_error e2;
+        if (kdts_model_check(&t, &e2) != KDTS_OK) {
+            kdts__free_aligned(block);
+            KDTS__BAD(KDTS_ERR_FORMAT, "%s: inconsistent model (%s)", what, e2.message);
+        }
+    }
+    *out = t;
+    return KDTS_OK;
+#undef KDTS__BAD
+}
+
+KDTSDEF kdts_result kdts_model_load_mem(kdts_model *m, const void *data, size_t len, kdts_error *err)
+{
+    return kdts__load(m, (const unsigned char *)data, len, "model", err);
+}
+
+#ifndef KDTS_NO_STDIO
+
+/* `path` + ".tmp." + 8 hex digits from a generator seeded by the clock and
+   addresses (no global state, no pid needed). */
+static int kdts__tmp_name(char *out, size_t cap, const char *path, unsigned long salt)
+{
+    kdts_rng r;
+    unsigned long long seed = (unsigned long long)time(NULL) * 1000003ULL;
+    unsigned long v;
+    int n;
+    seed ^= (unsigned long long)clock() << 20;
+    seed ^= (unsigned long long)(size_t)&r;
+    seed ^= (unsigned long long)(size_t)path * 31ULL + salt;
+    kdts_rng_seed(&r, seed);
+    v = (unsigned long)(kdts_rng_next(&r) & 0xFFFFFFFFUL);
+    n = snprintf(out, cap, "%s.tmp.%08lx", path, v);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Open a fresh temporary file next to path. */
+static FILE *kdts__tmp_open(char *tmp, size_t cap, const char *path)
+{
+    unsigned long attempt;
+    for (attempt = 0; attempt < 16; ++attempt) {
+        FILE *f;
+        if (!kdts__tmp_name(tmp, cap, path, attempt)) return NULL;
+        f = fopen(tmp, "rb");
+        if (f) { /* name taken: draw another */
+            fclose(f);
+            continue;
+        }
+        return fopen(tmp, "wb");
+    }
+    return NULL;
+}
+
+/* Flush, close and rename tmp over path; on any failure remove tmp. */
+static kdts_result kdts__tmp_commit(FILE *f, const char *tmp, const char *path, kdts_error *err)
+{
+    int bad = ferror(f) != 0;
+    if (fflush(f) != 0) bad = 1;
+    if (fclose(f) != 0) bad = 1;
+    if (bad) {
+        remove(tmp);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: write failed (previous file left as it was)", path);
+    }
+    if (rename(tmp, path) != 0) {
+        /* systems whose rename cannot replace an existing file */
+        FILE *g = fopen(path, "rb");
+        if (g) {
+            fclose(g);
+            if (remove(path) == 0 && rename(tmp, path) == 0) return KDTS_OK;
+        }
+        remove(tmp);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot rename the temporary file into place", path);
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_model_save_file(const kdts_model *m, const char *path, kdts_error *err)
+{
+    size_t n = 0, cap;
+    unsigned char *buf;
+    char *tmp;
+    FILE *f;
+    kdts_result r;
+    if (!path) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_save_file: NULL path");
+    r = kdts_model_save_mem(m, NULL, 0, &n, err);
+    if (r != KDTS_OK) return r;
+    cap = strlen(path) + 32;
+    buf = (unsigned char *)KDTS_MALLOC(n);
+    tmp = (char *)KDTS_MALLOC(cap);
+    if (!buf || !tmp) {
+        KDTS_FREE(buf);
+        KDTS_FREE(tmp);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
+    }
+    r = kdts_model_save_mem(m, buf, n, &n, err);
+    if (r == KDTS_OK) {
+        f = kdts__tmp_open(tmp, cap, path);
+        if (!f) {
+            r = kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot create a temporary file in its folder", path);
+        } else {
+            if (fwrite(buf, 1, n, f) != n) {
+                fclose(f);
+                remove(tmp);
+                r = kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: write failed (previous file left as it was)", path);
+            } else {
+                r = kdts__tmp_commit(f, tmp, path, err);
+            }
+        }
+    }
+    KDTS_FREE(buf);
+    KDTS_FREE(tmp);
+    return r;
+}
+
+KDTSDEF kdts_result kdts_model_load_file(kdts_model *m, const char *path, kdts_error *err)
+{
+    FILE *f;
+    unsigned char *buf = NULL;
+    size_t len = 0, cap = 0;
+    kdts_result r;
+    if (!m || !path) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_load_file: NULL argument");
+    f = fopen(path, "rb");
+    if (!f) return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot open", path);
+    for (;;) {
+        size_t got;
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 65536;
+            unsigned char *nb;
+            if (nc < cap) {
+                fclose(f);
+                KDTS_FREE(buf);
+                return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: file too large", path);
+            }
+            nb = (unsigned char *)KDTS_REALLOC(buf, nc);
+            if (!nb) {
+                fclose(f);
+                KDTS_FREE(buf);
+                return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap = nc;
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        fclose(f);
+        KDTS_FREE(buf);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: read error", path);
+    }
+    fclose(f);
+    r = kdts__load(m, buf, len, path, err);
+    KDTS_FREE(buf);
+    return r;
+}
+
+static void kdts__emit_float(FILE *f, float v)
+{
+    char s[40];
+    snprintf(s, sizeof s, "%.9g", (double)v);
+    if (!strchr(s, '.') && !strchr(s, 'e') && !strchr(s, 'n') && !strchr(s, 'i')) strcat(s, ".0");
+    fprintf(f, "%sf", s);
+}
+
+static void kdts__emit_cstr(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; ++s) {
+        unsigned char ch = (unsigned char)*s;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+            ch == ' ' || ch == '-' || ch == '.' || ch == ',' || ch == ':' || ch == '/' || ch == '(' || ch == ')')
+            fputc(ch, f);
+        else
+            fprintf(f, "\\%03o", ch);
+    }
+    fputc('"', f);
+}
+
+KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, const char *path,
+                                        kdts_error *err)
+{
+    char *tmp;
+    size_t cap, i, pos;
+    FILE *f;
+    int k, ok = 1, L;
+    const kdts_lstm_config *c;
+    const kdts_model_meta *mt;
+    kdts_result r = kdts_model_check(m, err);
+    if (r != KDTS_OK) return r;
+    if (!name || !path || !*name || (name[0] >= '0' && name[0] <= '9'))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "export: NAME must be a C identifier");
+    for (i = 0; name[i]; ++i) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_') || i > 64)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "export: NAME must be a C identifier of at most 64 characters");
+    }
+    for (i = 0; i < m->nparams; ++i)
+        if (!kdts__isfinite(m->params[i])) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "export: non-finite weight");
+    c = &m->arch;
+    mt = &m->meta;
+    L = c->layers;
+    cap = strlen(path) + 32;
+    tmp = (char *)KDTS_MALLOC(cap);
+    if (!tmp) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
+    f = kdts__tmp_open(tmp, cap, path);
+    if (!f) {
+        KDTS_FREE(tmp);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot create a temporary file in its folder", path);
+    }
+    fprintf(f, "/* %s - a kdts model exported as C arrays (kdts_model_export_c).\n", name);
+    fprintf(f, "   %d x %d LSTM, %d feature(s), %d target(s) x horizon %d, lookback %d, %s mode, %lu parameters.\n",
+            L, c->hidden, m->n_features, m->n_targets, m->horizon, m->lookback,
+            c->mode == KDTS_MODE_DIST ? "dist" : "point", (unsigned long)m->nparams);
+    fprintf(f, "   Use: include kdts.h (with KDTS_IMPLEMENTATION in one file), then this header, and run\n"
+               "   kdts_infer_init(&inf, &%s_model, 0, buf, kdts_infer_size(&%s_model, 0), NULL). */\n", name, name);
+    fprintf(f, "#ifndef %s_KDTS_MODEL_H\n#define %s_KDTS_MODEL_H\n\n", name, name);
+    fprintf(f, "#ifndef KDTS_H_INCLUDED\n#include \"kdts.h\"\n#endif\n");
+    fprintf(f, "#if !defined(KDTS_MODEL_ABI) || KDTS_MODEL_ABI != %d\n#error \"%s: exported for kdts model ABI %d\"\n#endif\n",
+            KDTS_MODEL_ABI, name, KDTS_MODEL_ABI);
+    fprintf(f, "#if KDTS_MAX_COLUMNS < %d || KDTS_MAX_LAYERS < %d\n#error \"%s: needs KDTS_MAX_COLUMNS >= %d and KDTS_MAX_LAYERS >= %d\"\n#endif\n\n",
+            m->n_features, L, name, m->n_features, L);
+    fprintf(f, "static const float %s_params[%lu] = {", name, (unsigned long)m->nparams);
+    for (i = 0; i < m->nparams; ++i) {
+        if (i) fputc(',', f);
+        fputs(i % 6 == 0 ? "\n    " : " ", f);
+        kdts__emit_float(f, m->params[i]);
+    }
+    fprintf(f, "\n};\n\n");
+    fprintf(f, "static const char %s_names[%lu] =", name, (unsigned long)m->names_len + 1);
+    for (pos = 0, k = 0; k < m->n_features; ++k) {
+        size_t n = strlen(m->names + pos);
+        fputs("\n    ", f);
+        kdts__emit_cstr(f, m->names + pos);
+        fputs(" \"\\0\"", f);
+        pos += n + 1;
+    }
+    fprintf(f, ";\n\n");
+    fprintf(f, "#if defined(__GNUC__) || defined(__clang__)\n__attribute__((unused))\n#endif\n");
+    fprintf(f, "static const kdts_model %s_model = {\n", name);
+    fprintf(f, "    { %d, %d, %d, %d, %s, %d, ", c->input, c->hidden, c->layers, c->horizon,
+            c->mode == KDTS_MODE_DIST ? "KDTS_MODE_DIST" : "KDTS_MODE_POINT", c->bins);
+    kdts__emit_float(f, c->bin_lo);
+    fputs(", ", f);
+    kdts__emit_float(f, c->bin_hi);
+    fputs(", ", f);
+    kdts__emit_float(f, c->dropout);
+    fprintf(f, " },\n    %luu, %s_params,\n", (unsigned long)m->nparams, name);
+    fprintf(f, "    %d, %d, %d, %d,\n    {", m->lookback, m->horizon, m->n_features, m->n_targets);
+    for (k = 0; k < m->n_targets; ++k) fprintf(f, "%s%d", k ? ", " : " ", m->target_index[k]);
+    fprintf(f, " },\n    %d, ", m->window_norm);
+    kdts__emit_float(f, m->norm_eps);
+    fprintf(f, ",\n    { %d, %d, %d, %d,\n", m->scaler.cols, m->scaler.kind, m->scaler.clip, m->scaler.reserved);
+    {
+        const float *arrs[4];
+        int a;
+        arrs[0] = m->scaler.offset;
+        arrs[1] = m->scaler.scale;
+        arrs[2] = m->scaler.clip_lo;
+        arrs[3] = m->scaler.clip_hi;
+        for (a = 0; a < 4; ++a) {
+            fputs("      {", f);
+            for (k = 0; k < m->n_features; ++k) {
+                fputs(k ? ", " : " ", f);
+                kdts__emit_float(f, arrs[a][k]);
+            }
+            fputs(a < 3 ? " },\n" : " } },\n", f);
+        }
+    }
+    fprintf(f, "    %s_names, %luu,\n", name, (unsigned long)m->names_len);
+    fprintf(f, "    { %lluull, %d, %d, %d, %d, %d, %d, %d, ", mt->seed, mt->epochs, mt->epochs_run, mt->best_epoch,
+            mt->batch, mt->patience, mt->alpha_warmup, mt->n_teachers);
+    kdts__emit_float(f, mt->lr);
+    fputs(", ", f);
+    kdts__emit_float(f, mt->final_loss);
+    fputs(", ", f);
+    kdts__emit_float(f, mt->best_val_mse);
+    fputs(", ", f);
+    kdts__emit_float(f, mt->alpha);
+    fputs(", ", f);
+    kdts__emit_float(f, mt->beta);
+    fputs(", ", f);
+    kdts__emit_float(f, mt->temperature);
+    fprintf(f, ",\n      %.17g, %lluull, %lldll, %lldll, %lldll,\n      ", mt->seconds, mt->teacher_params,
+            mt->rows_train, mt->rows_val, mt->rows_test);
+    {
+        char tb[sizeof mt->teacher + 1], sb[sizeof mt->source + 1];
+        size_t tl = kdts__strnlen(mt->teacher, sizeof mt->teacher);
+        size_t sl = kdts__strnlen(mt->source, sizeof mt->source);
+        if (tl >= sizeof mt->teacher) tl = sizeof mt->teacher - 1; /* keep room for the NUL */
+        if (sl >= sizeof mt->source) sl = sizeof mt->source - 1;
+        memcpy(tb, mt->teacher, tl);
+        tb[tl] = 0;
+        memcpy(sb, mt->source, sl);
+        sb[sl] = 0;
+        kdts__emit_cstr(f, tb);
+        fputs(", ", f);
+        kdts__emit_cstr(f, sb);
+    }
+    fprintf(f, " },\n    0\n};\n\n#endif /* %s_KDTS_MODEL_H */\n", name);
+    if (!ok) {
+        fclose(f);
+        remove(tmp);
+        KDTS_FREE(tmp);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: write failed", path);
+    }
+    r = kdts__tmp_commit(f, tmp, path, err);
+    KDTS_FREE(tmp);
+    return r;
+}
+
+#endif /* KDTS_NO_STDIO */
+
+/* ---- inference ---------------------------------------------------------- */
+
+/* Floats of each carved block, rounded up to 16 (64 bytes). */
+static size_t kdts__r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+static size_t kdts__infer_floats(const kdts_model *m, int maxT)
+{
+    size_t L = (size_t)m->arch.layers, H = (size_t)m->arch.hidden, F = (size_t)m->n_features;
+    size_t O = (size_t)kdts__outputs(&m->arch);
+    return 4 * kdts__r16(L * H) + kdts__r16(4 * H) + kdts__r16(H) + kdts__r16(O) + kdts__r16((size_t)maxT * F) +
+           kdts__r16((size_t)m->lookback * F) + 3 * kdts__r16(F);
+}
+
+KDTSDEF size_t kdts_infer_size(const kdts_model *m, int max_steps)
+{
+    if (kdts_model_check(m, NULL) != KDTS_OK || max_steps < 0 || max_steps > KDTS_MAX_DIM) return 0;
+    if (max_steps < m->lookback) max_steps = m->lookback;
+    return kdts__infer_floats(m, max_steps) * sizeof(float) + 64;
+}
+
+KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_steps, void *buf, size_t bytes,
+                                    kdts_error *err)
+{
+    kdts_infer t;
+    size_t need, off = 0;
+    float *base;
+    size_t L, H, F;
+    kdts_result rc;
+    if (!r || !buf) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_init: NULL argument");
+    rc = kdts_model_check(m, err);
+    if (rc != KDTS_OK) return rc;
+    if (max_steps < 0 || max_steps > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_init: max_steps %d out of range", max_steps);
+    if (max_steps < m->lookback) max_steps = m->lookback;
+    need = kdts_infer_size(m, max_steps);
+    if (bytes < need)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_init: buffer of %lu bytes, %lu needed",
+                          (unsigned long)bytes, (unsigned long)need);
+    memset(&t, 0, sizeof t);
+    t.model = m;
+    t.L = m->arch.layers;
+    t.H = m->arch.hidden;
+    t.F = m->n_features;
+    t.I0 = m->arch.input;
+    t.O = kdts__outputs(&m->arch);
+    t.out_values = m->arch.horizon;
+    t.max_steps = max_steps;
+    L = (size_t)t.L;
+    H = (size_t)t.H;
+    F = (size_t)t.F;
+    base = (float *)(void *)((unsigned char *)buf + ((64 - ((size_t)buf & 63)) & 63));
+#define KDTS__INF_CARVE(p, n) (p) = base + off, off += kdts__r16(n)
+    KDTS__INF_CARVE(t.h, 2 * L * H);
+    KDTS__INF_CARVE(t.c, 2 * L * H);
+    KDTS__INF_CARVE(t.z, 4 * H);
+    KDTS__INF_CARVE(t.tmp, H);
+    KDTS__INF_CARVE(t.out, (size_t)t.O);
+    KDTS__INF_CARVE(t.xbuf, (size_t)max_steps * F);
+    KDTS__INF_CARVE(t.ring, (size_t)m->lookback * F);
+    KDTS__INF_CARVE(t.xs, F);
+    KDTS__INF_CARVE(t.woff, F);
+    KDTS__INF_CARVE(t.wscale, F);
+#undef KDTS__INF_CARVE
+    t.stream_mode = m->window_norm == KDTS_WNORM_NONE ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
+    *r = t;
+    kdts_infer_reset(r);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_infer_create(kdts_infer *r, const kdts_model *m, int max_steps, kdts_error *err)
+{
+    size_t n = kdts_infer_size(m, max_steps);
+    void *buf;
+    kdts_result rc;
+    if (!r) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_create: NULL argument");
+    if (n == 0) {
+        rc = kdts_model_check(m, err);
+        return rc != KDTS_OK ? rc : kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_create: bad max_steps");
+    }
+    buf = KDTS_MALLOC(n);
+    if (!buf) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "kdts_infer_create: out of memory");
+    rc = kdts_infer_init(r, m, max_steps, buf, n, err);
+    if (rc != KDTS_OK) {
+        KDTS_FREE(buf);
+        return rc;
+    }
+    r->owned = buf;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_infer_free(kdts_infer *r)
+{
+    if (!r) return;
+    if (r->owned) KDTS_FREE(r->owned);
+    memset(r, 0, sizeof *r);
+}
+
+KDTSDEF void kdts_infer_reset(kdts_infer *r)
+{
+    size_t LH = (size_t)r->L * r->H;
+    memset(r->h, 0, 2 * LH * sizeof(float));
+    memset(r->c, 0, 2 * LH * sizeof(float));
+    memset(r->ring, 0, (size_t)r->model->lookback * r->F * sizeof(float));
+    r->seen = 0;
+    r->ring_pos = 0;
+}
+
+KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode)
+{
+    if (!r || !r->model) return KDTS_ERR_ARG;
+    if (mode == KDTS_STREAM_AUTO)
+        mode = r->model->window_norm == KDTS_WNORM_NONE ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
+    if (mode != KDTS_STREAM_STATEFUL && mode != KDTS_STREAM_WINDOW) return KDTS_ERR_ARG;
+    if (mode == KDTS_STREAM_STATEFUL && r->model->window_norm != KDTS_WNORM_NONE) return KDTS_ERR_ARG;
+    r->stream_mode = mode;
+    kdts_infer_reset(r);
+    return KDTS_OK;
+}
+
+/* One LSTM step of every layer: x (F) normalized input, state h, c (L,H).
+     z = W_ih x + b_ih + W_hh h + b_hh       (4H: i, f, g, o)
+     i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_g), o = sigmoid(z_o)
+     c = f*c + i*g,  h = o*tanh(c) */
+static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs, float *cs)
+{
+    const kdts_model *m = r->model;
+    const float *P = m->params;
+    int H = r->H, l, j, k;
+    size_t off = 0;
+    const float *in = x;
+    int I = r->I0;
+    for (l = 0; l < r->L; ++l) {
+        const float *wih = P + off, *whh, *bih, *bhh;
+        float *h = hs + (size_t)l * H, *c = cs + (size_t)l * H, *z = r->z;
+        whh = wih + (size_t)4 * H * I;
+        bih = whh + (size_t)4 * H * H;
+        bhh = bih + 4 * H;
+        off += (size_t)4 * H * I + (size_t)4 * H * H + 8 * (size_t)H;
+        for (j = 0; j < 4 * H; ++j) {
+            const float *w = wih + (size_t)j * I;
+            float s = bih[j] + bhh[j];
+            if (I < 8) {
+                for (k = 0; k < I; ++k) s += w[k] * in[k];
+            } else {
+                s += kdts_vec_dot(w, in, (size_t)I);
+            }
+            z[j] = s + kdts_vec_dot(whh + (size_t)j * H, h, (size_t)H);
+        }
+        kdts_vec_sigmoid(z, z, (size_t)2 * H);
+        kdts_vec_tanh(z + 2 * H, z + 2 * H, (size_t)H);
+        kdts_vec_sigmoid(z + 3 * H, z + 3 * H, (size_t)H);
+        for (j = 0; j < H; ++j) c[j] = z[H + j] * c[j] + z[j] * z[2 * H + j];
+        kdts_vec_tanh(r->tmp, c, (size_t)H);
+        for (j = 0; j < H; ++j) h[j] = z[3 * H + j] * r->tmp[j];
+        in = h;
+        I = H;
+    }
+}
+
+/* Head on the top hidden state, then forecasts in original units. */
+static kdts_result kdts__infer_finish(kdts_infer *r, const float *htop, float *fc, float *lo, float *hi,
+                                      float coverage)
+{
+    const kdts_model *m = r->model;
+    const kdts_lstm_config *c = &m->arch;
+    const float *hw, *hb;
+    int H = r->H, O = r->O, o, k, j;
+    size_t off = kdts_lstm_param_count(c) - (size_t)O * H - (size_t)O;
+    hw = m->params + off;
+    hb = hw + (size_t)O * H;
+    for (o = 0; o < O; ++o) r->out[o] = hb[o] + kdts_vec_dot(hw + (size_t)o * H, htop, (size_t)H);
+    for (k = 0; k < m->n_targets; ++k) {
+        int f = m->target_index[k];
+        float sc = r->wscale[f], of = r->woff[f];
+        for (j = 0; j < m->horizon; ++j) {
+            int idx = k * m->horizon + j;
+            float v;
+            if (c->mode == KDTS_MODE_DIST) {
+                const float *z = r->out + (size_t)idx * c->bins;
+                kdts_dist_expect(&v, z, 1, c->bins, c->bin_lo, c->bin_hi);
+                if (lo && hi) {
+                    float a, b;
+                    kdts_dist_interval(z, c->bins, c->bin_lo, c->bin_hi, coverage, &a, &b);
+                    lo[idx] = kdts_scaler_invert_value(&m->scaler, f, a * sc + of);
+                    hi[idx] = kdts_scaler_invert_value(&m->scaler, f, b * sc + of);
+                }
+            } else {
+                v = r->out[idx];
+            }
+            fc[idx] = kdts_scaler_invert_value(&m->scaler, f, v * sc + of);
+        }
+    }
+    return KDTS_OK;
+}
+
+static kdts_result kdts__infer_args(const kdts_infer *r, const float *x, int T, const float *fc, const float *lo,
+                                    const float *hi)
+{
+    if (!r || !r->model || !x || !fc || T < 1 || T > r->max_steps) return KDTS_ERR_ARG;
+    if ((lo || hi) && (r->model->arch.mode != KDTS_MODE_DIST || !lo || !hi)) return KDTS_ERR_ARG;
+    return KDTS_OK;
+}
+
+/* The window path on raw x (T,F) with the window state h/c (second half). */
+static kdts_result kdts__infer_run(kdts_infer *r, const float *x, int T, float *fc, float *lo, float *hi,
+                                   float coverage)
+{
+    const kdts_model *m = r->model;
+    size_t LH = (size_t)r->L * r->H, n = (size_t)T * r->F, i;
+    float *hs = r->h + LH, *cs = r->c + LH;
+    int t, F = r->F;
+    for (i = 0; i < n; ++i) {
+        if (!kdts__isfinite(x[i])) return KDTS_ERR_NONFINITE;
+        r->xbuf[i] = kdts_scaler_apply_value(&m->scaler, (int)(i % (size_t)F), x[i]);
+    }
+    kdts_window_normalize(r->xbuf, T, F, m->window_norm, m->norm_eps, r->woff, r->wscale);
+    memset(hs, 0, LH * sizeof(float));
+    memset(cs, 0, LH * sizeof(float));
+    for (t = 0; t < T; ++t) kdts__infer_net_step(r, r->xbuf + (size_t)t * F, hs, cs);
+    return kdts__infer_finish(r, hs + (size_t)(r->L - 1) * r->H, fc, lo, hi, coverage);
+}
+
+KDTSDEF kdts_result kdts_infer_window(kdts_infer *r, const float *x, int T, float *forecast, float *low,
+                                      float *high, float coverage)
+{
+    kdts_result rc = kdts__infer_args(r, x, T, forecast, low, high);
+    if (rc != KDTS_OK) return rc;
+    return kdts__infer_run(r, x, T, forecast, low, high, coverage);
+}
+
+KDTSDEF kdts_result kdts_infer_batch(kdts_infer *r, const float *x, int n, int T, float *forecast, float *low,
+                                     float *high, float coverage)
+{
+    int i;
+    size_t V;
+    kdts_result rc = kdts__infer_args(r, x, T, forecast, low, high);
+    if (rc != KDTS_OK) return rc;
+    if (n < 0) return KDTS_ERR_ARG;
+    V = (size_t)r->out_values;
+    for (i = 0; i < n; ++i) {
+        rc = kdts__infer_run(r, x + (size_t)i * T * r->F, T, forecast + i * V, low ? low + i * V : NULL,
+                             high ? high + i * V : NULL, coverage);
+        if (rc != KDTS_OK) return rc;
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *forecast, float *low, float *high,
+                                    float coverage)
+{
+    const kdts_model *m;
+    int f, F;
+    kdts_result rc = kdts__infer_args(r, obs, 1, forecast, low, high);
+    if (rc != KDTS_OK) return rc;
+    m = r->model;
+    F = r->F;
+    for (f = 0; f < F; ++f)
+        if (!kdts__isfinite(obs[f])) return KDTS_ERR_NONFINITE;
+    if (r->stream_mode == KDTS_STREAM_WINDOW) {
+        int T = m->lookback, n;
+        memmove(r->ring, r->ring + F, (size_t)(T - 1) * F * sizeof(float));
+        memcpy(r->ring + (size_t)(T - 1) * F, obs, (size_t)F * sizeof(float));
+        r->seen++;
+        n = r->seen < T ? (int)r->seen : T;
+        return kdts__infer_run(r, r->ring + (size_t)(T - n) * F, n, forecast, low, high, coverage);
+    }
+    for (f = 0; f < F; ++f) {
+        r->xs[f] = kdts_scaler_apply_value(&m->scaler, f, obs[f]);
+        r->woff[f] = 0.0f;
+        r->wscale[f] = 1.0f;
+    }
+    /* the window path computes (x - 0) * (1 / 1): the same value */
+    kdts__infer_net_step(r, r->xs, r->h, r->c);
+    r->seen++;
+    return kdts__infer_finish(r, r->h + (size_t)(r->L - 1) * r->H, forecast, low, high, coverage);
 }
 #endif /* KDTS__IMPLEMENTED */
 #endif /* KDTS_IMPLEMENTATION */

@@ -1,0 +1,245 @@
+/* test_experiment.c - runs examples/distill_experiment.c in --quick mode and
+   checks what it writes: the files exist and parse, every number in
+   results.csv is finite, the persistence row matches an independent
+   calculation made here, and a second run with the same seed gives the same
+   numbers. Run from the repo root after `make` (make test builds it). */
+#define KDTS_IMPLEMENTATION
+#include "kdts.h"
+#include "kt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXE "build/distill_experiment"
+#define OUT "results-quick"
+#define OUT2 "results-quick/rerun"
+
+/* The --quick settings (see distill_experiment --help). */
+#define Q_ROWS 2000
+#define Q_LOOKBACK 24
+#define Q_HORIZON 6
+
+#define MAX_ROWS 512
+#define MAX_COLS 32
+
+typedef struct csv_doc {
+    int rows, cols;
+    char head[MAX_COLS][48];
+    char cell[MAX_ROWS][MAX_COLS][48];
+} csv_doc;
+
+/* A small CSV reader for the files the experiment writes (no quoting). */
+static int read_csv(const char *path, csv_doc *d)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int r = -1;
+    memset(d, 0, sizeof *d);
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f) && r < MAX_ROWS) {
+        char *p = line, *tok;
+        int c = 0;
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        if (!n) continue;
+        while ((tok = p) != NULL && c < MAX_COLS) {
+            char *comma = strchr(p, ',');
+            if (comma) *comma = 0;
+            if (r < 0) snprintf(d->head[c], sizeof d->head[c], "%s", tok);
+            else snprintf(d->cell[r][c], sizeof d->cell[r][c], "%s", tok);
+            c++;
+            p = comma ? comma + 1 : NULL;
+            if (!p) break;
+        }
+        if (r < 0) d->cols = c;
+        else if (c != d->cols) {
+            fclose(f);
+            return -1 - r; /* short or long row */
+        }
+        r++;
+    }
+    fclose(f);
+    d->rows = r < 0 ? 0 : r;
+    return 1;
+}
+
+static int col_of(const csv_doc *d, const char *name)
+{
+    int c;
+    for (c = 0; c < d->cols; ++c)
+        if (!strcmp(d->head[c], name)) return c;
+    return -1;
+}
+
+static int parse_num(const char *s, double *v)
+{
+    char *end;
+    if (!*s) return 0;
+    *v = strtod(s, &end);
+    return *end == 0;
+}
+
+static int starts_with_svg(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char buf[8] = {0};
+    size_t n;
+    int ok;
+    if (!f) return 0;
+    n = fread(buf, 1, 4, f);
+    ok = n == 4 && !memcmp(buf, "<svg", 4);
+    fseek(f, 0, SEEK_END);
+    ok = ok && ftell(f) > 500;
+    fclose(f);
+    return ok;
+}
+
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long n;
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* Persistence MSE computed here, independently of the experiment's code:
+   z-score (population std) of OT fit on the training rows, ratio split
+   0.6/0.2/0.2 of the first Q_ROWS rows, every window of the test split. */
+static int independent_persistence(double *mse_norm, double *mse_orig)
+{
+    kdts_table t;
+    kdts_error err;
+    kdts_csv_config cc = kdts_csv_config_default();
+    const char *cols[1] = {"OT"};
+    long ntr, nva, nte, tb, te, s, i;
+    double mean = 0, var = 0, sd, se = 0, seo = 0;
+    long cnt = 0;
+    const float *x;
+    cc.columns = cols;
+    cc.n_columns = 1;
+    if (kdts_csv_read_file(&t, "data/ETTh1.csv", &cc, &err) != KDTS_OK) return 0;
+    if (t.rows < Q_ROWS) {
+        kdts_table_free(&t);
+        return 0;
+    }
+    x = t.col[0];
+    ntr = (long)(Q_ROWS * 0.6);
+    nva = (long)(Q_ROWS * 0.2);
+    nte = (long)(Q_ROWS * 0.2);
+    for (i = 0; i < ntr; ++i) mean += x[i];
+    mean /= ntr;
+    for (i = 0; i < ntr; ++i) var += (x[i] - mean) * (x[i] - mean);
+    sd = sqrt(var / ntr);
+    tb = ntr + nva;
+    te = tb + nte;
+    for (s = tb; s + Q_LOOKBACK + Q_HORIZON <= te; ++s) {
+        double last = x[s + Q_LOOKBACK - 1];
+        int j;
+        for (j = 0; j < Q_HORIZON; ++j) {
+            double y = x[s + Q_LOOKBACK + j], eo = y - last, en = eo / sd;
+            se += en * en;
+            seo += eo * eo;
+            cnt++;
+        }
+    }
+    kdts_table_free(&t);
+    *mse_norm = se / cnt;
+    *mse_orig = seo / cnt;
+    return cnt > 0;
+}
+
+int main(void)
+{
+    static csv_doc res, grid, res2;
+    int rc, r, c, bad = 0, persist_row = -1, models = 0;
+    int c_model, c_mse, c_mseo, c_seed, c_series, c_mode;
+    double ind_n = 0, ind_o = 0;
+    const char *svgs[3] = {OUT "/ETTh1_learning.svg", OUT "/ETTh1_forecast.svg", OUT "/ETTh1_size.svg"};
+
+    rc = system(EXE " --quick --out " OUT " > " OUT ".log 2>&1");
+    KT_CHECK(rc == 0, "%s --quick failed (status %d); see %s.log", EXE, rc, OUT);
+    remove(OUT ".log");
+
+    KT_CHECK(file_size(OUT "/results.md") > 1000, "results.md missing or short");
+    for (r = 0; r < 3; ++r) KT_CHECK(starts_with_svg(svgs[r]), "%s missing or not an SVG", svgs[r]);
+
+    rc = read_csv(OUT "/results.csv", &res);
+    KT_CHECK(rc == 1, "results.csv unreadable or ragged (%d)", rc);
+    KT_CHECK(res.rows >= 10, "results.csv has %d rows", res.rows);
+    c_series = col_of(&res, "series");
+    c_model = col_of(&res, "model");
+    c_mode = col_of(&res, "mode");
+    c_seed = col_of(&res, "seed");
+    c_mse = col_of(&res, "test_mse_norm");
+    c_mseo = col_of(&res, "test_mse_orig");
+    KT_CHECK(c_series == 0 && c_model == 1 && c_mode > 1 && c_seed > 1 && c_mse > 1 && c_mseo > 1,
+             "results.csv header lacks expected columns");
+    KT_CHECK(col_of(&res, "val_mse_norm") > 0 && col_of(&res, "params") > 0 && col_of(&res, "flops") > 0 &&
+                 col_of(&res, "latency_us") > 0 && col_of(&res, "train_seconds") > 0 && col_of(&res, "alpha") > 0 &&
+                 col_of(&res, "beta") > 0 && col_of(&res, "T") > 0 && col_of(&res, "test_mae_norm") > 0 &&
+                 col_of(&res, "test_mae_orig") > 0 && col_of(&res, "hidden") > 0,
+             "results.csv header lacks expected columns");
+    if (c_mse < 0 || c_mseo < 0 || c_model < 0) return kt_done();
+    for (r = 0; r < res.rows; ++r) {
+        for (c = 0; c < res.cols; ++c) {
+            double v;
+            if (c == c_series || c == c_model || c == c_mode) continue;
+            if (!parse_num(res.cell[r][c], &v) || !isfinite(v)) {
+                if (bad++ < 5) printf("results.csv row %d column %s: '%s' is not a finite number\n", r + 2, res.head[c],
+                                      res.cell[r][c]);
+            }
+        }
+        if (!strcmp(res.cell[r][c_model], "persistence")) persist_row = r;
+        if (!strcmp(res.cell[r][c_model], "teacher") || !strcmp(res.cell[r][c_model], "student-raw") ||
+            !strcmp(res.cell[r][c_model], "student-KD") || !strcmp(res.cell[r][c_model], "student-KD-dist"))
+            models++;
+    }
+    KT_CHECK(bad == 0, "%d non-finite or unparsable numbers in results.csv", bad);
+    KT_CHECK(models >= 4, "teacher / student rows missing (%d found)", models);
+    KT_CHECK(persist_row >= 0, "no persistence row");
+
+    KT_CHECK(independent_persistence(&ind_n, &ind_o), "independent persistence calculation failed");
+    if (persist_row >= 0) {
+        double got_n = atof(res.cell[persist_row][c_mse]), got_o = atof(res.cell[persist_row][c_mseo]);
+        KT_CHECK(fabs(got_n - ind_n) <= 1e-6 * fabs(ind_n), "persistence MSE (normalized) %.9g, independent %.9g",
+                 got_n, ind_n);
+        KT_CHECK(fabs(got_o - ind_o) <= 1e-5 * fabs(ind_o), "persistence MSE (original) %.9g, independent %.9g",
+                 got_o, ind_o);
+        KT_CHECK(ind_n > 0.01 && ind_n < 10, "implausible persistence MSE %g", ind_n);
+    }
+
+    rc = read_csv(OUT "/grid.csv", &grid);
+    KT_CHECK(rc == 1 && grid.rows >= 2, "grid.csv unreadable or empty");
+    {
+        int cv = col_of(&grid, "val_mse_norm"), ch = col_of(&grid, "chosen"), chosen = 0;
+        KT_CHECK(cv > 0 && ch > 0, "grid.csv header");
+        for (r = 0; cv > 0 && ch > 0 && r < grid.rows; ++r) {
+            double v;
+            KT_CHECK(parse_num(grid.cell[r][cv], &v) && isfinite(v) && v > 0, "grid val MSE '%s'", grid.cell[r][cv]);
+            chosen += atoi(grid.cell[r][ch]);
+        }
+        KT_CHECK(chosen >= 1, "no grid point marked as chosen");
+    }
+
+    /* the same seed gives the same numbers (time columns excepted) */
+    rc = system(EXE " --quick --out " OUT2 " > /dev/null 2>&1");
+    KT_CHECK(rc == 0, "second --quick run failed (%d)", rc);
+    rc = read_csv(OUT2 "/results.csv", &res2);
+    KT_CHECK(rc == 1 && res2.rows == res.rows, "rerun: %d rows vs %d", res2.rows, res.rows);
+    if (rc == 1 && res2.rows == res.rows) {
+        int diff = 0;
+        for (r = 0; r < res.rows; ++r)
+            for (c = 0; c < res.cols; ++c) {
+                if (!strcmp(res.head[c], "latency_us") || !strcmp(res.head[c], "train_seconds")) continue;
+                if (strcmp(res.cell[r][c], res2.cell[r][c]) && diff++ < 5)
+                    printf("rerun differs at row %d column %s: %s vs %s\n", r + 2, res.head[c], res.cell[r][c],
+                           res2.cell[r][c]);
+            }
+        KT_CHECK(diff == 0, "%d values differ between two runs with the same seed", diff);
+    }
+    return kt_done();
+}

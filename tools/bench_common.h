@@ -1,0 +1,94 @@
+/* bench_common.h - timing helpers and the LSTM-shaped GEMM list shared by
+   tools/bench.c and tools/bench_blas.c (include after kdts.h). */
+#ifndef KDTS_BENCH_COMMON_H
+#define KDTS_BENCH_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double bc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int bc_cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double bc_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, bc_cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* One GEMM product as the LSTM issues it: C (M,N) = op(A) op(B) (+ C). */
+typedef struct bc_shape {
+    const char *what;
+    int ta, tb, M, N, K;
+    float beta;
+} bc_shape;
+
+/* Teacher (2x64, F=1, horizon 24) and the large case (F=7, 2x128), batch 32,
+   lookback 96: TB = 3072 rows of time x batch. */
+static const bc_shape bc_shapes[] = {
+    {"fwd W_ih proj   (TB x 4H x H)", 0, 1, 3072, 256, 64, 1.0f},
+    {"fwd recurrent   (B x 4H x H)", 0, 1, 32, 256, 64, 1.0f},
+    {"fwd head        (TB x O x H)", 0, 1, 3072, 24, 64, 1.0f},
+    {"bwd recurrent   (B x H x 4H)", 0, 0, 32, 64, 256, 0.0f},
+    {"bwd dW_hh       (4H x H x TB)", 1, 0, 256, 64, 3072, 1.0f},
+    {"bwd dX          (TB x H x 4H)", 0, 0, 3072, 64, 256, 0.0f},
+    {"bwd head dW     (O x H x TB)", 1, 0, 24, 64, 3072, 1.0f},
+    {"bwd head dH     (TB x H x O)", 0, 0, 3072, 64, 24, 0.0f},
+    {"L fwd W_ih proj (TB x 4H x H)", 0, 1, 3072, 512, 128, 1.0f},
+    {"L fwd recurrent (B x 4H x H)", 0, 1, 32, 512, 128, 1.0f},
+    {"L bwd recurrent (B x H x 4H)", 0, 0, 32, 128, 512, 0.0f},
+    {"L bwd dW_hh     (4H x H x TB)", 1, 0, 512, 128, 3072, 1.0f},
+    {"L bwd dX        (TB x H x 4H)", 0, 0, 3072, 128, 512, 0.0f},
+    {"L fwd W_ih in7  (TB x 4H x F)", 0, 1, 3072, 512, 7, 1.0f},
+};
+#define BC_NSHAPES ((int)(sizeof bc_shapes / sizeof bc_shapes[0]))
+
+typedef void (*bc_gemm_fn)(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
+                           int ldb, float beta, float *C, int ldc);
+
+/* Median GFLOP/s of fn on shape s: ~reps_s seconds split in 7 timed runs. */
+static double bc_time_gemm(const bc_shape *s, bc_gemm_fn fn, double budget_s)
+{
+    int M = s->M, N = s->N, K = s->K, lda = s->ta ? M : K, ldb = s->tb ? K : N, i, r, reps;
+    size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N, q;
+    float *A = (float *)malloc(na * 4), *B = (float *)malloc(nb * 4), *C = (float *)malloc(nc * 4);
+    double t[7], t0, one, flops = 2.0 * M * N * K;
+    for (q = 0; q < na; ++q) A[q] = (float)((q * 7 % 13) - 6) * 0.05f;
+    for (q = 0; q < nb; ++q) B[q] = (float)((q * 5 % 11) - 5) * 0.05f;
+    for (q = 0; q < nc; ++q) C[q] = 0.0f;
+    fn(s->ta, s->tb, M, N, K, A, lda, B, ldb, s->beta, C, N); /* warm up */
+    t0 = bc_now();
+    fn(s->ta, s->tb, M, N, K, A, lda, B, ldb, s->beta, C, N);
+    one = bc_now() - t0;
+    reps = (int)(budget_s / 7.0 / (one > 1e-7 ? one : 1e-7));
+    if (reps < 1) reps = 1;
+    if (reps > 100000) reps = 100000;
+    for (r = 0; r < 7; ++r) {
+        t0 = bc_now();
+        for (i = 0; i < reps; ++i) fn(s->ta, s->tb, M, N, K, A, lda, B, ldb, s->beta, C, N);
+        t[r] = (bc_now() - t0) / reps;
+    }
+    free(A);
+    free(B);
+    free(C);
+    return flops / bc_median(t, 7) * 1e-9;
+}
+
+static void bc_kdts_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+                         float beta, float *C, int ldc)
+{
+    kdts_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+#endif
