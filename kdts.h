@@ -3321,16 +3321,10 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg_in, co
                 if (tr.btp)
                     memcpy(tr.btp + (size_t)b * h * K, tr.tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
             }
-            r = kdts_lstm_forward(m, &tr.ws, tr.bx, Bsz, T, NULL, NULL, NULL, 1, &rng);
+            /* batch-major outputs for the loss go to ws.dout, which backward
+               reuses as scratch only after the loss has read them */
+            r = kdts_lstm_forward(m, &tr.ws, tr.bx, Bsz, T, NULL, NULL, tr.ws.dout, 1, &rng);
             if (r != KDTS_OK) goto fail;
-            /* outputs are read batch-major by the loss: transpose ws.out */
-            {
-                int t2;
-                for (b = 0; b < Bsz; ++b)
-                    for (t2 = 0; t2 < T; ++t2)
-                        memcpy(tr.ws.dout + ((size_t)b * T + t2) * O, tr.ws.out + ((size_t)t2 * Bsz + b) * O,
-                               (size_t)O * sizeof(float));
-            }
             r = kdts_loss_eval(&lc, w_hard, w_soft, w_seq, tr.ws.dout, tr.by, tr.btv, tr.btp, Bsz, T, &lv, tr.dout);
             if (r == KDTS_OK) {
                 kdts_lstm_zero_grad(m);

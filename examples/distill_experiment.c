@@ -170,7 +170,7 @@ typedef struct options {
     int alpha_set, beta_set, temp_set;
     double grid_alpha[MAX_LIST], grid_beta[MAX_LIST], grid_temp[MAX_LIST], sweep[MAX_LIST];
     int n_grid_alpha, n_grid_beta, n_grid_temp, n_sweep;
-    int full, quick, no_dist, no_remedies, ablation, slice_windows;
+    int full, quick, no_dist, no_remedies, ablation, slice_windows, dist_hard_all, sweep_set;
 } options;
 
 static void defaults(options *o)
@@ -203,10 +203,10 @@ static void defaults(options *o)
     o->alpha = 0.5f;
     o->beta = 0.5f;
     o->temp = 2.0f;
-    o->n_grid_alpha = parse_list("0.3,0.5,0.7,1.0", o->grid_alpha, MAX_LIST);
+    o->n_grid_alpha = parse_list("0.3,0.7,1.0", o->grid_alpha, MAX_LIST);
     o->n_grid_beta = parse_list("0,0.5", o->grid_beta, MAX_LIST);
-    o->n_grid_temp = parse_list("1,2,4", o->grid_temp, MAX_LIST);
-    o->n_sweep = parse_list("4,8,16,32", o->sweep, MAX_LIST);
+    o->n_grid_temp = parse_list("1,2", o->grid_temp, MAX_LIST);
+    o->n_sweep = parse_list("4,8,16", o->sweep, MAX_LIST);
     o->slice_windows = 10;
 }
 
@@ -248,11 +248,14 @@ static void usage(void)
            "  --alpha X           weight of L_soft, (1-alpha) on L_hard [grid]\n"
            "  --beta X            weight of L_seq [grid]\n"
            "  --temperature X     distribution-mode temperature [grid]\n"
-           "  --grid-alpha LIST   [0.3,0.5,0.7,1.0]   --grid-beta LIST [0,0.5]\n"
-           "  --grid-temp LIST    [1,2,4]  (validation split only, first seed)\n"
+           "  --grid-alpha LIST   [0.3,0.7,1.0]   --grid-beta LIST [0,0.5]\n"
+           "  --grid-temp LIST    [1,2]  (validation split only, first seed)\n"
            "experiment\n"
-           "  --sweep LIST        student sizes of the size sweep [4,8,16,32]\n"
+           "  --sweep LIST        student sizes of the size sweep, first seed [4,8,16];\n"
+           "                      --full: [4,8,16,32] on every seed\n"
            "  --no-dist           skip the distribution-mode models\n"
+           "  --dist-hard-all     distribution mode: hard loss on every step (default: the\n"
+           "                      last step only, as the per-bin loss is the costly part)\n"
            "  --no-remedies       skip ensemble / incremental / progressive\n"
            "  --ablation          add alpha-only and beta-only students\n"
            "  --out DIR           output folder [%s]\n"
@@ -290,6 +293,8 @@ static void parse_args(options *o, int argc, char **argv)
             o->no_dist = 1;
         } else if (!strcmp(a, "--no-remedies")) {
             o->no_remedies = 1;
+        } else if (!strcmp(a, "--dist-hard-all")) {
+            o->dist_hard_all = 1;
         } else if (!strcmp(a, "--ablation")) {
             o->ablation = 1;
         } else if (!strcmp(a, "--csv")) {
@@ -352,7 +357,7 @@ static void parse_args(options *o, int argc, char **argv)
         } else if (!strcmp(a, "--grid-temp")) {
             NEEDV(); o->n_grid_temp = parse_list(v, o->grid_temp, MAX_LIST);
         } else if (!strcmp(a, "--sweep")) {
-            NEEDV(); o->n_sweep = parse_list(v, o->sweep, MAX_LIST);
+            NEEDV(); o->n_sweep = parse_list(v, o->sweep, MAX_LIST); o->sweep_set = 1;
         } else {
             die("unknown option '%s' (see --help)", a);
         }
@@ -382,6 +387,7 @@ static void parse_args(options *o, int argc, char **argv)
     if (o->full) {
         if (o->seeds < 5) o->seeds = 5;
         o->ablation = 1;
+        if (!o->sweep_set) o->n_sweep = parse_list("4,8,16,32", o->sweep, MAX_LIST);
     }
     if (o->seeds < 1 || o->seeds > MAX_SEEDS) die("--seeds must be 1..%d", MAX_SEEDS);
     if (o->teachers < 1 || o->teachers > MAX_TEACHERS) die("--teachers must be 1..%d", MAX_TEACHERS);
@@ -401,7 +407,7 @@ enum { TAB_MAIN = 0, TAB_SWEEP = 1 };
 
 typedef struct run_rec {
     char series[48], model[48];
-    int seed, layers, hidden, mode, bins, table;
+    int seed, layers, hidden, mode, bins, table, hard_last;
     double alpha, beta, temp;
     double mse_n, mae_n, mse_o, mae_o, val_mse;
     double params, flops, lat_us, train_s;
@@ -712,6 +718,7 @@ typedef struct model_spec {
     int nteachers;
     float alpha, beta, temp;
     int warmup, epochs;
+    int hard_last;           /* hard loss on the last step only */
 } model_spec;
 
 static void model_config(kdts_lstm_config *mc, const series_data *d, const series_spec *ss, const options *o,
@@ -768,6 +775,7 @@ static double train_model(experiment *e, const series_data *d, const series_spec
     tc.beta = ms->beta;
     tc.temperature = ms->temp;
     tc.alpha_warmup = ms->warmup;
+    tc.hard_last_only = ms->hard_last;
     tc.on_epoch = on_epoch;
     tc.user = &pg;
     snprintf(label, sizeof label, "%s %dx%d%s", ms->name, ms->layers, ms->hidden,
@@ -791,6 +799,7 @@ static double train_model(experiment *e, const series_data *d, const series_spec
         rec->hidden = ms->hidden;
         rec->mode = ms->mode;
         rec->bins = ms->mode == KDTS_MODE_DIST ? o->bins : 0;
+        rec->hard_last = ms->hard_last;
         rec->alpha = ms->nteachers ? ms->alpha : 0.0;
         rec->beta = ms->nteachers ? ms->beta : 0.0;
         rec->temp = ms->nteachers && ms->mode == KDTS_MODE_DIST ? ms->temp : 1.0;
@@ -1349,6 +1358,7 @@ static const char *model_desc(const char *model)
     if (!strcmp(model, "teacher-dist")) return "teacher (dist)";
     if (!strcmp(model, "mid-KD")) return "mid student, KD (for progressive)";
     if (!strcmp(model, "student-raw")) return "student raw";
+    if (!strcmp(model, "student-raw-last")) return "student raw, hard loss on last step only (control)";
     if (!strcmp(model, "student-KD")) return "**student KD**";
     if (!strcmp(model, "student-raw-dist")) return "student raw (dist)";
     if (!strcmp(model, "student-KD-dist")) return "student KD (dist)";
@@ -1366,6 +1376,7 @@ static const char *MAIN_ORDER[] = {"persistence",
                                    "teacher-dist",
                                    "mid-KD",
                                    "student-raw",
+                                   "student-raw-last",
                                    "student-KD",
                                    "student-KD-alpha-only",
                                    "student-KD-beta-only",
@@ -1421,6 +1432,7 @@ typedef struct pair_spec {
 
 static const pair_spec PAIRS[] = {
     {"student-KD", "student-raw", "KD (point) − raw (point)", KDTS_MODE_POINT},
+    {"student-KD", "student-raw-last", "KD (point) − raw with last-step hard loss (control)", KDTS_MODE_POINT},
     {"student-KD-alpha-only", "student-raw", "KD alpha only − raw", KDTS_MODE_POINT},
     {"student-KD-beta-only", "student-raw", "KD beta only − raw", KDTS_MODE_POINT},
     {"student-KD-dist", "student-raw-dist", "KD (dist) − raw (dist)", KDTS_MODE_DIST},
@@ -1560,12 +1572,12 @@ static void write_csv(const experiment *e, const char *dir)
     snprintf(path, sizeof path, "%s/results.csv", dir);
     f = fopen(path, "w");
     if (!f) die("cannot write %s", path);
-    fprintf(f, "series,model,seed,layers,hidden,mode,bins,alpha,beta,T,test_mse_norm,test_mae_norm,test_mse_orig,"
+    fprintf(f, "series,model,seed,layers,hidden,mode,bins,hard_last_only,alpha,beta,T,test_mse_norm,test_mae_norm,test_mse_orig,"
                "test_mae_orig,val_mse_norm,params,flops,latency_us,train_seconds,epochs_run,best_epoch\n");
     for (i = 0; i < e->nruns; ++i) {
         const run_rec *r = &e->runs[i];
-        fprintf(f, "%s,%s,%d,%d,%d,%s,%d,%.6g,%.6g,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,%.0f,%.4g,%.4g,%d,%d\n", r->series,
-                r->model, r->seed, r->layers, r->hidden, r->mode == KDTS_MODE_DIST ? "dist" : "point", r->bins,
+        fprintf(f, "%s,%s,%d,%d,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,%.0f,%.4g,%.4g,%d,%d\n", r->series,
+                r->model, r->seed, r->layers, r->hidden, r->mode == KDTS_MODE_DIST ? "dist" : "point", r->bins, r->hard_last,
                 r->alpha, r->beta, r->temp, r->mse_n, r->mae_n, r->mse_o, r->mae_o, r->val_mse, r->params, r->flops,
                 r->lat_us, r->train_s, r->epochs_run, r->best_epoch);
     }
@@ -1694,6 +1706,7 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
     if (have_dist) {
         ms.name = "teacher-dist";
         ms.mode = KDTS_MODE_DIST;
+        ms.hard_last = !o->dist_hard_all;
         rec = add_run(e);
         train_model(e, &d, ss, &tdist, &ms, seed0 + 100, add_curve(e, ss->name, "teacher (dist)"), rec, 1);
     }
@@ -1766,6 +1779,7 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
             model_spec gs = ms;
             gs.name = "grid";
             gs.mode = KDTS_MODE_DIST;
+            gs.hard_last = !o->dist_hard_all;
             {
                 const kdts_lstm *one[1];
                 one[0] = &tdist;
@@ -1843,6 +1857,14 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
         train_model(e, &d, ss, &m, &v, seed, first ? add_curve(e, ss->name, "student raw") : NULL, rec, 1);
         if (first) slice_forecast(&d, ss, &m, nslice, sp.raw, NULL, NULL, o->coverage);
         kdts_lstm_free(&m);
+        /* control: raw, hard loss on the last step only (what alpha = 1 keeps of the
+           hard targets' positions: tells the teacher's share of a KD gain apart) */
+        v.name = "student-raw-last";
+        v.hard_last = 1;
+        rec = add_run(e);
+        train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
+        kdts_lstm_free(&m);
+        v.hard_last = 0;
         /* KD, point */
         v.name = "student-KD";
         v.teachers = tp;
@@ -1873,6 +1895,7 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
             v = ms;
             v.name = "student-raw-dist";
             v.mode = KDTS_MODE_DIST;
+            v.hard_last = !o->dist_hard_all;
             rec = add_run(e);
             train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
             kdts_lstm_free(&m);
