@@ -1031,9 +1031,12 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name,
    Several kdts_infer objects may share one (const) model. One kdts_infer
    is not safe to use from two threads at once.
 
-   Work per forecast: one LSTM step per input step over all layers (plain
-   matrix-vector products through kdts_vec_dot) and the head once, so a
-   window of T steps costs T steps; a stateful stream step costs one. */
+   Work per forecast: one LSTM step per input step over all layers and the
+   head once, so a window of T steps costs T steps; a stateful stream step
+   costs one. kdts_infer_init keeps a transposed copy of the weights in the
+   caller's buffer (one float per weight), so every matrix-vector product
+   is a run of vectorized axpy updates over whole rows; the model itself
+   (possibly const, in flash) is only read. */
 
 /* Streaming modes of kdts_infer_step. */
 typedef enum kdts_stream_mode {
@@ -1061,6 +1064,8 @@ typedef struct kdts_infer {
     float *ring;              /* (lookback,F) raw observations (WINDOW mode)  */
     float *xs;                /* (F) scaled step input                        */
     float *woff, *wscale;     /* (F) per-window normalization of the window   */
+    float *wt;                /* per layer W_ih^T (I,4H), W_hh^T (H,4H),
+                                 b_ih+b_hh (4H); then head W^T (H,O)         */
     void *owned;              /* block from kdts_infer_create, or NULL        */
 } kdts_infer;
 
@@ -2063,14 +2068,28 @@ KDTSDEF void kdts_vec_exp(float *y, const float *x, size_t n)
 
 KDTSDEF void kdts_vec_dsigmoid(float *dx, const float *y, const float *dy, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+    size_t i = 0;
+#ifdef KDTS__VW
+    kdts__v one = kdts__vset(1.0f);
+    for (; i + KDTS__VW <= n; i += KDTS__VW) {
+        kdts__v v = kdts__vld(y + i);
+        kdts__vst(dx + i, kdts__vmul(kdts__vld(dy + i), kdts__vmul(v, kdts__vsub(one, v))));
+    }
+#endif
+    for (; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
 }
 
 KDTSDEF void kdts_vec_dtanh(float *dx, const float *y, const float *dy, size_t n)
 {
-    size_t i;
-    for (i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+    size_t i = 0;
+#ifdef KDTS__VW
+    kdts__v one = kdts__vset(1.0f);
+    for (; i + KDTS__VW <= n; i += KDTS__VW) {
+        kdts__v v = kdts__vld(y + i);
+        kdts__vst(dx + i, kdts__vmul(kdts__vld(dy + i), kdts__vsub(one, kdts__vmul(v, v))));
+    }
+#endif
+    for (; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
 KDTSDEF void kdts_vec_axpy(float *y, float a, const float *x, size_t n)
@@ -3156,6 +3175,7 @@ typedef struct kdts__trainer {
     kdts_adam adam;
     int *idx;
     float *bx, *by, *btv, *btp, *dout, *tv, *tp, *best, *evalbuf;
+    float *prev; /* weights before the current update (restored if it overflows) */
 } kdts__trainer;
 
 static void kdts__trainer_free(kdts__trainer *t)
@@ -3173,6 +3193,7 @@ static void kdts__trainer_free(kdts__trainer *t)
     kdts__free_aligned(t->tp);
     kdts__free_aligned(t->best);
     kdts__free_aligned(t->evalbuf);
+    kdts__free_aligned(t->prev);
 }
 
 /* Average the teachers' per-step values (n,T,h) and last-step probabilities
@@ -3272,6 +3293,7 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg_in, co
     tr.by = kdts__falloc((size_t)Bsz * T * h);
     tr.dout = kdts__falloc((size_t)Bsz * T * O);
     tr.best = kdts__falloc(m->nparams);
+    tr.prev = kdts__falloc(m->nparams);
     if (val) tr.evalbuf = kdts__falloc((size_t)val->n * h);
     if (nteachers > 0) {
         tr.tv = kdts__falloc((size_t)n * T * h);
@@ -3281,7 +3303,7 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg_in, co
             tr.btp = kdts__falloc((size_t)Bsz * h * K);
         }
     }
-    if (!tr.idx || !tr.bx || !tr.by || !tr.dout || !tr.best || (val && !tr.evalbuf) ||
+    if (!tr.idx || !tr.bx || !tr.by || !tr.dout || !tr.best || !tr.prev || (val && !tr.evalbuf) ||
         (nteachers > 0 && (!tr.tv || !tr.btv)) || (use_probs && (!tr.tp || !tr.btp))) {
         r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for training buffers");
         goto fail;
@@ -3343,7 +3365,22 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg_in, co
                 goto fail;
             }
             if (r != KDTS_OK) goto fail;
+            /* an absurd learning rate can overflow the weights even with a
+               finite gradient: undo such an update and stop */
+            memcpy(tr.prev, m->params, m->nparams * sizeof(float));
             kdts_adam_step(&tr.adam, m->params, m->grads);
+            for (i = 0; i < m->nparams && kdts__isfinite(m->params[i]); ++i) {
+            }
+            if (i < m->nparams) {
+                memcpy(m->params, tr.prev, m->nparams * sizeof(float));
+                rp.bad_epoch = epoch;
+                rp.bad_batch = nb + 1;
+                r = kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
+                               "non-finite weights after the update at epoch %d, batch %d (learning rate too "
+                               "large?); training stopped, the weights before that batch are kept",
+                               epoch, nb + 1);
+                goto fail;
+            }
             sum_l += lv.total;
             sum_h += lv.hard;
             sum_s += lv.soft;
@@ -3515,11 +3552,13 @@ static float kdts__csv_round(double d, double m, double p, int divide)
 /* Parse s[0..n) as a float. Returns KDTS__NUM_*. Locale-independent. */
 static int kdts__csv_number(const char *s, size_t n, float *out)
 {
-    const char *e = s + n;
+    const char *e;
     unsigned long long m = 0;
     int nd = 0, dexp = 0, any = 0, neg = 0, sign = 0;
     double d, dm;
     float f;
+    if (!n) return KDTS__NUM_MISSING; /* s may be NULL then: NULL + 0 is undefined */
+    e = s + n;
     while (s < e && (*s == ' ' || *s == '\t')) s++;
     while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
     if (s == e) return KDTS__NUM_MISSING;
@@ -4056,8 +4095,10 @@ static void kdts__csv_field_end(kdts__csv *p, const char *s, size_t n, int term)
 
 static void kdts__csv_core(kdts__csv *p, const char *s, size_t n)
 {
-    const char *e = s + n;
+    const char *e;
     const unsigned char *cls = p->cls;
+    if (!s || !n) return; /* s may be NULL for no bytes: NULL + 0 is undefined */
+    e = s + n;
     while (s < e && !p->rc) {
         switch (p->state) {
         case KDTS__CSV_START: {
@@ -4325,9 +4366,9 @@ static kdts_result kdts__csv_take(kdts__csv *p, kdts_table *out)
     t.text_cols = p->ntext;
     t.name = (char **)KDTS_MALLOC(sizeof(char *) * (size_t)(p->ncol + 1));
     t.text_name = (char **)KDTS_MALLOC(sizeof(char *) * (size_t)(p->ntext + 1));
+    if (t.name) for (k = 0; k < p->ncol; ++k) t.name[k] = NULL;
+    if (t.text_name) for (k = 0; k < p->ntext; ++k) t.text_name[k] = NULL;
     if (!t.name || !t.text_name) goto nomem;
-    for (k = 0; k < p->ncol; ++k) t.name[k] = NULL;
-    for (k = 0; k < p->ntext; ++k) t.text_name[k] = NULL;
     for (k = 0; k < p->ncol; ++k) {
         const char *nm = p->names[p->src[k]];
         if (!(t.name[k] = kdts__csv_strndup(nm, strlen(nm)))) goto nomem;
@@ -4337,7 +4378,7 @@ static kdts_result kdts__csv_take(kdts__csv *p, kdts_table *out)
         if (!(t.text_name[k] = kdts__csv_strndup(nm, strlen(nm)))) goto nomem;
     }
     /* give back the spare capacity of the column arrays */
-    for (k = 0; k < p->ncol; ++k) {
+    for (k = 0; k < p->ncol && p->rows > 0; ++k) { /* realloc(p, 0) may free p */
         float *q = (float *)KDTS_REALLOC(p->col[k], (size_t)p->rows * sizeof(float));
         if (q) p->col[k] = q;
     }
@@ -6010,8 +6051,9 @@ static size_t kdts__infer_floats(const kdts_model *m, int maxT)
 {
     size_t L = (size_t)m->arch.layers, H = (size_t)m->arch.hidden, F = (size_t)m->n_features;
     size_t O = (size_t)kdts__outputs(&m->arch);
+    size_t I0 = (size_t)m->arch.input, wt = (I0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + H * O;
     return 4 * kdts__r16(L * H) + kdts__r16(4 * H) + kdts__r16(H) + kdts__r16(O) + kdts__r16((size_t)maxT * F) +
-           kdts__r16((size_t)m->lookback * F) + 3 * kdts__r16(F);
+           kdts__r16((size_t)m->lookback * F) + 3 * kdts__r16(F) + kdts__r16(wt);
 }
 
 KDTSDEF size_t kdts_infer_size(const kdts_model *m, int max_steps)
@@ -6063,7 +6105,26 @@ KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_
     KDTS__INF_CARVE(t.xs, F);
     KDTS__INF_CARVE(t.woff, F);
     KDTS__INF_CARVE(t.wscale, F);
+    KDTS__INF_CARVE(t.wt, ((size_t)t.I0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + H * (size_t)t.O);
 #undef KDTS__INF_CARVE
+    /* transposed weights: column k of each matrix becomes a contiguous row */
+    {
+        const float *P = m->params;
+        float *w = t.wt;
+        size_t l, j, k, I = (size_t)t.I0, O = (size_t)t.O;
+        for (l = 0; l < L; ++l) {
+            const float *wih = P, *whh = wih + 4 * H * I, *bih = whh + 4 * H * H, *bhh = bih + 4 * H;
+            for (k = 0; k < I; ++k)
+                for (j = 0; j < 4 * H; ++j) *w++ = wih[j * I + k];
+            for (k = 0; k < H; ++k)
+                for (j = 0; j < 4 * H; ++j) *w++ = whh[j * H + k];
+            for (j = 0; j < 4 * H; ++j) *w++ = bih[j] + bhh[j];
+            P = bhh + 4 * H;
+            I = H;
+        }
+        for (k = 0; k < H; ++k)
+            for (j = 0; j < O; ++j) *w++ = P[j * H + k];
+    }
     t.stream_mode = m->window_norm == KDTS_WNORM_NONE ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
     *r = t;
     kdts_infer_reset(r);
@@ -6126,29 +6187,17 @@ KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode)
      c = f*c + i*g,  h = o*tanh(c) */
 static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs, float *cs)
 {
-    const kdts_model *m = r->model;
-    const float *P = m->params;
-    int H = r->H, l, j, k;
-    size_t off = 0;
-    const float *in = x;
-    int I = r->I0;
+    int H = r->H, l, j, k, I = r->I0;
+    size_t G = (size_t)4 * H;
+    const float *w = r->wt, *in = x;
     for (l = 0; l < r->L; ++l) {
-        const float *wih = P + off, *whh, *bih, *bhh;
         float *h = hs + (size_t)l * H, *c = cs + (size_t)l * H, *z = r->z;
-        whh = wih + (size_t)4 * H * I;
-        bih = whh + (size_t)4 * H * H;
-        bhh = bih + 4 * H;
-        off += (size_t)4 * H * I + (size_t)4 * H * H + 8 * (size_t)H;
-        for (j = 0; j < 4 * H; ++j) {
-            const float *w = wih + (size_t)j * I;
-            float s = bih[j] + bhh[j];
-            if (I < 8) {
-                for (k = 0; k < I; ++k) s += w[k] * in[k];
-            } else {
-                s += kdts_vec_dot(w, in, (size_t)I);
-            }
-            z[j] = s + kdts_vec_dot(whh + (size_t)j * H, h, (size_t)H);
-        }
+        const float *wih = w, *whh = wih + (size_t)I * G, *b = whh + (size_t)H * G;
+        w = b + G;
+        /* z = (b_ih + b_hh) + sum_k x_k W_ih[:,k] + sum_k h_k W_hh[:,k] */
+        memcpy(z, b, G * sizeof(float));
+        for (k = 0; k < I; ++k) kdts_vec_axpy(z, in[k], wih + (size_t)k * G, G);
+        for (k = 0; k < H; ++k) kdts_vec_axpy(z, h[k], whh + (size_t)k * G, G);
         kdts_vec_sigmoid(z, z, (size_t)2 * H);
         kdts_vec_tanh(z + 2 * H, z + 2 * H, (size_t)H);
         kdts_vec_sigmoid(z + 3 * H, z + 3 * H, (size_t)H);
@@ -6166,12 +6215,13 @@ static kdts_result kdts__infer_finish(kdts_infer *r, const float *htop, float *f
 {
     const kdts_model *m = r->model;
     const kdts_lstm_config *c = &m->arch;
-    const float *hw, *hb;
-    int H = r->H, O = r->O, o, k, j;
-    size_t off = kdts_lstm_param_count(c) - (size_t)O * H - (size_t)O;
-    hw = m->params + off;
-    hb = hw + (size_t)O * H;
-    for (o = 0; o < O; ++o) r->out[o] = hb[o] + kdts_vec_dot(hw + (size_t)o * H, htop, (size_t)H);
+    const float *hwt, *hb;
+    int H = r->H, O = r->O, k, j;
+    size_t off = kdts_lstm_param_count(c) - (size_t)O;
+    hb = m->params + off;
+    hwt = r->wt + (((size_t)r->I0 + H + 1) * 4 * H + (size_t)(r->L - 1) * (2 * H + 1) * 4 * H);
+    memcpy(r->out, hb, (size_t)O * sizeof(float));
+    for (k = 0; k < H; ++k) kdts_vec_axpy(r->out, htop[k], hwt + (size_t)k * O, (size_t)O);
     for (k = 0; k < m->n_targets; ++k) {
         int f = m->target_index[k];
         float sc = r->wscale[f], of = r->woff[f];

@@ -110,6 +110,22 @@ static void test_vec(void)
     KT_CHECK(et < 2e-6, "tanh relative error %g", et);
     KT_CHECK(ee < 2e-6, "exp relative error %g", ee);
     {
+        /* derivative kernels against the formulas, vector body and tail */
+        float dy[N], d1[N], d2[N];
+        double e1 = 0, e2 = 0;
+        for (i = 0; i < N; ++i) dy[i] = 0.5f - (float)(i % 7) * 0.3f;
+        kdts_vec_sigmoid(y, x, N);
+        kdts_vec_dsigmoid(d1, y, dy, N);
+        kdts_vec_tanh(z, x, N);
+        kdts_vec_dtanh(d2, z, dy, N);
+        for (i = 0; i < N; ++i) {
+            double r1 = (double)dy[i] * y[i] * (1.0 - y[i]), r2 = (double)dy[i] * (1.0 - (double)z[i] * z[i]);
+            if (fabs(d1[i] - r1) > e1) e1 = fabs(d1[i] - r1);
+            if (fabs(d2[i] - r2) > e2) e2 = fabs(d2[i] - r2);
+        }
+        KT_CHECK(e1 < 1e-7 && e2 < 1e-6, "derivative kernels: dsigmoid err %g, dtanh err %g", e1, e2);
+    }
+    {
         float a[37], b[37];
         double s = 0;
         for (i = 0; i < 37; ++i) {
