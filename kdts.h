@@ -2794,28 +2794,27 @@ KDTSDEF void kdts_dist_interval(const float *logits, int K, float lo, float hi, 
     }
 }
 
-/* Gaussian-smoothed (or one-hot) target distribution of value y over K bins. */
-static void kdts__target_dist(double *q, float y, const kdts_loss_config *lc)
+/* Float version for the training loss: q (K) over bin centres cen (K),
+   computed relative to the nearest bin so it never underflows to zero. */
+static void kdts__target_dist_f(float *q, const float *cen, float y, const kdts_loss_config *lc)
 {
     int K = lc->bins, k;
-    double w = ((double)lc->bin_hi - lc->bin_lo) / K;
+    float w = (lc->bin_hi - lc->bin_lo) / (float)K, mx = -FLT_MAX, sum = 0.0f;
     if (lc->label_sigma > 0.0f) {
-        double s = lc->label_sigma * w, sum = 0.0;
+        float inv = 1.0f / (lc->label_sigma * w);
         for (k = 0; k < K; ++k) {
-            double d = (kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k) - y) / s;
-            q[k] = exp(-0.5 * d * d);
-            sum += q[k];
+            float d = (cen[k] - y) * inv;
+            q[k] = -0.5f * d * d;
+            if (q[k] > mx) mx = q[k];
         }
-        if (sum > 0.0) {
-            for (k = 0; k < K; ++k) q[k] /= sum;
-            return;
-        }
-        /* y far outside the range: fall through to the nearest bin */
-    }
-    {
-        double pos = ((double)y - lc->bin_lo) / w;
-        int bin = pos < 0.0 ? 0 : (pos >= K ? K - 1 : (int)pos);
-        for (k = 0; k < K; ++k) q[k] = k == bin ? 1.0 : 0.0;
+        for (k = 0; k < K; ++k) q[k] -= mx;
+        kdts_vec_exp(q, q, (size_t)K);
+        for (k = 0; k < K; ++k) sum += q[k];
+        for (k = 0; k < K; ++k) q[k] /= sum;
+    } else {
+        float pos = (y - lc->bin_lo) / w;
+        int bin = pos < 0.0f ? 0 : (pos >= (float)K ? K - 1 : (int)pos);
+        for (k = 0; k < K; ++k) q[k] = k == bin ? 1.0f : 0.0f;
     }
 }
 
@@ -2829,8 +2828,9 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
     int t_hard0 = lc->hard_last_only ? T - 1 : 0;
     double n_hard = (double)B * (T - t_hard0) * h, n_soft = (double)B * h, n_seq = (double)B * T * h;
     double Lh = 0.0, Ls = 0.0, Lq = 0.0, tau = lc->temperature > 0.0f ? lc->temperature : 1.0;
-    double lp[4096], q[4096];
+    float pf[4096], qf[4096], cen[4096];
     if (B < 1 || T < 1 || h < 1 || (dist && (K < 2 || K > 4096))) return KDTS_ERR_ARG;
+    for (k = 0; dist && k < K; ++k) cen[k] = kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k);
     if ((w_hard != 0.0f && !target) || (w_seq != 0.0f && !tvals) ||
         (w_soft != 0.0f && (dist ? !tprobs : !tvals)))
         return KDTS_ERR_ARG;
@@ -2861,29 +2861,39 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                     }
                     if (d) d[j] = (float)g;
                 } else {
+                    /* per-row softmax in float with the vectorized exp; the
+                       sums that form the loss are kept in double */
                     const float *z = o + (size_t)j * K;
                     float *dz = d ? d + (size_t)j * K : NULL;
-                    double E = 0.0;
-                    kdts__log_softmax(lp, z, K, 1.0);
+                    float mx = z[0], se = 0.0f, inv;
+                    for (k = 1; k < K; ++k)
+                        if (z[k] > mx) mx = z[k];
+                    for (k = 0; k < K; ++k) pf[k] = z[k] - mx;
+                    kdts_vec_exp(pf, pf, (size_t)K);
+                    for (k = 0; k < K; ++k) se += pf[k];
+                    inv = 1.0f / se;
+                    for (k = 0; k < K; ++k) pf[k] *= inv;
                     if (w_seq != 0.0f) {
-                        double ge;
-                        for (k = 0; k < K; ++k) E += exp(lp[k]) * kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k);
+                        float E = 0.0f, ge;
+                        for (k = 0; k < K; ++k) E += pf[k] * cen[k];
                         ge = E - tvals[row * h + j];
-                        Lq += ge * ge;
+                        Lq += (double)ge * ge;
                         if (dz) {
                             /* dE/dz_k = p_k (c_k - E) */
-                            double gs = w_seq * 2.0 * ge / n_seq;
-                            for (k = 0; k < K; ++k)
-                                dz[k] += (float)(gs * exp(lp[k]) * (kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k) - E));
+                            float gs = (float)(w_seq * 2.0 / n_seq) * ge;
+                            for (k = 0; k < K; ++k) dz[k] += gs * pf[k] * (cen[k] - E);
                         }
                     }
                     if (hard) {
-                        double ce = 0.0;
-                        kdts__target_dist(q, target[row * h + j], lc);
-                        for (k = 0; k < K; ++k) ce -= q[k] * lp[k];
-                        Lh += ce;
-                        if (dz)
-                            for (k = 0; k < K; ++k) dz[k] += (float)(w_hard * (exp(lp[k]) - q[k]) / n_hard);
+                        /* cross-entropy: -sum q_k log p_k = lse - sum q_k z_k */
+                        float qz = 0.0f;
+                        kdts__target_dist_f(qf, cen, target[row * h + j], lc);
+                        for (k = 0; k < K; ++k) qz += qf[k] * z[k];
+                        Lh += (double)logf(se) + mx - qz;
+                        if (dz) {
+                            float gh = (float)(w_hard / n_hard);
+                            for (k = 0; k < K; ++k) dz[k] += gh * (pf[k] - qf[k]);
+                        }
                     }
                     if (soft) {
                         const float *pt = tprobs + ((size_t)b * h + j) * K;
@@ -4209,8 +4219,8 @@ static void kdts__csv_begin(kdts__csv *p)
     }
     memset(p->cls, 0, sizeof p->cls);
     p->cls[p->delim] = 1;
-    p->cls['\n'] = 1;
-    p->cls['\r'] = 1;
+    p->cls[(unsigned char)'\n'] = 1;
+    p->cls[(unsigned char)'\r'] = 1;
     kdts__csv_core(p, s, n);
 }
 
@@ -4870,7 +4880,7 @@ KDTSDEF kdts_result kdts_windows_init_in(kdts_windows *w, void *buf, size_t byte
                                          const kdts_table *t, long row_begin, long row_end,
                                          const kdts_window_config *cfg, kdts_error *err)
 {
-    int F, K, H, S, T, f, k, j, tt, FK;
+    int F, K, H = 0, S = 0, T, f, k, j, tt, FK; /* H, S: set by the checks; zeroed for gcc -O3 */
     long N, n;
     size_t sz[5];
     kdts_windows o;
