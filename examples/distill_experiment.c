@@ -170,7 +170,7 @@ typedef struct options {
     int alpha_set, beta_set, temp_set;
     double grid_alpha[MAX_LIST], grid_beta[MAX_LIST], grid_temp[MAX_LIST], sweep[MAX_LIST];
     int n_grid_alpha, n_grid_beta, n_grid_temp, n_sweep;
-    int full, quick, no_dist, no_remedies, ablation, slice_windows, dist_hard_all, sweep_set;
+    int full, quick, no_dist, no_remedies, ablation, slice_windows, dist_hard_all, sweep_set, temp_grid_set;
 } options;
 
 static void defaults(options *o)
@@ -184,7 +184,7 @@ static void defaults(options *o)
     o->data_dir = "data";
     o->lookback = 96;
     o->horizon = 24;
-    o->stride = 2;
+    o->stride = 3;
     o->t_hidden = 64;
     o->t_layers = 2;
     o->s_hidden = 8;
@@ -205,7 +205,7 @@ static void defaults(options *o)
     o->temp = 2.0f;
     o->n_grid_alpha = parse_list("0.3,0.7,1.0", o->grid_alpha, MAX_LIST);
     o->n_grid_beta = parse_list("0,0.5", o->grid_beta, MAX_LIST);
-    o->n_grid_temp = parse_list("1,2", o->grid_temp, MAX_LIST);
+    o->n_grid_temp = parse_list("2", o->grid_temp, MAX_LIST);
     o->n_sweep = parse_list("4,8,16", o->sweep, MAX_LIST);
     o->slice_windows = 10;
 }
@@ -249,13 +249,14 @@ static void usage(void)
            "  --beta X            weight of L_seq [grid]\n"
            "  --temperature X     distribution-mode temperature [grid]\n"
            "  --grid-alpha LIST   [0.3,0.7,1.0]   --grid-beta LIST [0,0.5]\n"
-           "  --grid-temp LIST    [1,2]  (validation split only, first seed)\n"
+           "  --grid-temp LIST    [2] (one value: T given, not searched); --full: [1,2,4]\n"
+           "                      (every grid: validation split only, first seed)\n"
            "experiment\n"
            "  --sweep LIST        student sizes of the size sweep, first seed [4,8,16];\n"
            "                      --full: [4,8,16,32] on every seed\n"
            "  --no-dist           skip the distribution-mode models\n"
-           "  --dist-hard-all     distribution mode: hard loss on every step (default: the\n"
-           "                      last step only, as the per-bin loss is the costly part)\n"
+           "  --dist-hard-all     distribution-mode students: hard loss on every step (default:\n"
+           "                      the last step only, for time; the dist teacher uses every step)\n"
            "  --no-remedies       skip ensemble / incremental / progressive\n"
            "  --ablation          add alpha-only and beta-only students\n"
            "  --out DIR           output folder [%s]\n"
@@ -273,96 +274,73 @@ static void usage(void)
 
 static void parse_args(options *o, int argc, char **argv)
 {
-    int i;
+    /* the options that only store their value */
+    struct { const char *name; int *p; } flags[] = {
+        {"--quick", &o->quick}, {"--full", &o->full}, {"--no-dist", &o->no_dist},
+        {"--no-remedies", &o->no_remedies}, {"--dist-hard-all", &o->dist_hard_all}, {"--ablation", &o->ablation}};
+    struct { const char *name; const char **p; } strs[] = {
+        {"--csv", &o->csv}, {"--target", &o->target}, {"--features", &o->features},
+        {"--split", &o->split}, {"--out", &o->out}, {"--data-dir", &o->data_dir}};
+    struct { const char *name; int *p; } ints[] = {
+        {"--lookback", &o->lookback}, {"--horizon", &o->horizon}, {"--stride", &o->stride},
+        {"--student", &o->s_hidden}, {"--mid", &o->m_hidden}, {"--bins", &o->bins},
+        {"--teachers", &o->teachers}, {"--epochs", &o->epochs}, {"--student-epochs", &o->s_epochs},
+        {"--batch", &o->batch}, {"--patience", &o->patience}, {"--warmup", &o->warmup},
+        {"--seeds", &o->seeds}};
+    struct { const char *name; float *p; int *set; } floats[] = {
+        {"--lr", &o->lr, NULL}, {"--alpha", &o->alpha, &o->alpha_set}, {"--beta", &o->beta, &o->beta_set},
+        {"--temperature", &o->temp, &o->temp_set}};
+    struct { const char *name; double *v; int *n, *set; } lists[] = {
+        {"--grid-alpha", o->grid_alpha, &o->n_grid_alpha, NULL}, {"--grid-beta", o->grid_beta, &o->n_grid_beta, NULL},
+        {"--grid-temp", o->grid_temp, &o->n_grid_temp, &o->temp_grid_set},
+        {"--sweep", o->sweep, &o->n_sweep, &o->sweep_set}};
+#define NELEM(t) (int)(sizeof t / sizeof t[0])
+    int i, k;
     for (i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int done = 0;
 #define NEEDV()                                                   \
     do {                                                          \
         if (!v) die("option %s needs a value (see --help)", a);   \
         ++i;                                                      \
+        done = 1;                                                 \
     } while (0)
+        for (k = 0; k < NELEM(flags) && !done; ++k)
+            if (!strcmp(a, flags[k].name)) *flags[k].p = done = 1;
+        for (k = 0; k < NELEM(strs) && !done; ++k)
+            if (!strcmp(a, strs[k].name)) { NEEDV(); *strs[k].p = v; }
+        for (k = 0; k < NELEM(ints) && !done; ++k)
+            if (!strcmp(a, ints[k].name)) { NEEDV(); *ints[k].p = atoi(v); }
+        for (k = 0; k < NELEM(floats) && !done; ++k)
+            if (!strcmp(a, floats[k].name)) {
+                NEEDV();
+                *floats[k].p = (float)atof(v);
+                if (floats[k].set) *floats[k].set = 1;
+            }
+        for (k = 0; k < NELEM(lists) && !done; ++k)
+            if (!strcmp(a, lists[k].name)) {
+                NEEDV();
+                *lists[k].n = parse_list(v, lists[k].v, MAX_LIST);
+                if (lists[k].set) *lists[k].set = 1;
+            }
+        if (done) continue;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage();
             exit(0);
-        } else if (!strcmp(a, "--quick")) {
-            o->quick = 1;
-        } else if (!strcmp(a, "--full")) {
-            o->full = 1;
-        } else if (!strcmp(a, "--no-dist")) {
-            o->no_dist = 1;
-        } else if (!strcmp(a, "--no-remedies")) {
-            o->no_remedies = 1;
-        } else if (!strcmp(a, "--dist-hard-all")) {
-            o->dist_hard_all = 1;
-        } else if (!strcmp(a, "--ablation")) {
-            o->ablation = 1;
-        } else if (!strcmp(a, "--csv")) {
-            NEEDV(); o->csv = v;
-        } else if (!strcmp(a, "--target")) {
-            NEEDV(); o->target = v;
-        } else if (!strcmp(a, "--features")) {
-            NEEDV(); o->features = v;
-        } else if (!strcmp(a, "--split")) {
-            NEEDV(); o->split = v;
-        } else if (!strcmp(a, "--out")) {
-            NEEDV(); o->out = v;
-        } else if (!strcmp(a, "--data-dir")) {
-            NEEDV(); o->data_dir = v;
         } else if (!strcmp(a, "--max-rows")) {
             NEEDV(); o->max_rows = atol(v);
-        } else if (!strcmp(a, "--lookback")) {
-            NEEDV(); o->lookback = atoi(v);
-        } else if (!strcmp(a, "--horizon")) {
-            NEEDV(); o->horizon = atoi(v);
-        } else if (!strcmp(a, "--stride")) {
-            NEEDV(); o->stride = atoi(v);
         } else if (!strcmp(a, "--teacher")) {
             NEEDV();
             if (sscanf(v, "%dx%d", &o->t_layers, &o->t_hidden) != 2) die("--teacher wants LxH, e.g. 2x64");
-        } else if (!strcmp(a, "--student")) {
-            NEEDV(); o->s_hidden = atoi(v);
-        } else if (!strcmp(a, "--mid")) {
-            NEEDV(); o->m_hidden = atoi(v);
-        } else if (!strcmp(a, "--bins")) {
-            NEEDV(); o->bins = atoi(v);
-        } else if (!strcmp(a, "--teachers")) {
-            NEEDV(); o->teachers = atoi(v);
-        } else if (!strcmp(a, "--epochs")) {
-            NEEDV(); o->epochs = atoi(v);
-        } else if (!strcmp(a, "--student-epochs")) {
-            NEEDV(); o->s_epochs = atoi(v);
-        } else if (!strcmp(a, "--batch")) {
-            NEEDV(); o->batch = atoi(v);
-        } else if (!strcmp(a, "--lr")) {
-            NEEDV(); o->lr = (float)atof(v);
-        } else if (!strcmp(a, "--patience")) {
-            NEEDV(); o->patience = atoi(v);
-        } else if (!strcmp(a, "--warmup")) {
-            NEEDV(); o->warmup = atoi(v);
-        } else if (!strcmp(a, "--seeds")) {
-            NEEDV(); o->seeds = atoi(v);
         } else if (!strcmp(a, "--seed")) {
             NEEDV(); o->seed = strtoull(v, NULL, 10);
-        } else if (!strcmp(a, "--alpha")) {
-            NEEDV(); o->alpha = (float)atof(v); o->alpha_set = 1;
-        } else if (!strcmp(a, "--beta")) {
-            NEEDV(); o->beta = (float)atof(v); o->beta_set = 1;
-        } else if (!strcmp(a, "--temperature")) {
-            NEEDV(); o->temp = (float)atof(v); o->temp_set = 1;
-        } else if (!strcmp(a, "--grid-alpha")) {
-            NEEDV(); o->n_grid_alpha = parse_list(v, o->grid_alpha, MAX_LIST);
-        } else if (!strcmp(a, "--grid-beta")) {
-            NEEDV(); o->n_grid_beta = parse_list(v, o->grid_beta, MAX_LIST);
-        } else if (!strcmp(a, "--grid-temp")) {
-            NEEDV(); o->n_grid_temp = parse_list(v, o->grid_temp, MAX_LIST);
-        } else if (!strcmp(a, "--sweep")) {
-            NEEDV(); o->n_sweep = parse_list(v, o->sweep, MAX_LIST); o->sweep_set = 1;
         } else {
             die("unknown option '%s' (see --help)", a);
         }
 #undef NEEDV
     }
+#undef NELEM
     if (o->quick) { /* tiny sizes; explicit flags after --quick are not re-applied */
         o->max_rows = 2000;
         o->split = "ratio:0.6,0.2,0.2";
@@ -388,6 +366,7 @@ static void parse_args(options *o, int argc, char **argv)
         if (o->seeds < 5) o->seeds = 5;
         o->ablation = 1;
         if (!o->sweep_set) o->n_sweep = parse_list("4,8,16,32", o->sweep, MAX_LIST);
+        if (!o->temp_grid_set) o->n_grid_temp = parse_list("1,2,4", o->grid_temp, MAX_LIST);
     }
     if (o->seeds < 1 || o->seeds > MAX_SEEDS) die("--seeds must be 1..%d", MAX_SEEDS);
     if (o->teachers < 1 || o->teachers > MAX_TEACHERS) die("--teachers must be 1..%d", MAX_TEACHERS);
@@ -472,38 +451,36 @@ typedef struct experiment {
     double t_start;
 } experiment;
 
+/* Make room for element n of the growable array arr (elements of sz bytes,
+   capacity *cap, first capacity first) and zero it; returns the array. */
+static void *grow_zeroed(void *arr, int n, int *cap, int first, size_t sz)
+{
+    if (n == *cap) {
+        *cap = *cap ? 2 * *cap : first;
+        arr = realloc(arr, (size_t)*cap * sz);
+        if (!arr) die("out of memory");
+    }
+    memset((char *)arr + (size_t)n * sz, 0, sz);
+    return arr;
+}
+
 static run_rec *add_run(experiment *e)
 {
-    if (e->nruns == e->capruns) {
-        e->capruns = e->capruns ? 2 * e->capruns : 64;
-        e->runs = (run_rec *)realloc(e->runs, (size_t)e->capruns * sizeof(run_rec));
-        if (!e->runs) die("out of memory");
-    }
-    memset(&e->runs[e->nruns], 0, sizeof(run_rec));
+    e->runs = (run_rec *)grow_zeroed(e->runs, e->nruns, &e->capruns, 64, sizeof(run_rec));
     return &e->runs[e->nruns++];
 }
 
 static grid_rec *add_grid(experiment *e)
 {
-    if (e->ngrid == e->capgrid) {
-        e->capgrid = e->capgrid ? 2 * e->capgrid : 32;
-        e->grid = (grid_rec *)realloc(e->grid, (size_t)e->capgrid * sizeof(grid_rec));
-        if (!e->grid) die("out of memory");
-    }
-    memset(&e->grid[e->ngrid], 0, sizeof(grid_rec));
+    e->grid = (grid_rec *)grow_zeroed(e->grid, e->ngrid, &e->capgrid, 32, sizeof(grid_rec));
     return &e->grid[e->ngrid++];
 }
 
 static curve *add_curve(experiment *e, const char *series, const char *label)
 {
     curve *c;
-    if (e->ncurves == e->capcurves) {
-        e->capcurves = e->capcurves ? 2 * e->capcurves : 16;
-        e->curves = (curve *)realloc(e->curves, (size_t)e->capcurves * sizeof(curve));
-        if (!e->curves) die("out of memory");
-    }
+    e->curves = (curve *)grow_zeroed(e->curves, e->ncurves, &e->capcurves, 16, sizeof(curve));
     c = &e->curves[e->ncurves++];
-    memset(c, 0, sizeof *c);
     scopy(c->series, sizeof c->series, series);
     scopy(c->label, sizeof c->label, label);
     return c;
@@ -621,15 +598,22 @@ static void load_series(series_data *d, const series_spec *ss, int batch_hint)
     d->dtr.T = d->dva.T = d->dte.T = ss->lookback;
     d->dtr.F = d->dva.F = d->dte.F = d->F;
     d->dtr.h = d->dva.h = d->dte.h = ss->horizon;
-    /* bin range of distribution mode: training targets (all steps) plus 5% */
+    /* bin range of distribution mode: the 1% and 99% quantiles of the training
+       targets (all steps) widened by 10% of their distance; rarer values fall in
+       the edge bins. Min-max would spend most bins on rare jumps. */
     {
-        float lo = FLT_MAX, hi = -FLT_MAX, pad;
+        long m = 0, step;
+        double *v;
+        float lo, hi, pad;
         cnt = d->tr.n * ss->lookback * ss->horizon;
-        for (k = 0; k < cnt; ++k) {
-            if (d->tr.y[k] < lo) lo = d->tr.y[k];
-            if (d->tr.y[k] > hi) hi = d->tr.y[k];
-        }
-        pad = 0.05f * (hi - lo) + 1e-3f;
+        step = cnt > 400000 ? cnt / 400000 : 1;
+        v = (double *)xmalloc((size_t)(cnt / step + 1) * sizeof(double));
+        for (k = 0; k < cnt; k += step) v[m++] = d->tr.y[k];
+        qsort(v, (size_t)m, sizeof(double), cmp_double);
+        lo = (float)v[(long)(0.01 * (m - 1))];
+        hi = (float)v[(long)(0.99 * (m - 1))];
+        free(v);
+        pad = 0.1f * (hi - lo) + 1e-3f;
         d->bin_lo = lo - pad;
         d->bin_hi = hi + pad;
     }
@@ -1095,6 +1079,44 @@ static void svg_legend(FILE *f, double x, double y, const plot_line *L, int nl)
     }
 }
 
+/* Line l: label, color and the n points (x, y); everything else off. */
+static plot_line *set_line(plot_line *l, const char *label, const char *color, int n, const double *x, const double *y)
+{
+    memset(l, 0, sizeof *l);
+    l->label = label;
+    l->color = color;
+    l->n = n;
+    l->x = x;
+    l->y = y;
+    return l;
+}
+
+/* A w x h picture with its title centered on top. */
+static FILE *svg_begin(const char *path, int w, int h, const char *title)
+{
+    FILE *f = svg_open(path, w, h);
+    svg_text(f, w / 2, 24, "middle", 17, "font-weight=\"bold\"", title);
+    return f;
+}
+
+/* A panel with its plot area at (px, py), pw x ph; everything else off. */
+static void panel_at(plot_panel *p, double px, double py, double pw, double ph)
+{
+    memset(p, 0, sizeof *p);
+    p->px = px;
+    p->py = py;
+    p->pw = pw;
+    p->ph = ph;
+}
+
+/* The legend at (x, 80), then close the picture. */
+static void svg_end(FILE *f, double legend_x, const plot_line *L, int nl)
+{
+    svg_legend(f, legend_x, 80, L, nl);
+    fprintf(f, "</svg>\n");
+    fclose(f);
+}
+
 static const char *COLORS[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
 /* Learning curves: training loss and validation MSE per epoch. */
@@ -1105,6 +1127,7 @@ static void plot_learning(experiment *e, const char *series, const char *path)
     int nl = 0, i, k;
     plot_panel p1, p2;
     memset(nanv, 0, sizeof nanv);
+    memset(L, 0, sizeof L);
     FILE *f;
     char title[128];
     for (i = 0; i < e->ncurves && nl < 8; ++i) {
@@ -1112,12 +1135,7 @@ static void plot_learning(experiment *e, const char *series, const char *path)
         if (strcmp(c->series, series) || c->n < 1) continue;
         xs[nl] = (double *)xmalloc((size_t)c->n * sizeof(double));
         for (k = 0; k < c->n; ++k) xs[nl][k] = k + 1;
-        memset(&L[nl], 0, sizeof L[nl]);
-        L[nl].label = c->label;
-        L[nl].color = COLORS[nl % 8];
-        L[nl].n = c->n;
-        L[nl].x = xs[nl];
-        L[nl].y = c->loss;
+        set_line(&L[nl], c->label, COLORS[nl % 8], c->n, xs[nl], c->loss);
         if (strstr(c->label, "dist")) { /* cross-entropy: another scale, shown in the val panel only */
             nanv[nl] = (double *)xmalloc((size_t)c->n * sizeof(double));
             for (k = 0; k < c->n; ++k) nanv[nl][k] = NAN;
@@ -1127,11 +1145,9 @@ static void plot_learning(experiment *e, const char *series, const char *path)
         L[nl].dash = strstr(c->label, "teacher") ? 1 : 0;
         nl++;
     }
-    f = svg_open(path, 1180, 470);
     snprintf(title, sizeof title, "%s: learning curves (seed %llu)", series, e->o.seed);
-    svg_text(f, 590, 24, "middle", 17, "font-weight=\"bold\"", title);
-    memset(&p1, 0, sizeof p1);
-    p1.px = 85; p1.py = 60; p1.pw = 360; p1.ph = 330;
+    f = svg_begin(path, 1180, 470, title);
+    panel_at(&p1, 85, 60, 360, 330);
     p1.title = "training loss (point models; KD: total incl. soft/seq)";
     p1.xlabel = "epoch";
     p1.ylabel = "mean training loss";
@@ -1146,9 +1162,7 @@ static void plot_learning(experiment *e, const char *series, const char *path)
     p2.title = "validation MSE (normalized units)";
     p2.ylabel = "validation MSE";
     svg_panel(f, &p2, L, nl);
-    svg_legend(f, 940, 80, L, nl);
-    fprintf(f, "</svg>\n");
-    fclose(f);
+    svg_end(f, 940, L, nl);
     for (i = 0; i < nl; ++i) {
         free(xs[i]);
         free(nanv[i]);
@@ -1164,33 +1178,28 @@ static void plot_forecast(const series_spec *ss, const slice_pic *sp, const char
     FILE *f;
     char title[160], ylab[96], xlab[96], band[96];
     for (k = 0; k < sp->n; ++k) x[k] = k + 1;
-    memset(L, 0, sizeof L);
-    L[nl].label = "actual"; L[nl].color = "#000000"; L[nl].n = sp->n; L[nl].x = x; L[nl].y = sp->actual; nl++;
-    L[nl].label = "teacher"; L[nl].color = COLORS[0]; L[nl].n = sp->n; L[nl].x = x; L[nl].y = sp->teacher;
-    L[nl].dash = 1; nl++;
-    L[nl].label = "student raw"; L[nl].color = COLORS[1]; L[nl].n = sp->n; L[nl].x = x; L[nl].y = sp->raw; nl++;
-    L[nl].label = "student KD"; L[nl].color = COLORS[2]; L[nl].n = sp->n; L[nl].x = x; L[nl].y = sp->kd; nl++;
+    set_line(&L[nl++], "actual", "#000000", sp->n, x, sp->actual);
+    set_line(&L[nl++], "teacher", COLORS[0], sp->n, x, sp->teacher)->dash = 1;
+    set_line(&L[nl++], "student raw", COLORS[1], sp->n, x, sp->raw);
+    set_line(&L[nl++], "student KD", COLORS[2], sp->n, x, sp->kd);
     if (sp->have_dist) {
         snprintf(band, sizeof band, "student KD dist + %d%% interval", (int)(o->coverage * 100 + 0.5));
-        L[nl].label = band; L[nl].color = COLORS[4]; L[nl].n = sp->n; L[nl].x = x; L[nl].y = sp->dist;
-        L[nl].lo = sp->dist_lo; L[nl].hi = sp->dist_hi; nl++;
+        set_line(&L[nl], band, COLORS[4], sp->n, x, sp->dist);
+        L[nl].lo = sp->dist_lo;
+        L[nl].hi = sp->dist_hi;
+        nl++;
     }
-    f = svg_open(path, 1180, 480);
     snprintf(title, sizeof title, "%s: %d-step forecasts from consecutive origins on the start of the test split",
              ss->name, ss->horizon);
-    svg_text(f, 590, 24, "middle", 17, "font-weight=\"bold\"", title);
-    memset(&p, 0, sizeof p);
-    p.px = 90; p.py = 55; p.pw = 780; p.ph = 350;
+    f = svg_begin(path, 1180, 480, title);
+    panel_at(&p, 90, 55, 780, 350);
     snprintf(ylab, sizeof ylab, "%s (original units)", ss->target);
     snprintf(xlab, sizeof xlab, "step into the test split (new forecast origin every %d steps)", ss->horizon);
     p.xlabel = xlab;
     p.ylabel = ylab;
     p.integer_x = 1;
     svg_panel(f, &p, L, nl);
-    /* origin markers */
-    svg_legend(f, 900, 80, L, nl);
-    fprintf(f, "</svg>\n");
-    fclose(f);
+    svg_end(f, 900, L, nl);
     free(x);
 }
 
@@ -1217,31 +1226,26 @@ static void plot_size(const char *series, const double *sizes, int ns, const dou
     }
     th[0] = teacher;
     pe[0] = persist;
-    memset(L, 0, sizeof L);
-    L[nl].label = "student raw"; L[nl].color = COLORS[1]; L[nl].n = ns; L[nl].x = x; L[nl].y = raw; L[nl].markers = 1;
+    set_line(&L[nl], "student raw", COLORS[1], ns, x, raw)->markers = 1;
     if (nseeds > 1) { L[nl].lo = rlo; L[nl].hi = rhi; }
     nl++;
-    L[nl].label = "student KD"; L[nl].color = COLORS[2]; L[nl].n = ns; L[nl].x = x; L[nl].y = kd; L[nl].markers = 1;
+    set_line(&L[nl], "student KD", COLORS[2], ns, x, kd)->markers = 1;
     if (nseeds > 1) { L[nl].lo = klo; L[nl].hi = khi; }
     nl++;
-    L[nl].label = "teacher"; L[nl].color = COLORS[0]; L[nl].n = 1; L[nl].x = x; L[nl].y = th; L[nl].hline = 1;
-    L[nl].dash = 1; nl++;
-    L[nl].label = "persistence"; L[nl].color = "#555555"; L[nl].n = 1; L[nl].x = x; L[nl].y = pe; L[nl].hline = 1;
-    L[nl].dash = 2; nl++;
-    f = svg_open(path, 960, 470);
+    set_line(&L[nl], "teacher", COLORS[0], 1, x, th)->hline = 1;
+    L[nl++].dash = 1;
+    set_line(&L[nl], "persistence", "#555555", 1, x, pe)->hline = 1;
+    L[nl++].dash = 2;
     snprintf(title, sizeof title, "%s: test MSE vs. student size (%d seed%s%s)", series, nseeds, nseeds > 1 ? "s" : "",
              nseeds > 1 ? ", band = +-1 std" : "");
-    svg_text(f, 480, 24, "middle", 17, "font-weight=\"bold\"", title);
-    memset(&p, 0, sizeof p);
-    p.px = 95; p.py = 55; p.pw = 600; p.ph = 340;
+    f = svg_begin(path, 960, 470, title);
+    panel_at(&p, 95, 55, 600, 340);
     p.xcat = cat;
     p.nxcat = ns;
     p.xlabel = "student hidden units (1-layer LSTM)";
     p.ylabel = "test MSE (normalized units)";
     svg_panel(f, &p, L, nl);
-    svg_legend(f, 725, 80, L, nl);
-    fprintf(f, "</svg>\n");
-    fclose(f);
+    svg_end(f, 725, L, nl);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1310,8 +1314,10 @@ typedef struct paired {
     double mean, sd, rel;
 } paired;
 
-static paired pair_diff(const experiment *e, const char *series, const char *kd, int kd_hidden, const char *raw,
-                        int raw_hidden, int mode)
+/* Pairs the runs of model kd (mode kd_mode, -1 = any) with the runs of model
+   raw (mode raw_mode) of the same seed, both of student size hidden. */
+static paired pair_diff(const experiment *e, const char *series, const char *kd, int kd_mode, const char *raw,
+                        int raw_mode, int hidden)
 {
     paired p;
     double d[MAX_SEEDS * 4], rs = 0;
@@ -1319,10 +1325,10 @@ static paired pair_diff(const experiment *e, const char *series, const char *kd,
     memset(&p, 0, sizeof p);
     for (i = 0; i < e->nruns; ++i) {
         const run_rec *a = &e->runs[i];
-        if (!same_key(a, series, kd, kd_hidden, mode)) continue;
+        if (!same_key(a, series, kd, hidden, kd_mode)) continue;
         for (j = 0; j < e->nruns; ++j) {
             const run_rec *b = &e->runs[j];
-            if (same_key(b, series, raw, raw_hidden, mode) && b->seed == a->seed && p.n < MAX_SEEDS * 4) {
+            if (same_key(b, series, raw, hidden, raw_mode) && b->seed == a->seed && p.n < MAX_SEEDS * 4) {
                 d[p.n++] = a->mse_n - b->mse_n;
                 rs += b->mse_n;
                 if (a->mse_n < b->mse_n) p.wins++;
@@ -1334,6 +1340,48 @@ static paired pair_diff(const experiment *e, const char *series, const char *kd,
     p.sd = std_of(d, p.n);
     p.rel = p.n && rs > 0 ? 100.0 * p.mean / (rs / p.n) : 0.0;
     return p;
+}
+
+/* The point students of size h of the size sweep, seeds [seed0, seed0 + nseeds):
+   test MSE (normalized) of the raw and the KD students (mean, std), the paired
+   KD - raw differences and the raw student's size. */
+typedef struct sweep_stat {
+    double raw[2], kd[2], diff[2], params, flops;
+    int nraw, nkd, npair, wins;
+} sweep_stat;
+
+static sweep_stat sweep_stats(const experiment *e, const char *series, int h, unsigned long long seed0, int nseeds)
+{
+    sweep_stat st;
+    double a1[MAX_SEEDS], a2[MAX_SEEDS], dsum[MAX_SEEDS];
+    int r;
+    memset(&st, 0, sizeof st);
+    for (r = 0; r < e->nruns; ++r) {
+        const run_rec *x = &e->runs[r];
+        if (strcmp(x->series, series) || x->hidden != h || x->mode != KDTS_MODE_POINT || x->seed < (int)seed0 ||
+            x->seed >= (int)(seed0 + nseeds))
+            continue;
+        if (!strcmp(x->model, "student-raw") && st.nraw < MAX_SEEDS) {
+            int y;
+            a1[st.nraw++] = x->mse_n;
+            st.params = x->params;
+            st.flops = x->flops;
+            for (y = 0; y < e->nruns; ++y) {
+                const run_rec *z = &e->runs[y];
+                if (!strcmp(z->series, series) && !strcmp(z->model, "student-KD") && z->hidden == h &&
+                    z->mode == KDTS_MODE_POINT && z->seed == x->seed && st.npair < MAX_SEEDS) {
+                    dsum[st.npair++] = z->mse_n - x->mse_n;
+                    if (z->mse_n < x->mse_n) st.wins++;
+                    break;
+                }
+            }
+        }
+        if (!strcmp(x->model, "student-KD") && st.nkd < MAX_SEEDS) a2[st.nkd++] = x->mse_n;
+    }
+    st.raw[0] = mean_of(a1, st.nraw); st.raw[1] = std_of(a1, st.nraw);
+    st.kd[0] = mean_of(a2, st.nkd); st.kd[1] = std_of(a2, st.nkd);
+    st.diff[0] = mean_of(dsum, st.npair); st.diff[1] = std_of(dsum, st.npair);
+    return st;
 }
 
 static void fmt_flops(char *buf, size_t cap, double f)
@@ -1419,7 +1467,10 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
                 snprintf(w, sizeof w, "-");
             }
             fprintf(f, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %.1f | %.1f |\n",
-                    model_desc(rr->model), size, rr->model[0] == 'p' ? "-" : a.mode == KDTS_MODE_DIST ? "dist" : "point",
+                    model_desc(rr->model), size,
+                    rr->model[0] == 'p' ? "-"
+                    : a.mode == KDTS_MODE_DIST ? (rr->hard_last ? "dist (hard: last step)" : "dist")
+                                               : (rr->hard_last ? "point (hard: last step)" : "point"),
                     w, a.n, c1, c2, c3, c4, c5, a.params, fl, a.lat_us, a.train_s);
         }
     }
@@ -1427,50 +1478,22 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
 
 typedef struct pair_spec {
     const char *kd, *raw, *label;
-    int mode;
+    int kd_mode, raw_mode; /* kd_mode -1: any (the cross-mode pair) */
 } pair_spec;
 
 static const pair_spec PAIRS[] = {
-    {"student-KD", "student-raw", "KD (point) − raw (point)", KDTS_MODE_POINT},
-    {"student-KD", "student-raw-last", "KD (point) − raw with last-step hard loss (control)", KDTS_MODE_POINT},
-    {"student-KD-alpha-only", "student-raw", "KD alpha only − raw", KDTS_MODE_POINT},
-    {"student-KD-beta-only", "student-raw", "KD beta only − raw", KDTS_MODE_POINT},
-    {"student-KD-dist", "student-raw-dist", "KD (dist) − raw (dist)", KDTS_MODE_DIST},
-    {"student-KD-dist", "student-raw", "KD (dist) − raw (point)", -1},
-    {"student-KD-ensemble", "student-raw", "KD ensemble − raw", KDTS_MODE_POINT},
-    {"student-KD-incremental", "student-raw", "KD incremental − raw", KDTS_MODE_POINT},
-    {"student-KD-progressive", "student-raw", "KD progressive − raw", KDTS_MODE_POINT},
+    {"student-KD", "student-raw", "KD (point) − raw (point)", KDTS_MODE_POINT, KDTS_MODE_POINT},
+    {"student-KD", "student-raw-last", "KD (point) − raw with last-step hard loss (control)", KDTS_MODE_POINT,
+     KDTS_MODE_POINT},
+    {"student-KD-alpha-only", "student-raw", "KD alpha only − raw", KDTS_MODE_POINT, KDTS_MODE_POINT},
+    {"student-KD-beta-only", "student-raw", "KD beta only − raw", KDTS_MODE_POINT, KDTS_MODE_POINT},
+    {"student-KD-dist", "student-raw-dist", "KD (dist) − raw (dist)", KDTS_MODE_DIST, KDTS_MODE_DIST},
+    {"student-KD-dist", "student-raw", "KD (dist) − raw (point)", -1, KDTS_MODE_POINT},
+    {"student-KD-ensemble", "student-raw", "KD ensemble − raw", KDTS_MODE_POINT, KDTS_MODE_POINT},
+    {"student-KD-incremental", "student-raw", "KD incremental − raw", KDTS_MODE_POINT, KDTS_MODE_POINT},
+    {"student-KD-progressive", "student-raw", "KD progressive − raw", KDTS_MODE_POINT, KDTS_MODE_POINT},
 };
 #define N_PAIRS ((int)(sizeof PAIRS / sizeof PAIRS[0]))
-
-/* Paired KD - raw over a mode-free key (for the cross-mode pair). */
-static paired pair_any(const experiment *e, const char *series, const pair_spec *ps, int hidden)
-{
-    if (ps->mode >= 0) return pair_diff(e, series, ps->kd, hidden, ps->raw, hidden, ps->mode);
-    {
-        paired p;
-        double d[MAX_SEEDS * 4], rs = 0;
-        int i, j;
-        memset(&p, 0, sizeof p);
-        for (i = 0; i < e->nruns; ++i) {
-            const run_rec *a = &e->runs[i];
-            if (!same_key(a, series, ps->kd, hidden, -1)) continue;
-            for (j = 0; j < e->nruns; ++j) {
-                const run_rec *b = &e->runs[j];
-                if (same_key(b, series, ps->raw, hidden, KDTS_MODE_POINT) && b->seed == a->seed && p.n < MAX_SEEDS * 4) {
-                    d[p.n++] = a->mse_n - b->mse_n;
-                    rs += b->mse_n;
-                    if (a->mse_n < b->mse_n) p.wins++;
-                    break;
-                }
-            }
-        }
-        p.mean = mean_of(d, p.n);
-        p.sd = std_of(d, p.n);
-        p.rel = p.n && rs > 0 ? 100.0 * p.mean / (rs / p.n) : 0.0;
-        return p;
-    }
-}
 
 static void write_pair_table(FILE *f, const experiment *e, const char *series, int hidden)
 {
@@ -1478,10 +1501,10 @@ static void write_pair_table(FILE *f, const experiment *e, const char *series, i
     fprintf(f, "| comparison (same seeds, epochs, lr, early stopping; only the loss differs) | n | KD − raw test MSE "
                "(norm.), mean ± std | relative | seeds where KD won |\n|---|---|---|---|---|\n");
     for (i = 0; i < N_PAIRS; ++i) {
-        paired p = pair_any(e, series, &PAIRS[i], hidden);
+        const pair_spec *ps = &PAIRS[i];
+        paired p = pair_diff(e, series, ps->kd, ps->kd_mode, ps->raw, ps->raw_mode, hidden);
         if (!p.n) continue;
-        fprintf(f, "| %s | %d | %+.5f ± %.5f | %+.2f%% | %d of %d |\n", PAIRS[i].label, p.n, p.mean, p.sd, p.rel, p.wins,
-                p.n);
+        fprintf(f, "| %s | %d | %+.5f ± %.5f | %+.2f%% | %d of %d |\n", ps->label, p.n, p.mean, p.sd, p.rel, p.wins, p.n);
     }
 }
 
@@ -1492,17 +1515,30 @@ static void write_claims(FILE *f, const experiment *e, const char *series, int h
     agg te = aggregate(e, series, "teacher", -1, KDTS_MODE_POINT);
     agg raw = aggregate(e, series, "student-raw", hidden, KDTS_MODE_POINT);
     agg kd = aggregate(e, series, "student-KD", hidden, KDTS_MODE_POINT);
-    paired p = pair_diff(e, series, "student-KD", hidden, "student-raw", hidden, KDTS_MODE_POINT);
+    paired p = pair_diff(e, series, "student-KD", KDTS_MODE_POINT, "student-raw", KDTS_MODE_POINT, hidden);
+    paired c = pair_diff(e, series, "student-KD", KDTS_MODE_POINT, "student-raw-last", KDTS_MODE_POINT, hidden);
     double keep_raw, keep_kd;
     const char *v;
     if (!te.n || !raw.n || !kd.n) return;
     /* 1. more accurate than raw */
-    if (p.mean < 0 && 2 * p.wins > p.n && fabs(p.mean) > p.sd / sqrt((double)(p.n > 1 ? p.n : 1))) v = "holds";
-    else if (p.mean >= 0 && 2 * p.wins <= p.n) v = "does not hold";
-    else v = "mixed";
+    {
+        int beats_raw = p.mean < 0 && 2 * p.wins > p.n;
+        int beats_control = !c.n || (c.mean < 0 && 2 * c.wins > c.n);
+        if (beats_raw && beats_control) v = "holds";
+        else if (p.mean >= 0 && 2 * p.wins <= p.n) v = "does not hold";
+        else if (beats_raw) v = "mixed (KD beats the raw student, but not the control below)";
+        else v = "mixed";
+    }
     fprintf(f, "- **Distilled student more accurate than the raw one: %s.** KD − raw test MSE = %+.5f ± %.5f "
                "(%+.2f%%), KD won on %d of %d seeds (raw %.4f ± %.4f, KD %.4f ± %.4f).\n",
             v, p.mean, p.sd, p.rel, p.wins, p.n, raw.mse_n[0], raw.mse_n[1], kd.mse_n[0], kd.mse_n[1]);
+    {
+        agg rl = aggregate(e, series, "student-raw-last", hidden, KDTS_MODE_POINT);
+        if (c.n)
+            fprintf(f, "  Control: a raw student trained with the hard loss on the last step only scores %.4f ± %.4f; "
+                       "KD − this control = %+.5f ± %.5f (%+.2f%%), KD won on %d of %d seeds.\n",
+                    rl.mse_n[0], rl.mse_n[1], c.mean, c.sd, c.rel, c.wins, c.n);
+    }
     /* 2. close to the teacher: share of the teacher's gain over persistence kept */
     if (pe.mse_n[0] > te.mse_n[0]) {
         keep_raw = 100.0 * (pe.mse_n[0] - raw.mse_n[0]) / (pe.mse_n[0] - te.mse_n[0]);
@@ -1564,14 +1600,21 @@ static void machine_info(char *mach, size_t mcap, char *cpu, size_t ccap)
     }
 }
 
-static void write_csv(const experiment *e, const char *dir)
+/* Open the file dir/name for writing (exits when it cannot). */
+static FILE *open_out(const char *dir, const char *name)
 {
     char path[1024];
     FILE *f;
-    int i;
-    snprintf(path, sizeof path, "%s/results.csv", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
     f = fopen(path, "w");
     if (!f) die("cannot write %s", path);
+    return f;
+}
+
+static void write_csv(const experiment *e, const char *dir)
+{
+    FILE *f = open_out(dir, "results.csv");
+    int i;
     fprintf(f, "series,model,seed,layers,hidden,mode,bins,hard_last_only,alpha,beta,T,test_mse_norm,test_mae_norm,test_mse_orig,"
                "test_mae_orig,val_mse_norm,params,flops,latency_us,train_seconds,epochs_run,best_epoch\n");
     for (i = 0; i < e->nruns; ++i) {
@@ -1582,9 +1625,7 @@ static void write_csv(const experiment *e, const char *dir)
                 r->lat_us, r->train_s, r->epochs_run, r->best_epoch);
     }
     fclose(f);
-    snprintf(path, sizeof path, "%s/grid.csv", dir);
-    f = fopen(path, "w");
-    if (!f) die("cannot write %s", path);
+    f = open_out(dir, "grid.csv");
     fprintf(f, "series,mode,alpha,beta,T,val_mse_norm,chosen\n");
     for (i = 0; i < e->ngrid; ++i) {
         const grid_rec *g = &e->grid[i];
@@ -1608,12 +1649,73 @@ typedef struct series_out {
     long ntrain, nval, ntest;
 } series_out;
 
+/* Train one model of the tables (test metrics included, row of table `table`,
+   learning curve in cv when not NULL). The model stays in *keep when keep is not
+   NULL (the caller frees it), else it is freed. */
+static void train_run(experiment *e, const series_data *d, const series_spec *ss, const model_spec *ms,
+                      unsigned long long seed, curve *cv, int table, kdts_lstm *keep)
+{
+    kdts_lstm local, *m = keep ? keep : &local;
+    run_rec *rec = add_run(e);
+    train_model(e, d, ss, m, ms, seed, cv, rec, 1);
+    rec->table = table;
+    if (!keep) kdts_lstm_free(m);
+}
+
+/* base as a distilled student named name of the given teachers and weights. */
+static model_spec kd_spec(const model_spec *base, const char *name, const kdts_lstm *const *teachers, int nteachers,
+                          float alpha, float beta)
+{
+    model_spec v = *base;
+    v.name = name;
+    v.teachers = teachers;
+    v.nteachers = nteachers;
+    v.alpha = alpha;
+    v.beta = beta;
+    return v;
+}
+
+/* One point of the validation grid: train gs on the first seed, record its
+   validation MSE with the given weights and track the best point. */
+static void grid_point(experiment *e, const series_data *d, const series_spec *ss, const model_spec *gs,
+                       unsigned long long seed, double alpha, double beta, double temp, double *best, int *gbest)
+{
+    kdts_lstm m;
+    grid_rec *g;
+    double vm = train_model(e, d, ss, &m, gs, seed, NULL, NULL, 0);
+    kdts_lstm_free(&m);
+    g = add_grid(e);
+    scopy(g->series, sizeof g->series, ss->name);
+    g->mode = gs->mode;
+    g->alpha = alpha;
+    g->beta = beta;
+    g->temp = temp;
+    g->val_mse = vm;
+    if (vm < *best) {
+        *best = vm;
+        *gbest = e->ngrid - 1;
+    }
+}
+
+/* Average forecast (w->n, h) of the nt teachers on windows w into acc; fc is scratch of the same size. */
+static void ensemble_fc(const kdts_lstm *const *tp, int nt, const kdts_windows *w, int h, float *fc, float *acc)
+{
+    size_t nn = (size_t)w->n * h, q;
+    int k;
+    memset(acc, 0, nn * sizeof(float));
+    for (k = 0; k < nt; ++k) {
+        kdts_error err;
+        check(kdts_predict(tp[k], w->x, (int)w->n, w->T, fc, &err), &err, "ensemble");
+        for (q = 0; q < nn; ++q) acc[q] += fc[q] / (float)nt;
+    }
+}
+
 static void run_series(experiment *e, const series_spec *ss, series_out *so)
 {
     const options *o = &e->o;
     series_data d;
     kdts_lstm teachers[MAX_TEACHERS], tdist, mid, m;
-    const kdts_lstm *tp[MAX_TEACHERS];
+    const kdts_lstm *tp[MAX_TEACHERS], *dist_t[1], *mid_t[1];
     model_spec ms;
     run_rec *rec;
     float *fc;
@@ -1625,6 +1727,8 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
     char path[1024];
     unsigned long long seed0 = o->seed;
 
+    dist_t[0] = &tdist;
+    mid_t[0] = &mid;
     memset(so, 0, sizeof *so);
     scopy(so->name, sizeof so->name, ss->name);
     scopy(so->target, sizeof so->target, ss->target);
@@ -1660,31 +1764,16 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
     ms.epochs = ss->epochs;
     for (k = 0; k < o->teachers; ++k) {
         curve *cv = k == 0 ? add_curve(e, ss->name, "teacher") : NULL;
-        rec = add_run(e);
-        train_model(e, &d, ss, &teachers[k], &ms, seed0 + 100 + k, cv, rec, 1);
+        train_run(e, &d, ss, &ms, seed0 + 100 + k, cv, TAB_MAIN, &teachers[k]);
         tp[k] = &teachers[k];
     }
     if (o->teachers > 1) { /* the ensemble's own forecast: average of the teachers */
-        float *acc = (float *)xmalloc((size_t)d.te.n * ss->horizon * sizeof(float));
-        size_t nn = (size_t)d.te.n * ss->horizon, q;
+        float *acc = (float *)xmalloc((size_t)(d.va.n > d.te.n ? d.va.n : d.te.n) * ss->horizon * sizeof(float));
         double tsum = 0, psum = 0, fsum = 0;
         rec = add_run(e);
-        memset(acc, 0, nn * sizeof(float));
-        for (k = 0; k < o->teachers; ++k) {
-            kdts_error err;
-            check(kdts_predict(tp[k], d.te.x, (int)d.te.n, ss->lookback, fc, &err), &err, "ensemble");
-            for (q = 0; q < nn; ++q) acc[q] += fc[q] / (float)o->teachers;
-        }
+        ensemble_fc(tp, o->teachers, &d.te, ss->horizon, fc, acc);
         metrics(&d, &d.te, acc, &rec->mse_n, &rec->mae_n, &rec->mse_o, &rec->mae_o);
-        free(acc);
-        acc = (float *)xmalloc((size_t)d.va.n * ss->horizon * sizeof(float));
-        nn = (size_t)d.va.n * ss->horizon;
-        memset(acc, 0, nn * sizeof(float));
-        for (k = 0; k < o->teachers; ++k) {
-            kdts_error err;
-            check(kdts_predict(tp[k], d.va.x, (int)d.va.n, ss->lookback, fc, &err), &err, "ensemble");
-            for (q = 0; q < nn; ++q) acc[q] += fc[q] / (float)o->teachers;
-        }
+        ensemble_fc(tp, o->teachers, &d.va, ss->horizon, fc, acc);
         metrics(&d, &d.va, acc, &rec->val_mse, NULL, NULL, NULL);
         free(acc);
         for (i = first_run; i < e->nruns; ++i)
@@ -1705,10 +1794,8 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
     }
     if (have_dist) {
         ms.name = "teacher-dist";
-        ms.mode = KDTS_MODE_DIST;
-        ms.hard_last = !o->dist_hard_all;
-        rec = add_run(e);
-        train_model(e, &d, ss, &tdist, &ms, seed0 + 100, add_curve(e, ss->name, "teacher (dist)"), rec, 1);
+        ms.mode = KDTS_MODE_DIST; /* hard loss on every step, like the point teacher */
+        train_run(e, &d, ss, &ms, seed0 + 100, add_curve(e, ss->name, "teacher (dist)"), TAB_MAIN, &tdist);
     }
     {
         agg pe = aggregate(e, ss->name, "persistence", -1, -1), te = aggregate(e, ss->name, "teacher", -1, 0);
@@ -1730,10 +1817,11 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
     /* grid on the validation split, first seed: alpha x beta (point), then T (dist) */
     so->grid_alpha = !o->alpha_set;
     so->grid_beta = !o->beta_set;
-    so->grid_temp = !o->temp_set && have_dist;
+    so->grid_temp = !o->temp_set && have_dist && o->n_grid_temp > 1;
+    if (!o->temp_set && o->n_grid_temp == 1) temp = (float)o->grid_temp[0];
     if (so->grid_alpha || so->grid_beta) {
         double ga[MAX_LIST], gb[MAX_LIST];
-        int na = o->n_grid_alpha, nb = o->n_grid_beta, ia, ib, gfirst = e->ngrid, gbest = -1;
+        int na = o->n_grid_alpha, nb = o->n_grid_beta, ia, ib, gbest = -1;
         memcpy(ga, o->grid_alpha, sizeof ga);
         memcpy(gb, o->grid_beta, sizeof gb);
         if (!so->grid_alpha) { ga[0] = alpha; na = 1; }
@@ -1742,29 +1830,9 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
         fprintf(stderr, "[%s] grid over alpha x beta on the validation split (seed %llu)\n", ss->name, seed0);
         for (ia = 0; ia < na; ++ia)
             for (ib = 0; ib < nb; ++ib) {
-                grid_rec *g;
-                double vm;
-                model_spec gs = ms;
-                gs.name = "grid";
-                gs.teachers = tp;
-                gs.nteachers = 1;
-                gs.alpha = (float)ga[ia];
-                gs.beta = (float)gb[ib];
-                vm = train_model(e, &d, ss, &m, &gs, seed0, NULL, NULL, 0);
-                kdts_lstm_free(&m);
-                g = add_grid(e);
-                scopy(g->series, sizeof g->series, ss->name);
-                g->mode = KDTS_MODE_POINT;
-                g->alpha = ga[ia];
-                g->beta = gb[ib];
-                g->temp = 1;
-                g->val_mse = vm;
-                if (vm < best) {
-                    best = vm;
-                    gbest = e->ngrid - 1;
-                }
+                model_spec gs = kd_spec(&ms, "grid", tp, 1, (float)ga[ia], (float)gb[ib]);
+                grid_point(e, &d, ss, &gs, seed0, ga[ia], gb[ib], 1, &best, &gbest);
             }
-        (void)gfirst;
         e->grid[gbest].chosen = 1;
         alpha = (float)e->grid[gbest].alpha;
         beta = (float)e->grid[gbest].beta;
@@ -1774,34 +1842,11 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
         int it, gbest = -1;
         best = DBL_MAX;
         for (it = 0; it < o->n_grid_temp; ++it) {
-            grid_rec *g;
-            double vm;
-            model_spec gs = ms;
-            gs.name = "grid";
+            model_spec gs = kd_spec(&ms, "grid", dist_t, 1, alpha, beta);
             gs.mode = KDTS_MODE_DIST;
             gs.hard_last = !o->dist_hard_all;
-            {
-                const kdts_lstm *one[1];
-                one[0] = &tdist;
-                gs.teachers = one;
-                gs.nteachers = 1;
-                gs.alpha = alpha;
-                gs.beta = beta;
-                gs.temp = (float)o->grid_temp[it];
-                vm = train_model(e, &d, ss, &m, &gs, seed0, NULL, NULL, 0);
-            }
-            kdts_lstm_free(&m);
-            g = add_grid(e);
-            scopy(g->series, sizeof g->series, ss->name);
-            g->mode = KDTS_MODE_DIST;
-            g->alpha = alpha;
-            g->beta = beta;
-            g->temp = o->grid_temp[it];
-            g->val_mse = vm;
-            if (vm < best) {
-                best = vm;
-                gbest = e->ngrid - 1;
-            }
+            gs.temp = (float)o->grid_temp[it];
+            grid_point(e, &d, ss, &gs, seed0, alpha, beta, o->grid_temp[it], &best, &gbest);
         }
         e->grid[gbest].chosen = 1;
         temp = (float)e->grid[gbest].temp;
@@ -1813,15 +1858,9 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
 
     /* mid-size student for progressive distillation (trained once, like the teacher) */
     if (!o->no_remedies) {
-        model_spec mm = ms;
-        mm.name = "mid-KD";
+        model_spec mm = kd_spec(&ms, "mid-KD", tp, 1, alpha, beta);
         mm.hidden = o->m_hidden;
-        mm.teachers = tp;
-        mm.nteachers = 1;
-        mm.alpha = alpha;
-        mm.beta = beta;
-        rec = add_run(e);
-        train_model(e, &d, ss, &mid, &mm, seed0 + 200, NULL, rec, 1);
+        train_run(e, &d, ss, &mm, seed0 + 200, NULL, TAB_MAIN, &mid);
     }
 
     /* the students, every seed */
@@ -1852,101 +1891,62 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
         model_spec v;
         int first = s == 0;
         /* raw, point */
-        v = ms;
-        rec = add_run(e);
-        train_model(e, &d, ss, &m, &v, seed, first ? add_curve(e, ss->name, "student raw") : NULL, rec, 1);
-        if (first) slice_forecast(&d, ss, &m, nslice, sp.raw, NULL, NULL, o->coverage);
-        kdts_lstm_free(&m);
+        train_run(e, &d, ss, &ms, seed, first ? add_curve(e, ss->name, "student raw") : NULL, TAB_MAIN,
+                  first ? &m : NULL);
+        if (first) {
+            slice_forecast(&d, ss, &m, nslice, sp.raw, NULL, NULL, o->coverage);
+            kdts_lstm_free(&m);
+        }
         /* control: raw, hard loss on the last step only (what alpha = 1 keeps of the
            hard targets' positions: tells the teacher's share of a KD gain apart) */
+        v = ms;
         v.name = "student-raw-last";
         v.hard_last = 1;
-        rec = add_run(e);
-        train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
-        kdts_lstm_free(&m);
-        v.hard_last = 0;
+        train_run(e, &d, ss, &v, seed, NULL, TAB_MAIN, NULL);
         /* KD, point */
-        v.name = "student-KD";
-        v.teachers = tp;
-        v.nteachers = 1;
-        v.alpha = alpha;
-        v.beta = beta;
-        rec = add_run(e);
-        train_model(e, &d, ss, &m, &v, seed, first ? add_curve(e, ss->name, "student KD") : NULL, rec, 1);
-        if (first) slice_forecast(&d, ss, &m, nslice, sp.kd, NULL, NULL, o->coverage);
-        kdts_lstm_free(&m);
+        v = kd_spec(&ms, "student-KD", tp, 1, alpha, beta);
+        train_run(e, &d, ss, &v, seed, first ? add_curve(e, ss->name, "student KD") : NULL, TAB_MAIN,
+                  first ? &m : NULL);
+        if (first) {
+            slice_forecast(&d, ss, &m, nslice, sp.kd, NULL, NULL, o->coverage);
+            kdts_lstm_free(&m);
+        }
         if (o->ablation) {
             v.name = "student-KD-alpha-only";
             v.alpha = alpha > 0 ? alpha : 0.5f;
             v.beta = 0;
-            rec = add_run(e);
-            train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
-            kdts_lstm_free(&m);
+            train_run(e, &d, ss, &v, seed, NULL, TAB_MAIN, NULL);
             v.name = "student-KD-beta-only";
             v.alpha = 0;
             v.beta = beta > 0 ? beta : 0.5f;
-            rec = add_run(e);
-            train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
-            kdts_lstm_free(&m);
+            train_run(e, &d, ss, &v, seed, NULL, TAB_MAIN, NULL);
         }
         if (have_dist) {
-            const kdts_lstm *one[1];
-            one[0] = &tdist;
             v = ms;
             v.name = "student-raw-dist";
             v.mode = KDTS_MODE_DIST;
             v.hard_last = !o->dist_hard_all;
-            rec = add_run(e);
-            train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
-            kdts_lstm_free(&m);
-            v.name = "student-KD-dist";
-            v.teachers = one;
-            v.nteachers = 1;
-            v.alpha = alpha;
-            v.beta = beta;
+            train_run(e, &d, ss, &v, seed, NULL, TAB_MAIN, NULL);
+            v = kd_spec(&v, "student-KD-dist", dist_t, 1, alpha, beta);
             v.temp = temp;
-            rec = add_run(e);
-            train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
+            train_run(e, &d, ss, &v, seed, NULL, TAB_MAIN, first ? &m : NULL);
             if (first) {
                 slice_forecast(&d, ss, &m, nslice, sp.dist, sp.dist_lo, sp.dist_hi, o->coverage);
                 sp.have_dist = 1;
-            }
-            kdts_lstm_free(&m);
-        }
-        if (!o->no_remedies) {
-            const kdts_lstm *one[1];
-            if (o->teachers > 1) {
-                v = ms;
-                v.name = "student-KD-ensemble";
-                v.teachers = tp;
-                v.nteachers = o->teachers;
-                v.alpha = alpha;
-                v.beta = beta;
-                rec = add_run(e);
-                train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
                 kdts_lstm_free(&m);
             }
-            v = ms;
-            v.name = "student-KD-incremental";
-            v.teachers = tp;
-            v.nteachers = 1;
-            v.alpha = alpha;
-            v.beta = beta;
+        }
+        if (!o->no_remedies) {
+            if (o->teachers > 1) {
+                v = kd_spec(&ms, "student-KD-ensemble", tp, o->teachers, alpha, beta);
+                train_run(e, &d, ss, &v, seed, NULL, TAB_MAIN, NULL);
+            }
+            v = kd_spec(&ms, "student-KD-incremental", tp, 1, alpha, beta);
             v.warmup = o->warmup;
-            rec = add_run(e);
-            train_model(e, &d, ss, &m, &v, seed, first ? add_curve(e, ss->name, "student KD incremental") : NULL, rec,
-                        1);
-            kdts_lstm_free(&m);
-            one[0] = &mid;
-            v = ms;
-            v.name = "student-KD-progressive";
-            v.teachers = one;
-            v.nteachers = 1;
-            v.alpha = alpha;
-            v.beta = beta;
-            rec = add_run(e);
-            train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
-            kdts_lstm_free(&m);
+            train_run(e, &d, ss, &v, seed, first ? add_curve(e, ss->name, "student KD incremental") : NULL, TAB_MAIN,
+                      NULL);
+            v = kd_spec(&ms, "student-KD-progressive", mid_t, 1, alpha, beta);
+            train_run(e, &d, ss, &v, seed, NULL, TAB_MAIN, NULL);
         }
     }
 
@@ -1963,38 +1963,19 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
                 model_spec v = ms;
                 if (h == o->s_hidden && s < nseeds) continue; /* the main runs are these */
                 v.hidden = h;
-                rec = add_run(e);
-                train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
-                rec->table = TAB_SWEEP;
-                kdts_lstm_free(&m);
-                v.name = "student-KD";
-                v.teachers = tp;
-                v.nteachers = 1;
-                v.alpha = alpha;
-                v.beta = beta;
-                rec = add_run(e);
-                train_model(e, &d, ss, &m, &v, seed, NULL, rec, 1);
-                rec->table = TAB_SWEEP;
-                kdts_lstm_free(&m);
+                train_run(e, &d, ss, &v, seed, NULL, TAB_SWEEP, NULL);
+                v = kd_spec(&v, "student-KD", tp, 1, alpha, beta);
+                train_run(e, &d, ss, &v, seed, NULL, TAB_SWEEP, NULL);
             }
         }
         so->nsweep = ns;
         /* mean over the sweep seeds (main runs included for the main size) */
         for (q = 0; q < ns; ++q) {
-            int h = (int)o->sweep[q], c1 = 0, c2 = 0;
-            double a1[MAX_SEEDS], a2[MAX_SEEDS];
-            for (i = first_run; i < e->nruns; ++i) {
-                const run_rec *r = &e->runs[i];
-                if (r->hidden != h || r->mode != KDTS_MODE_POINT || r->seed >= (int)(seed0 + sweep_seeds) ||
-                    r->seed < (int)seed0)
-                    continue;
-                if (!strcmp(r->model, "student-raw") && c1 < MAX_SEEDS) a1[c1++] = r->mse_n;
-                if (!strcmp(r->model, "student-KD") && c2 < MAX_SEEDS) a2[c2++] = r->mse_n;
-            }
-            raw[q] = mean_of(a1, c1);
-            rsd[q] = std_of(a1, c1);
-            kd[q] = mean_of(a2, c2);
-            ksd[q] = std_of(a2, c2);
+            sweep_stat st = sweep_stats(e, ss->name, (int)o->sweep[q], seed0, sweep_seeds);
+            raw[q] = st.raw[0];
+            rsd[q] = st.raw[1];
+            kd[q] = st.kd[0];
+            ksd[q] = st.kd[1];
         }
         snprintf(path, sizeof path, "%s/%s_size.svg", o->out, ss->name);
         plot_size(ss->name, o->sweep, ns, raw, kd, rsd, ksd, te.mse_n[0], pe.mse_n[0], path, sweep_seeds);
@@ -2038,10 +2019,12 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
              "to their last observed value; %d-step direct forecast at every step (hard loss on every step); "
              "training windows every %d rows (%ld), validation %ld and test %ld windows (every row); teacher %dx%d, "
              "%d epochs; students 1x%d, %d epochs; mid 1x%d; batch %d, Adam lr %g, best-validation weights "
-             "(patience %d); distribution mode %d bins over [%.3f, %.3f]",
+             "(patience %d); distribution mode: %d bins over [%.3f, %.3f] (1%%-99%% quantiles of the training "
+             "targets, widened 10%%), dist teacher with the hard loss on every step, dist students on the %s",
              ss->target, ss->features ? ss->features : ss->target, d.split_desc, ss->lookback, ss->horizon, ss->stride,
              d.tr.n, d.va.n, d.te.n, o->t_layers, o->t_hidden, ss->epochs, o->s_hidden, ss->s_epochs, o->m_hidden,
-             o->batch, (double)o->lr, o->patience, o->bins, (double)d.bin_lo, (double)d.bin_hi);
+             o->batch, (double)o->lr, o->patience, o->bins, (double)d.bin_lo, (double)d.bin_hi,
+             o->dist_hard_all ? "every step" : "last step only");
 
     for (k = 0; k < o->teachers; ++k) kdts_lstm_free(&teachers[k]);
     if (have_dist) kdts_lstm_free(&tdist);
@@ -2060,15 +2043,13 @@ static void run_series(experiment *e, const series_spec *ss, series_out *so)
 static void write_report(const experiment *e, const series_out *so, int nseries, double total_s)
 {
     const options *o = &e->o;
-    char path[1024], mach[256], cpu[256], date[64];
+    char mach[256], cpu[256], date[64];
     time_t tt = time(NULL);
     FILE *f;
     int i, j, q;
     machine_info(mach, sizeof mach, cpu, sizeof cpu);
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&tt));
-    snprintf(path, sizeof path, "%s/results.md", o->out);
-    f = fopen(path, "w");
-    if (!f) die("cannot write %s", path);
+    f = open_out(o->out, "results.md");
     fprintf(f, "# kdts distillation experiment\n\n");
     fprintf(f, "- date: %s\n- machine: %s, %s\n- SIMD path: %s\n- command:", date, mach, cpu, kdts_simd_name());
     for (i = 0; i < e->argc; ++i) fprintf(f, " %s", e->argv[i]);
@@ -2131,42 +2112,16 @@ static void write_report(const experiment *e, const series_out *so, int nseries,
         fprintf(f, "| student | params | FLOPs/forecast | raw test MSE | KD test MSE | KD − raw | seeds KD won |\n"
                    "|---|---|---|---|---|---|---|\n");
         for (q = 0; q < s->nsweep; ++q) {
-            int h = (int)s->sweep_sizes[q], sweep_seeds = o->full ? o->seeds : 1, r;
-            double a1[MAX_SEEDS], a2[MAX_SEEDS], prm = 0, fl = 0;
-            int c1 = 0, c2 = 0, wins = 0, npair = 0;
+            int h = (int)s->sweep_sizes[q];
+            sweep_stat st = sweep_stats(e, s->name, h, o->seed, o->full ? o->seeds : 1);
             char fls[32], r1[48], r2[48], dd[64];
-            double dsum[MAX_SEEDS], ms1[2], ms2[2], md[2];
-            for (r = 0; r < e->nruns; ++r) {
-                const run_rec *x = &e->runs[r];
-                if (strcmp(x->series, s->name) || x->hidden != h || x->mode != 0 || x->seed < (int)o->seed ||
-                    x->seed >= (int)(o->seed + sweep_seeds))
-                    continue;
-                if (!strcmp(x->model, "student-raw") && c1 < MAX_SEEDS) {
-                    int y;
-                    a1[c1++] = x->mse_n;
-                    prm = x->params;
-                    fl = x->flops;
-                    for (y = 0; y < e->nruns; ++y) {
-                        const run_rec *z = &e->runs[y];
-                        if (!strcmp(z->series, s->name) && !strcmp(z->model, "student-KD") && z->hidden == h &&
-                            z->mode == 0 && z->seed == x->seed && npair < MAX_SEEDS) {
-                            dsum[npair++] = z->mse_n - x->mse_n;
-                            if (z->mse_n < x->mse_n) wins++;
-                            break;
-                        }
-                    }
-                }
-                if (!strcmp(x->model, "student-KD") && c2 < MAX_SEEDS) a2[c2++] = x->mse_n;
-            }
-            ms1[0] = mean_of(a1, c1); ms1[1] = std_of(a1, c1);
-            ms2[0] = mean_of(a2, c2); ms2[1] = std_of(a2, c2);
-            md[0] = mean_of(dsum, npair); md[1] = std_of(dsum, npair);
-            fmt_pm(r1, sizeof r1, ms1, c1, 4);
-            fmt_pm(r2, sizeof r2, ms2, c2, 4);
-            if (npair > 1) snprintf(dd, sizeof dd, "%+.5f ± %.5f", md[0], md[1]);
-            else snprintf(dd, sizeof dd, "%+.5f", md[0]);
-            fmt_flops(fls, sizeof fls, fl);
-            fprintf(f, "| 1x%d | %.0f | %s | %s | %s | %s | %d of %d |\n", h, prm, fls, r1, r2, dd, wins, npair);
+            fmt_pm(r1, sizeof r1, st.raw, st.nraw, 4);
+            fmt_pm(r2, sizeof r2, st.kd, st.nkd, 4);
+            if (st.npair > 1) snprintf(dd, sizeof dd, "%+.5f ± %.5f", st.diff[0], st.diff[1]);
+            else snprintf(dd, sizeof dd, "%+.5f", st.diff[0]);
+            fmt_flops(fls, sizeof fls, st.flops);
+            fprintf(f, "| 1x%d | %.0f | %s | %s | %s | %s | %d of %d |\n", h, st.params, fls, r1, r2, dd, st.wins,
+                    st.npair);
         }
         fprintf(f, "\n### Claims of the source document (%s)\n\n", s->name);
         write_claims(f, e, s->name, hidden);
@@ -2182,8 +2137,8 @@ static void write_report(const experiment *e, const series_out *so, int nseries,
         fprintf(f, "| series | KD − raw (norm. MSE) | relative | seeds KD won | std over seeds raw | std over seeds KD "
                    "| KD dist − raw dist | seeds won |\n|---|---|---|---|---|---|---|---|\n");
         for (j = 0; j < nseries; ++j) {
-            paired p = pair_diff(e, so[j].name, "student-KD", o->s_hidden, "student-raw", o->s_hidden, 0);
-            paired pd = pair_diff(e, so[j].name, "student-KD-dist", o->s_hidden, "student-raw-dist", o->s_hidden, 1);
+            paired p = pair_diff(e, so[j].name, "student-KD", 0, "student-raw", 0, o->s_hidden);
+            paired pd = pair_diff(e, so[j].name, "student-KD-dist", 1, "student-raw-dist", 1, o->s_hidden);
             agg raw = aggregate(e, so[j].name, "student-raw", o->s_hidden, 0);
             agg kd = aggregate(e, so[j].name, "student-KD", o->s_hidden, 0);
             if (!p.n) continue;

@@ -195,6 +195,29 @@ typedef struct data {
     kdts_split split;
 } data;
 
+/* Read a CSV file; a reader error ends the program with file position. */
+static void read_csv(kdts_table *t, const char *path, const kdts_csv_config *cc)
+{
+    kdts_error e;
+    kdts_result r;
+    memset(&e, 0, sizeof e);
+    r = kdts_csv_read_file(t, path, cc, &e);
+    if (r != KDTS_OK) {
+        if (e.line) die(EXIT_DATA, "%s (line %ld, column %ld)", e.message, e.line, e.column);
+        die_err(&e, r, path);
+    }
+}
+
+/* Load a model file; an error ends the program, naming what (model, teacher). */
+static void load_model(kdts_model *m, const char *path, const char *what)
+{
+    kdts_error e;
+    kdts_result r;
+    memset(&e, 0, sizeof e);
+    r = kdts_model_load_file(m, path, &e);
+    if (r != KDTS_OK) die_err(&e, r, what);
+}
+
 static int missing_policy(const cmd *c)
 {
     const char *m = fstr(c, "missing");
@@ -209,20 +232,13 @@ static int missing_policy(const cmd *c)
 static void load_data(data *d, const cmd *c, const char *path, char **names, int nf, char **targets, int nk)
 {
     kdts_csv_config cc = kdts_csv_config_default();
-    kdts_error e;
-    kdts_result r;
     long maxrows = fint(c, "max-rows", 0, 2000000000L), i;
     int f, k;
     memset(d, 0, sizeof *d);
-    memset(&e, 0, sizeof e);
     cc.columns = (const char *const *)names;
     cc.n_columns = nf;
     cc.missing = missing_policy(c);
-    r = kdts_csv_read_file(&d->t, path, &cc, &e);
-    if (r != KDTS_OK) {
-        if (e.line) die(EXIT_DATA, "%s (line %ld, column %ld)", e.message, e.line, e.column);
-        die_err(&e, r, path);
-    }
+    read_csv(&d->t, path, &cc);
     d->F = nf;
     d->K = nk;
     for (f = 0; f < nf; ++f) d->names[f] = names[f];
@@ -252,7 +268,7 @@ static void make_split(data *d, const cmd *c)
 {
     const char *s = fstr(c, "split");
     kdts_error e;
-    kdts_result r;
+    kdts_result r = KDTS_OK; /* every path sets it or exits */
     memset(&e, 0, sizeof e);
     if (!s || !strcmp(s, "auto")) {
         if (d->rows >= 14400) r = kdts_split_rows(&d->split, d->rows, 8640, 2880, 2880, &e);
@@ -427,8 +443,7 @@ static int run_training(const cmd *c, int distill)
         int i;
         if (tf->nmulti == 0) die(EXIT_USAGE, "distill: at least one --teacher is required");
         for (i = 0; i < tf->nmulti; ++i) {
-            r = kdts_model_load_file(&te.m[i], tf->multi[i], &e);
-            if (r != KDTS_OK) die_err(&e, r, "teacher");
+            load_model(&te.m[i], tf->multi[i], "teacher");
             if (kdts_model_lstm(&te.m[i], &te.view[i], &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "teacher");
             tv[i] = &te.view[i];
             te.n++;
@@ -640,23 +655,31 @@ static flag distill_flags[] = {
 
 /* ---- loading a model and its data --------------------------------------- */
 
-static void load_model(kdts_model *m, const char *path)
-{
-    kdts_error e;
-    kdts_result r;
-    memset(&e, 0, sizeof e);
-    r = kdts_model_load_file(m, path, &e);
-    if (r != KDTS_OK) die_err(&e, r, "model");
-}
-
-static void load_model_data(data *d, const cmd *c, const kdts_model *m, const char *csv)
+/* Load --model and its --csv data (the model's columns, split as in training). */
+static void load_model_data(data *d, kdts_model *m, const cmd *c)
 {
     char *feats[MAXF], *tgts[MAXF];
     int f, k;
+    load_model(m, freq(c, "model"), "model");
     for (f = 0; f < m->n_features; ++f) feats[f] = (char *)kdts_model_feature_name(m, f);
     for (k = 0; k < m->n_targets; ++k) tgts[k] = feats[m->target_index[k]];
-    load_data(d, c, csv, feats, m->n_features, tgts, m->n_targets);
+    load_data(d, c, freq(c, "csv"), feats, m->n_features, tgts, m->n_targets);
     make_split(d, c);
+}
+
+static void infer_open(kdts_infer *inf, const kdts_model *m)
+{
+    kdts_error e;
+    memset(&e, 0, sizeof e);
+    if (kdts_infer_create(inf, m, 0, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "inference");
+}
+
+/* Free what load_model_data and infer_open made. */
+static void free_model_data(kdts_infer *inf, data *d, kdts_model *m)
+{
+    kdts_infer_free(inf);
+    free_data(d);
+    kdts_model_free(m);
 }
 
 /* ---- eval --------------------------------------------------------------- */
@@ -701,22 +724,19 @@ static int cmd_eval(const cmd *c)
     kdts_model m;
     data d;
     kdts_infer inf;
-    kdts_error e;
     kdts_range rg;
     long s, nw;
     int T, H, K, k, j;
     float *fc;
     acc mo, mn, po, pn;
-    memset(&e, 0, sizeof e);
-    load_model(&m, freq(c, "model"));
-    load_model_data(&d, c, &m, freq(c, "csv"));
+    load_model_data(&d, &m, c);
     rg = pick_range(&d, c, fstr(c, "split-part"));
     T = m.lookback;
     H = m.horizon;
     K = m.n_targets;
     nw = rg.end - rg.begin - T - H + 1;
     if (nw < 1) die(EXIT_DATA, "the %s rows %ld..%ld hold no window of %d+%d rows", fstr(c, "split-part"), rg.begin, rg.end, T, H);
-    if (kdts_infer_create(&inf, &m, 0, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "inference");
+    infer_open(&inf, &m);
     fc = (float *)malloc((size_t)K * H * sizeof(float));
     memset(&mo, 0, sizeof mo);
     mn = po = pn = mo;
@@ -747,9 +767,7 @@ static int cmd_eval(const cmd *c)
     acc_print("model", &mo);
     acc_print("persistence (last value)", &po);
     free(fc);
-    kdts_infer_free(&inf);
-    free_data(&d);
-    kdts_model_free(&m);
+    free_model_data(&inf, &d, &m);
     return 0;
 }
 
@@ -771,16 +789,13 @@ static int cmd_predict(const cmd *c)
     kdts_model m;
     data d;
     kdts_infer inf;
-    kdts_error e;
     kdts_range rg;
     long e0, e1, last = fint(c, "last", 0, 2000000000L), row;
     int T, H, K, k, j, dist;
     float cov = (float)fnum(c, "coverage", 0, 1);
     float *fc, *lo, *hi, *all;
     size_t V, i;
-    memset(&e, 0, sizeof e);
-    load_model(&m, freq(c, "model"));
-    load_model_data(&d, c, &m, freq(c, "csv"));
+    load_model_data(&d, &m, c);
     rg = pick_range(&d, c, "all");
     T = m.lookback;
     H = m.horizon;
@@ -792,7 +807,7 @@ static int cmd_predict(const cmd *c)
     e1 = rg.end - 1;
     if (e1 < e0) die(EXIT_DATA, "fewer than %d rows to forecast from", T);
     if (last > 0 && e1 - last + 1 > e0) e0 = e1 - last + 1;
-    if (kdts_infer_create(&inf, &m, 0, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "inference");
+    infer_open(&inf, &m);
     all = (float *)malloc((size_t)(e1 - e0 + 1) * V * 3 * sizeof(float));
     if (!all) die(EXIT_DATA, "out of memory");
     for (row = e0; row <= e1; ++row) {
@@ -823,9 +838,7 @@ static int cmd_predict(const cmd *c)
         printf("\n");
     }
     free(all);
-    kdts_infer_free(&inf);
-    free_data(&d);
-    kdts_model_free(&m);
+    free_model_data(&inf, &d, &m);
     return fflush(stdout) == 0 ? 0 : EXIT_DATA;
 }
 
@@ -841,17 +854,15 @@ static int cmp_d(const void *a, const void *b)
 static double bench_latency(const kdts_model *m, int runs)
 {
     kdts_infer inf;
-    kdts_error e;
     double *t = (double *)malloc((size_t)runs * sizeof(double)), med;
     float *x = (float *)malloc((size_t)m->lookback * m->n_features * sizeof(float));
     float fc[4096];
     int i, n = m->lookback * m->n_features, reps = 1;
     kdts_rng rng;
-    memset(&e, 0, sizeof e);
     if (!t || !x || (size_t)m->arch.horizon > sizeof fc / sizeof fc[0]) die(EXIT_DATA, "bench: too large");
     kdts_rng_seed(&rng, 7);
     for (i = 0; i < n; ++i) x[i] = m->scaler.offset[i % m->n_features] + kdts_rng_normal(&rng) * m->scaler.scale[i % m->n_features];
-    if (kdts_infer_create(&inf, m, 0, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "inference");
+    infer_open(&inf, m);
     /* repeat a run until it lasts >= 20 us for a stable clock reading */
     for (;;) {
         double t0 = now_s(), dt;
@@ -915,7 +926,7 @@ static flag info_flags[] = {
 static int cmd_info(const cmd *c)
 {
     kdts_model m;
-    load_model(&m, freq(c, "model"));
+    load_model(&m, freq(c, "model"), "model");
     print_info(&m, freq(c, "model"));
     if (fbool(c, "bench")) printf("latency      %.2f us per forecast (median, kdts_infer_window)\n", 1e6 * bench_latency(&m, 51));
     kdts_model_free(&m);
@@ -941,7 +952,7 @@ static int cmd_bench(const cmd *c)
     size_t bytes = 0;
     memset(&e, 0, sizeof e);
     if (fstr(c, "model")) {
-        load_model(&m, fstr(c, "model"));
+        load_model(&m, fstr(c, "model"), "model");
     } else {
         kdts_lstm_config lc;
         kdts_model_desc d;
@@ -981,17 +992,10 @@ static int cmd_inspect(const cmd *c)
     const char *path = freq(c, "csv");
     kdts_csv_config cc = kdts_csv_config_default();
     kdts_table t;
-    kdts_error e;
-    kdts_result r;
     int k;
-    memset(&e, 0, sizeof e);
     cc.missing = missing_policy(c);
     cc.keep_text = 1;
-    r = kdts_csv_read_file(&t, path, &cc, &e);
-    if (r != KDTS_OK) {
-        if (e.line) die(EXIT_DATA, "%s (line %ld, column %ld)", e.message, e.line, e.column);
-        die_err(&e, r, path);
-    }
+    read_csv(&t, path, &cc);
     printf("file       %s\n", path);
     printf("delimiter  %s\n", t.delimiter == '\t' ? "tab" : t.delimiter == ';' ? "';'" : "','");
     printf("rows       %ld data rows, %d fields per row\n", t.rows, t.file_columns);
@@ -1037,7 +1041,7 @@ static int cmd_export(const cmd *c)
     memset(&e, 0, sizeof e);
     if (fstr(c, "out")) snprintf(path, sizeof path, "%s", fstr(c, "out"));
     else snprintf(path, sizeof path, "%s.h", name);
-    load_model(&m, freq(c, "model"));
+    load_model(&m, freq(c, "model"), "model");
     r = kdts_model_export_c(&m, name, path, &e);
     if (r != KDTS_OK) die_err(&e, r, "export");
     fprintf(stderr, "wrote %s (%lu parameters)\n", path, (unsigned long)m.nparams);
@@ -1051,52 +1055,33 @@ static int cmd_export(const cmd *c)
 
 int main(int argc, char **argv)
 {
-    cmd cmds[8];
-    int i, n = 0;
-    cmds[n].name = "train";
-    cmds[n].summary = train_flags_help;
-    cmds[n].usage = "--csv F --target COL --out teacher.kdts [flags]";
-    cmds[n].flags = train_flags;
-    cmds[n++].nflags = NF(train_flags);
-    cmds[n].name = "distill";
-    cmds[n].summary = "Train a small student on the soft targets of one or more teachers (ensemble:\n"
-                      "averaged), loss alpha*L_soft + (1-alpha)*L_hard + beta*L_seq. The data settings\n"
-                      "(features, targets, lookback, horizon, scaler, window norm) come from the teachers.";
-    cmds[n].usage = "--csv F --teacher T.kdts [--teacher T2.kdts ...] --out student.kdts [flags]";
-    cmds[n].flags = distill_flags;
-    cmds[n++].nflags = NF(distill_flags);
-    cmds[n].name = "eval";
-    cmds[n].summary = "MSE, MAE, RMSE, MAPE and R2 of the model's forecasts on one split, in normalized\n"
-                      "and original units, with the persistence baseline (last value repeated).";
-    cmds[n].usage = "--model M.kdts --csv F [--split-part test]";
-    cmds[n].flags = eval_flags;
-    cmds[n++].nflags = NF(eval_flags);
-    cmds[n].name = "predict";
-    cmds[n].summary = "Forecasts as CSV on stdout: one line per window end row (original units).";
-    cmds[n].usage = "--model M.kdts --csv F [--last N]";
-    cmds[n].flags = predict_flags;
-    cmds[n++].nflags = NF(predict_flags);
-    cmds[n].name = "info";
-    cmds[n].summary = "Architecture, parameters, FLOPs per forecast, bytes and training metadata.";
-    cmds[n].usage = "--model M.kdts [--bench]";
-    cmds[n].flags = info_flags;
-    cmds[n++].nflags = NF(info_flags);
-    cmds[n].name = "inspect";
-    cmds[n].summary = "What the CSV reader sees: delimiter, columns, rows, missing values, min/mean/max,\n"
-                      "or the reader's error with file, line and column.";
-    cmds[n].usage = "--csv F [--target COL]";
-    cmds[n].flags = inspect_flags;
-    cmds[n++].nflags = NF(inspect_flags);
-    cmds[n].name = "export-c";
-    cmds[n].summary = "Write the model as a C header of static const arrays and a const kdts_model.";
-    cmds[n].usage = "--model M.kdts --name NAME [--out F.h]";
-    cmds[n].flags = export_flags;
-    cmds[n++].nflags = NF(export_flags);
-    cmds[n].name = "bench";
-    cmds[n].summary = "Median single-window latency through kdts_infer_window.";
-    cmds[n].usage = "[--model M.kdts | --hidden H --layers L --lookback T --horizon h]";
-    cmds[n].flags = bench_flags;
-    cmds[n++].nflags = NF(bench_flags);
+    cmd cmds[] = {
+        {"train", NULL, "--csv F --target COL --out teacher.kdts [flags]", train_flags, NF(train_flags)},
+        {"distill",
+         "Train a small student on the soft targets of one or more teachers (ensemble:\n"
+         "averaged), loss alpha*L_soft + (1-alpha)*L_hard + beta*L_seq. The data settings\n"
+         "(features, targets, lookback, horizon, scaler, window norm) come from the teachers.",
+         "--csv F --teacher T.kdts [--teacher T2.kdts ...] --out student.kdts [flags]", distill_flags,
+         NF(distill_flags)},
+        {"eval",
+         "MSE, MAE, RMSE, MAPE and R2 of the model's forecasts on one split, in normalized\n"
+         "and original units, with the persistence baseline (last value repeated).",
+         "--model M.kdts --csv F [--split-part test]", eval_flags, NF(eval_flags)},
+        {"predict", "Forecasts as CSV on stdout: one line per window end row (original units).",
+         "--model M.kdts --csv F [--last N]", predict_flags, NF(predict_flags)},
+        {"info", "Architecture, parameters, FLOPs per forecast, bytes and training metadata.",
+         "--model M.kdts [--bench]", info_flags, NF(info_flags)},
+        {"inspect",
+         "What the CSV reader sees: delimiter, columns, rows, missing values, min/mean/max,\n"
+         "or the reader's error with file, line and column.",
+         "--csv F [--target COL]", inspect_flags, NF(inspect_flags)},
+        {"export-c", "Write the model as a C header of static const arrays and a const kdts_model.",
+         "--model M.kdts --name NAME [--out F.h]", export_flags, NF(export_flags)},
+        {"bench", "Median single-window latency through kdts_infer_window.",
+         "[--model M.kdts | --hidden H --layers L --lookback T --horizon h]", bench_flags, NF(bench_flags)},
+    };
+    int i, n = NF(cmds);
+    cmds[0].summary = train_flags_help;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         printf("kdts %s - knowledge distillation for time-series forecasting\n\nusage: kdts <command> [flags]\n\n",
                KDTS_VERSION_STRING);
