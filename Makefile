@@ -5,6 +5,8 @@
 #   make bench        speed benchmarks (ratios against PyTorch when available)
 #   make bench-blas   kdts_gemm against OpenBLAS sgemm (needs libopenblas-dev)
 #   make clean
+#   make test-asan | test-valgrind | test-compilers | test-std | test-paths |
+#        test-cross | fuzz | test-hardening   (heavy checks: tests/hardening.mk)
 # Switches: NO_SIMD=1 (scalar path), OPENMP=1, SANITIZE=1 (ASan+UBSan),
 #           ARCH=... (default -march=native), OPT=... (default -O2)
 
@@ -82,6 +84,11 @@ bench-blas: $(BUILD)/bench_blas
 bench-csv: $(BUILD)/bench_csv
 	./$(BUILD)/bench_csv
 
+# The teacher-student experiment on data/ETTh1.csv (a few minutes): tables,
+# results.csv and SVG pictures in results/. Flags: build/distill_experiment --help
+experiment: $(BUILD)/distill_experiment
+	./$(BUILD)/distill_experiment --out results
+
 # libFuzzer target for the CSV reader (needs clang), bounded time.
 FUZZ_SECONDS ?= 60
 fuzz-csv: | $(BUILD)
@@ -89,5 +96,9 @@ fuzz-csv: | $(BUILD)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz_csv.c -lm -o $(BUILD)/fuzz_csv
 	./$(BUILD)/fuzz_csv -max_total_time=$(FUZZ_SECONDS) -timeout=5 $(BUILD)/fuzz_work_csv tests/corpus/csv
 
+# Sanitizers, valgrind, compilers, SIMD paths, cross/qemu, Cortex-M, fuzzing:
+# see tests/hardening.mk (run by .ci/run; not part of `make test`).
+include tests/hardening.mk
+
 clean:
-	rm -rf $(BUILD) results-quick
+	rm -rf $(BUILD) results-quick build-*

@@ -4675,7 +4675,7 @@ KDTSDEF kdts_result kdts_scaler_fit_column(kdts_scaler *s, const kdts_scaler_con
     }
     /* a constant column (or one too narrow for float) gets scale 1 */
     if (!(sc > 0.0f) || !kdts__isfinite(sc) || !kdts__isfinite(1.0f / sc)) sc = 1.0f;
-    for (i = s->cols; i < c; ++i) kdts__scaler_identity(s, (int)i);
+    for (i = s->cols > 0 ? s->cols : 0; i < c; ++i) kdts__scaler_identity(s, (int)i); /* cols < 0: corrupt */
     if (s->cols <= c) s->cols = c + 1;
     s->kind = cfg->kind;
     s->clip = cfg->clip;
@@ -4778,6 +4778,7 @@ KDTSDEF long kdts_window_count(long row_begin, long row_end, int lookback, int h
     if (stride == 0) stride = 1;
     if (lookback < 1 || horizon < 1 || stride < 1 || row_begin < 0 || row_end <= row_begin) return 0;
     span = row_end - row_begin;
+    if (horizon > LONG_MAX - lookback) return 0; /* 32-bit long: INT_MAX + INT_MAX overflows */
     need = (long)lookback + (long)horizon;
     if (span < need) return 0;
     return (span - need) / stride + 1;
@@ -4880,7 +4881,7 @@ KDTSDEF kdts_result kdts_windows_init_in(kdts_windows *w, void *buf, size_t byte
                                          const kdts_table *t, long row_begin, long row_end,
                                          const kdts_window_config *cfg, kdts_error *err)
 {
-    int F, K, H = 0, S = 0, T, f, k, j, tt, FK; /* H, S: set by the checks; zeroed for gcc -O3 */
+    int F = 0, K = 0, H = 0, S = 0, T = 0, f, k, j, tt, FK; /* set by the checks; zeroed for gcc -O3 */
     long N, n;
     size_t sz[5];
     kdts_windows o;
@@ -5624,6 +5625,8 @@ static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t le
     {
         kdts_lstm_config c = t.arch;
         kdts_error e2;
+        /* config_check fills e2 only on failure */
+        strcpy(e2.message, "a field is not stored in its canonical form");
         if (kdts_lstm_config_check(&c, &e2) != KDTS_OK || !kdts__same_arch(&c, &t.arch))
             KDTS__BAD(KDTS_ERR_FORMAT, "%s: invalid architecture (%s)", what, e2.message);
         t.arch = c;

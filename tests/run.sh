@@ -2,10 +2,12 @@
 # Runs every test program given on the command line, sums their
 # "N passed, M failed" lines and ends with the total in the same form.
 # Exits non-zero if any program fails or does not report.
+# KT_RUN, when set, is a command prefix for every program (an emulator such as
+# "qemu-aarch64 -L /usr/aarch64-linux-gnu", or "valgrind --error-exitcode=1").
 total_p=0; total_f=0; status=0
 for t in "$@"; do
   echo "== $t"
-  out=$("$t" 2>&1); rc=$?
+  out=$(${KT_RUN:-} "$t" 2>&1); rc=$?
   printf '%s\n' "$out"
   line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
   if [ -z "$line" ]; then

@@ -253,8 +253,8 @@ static void test_columns(void)
     if (!r) {
         KT_CHECK(t.rows == 17420 && t.cols == 7 && t.file_columns == 8, "ETTh1 rows %ld cols %d", t.rows, t.cols);
         KT_CHECK(kdts_table_find(&t, "date") == -1 && kdts_table_find(&t, "OT") == 6, "ETTh1 date ignored");
-        KT_CHECK(t.col[6][0] == 30.531f && t.col[0][0] == 5.827f, "ETTh1 first values %g %g", t.col[6][0], t.col[0][0]);
-        KT_CHECK(t.col[6][17419] == 9.567f && t.file_column[0] == 1, "ETTh1 last OT %g", t.col[6][17419]);
+        KT_CHECK(t.col[6][0] == (float)30.531f && t.col[0][0] == (float)5.827f, "ETTh1 first values %g %g", t.col[6][0], t.col[0][0]);
+        KT_CHECK(t.col[6][17419] == (float)9.567f && t.file_column[0] == 1, "ETTh1 last OT %g", t.col[6][17419]);
         kdts_table_free(&t);
     }
     /* by name, in the order asked, plus an index */
@@ -264,7 +264,7 @@ static void test_columns(void)
     c.n_column_indices = 1;
     r = rd_file(&t, "data/ETTh1.csv", &c);
     KT_CHECK(r == KDTS_OK && t.cols == 3 && !strcmp(t.name[0], "OT") && !strcmp(t.name[1], "HUFL") &&
-                 !strcmp(t.name[2], "HULL") && t.col[0][0] == 30.531f && t.col[2][0] == 2.009f,
+                 !strcmp(t.name[2], "HULL") && t.col[0][0] == (float)30.531f && t.col[2][0] == (float)2.009f,
              "select by name and index");
     if (!r) kdts_table_free(&t);
     /* the date column carried as text */
@@ -882,7 +882,7 @@ static void test_fuzz_regressions(void)
     r = kdts_csv_read_mem(&t, buf, n, NULL, &E);
     KT_CHECK(r == KDTS_OK && t.rows == 3, "long numbers: %d %s", r, E.message);
     if (!r) {
-        KT_CHECK(t.col[0][0] == 0.1f && t.col[0][1] == 1.0f && t.col[0][2] == strtof("1.23456789012345678901234567890", NULL),
+        KT_CHECK(t.col[0][0] == (float)0.1f && t.col[0][1] == 1.0f && t.col[0][2] == strtof("1.23456789012345678901234567890", NULL),
                  "long numbers values %.9g %.9g %.9g", t.col[0][0], t.col[0][1], t.col[0][2]);
         kdts_table_free(&t);
     }

@@ -46,8 +46,8 @@ static int read_csv(const char *path, csv_doc *d)
         while ((tok = p) != NULL && c < MAX_COLS) {
             char *comma = strchr(p, ',');
             if (comma) *comma = 0;
-            if (r < 0) snprintf(d->head[c], sizeof d->head[c], "%s", tok);
-            else snprintf(d->cell[r][c], sizeof d->cell[r][c], "%s", tok);
+            if (r < 0) snprintf(d->head[c], sizeof d->head[c], "%.*s", (int)sizeof d->head[c] - 1, tok);
+            else snprintf(d->cell[r][c], sizeof d->cell[r][c], "%.*s", (int)sizeof d->cell[r][c] - 1, tok);
             c++;
             p = comma ? comma + 1 : NULL;
             if (!p) break;
