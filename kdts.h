@@ -2165,6 +2165,40 @@ static void kdts__lstm_cell(float *gt, const float *cp, float *c, float *tc, flo
     }
 }
 
+/* One step of a single window (B = 1): z (4H) holds G_t on entry and
+   gets z += W_hh h_prev, reading W_hh^T packed by kdts__pack_b_full as
+   NR-column panels (valid when H <= KDTS_GEMM_KC and 4H <= KDTS_GEMM_NC:
+   one block, panel p at p*NR*H); each panel's accumulators stay in
+   registers for the whole row. Then the fused cell. */
+#if defined(KDTS__VW) && KDTS__NR != 2 * KDTS__VW
+#error "kdts: the single-window step assumes NR == 2 vector widths"
+#endif
+static void kdts__lstm_step1(float *z, const float *hp, const float *wp, const float *cp, float *c, float *tc,
+                             float *h, int H)
+{
+    int G = 4 * H, j = 0, k;
+#ifdef KDTS__VW
+    for (; j + KDTS__NR <= G; j += KDTS__NR) {
+        kdts__v a0 = kdts__vld(z + j), a1 = kdts__vld(z + j + KDTS__VW);
+        const float *w = wp + (size_t)j * H;
+        for (k = 0; k < H; ++k, w += KDTS__NR) {
+            kdts__v hk = kdts__vset(hp[k]);
+            a0 = kdts__vfma(hk, kdts__vld(w), a0);
+            a1 = kdts__vfma(hk, kdts__vld(w + KDTS__VW), a1);
+        }
+        kdts__vst(z + j, a0);
+        kdts__vst(z + j + KDTS__VW, a1);
+    }
+#endif
+    for (; j < G; ++j) {
+        const float *w = wp + (size_t)(j / KDTS__NR) * KDTS__NR * H + j % KDTS__NR;
+        float s = z[j];
+        for (k = 0; k < H; ++k) s += hp[k] * w[(size_t)k * KDTS__NR];
+        z[j] = s;
+    }
+    kdts__lstm_cell(z, cp, c, tc, h, 1, H);
+}
+
 /* Backward of the cell for one step. gt: activated gates (B,4H); cp: c_{t-1};
    tc: tanh(c_t); dh: total dL/dh_t (B,H); dc: in: dL/dc_t from step t+1,
    out: dL/dc_{t-1}; dz: out, gradient w.r.t. the pre-activations (B,4H).
@@ -2530,6 +2564,12 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
         else memset(cs, 0, (size_t)B * H * sizeof(float));
         /* The recurrence: rows of the batch are independent, so with OpenMP
            each thread runs all T steps on its own block of rows. */
+        if (B == 1 && H <= KDTS_GEMM_KC && 4 * H <= KDTS_GEMM_NC) {
+            int t;
+            for (t = 0; t < T; ++t)
+                kdts__lstm_step1(G + (size_t)t * 4 * H, hs + (size_t)t * H, ws->wpack_f[l], cs + (size_t)t * H,
+                                 cs + (size_t)(t + 1) * H, ws->tc[l] + (size_t)t * H, hs + (size_t)(t + 1) * H, H);
+        } else
         KDTS__BATCH_PAR_BEGIN(B)
             for (t = 0; t < T; ++t) {
                 float *gt = G + ((size_t)t * B + b0) * 4 * H;

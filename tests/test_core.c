@@ -325,6 +325,49 @@ static void test_gradcheck(void)
            "%.3g (%s), bound %.0e\n", GC_EPS, worst, worst_what, bound);
 }
 
+/* the single-window path (B = 1) against rows of a batch forward, for
+   hidden sizes that fill whole micro-panels and sizes that leave a tail */
+static void test_single_window(void)
+{
+    static const int hs[] = {3, 13, 16, 40, 64};
+    size_t hi;
+    double worst = 0.0;
+    for (hi = 0; hi < sizeof hs / sizeof hs[0]; ++hi) {
+        kdts_lstm m;
+        kdts_lstm_ws ws;
+        kdts_lstm_config cfg;
+        kdts_rng r;
+        enum { B = 4, T = 9, F = 3 };
+        float x[B * T * F], *ob, *o1;
+        int b, i;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.input = F;
+        cfg.hidden = hs[hi];
+        cfg.layers = 2;
+        cfg.horizon = 5;
+        kdts_lstm_init(&m, &cfg, 100 + hi, NULL);
+        kdts_lstm_ws_init(&ws, &cfg, B, T, 0, NULL);
+        kdts_rng_seed(&r, 9);
+        for (i = 0; i < B * T * F; ++i) x[i] = frand(&r);
+        ob = (float *)malloc(sizeof(float) * B * T * 5);
+        o1 = (float *)malloc(sizeof(float) * T * 5);
+        kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, ob, 0, NULL);
+        for (b = 0; b < B; ++b) {
+            kdts_lstm_forward(&m, &ws, x + b * T * F, 1, T, NULL, NULL, o1, 0, NULL);
+            for (i = 0; i < T * 5; ++i) {
+                double d = fabs((double)o1[i] - ob[b * T * 5 + i]);
+                if (d > worst) worst = d;
+            }
+        }
+        free(ob);
+        free(o1);
+        kdts_lstm_ws_free(&ws);
+        kdts_lstm_free(&m);
+    }
+    printf("single-window forward vs. batch forward (hidden 3..64): max diff %.2g\n", worst);
+    KT_CHECK(worst < 1e-5, "single-window path deviates by %g", worst);
+}
+
 /* ------------------------------------------------------ PyTorch vectors */
 static double cmp_tensor(const char *what, const float *got, const ref_tensor *want, size_t n, double tol)
 {
@@ -427,6 +470,26 @@ static void test_torch_ref(void)
         e = cmp_tensor(nm, hN, ref_get(&rf, nm), ns, tol); if (e > worst) worst = e;
         sprintf(nm, "%scN", pf);
         e = cmp_tensor(nm, cN, ref_get(&rf, nm), ns, tol); if (e > worst) worst = e;
+        /* one window at a time (the B = 1 path) against the same reference */
+        {
+            float *o1 = (float *)calloc((size_t)T * O, 4), *h1 = (float *)calloc((size_t)L * H, 4);
+            float *c1 = (float *)calloc((size_t)L * H, 4), *all = (float *)calloc((size_t)B * T * O, 4);
+            int bb, ll, jj;
+            for (bb = 0; bb < B; ++bb) {
+                for (ll = 0; ll < L; ++ll)
+                    for (jj = 0; jj < H; ++jj) {
+                        h1[ll * H + jj] = h0[((size_t)ll * B + bb) * H + jj];
+                        c1[ll * H + jj] = c0[((size_t)ll * B + bb) * H + jj];
+                    }
+                kdts_lstm_forward(&m, &ws, x + (size_t)bb * T * F, 1, T, h1, c1, o1, 0, NULL);
+                memcpy(all + (size_t)bb * T * O, o1, (size_t)T * O * 4);
+            }
+            sprintf(nm, "%sout", pf);
+            printf("  (one window at a time)\n");
+            e = cmp_tensor(nm, all, ref_get(&rf, nm), (size_t)B * T * O, tol); if (e > worst) worst = e;
+            free(o1); free(h1); free(c1); free(all);
+            kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL); /* restore the batch forward */
+        }
         kdts_loss_config_from_model(&lc, &m);
         lc.temperature = (float)hyp->data[2];
         lc.label_sigma = (float)hyp->data[5];
@@ -714,6 +777,7 @@ int main(void)
     test_loss_misc();
     test_gradcheck();
     test_torch_ref();
+    test_single_window();
     test_training();
     return kt_done();
 }
