@@ -2641,6 +2641,13 @@ static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, 
             kdts__vst(s2 + j0 + 3 * KDTS__VW, kdts__vadd(kdts__vld(s2 + j0 + 3 * KDTS__VW), a3));
         }
     }
+    for (; j0 + KDTS__VW <= n; j0 += KDTS__VW) {
+        kdts__v a0 = kdts__vset(0.0f);
+        const float *x = X + j0;
+        for (r = 0; r < rows; ++r, x += n) a0 = kdts__vadd(a0, kdts__vld(x));
+        kdts__vst(s1 + j0, kdts__vadd(kdts__vld(s1 + j0), a0));
+        if (s2) kdts__vst(s2 + j0, kdts__vadd(kdts__vld(s2 + j0), a0));
+    }
 #endif
     for (; j0 < n; j0 += 8) {
         float a[8];
@@ -2858,6 +2865,38 @@ static void kdts__target_dist_f(float *q, const float *cen, float y, const kdts_
     }
 }
 
+/* sum of (a-b)^2 over n values, in double (exact differences, four
+   independent sums); when d is not NULL, d += c*(a-b) (vectorized). */
+static double kdts__sqdiff_acc(const float *a, const float *b, size_t n, float c, float *d)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        double e0 = (double)a[i] - b[i], e1 = (double)a[i + 1] - b[i + 1];
+        double e2 = (double)a[i + 2] - b[i + 2], e3 = (double)a[i + 3] - b[i + 3];
+        s0 += e0 * e0;
+        s1 += e1 * e1;
+        s2 += e2 * e2;
+        s3 += e3 * e3;
+    }
+    for (; i < n; ++i) {
+        double e = (double)a[i] - b[i];
+        s0 += e * e;
+    }
+    if (d) {
+        i = 0;
+#ifdef KDTS__VW
+        {
+            kdts__v vc = kdts__vset(c);
+            for (; i + KDTS__VW <= n; i += KDTS__VW)
+                kdts__vst(d + i, kdts__vfma(vc, kdts__vsub(kdts__vld(a + i), kdts__vld(b + i)), kdts__vld(d + i)));
+        }
+#endif
+        for (; i < n; ++i) d[i] += c * (a[i] - b[i]);
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
 KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
                                    float w_seq, const float *out, const float *target,
                                    const float *tvals, const float *tprobs, int B, int T,
@@ -2875,32 +2914,35 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
         (w_soft != 0.0f && (dist ? !tprobs : !tvals)))
         return KDTS_ERR_ARG;
     if (dout) memset(dout, 0, (size_t)B * T * O * sizeof(float));
-    for (b = 0; b < B; ++b) {
+    if (!dist) {
+        /* point mode: whole arrays at once (all are (B,T,h)) */
+        size_t n = (size_t)B * T * h, last = (size_t)(T - 1) * h;
+        if (w_hard != 0.0f) {
+            float c = (float)(w_hard * 2.0 / n_hard);
+            if (!lc->hard_last_only)
+                Lh = kdts__sqdiff_acc(out, target, n, c, dout);
+            else
+                for (b = 0; b < B; ++b) {
+                    size_t r0 = (size_t)b * T * h + last;
+                    Lh += kdts__sqdiff_acc(out + r0, target + r0, (size_t)h, c, dout ? dout + r0 : NULL);
+                }
+        }
+        if (w_seq != 0.0f) Lq = kdts__sqdiff_acc(out, tvals, n, (float)(w_seq * 2.0 / n_seq), dout);
+        if (w_soft != 0.0f)
+            for (b = 0; b < B; ++b) {
+                size_t r0 = (size_t)b * T * h + last;
+                Ls += kdts__sqdiff_acc(out + r0, tvals + r0, (size_t)h, (float)(w_soft * 2.0 / n_soft),
+                                       dout ? dout + r0 : NULL);
+            }
+    }
+    for (b = 0; b < B && dist; ++b) {
         for (t = 0; t < T; ++t) {
             size_t row = (size_t)b * T + t;
             const float *o = out + row * O;
             float *d = dout ? dout + row * O : NULL;
             int hard = w_hard != 0.0f && t >= t_hard0, soft = w_soft != 0.0f && t == T - 1;
             for (j = 0; j < h; ++j) {
-                if (!dist) {
-                    double s = o[j], g = 0.0;
-                    if (hard) {
-                        double e = s - target[row * h + j];
-                        Lh += e * e;
-                        g += w_hard * 2.0 * e / n_hard;
-                    }
-                    if (soft) {
-                        double e = s - tvals[row * h + j];
-                        Ls += e * e;
-                        g += w_soft * 2.0 * e / n_soft;
-                    }
-                    if (w_seq != 0.0f) {
-                        double e = s - tvals[row * h + j];
-                        Lq += e * e;
-                        g += w_seq * 2.0 * e / n_seq;
-                    }
-                    if (d) d[j] = (float)g;
-                } else {
+                {
                     /* per-row softmax in float with the vectorized exp; the
                        sums that form the loss are kept in double */
                     const float *z = o + (size_t)j * K;
