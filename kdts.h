@@ -1024,7 +1024,7 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name,
 /* ---- Inference -----------------------------------------------------------
 
    A kdts_infer runs one model in caller memory; after setup nothing is
-   allocated (miniaudio style):
+   allocated (size query, then init into the caller's buffer):
        size_t n = kdts_infer_size(&model, 0);
        kdts_infer_init(&inf, &model, 0, buf, n, NULL);     // buf: n bytes
        kdts_infer_window(&inf, x, model.lookback, fc, NULL, NULL, 0);
