@@ -69,7 +69,8 @@ fuzz-replay:
 # so this build uses the AVX2+FMA path.
 VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full \
   --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
-test-valgrind:
+# test_cli and test_experiment run the tool and the example from build/.
+test-valgrind: $(EX_BIN) $(TOOL_BIN)
 	$(MAKE) --no-print-directory BUILD=build-valgrind OPT=-O1 ARCH="-mavx2 -mfma" \
 	  KT_RUN="$(VALGRIND)" test-run
 
