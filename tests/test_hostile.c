@@ -89,6 +89,16 @@ static int all_finite(const float *p, size_t n)
 }
 
 /* Windows of a noisy sine: x (n,T,1), y (n,T,1) next value. */
+/* An in-memory table over caller arrays: ncols columns of rows values. */
+static void mem_table(kdts_table *t, float **cols, char **names, long rows, int ncols)
+{
+    memset(t, 0, sizeof *t);
+    t->rows = rows;
+    t->cols = ncols;
+    t->col = cols;
+    t->name = names;
+}
+
 static void make_sine(float *x, float *y, int n, int T, unsigned long long seed)
 {
     kdts_rng r;
@@ -266,12 +276,8 @@ static void test_constant_series(void)
         KT_CHECK(all_finite(v, ROWS), "clip %d: constant column stays finite", kind);
     }
     /* windows with every per-window normalization, then training on them */
-    memset(&t, 0, sizeof t);
     cols[0] = col;
-    t.rows = ROWS;
-    t.cols = 1;
-    t.col = cols;
-    t.name = names;
+    mem_table(&t, cols, names, ROWS, 1);
     for (norm = 0; norm < 3; ++norm) {
         memset(&wc, 0, sizeof wc);
         wc.lookback = 12;
@@ -320,12 +326,8 @@ static void test_short_series(void)
     kdts_result r;
     for (i = 0; i < 10; ++i) col[i] = (float)i;
     names[0] = (char *)"v";
-    memset(&t, 0, sizeof t);
     cols[0] = col;
-    t.rows = 10;
-    t.cols = 1;
-    t.col = cols;
-    t.name = names;
+    mem_table(&t, cols, names, 10, 1);
     memset(&wc, 0, sizeof wc);
     wc.lookback = 8;
     wc.horizon = 3; /* 11 rows needed, 10 given */
@@ -501,12 +503,8 @@ static void test_absurd_sizes(void)
         int k;
         for (k = 0; k < 50; ++k) col[k] = (float)k;
         names[0] = (char *)"v";
-        memset(&t, 0, sizeof t);
         cols[0] = col;
-        t.rows = 50;
-        t.cols = 1;
-        t.col = cols;
-        t.name = names;
+        mem_table(&t, cols, names, 50, 1);
         memset(&wc, 0, sizeof wc);
         wc.lookback = 0;
         KT_CHECK(kdts_windows_make(&w, &t, 0, 50, &wc, &e) == KDTS_ERR_ARG, "windows lookback 0");
@@ -962,11 +960,7 @@ static kdts_result oom_windows(void *ctx)
     cols[1] = b;
     names[0] = (char *)"a";
     names[1] = (char *)"b";
-    memset(&t, 0, sizeof t);
-    t.rows = 80;
-    t.cols = 2;
-    t.col = cols;
-    t.name = names;
+    mem_table(&t, cols, names, 80, 2);
     memset(&wc, 0, sizeof wc);
     wc.lookback = 9;
     wc.horizon = 3;
