@@ -290,11 +290,13 @@ typedef struct kdts_lstm_ws {
     float *tc[KDTS_MAX_LAYERS];    /* (T,B,H) tanh(c_t)                     */
     float *drop[KDTS_MAX_LAYERS];  /* (T,B,H) dropped outputs (train+dropout) */
     float *mask[KDTS_MAX_LAYERS];  /* (T,B,H) dropout scale 0 or 1/(1-p)    */
-    float *out;           /* (T,B,O) head output, time-major                */
+    float *out;           /* (T,B,O) head output, time-major; (B,O) after
+                             kdts_lstm_forecast                             */
     float *wpack_f[KDTS_MAX_LAYERS]; /* packed W_hh^T for forward           */
     float *wpack_b[KDTS_MAX_LAYERS]; /* packed W_hh for backward (train)    */
     float *dG, *dA, *dB, *dh, *dc, *dout; /* backward scratch (train)       */
     float *scratch;       /* GEMM packing scratch                           */
+    float *bsum;          /* (4H) b_ih + b_hh of the layer being run        */
     int dropout_active;
 } kdts_lstm_ws;
 
@@ -315,6 +317,14 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws,
                                       const float *x, int B, int T,
                                       const float *h0, const float *c0,
                                       float *out, int train, kdts_rng *rng);
+
+/* Inference forward that applies the head to the last step only: the
+   forecast of each window. out (B,O) (may be NULL: read ws->out (B,O)).
+   Same hidden states as kdts_lstm_forward with train = 0 (so
+   kdts_lstm_final_state works after it); errors as kdts_lstm_forward. */
+KDTSDEF kdts_result kdts_lstm_forecast(const kdts_lstm *m, kdts_lstm_ws *ws,
+                                       const float *x, int B, int T,
+                                       const float *h0, const float *c0, float *out);
 
 /* Final hidden and cell states of the last forward, each (L,B,H); either
    pointer may be NULL. */
@@ -1057,15 +1067,15 @@ typedef struct kdts_infer {
     long long seen;           /* observations fed since the last reset        */
     int ring_pos;             /* next ring slot                               */
     float *h, *c;             /* (L,H) recurrent state                        */
-    float *z;                 /* (4H) gate pre-activations                    */
     float *tmp;               /* (H)                                          */
     float *out;               /* (O) head output                              */
     float *xbuf;              /* (max_steps,F) normalized window              */
     float *ring;              /* (lookback,F) raw observations (WINDOW mode)  */
     float *xs;                /* (F) scaled step input                        */
     float *woff, *wscale;     /* (F) per-window normalization of the window   */
-    float *wt;                /* per layer W_ih^T (I,4H), W_hh^T (H,4H),
-                                 b_ih+b_hh (4H); then head W^T (H,O)         */
+    float *wt;                /* per layer W_ih (4H,I), W_hh (4H,H) packed for
+                                 the fused step, b_ih+b_hh (4H); then head
+                                 W^T (H,O)                                   */
     void *owned;              /* block from kdts_infer_create, or NULL        */
 } kdts_infer;
 
@@ -1905,7 +1915,14 @@ typedef __m512 kdts__v;
 #define kdts__vfma(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define kdts__vmin(a, b) _mm512_min_ps(a, b)
 #define kdts__vmax(a, b) _mm512_max_ps(a, b)
-#define kdts__vdiv(a, b) _mm512_div_ps(a, b)
+/* a/b as a times 1/b: the 14-bit reciprocal estimate and one Newton step
+   (relative error about 2^-23), cheaper than the divider */
+static KDTS__AINLINE kdts__v kdts__vdiv(kdts__v a, kdts__v b)
+{
+    __m512 r = _mm512_rcp14_ps(b);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(b, r, _mm512_set1_ps(2.0f)));
+    return _mm512_mul_ps(a, r);
+}
 static KDTS__AINLINE kdts__v kdts__vpow2i(kdts__v n)
 {
     __m512i i = _mm512_cvtps_epi32(n);
@@ -1992,22 +2009,24 @@ static KDTS__AINLINE kdts__v kdts__vpow2i(kdts__v n)
 #endif
 
 #ifdef KDTS__VW
-/* e^x for |x| <= 87: x = n*ln2 + r, e^r by a degree-6 polynomial. */
+/* e^x for |x| <= 87: x = n*ln2 + r (|r| <= ln2/2), e^r by its degree-6
+   Taylor polynomial evaluated as (1 + r) + r^2 (1/2 + r/6) + r^4 (1/24 +
+   r/120 + r^2/720): the same terms as Horner's rule in half the dependent
+   steps, which matters on the recurrence's critical path. */
 static KDTS__AINLINE kdts__v kdts__vexp(kdts__v x)
 {
-    kdts__v n, r, p;
+    kdts__v n, r, r2, p01, p23, p46;
     x = kdts__vmin(kdts__vmax(x, kdts__vset(-87.0f)), kdts__vset(87.0f));
     n = kdts__vround(kdts__vmul(x, kdts__vset(1.44269504088896341f)));
-    r = kdts__vsub(x, kdts__vmul(n, kdts__vset(0.693359375f)));
-    r = kdts__vsub(r, kdts__vmul(n, kdts__vset(-2.12194440e-4f)));
-    p = kdts__vset(1.0f / 720.0f);
-    p = kdts__vfma(p, r, kdts__vset(1.0f / 120.0f));
-    p = kdts__vfma(p, r, kdts__vset(1.0f / 24.0f));
-    p = kdts__vfma(p, r, kdts__vset(1.0f / 6.0f));
-    p = kdts__vfma(p, r, kdts__vset(0.5f));
-    p = kdts__vfma(p, r, kdts__vset(1.0f));
-    p = kdts__vfma(p, r, kdts__vset(1.0f));
-    return kdts__vmul(p, kdts__vpow2i(n));
+    r = kdts__vfma(n, kdts__vset(-0.693359375f), x);
+    r = kdts__vfma(n, kdts__vset(2.12194440e-4f), r);
+    r2 = kdts__vmul(r, r);
+    p01 = kdts__vadd(r, kdts__vset(1.0f));
+    p23 = kdts__vfma(r, kdts__vset(1.0f / 6.0f), kdts__vset(0.5f));
+    p46 = kdts__vfma(r, kdts__vset(1.0f / 120.0f), kdts__vset(1.0f / 24.0f));
+    p46 = kdts__vfma(r2, kdts__vset(1.0f / 720.0f), p46);
+    p01 = kdts__vfma(r2, p23, p01);
+    return kdts__vmul(kdts__vfma(kdts__vmul(r2, r2), p46, p01), kdts__vpow2i(n));
 }
 static KDTS__AINLINE kdts__v kdts__vsigmoid(kdts__v x)
 {
@@ -2121,15 +2140,18 @@ KDTSDEF float kdts_vec_dot(const float *x, const float *y, size_t n)
 
 /* Fused LSTM cell for one step, n = B rows of 4H pre-activations g (in
    place, becomes the activated i,f,g,o), previous cell cp, new cell c,
-   tanh(c) tc and hidden h (B,H each, h with row stride ldh).
+   tanh(c) tc and hidden h (B,H each). bias (4H), when not NULL, is added
+   to every row's pre-activations first.
      i = sigmoid(zi), f = sigmoid(zf), g = tanh(zg), o = sigmoid(zo)
      c = f*c_prev + i*g,  h = o*tanh(c) */
-static void kdts__lstm_cell(float *gt, const float *cp, float *c, float *tc, float *h, int B,
-                            int H)
+static void kdts__lstm_cell(float *gt, const float *bias, const float *cp, float *c, float *tc, float *h,
+                            int B, int H)
 {
     int b, j;
     for (b = 0; b < B; ++b) {
         float *zi = gt + (size_t)b * 4 * H, *zf = zi + H, *zg = zf + H, *zo = zg + H;
+        if (bias)
+            for (j = 0; j < 4 * H; ++j) zi[j] += bias[j];
         const float *cpb = cp + (size_t)b * H;
         float *cb = c + (size_t)b * H, *tcb = tc + (size_t)b * H, *hb = h + (size_t)b * H;
         j = 0;
@@ -2165,38 +2187,118 @@ static void kdts__lstm_cell(float *gt, const float *cp, float *c, float *tc, flo
     }
 }
 
-/* One step of a single window (B = 1): z (4H) holds G_t on entry and
-   gets z += W_hh h_prev, reading W_hh^T packed by kdts__pack_b_full as
-   NR-column panels (valid when H <= KDTS_GEMM_KC and 4H <= KDTS_GEMM_NC:
-   one block, panel p at p*NR*H); each panel's accumulators stay in
-   registers for the whole row. Then the fused cell. */
-#if defined(KDTS__VW) && KDTS__NR != 2 * KDTS__VW
-#error "kdts: the single-window step assumes NR == 2 vector widths"
-#endif
-static void kdts__lstm_step1(float *z, const float *hp, const float *wp, const float *cp, float *c, float *tc,
-                             float *h, int H)
+/* Pack a gate matrix W (4H rows: gates i, f, g, o of H units each; K columns;
+   row-major, like W_ih and W_hh) for kdts__lstm_step1: full chunks of KDTS__VW
+   units as (chunk, k, gate, lane), so one step streams the matrix once
+   front to back; then each remaining unit as (unit, gate, k). 4HK floats. */
+static void kdts__pack_step(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT W, int H, int K)
 {
-    int G = 4 * H, j = 0, k;
+    int j = 0, k, q;
 #ifdef KDTS__VW
-    for (; j + KDTS__NR <= G; j += KDTS__NR) {
-        kdts__v a0 = kdts__vld(z + j), a1 = kdts__vld(z + j + KDTS__VW);
-        const float *w = wp + (size_t)j * H;
-        for (k = 0; k < H; ++k, w += KDTS__NR) {
-            kdts__v hk = kdts__vset(hp[k]);
-            a0 = kdts__vfma(hk, kdts__vld(w), a0);
-            a1 = kdts__vfma(hk, kdts__vld(w + KDTS__VW), a1);
+    int l;
+    for (; j + KDTS__VW <= H; j += KDTS__VW)
+        for (k = 0; k < K; ++k)
+            for (q = 0; q < 4; ++q)
+                for (l = 0; l < KDTS__VW; ++l) *dst++ = W[((size_t)q * H + j + l) * K + k];
+#endif
+    for (; j < H; ++j)
+        for (q = 0; q < 4; ++q)
+            for (k = 0; k < K; ++k) *dst++ = W[((size_t)q * H + j) * K + k];
+}
+
+/* One LSTM step of a single sequence (B = 1) with the products and the cell
+   fused per chunk of hidden units, so the pre-activations never leave
+   registers:
+     z = zin + W_ih x + W_hh hp      (4H: i, f, g, o)
+   wx = W_ih (4H,I) and wh = W_hh (4H,H) packed by kdts__pack_step; zin holds
+   the biases, or the whole input part G_t when I = 0. Then the cell as in
+   kdts__lstm_cell; the activated gates (4H) and tanh(c) (H) are written
+   when gates / tc are not NULL. c may be cp (updated in place); gates may be
+   zin; h must not overlap hp. Each gate sums even and odd k apart: two
+   independent chains, half the dependent FMA latency. */
+static void kdts__lstm_step1(const float *zin, const float *x, int I, const float *wx, const float *hp,
+                             const float *wh, const float *cp, float *c, float *tc, float *h, float *gates, int H)
+{
+    int j = 0, k;
+#ifdef KDTS__VW
+    for (; j + KDTS__VW <= H; j += KDTS__VW) {
+        const int V = KDTS__VW;
+        kdts__v ai = kdts__vld(zin + j), af = kdts__vld(zin + H + j);
+        kdts__v ag = kdts__vld(zin + 2 * H + j), ao = kdts__vld(zin + 3 * H + j);
+        kdts__v bi = kdts__vset(0.0f), bf = bi, bg = bi, bo = bi, vi, vf, vg, vo, vc, vt;
+        const float *w = wx + (size_t)j * 4 * I;
+        for (k = 0; k < I; ++k, w += 4 * V) {
+            kdts__v s = kdts__vset(x[k]);
+            ai = kdts__vfma(s, kdts__vld(w), ai);
+            af = kdts__vfma(s, kdts__vld(w + V), af);
+            ag = kdts__vfma(s, kdts__vld(w + 2 * V), ag);
+            ao = kdts__vfma(s, kdts__vld(w + 3 * V), ao);
         }
-        kdts__vst(z + j, a0);
-        kdts__vst(z + j + KDTS__VW, a1);
+        w = wh + (size_t)j * 4 * H;
+        for (k = 0; k + 2 <= H; k += 2, w += 8 * V) {
+            kdts__v s0 = kdts__vset(hp[k]), s1 = kdts__vset(hp[k + 1]);
+            ai = kdts__vfma(s0, kdts__vld(w), ai);
+            af = kdts__vfma(s0, kdts__vld(w + V), af);
+            ag = kdts__vfma(s0, kdts__vld(w + 2 * V), ag);
+            ao = kdts__vfma(s0, kdts__vld(w + 3 * V), ao);
+            bi = kdts__vfma(s1, kdts__vld(w + 4 * V), bi);
+            bf = kdts__vfma(s1, kdts__vld(w + 5 * V), bf);
+            bg = kdts__vfma(s1, kdts__vld(w + 6 * V), bg);
+            bo = kdts__vfma(s1, kdts__vld(w + 7 * V), bo);
+        }
+        if (k < H) {
+            kdts__v s0 = kdts__vset(hp[k]);
+            ai = kdts__vfma(s0, kdts__vld(w), ai);
+            af = kdts__vfma(s0, kdts__vld(w + V), af);
+            ag = kdts__vfma(s0, kdts__vld(w + 2 * V), ag);
+            ao = kdts__vfma(s0, kdts__vld(w + 3 * V), ao);
+        }
+        vi = kdts__vsigmoid(kdts__vadd(ai, bi));
+        vf = kdts__vsigmoid(kdts__vadd(af, bf));
+        vg = kdts__vtanh(kdts__vadd(ag, bg));
+        vo = kdts__vsigmoid(kdts__vadd(ao, bo));
+        vc = kdts__vfma(vf, kdts__vld(cp + j), kdts__vmul(vi, vg));
+        vt = kdts__vtanh(vc);
+        if (gates) {
+            kdts__vst(gates + j, vi);
+            kdts__vst(gates + H + j, vf);
+            kdts__vst(gates + 2 * H + j, vg);
+            kdts__vst(gates + 3 * H + j, vo);
+        }
+        kdts__vst(c + j, vc);
+        if (tc) kdts__vst(tc + j, vt);
+        kdts__vst(h + j, kdts__vmul(vo, vt));
     }
 #endif
-    for (; j < G; ++j) {
-        const float *w = wp + (size_t)(j / KDTS__NR) * KDTS__NR * H + j % KDTS__NR;
-        float s = z[j];
-        for (k = 0; k < H; ++k) s += hp[k] * w[(size_t)k * KDTS__NR];
-        z[j] = s;
+    if (j < H) {
+        const float *tx = wx + (size_t)j * 4 * I, *th = wh + (size_t)j * 4 * H;
+        for (; j < H; ++j, tx += 4 * I, th += 4 * H) {
+            float z[4], vi, vf, vg, vo, vc, vt;
+            int q;
+            for (q = 0; q < 4; ++q) {
+                const float *a = tx + (size_t)q * I, *b = th + (size_t)q * H;
+                float s = zin[q * H + j];
+                for (k = 0; k < I; ++k) s += x[k] * a[k];
+                for (k = 0; k < H; ++k) s += hp[k] * b[k];
+                z[q] = s;
+            }
+            vi = kdts__sigmoidf(z[0]);
+            vf = kdts__sigmoidf(z[1]);
+            vg = tanhf(z[2]);
+            vo = kdts__sigmoidf(z[3]);
+            vc = vf * cp[j] + vi * vg;
+            vt = tanhf(vc);
+            if (gates) {
+                gates[j] = vi;
+                gates[H + j] = vf;
+                gates[2 * H + j] = vg;
+                gates[3 * H + j] = vo;
+            }
+            c[j] = vc;
+            if (tc) tc[j] = vt;
+            h[j] = vo * vt;
+        }
     }
-    kdts__lstm_cell(z, cp, c, tc, h, 1, H);
 }
 
 /* Backward of the cell for one step. gt: activated gates (B,4H); cp: c_{t-1};
@@ -2435,6 +2537,7 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
         KDTS__CARVE(ws->dout, TB * O);
     }
     KDTS__CARVE(ws->scratch, KDTS__GEMM_SCRATCH);
+    KDTS__CARVE(ws->bsum, 4 * H);
 #undef KDTS__CARVE
     return ok ? off : 0;
 }
@@ -2523,11 +2626,123 @@ static void kdts__swap_bt(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT
     }
 #endif
 
+/* Widest input whose product a single sequence (B = 1) fuses into each
+   step, and that the forward computes by kdts__proj_small instead of a
+   GEMM (a GEMM with K this small is mostly overhead). */
+#define KDTS__FUSE_IN 8
+/* Widest input whose weight gradient kdts__dgrad_narrow computes. */
+#define KDTS__NARROW_DW 4
+
+/* G (rows,n) = bias + X W^T for a narrow X (rows,I) and W (n,I): each row
+   of G in registers, W^T packed into wt (I*n floats) first. */
+static void kdts__proj_small(float *KDTS__RESTRICT G, const float *KDTS__RESTRICT X, size_t rows, int I,
+                             const float *KDTS__RESTRICT W, const float *KDTS__RESTRICT bias, int n,
+                             float *KDTS__RESTRICT wt)
+{
+    size_t r;
+    int j, f;
+    for (f = 0; f < I; ++f)
+        for (j = 0; j < n; ++j) wt[(size_t)f * n + j] = W[(size_t)j * I + f];
+    for (r = 0; r < rows; ++r) {
+        const float *x = X + r * I;
+        float *g = G + r * n;
+        j = 0;
+#ifdef KDTS__VW
+        for (; j + KDTS__VW <= n; j += KDTS__VW) {
+            kdts__v a = kdts__vld(bias + j);
+            for (f = 0; f < I; ++f) a = kdts__vfma(kdts__vset(x[f]), kdts__vld(wt + (size_t)f * n + j), a);
+            kdts__vst(g + j, a);
+        }
+#endif
+        for (; j < n; ++j) {
+            float a = bias[j];
+            for (f = 0; f < I; ++f) a += x[f] * wt[(size_t)f * n + j];
+            g[j] = a;
+        }
+    }
+}
+
+/* For a narrow X (rows,I), I <= KDTS__NARROW_DW, and dG (rows,n), in one
+   pass over dG: gw (n,I) += dG^T X and gb1, gb2 (n) += the column sums of
+   dG. Even and odd rows go to separate accumulators (shorter chains). */
+static void kdts__dgrad_narrow(float *gw, float *gb1, float *gb2, const float *dG, const float *X, size_t rows,
+                               int n, int I)
+{
+    int j = 0, f;
+    size_t r;
+#ifdef KDTS__VW
+    if (I == 1) {
+        /* the univariate case with every accumulator in a register */
+        for (; j + KDTS__VW <= n; j += KDTS__VW) {
+            kdts__v s0 = kdts__vset(0.0f), s1 = s0, w0 = s0, w1 = s0;
+            for (r = 0; r + 2 <= rows; r += 2) {
+                kdts__v d0 = kdts__vld(dG + r * n + j), d1 = kdts__vld(dG + (r + 1) * n + j);
+                s0 = kdts__vadd(s0, d0);
+                s1 = kdts__vadd(s1, d1);
+                w0 = kdts__vfma(kdts__vset(X[r]), d0, w0);
+                w1 = kdts__vfma(kdts__vset(X[r + 1]), d1, w1);
+            }
+            if (r < rows) {
+                kdts__v d0 = kdts__vld(dG + r * n + j);
+                s0 = kdts__vadd(s0, d0);
+                w0 = kdts__vfma(kdts__vset(X[r]), d0, w0);
+            }
+            s0 = kdts__vadd(s0, s1);
+            kdts__vst(gb1 + j, kdts__vadd(kdts__vld(gb1 + j), s0));
+            kdts__vst(gb2 + j, kdts__vadd(kdts__vld(gb2 + j), s0));
+            kdts__vst(gw + j, kdts__vadd(kdts__vld(gw + j), kdts__vadd(w0, w1)));
+        }
+    }
+    for (; j + KDTS__VW <= n; j += KDTS__VW) {
+        kdts__v s0 = kdts__vset(0.0f), s1 = s0, w0[KDTS__NARROW_DW], w1[KDTS__NARROW_DW];
+        float tmp[KDTS__VW];
+        int l;
+        for (f = 0; f < I; ++f) w0[f] = w1[f] = s0;
+        for (r = 0; r + 2 <= rows; r += 2) {
+            const float *x0 = X + r * I, *x1 = x0 + I;
+            kdts__v d0 = kdts__vld(dG + r * n + j), d1 = kdts__vld(dG + (r + 1) * n + j);
+            s0 = kdts__vadd(s0, d0);
+            s1 = kdts__vadd(s1, d1);
+            for (f = 0; f < I; ++f) {
+                w0[f] = kdts__vfma(kdts__vset(x0[f]), d0, w0[f]);
+                w1[f] = kdts__vfma(kdts__vset(x1[f]), d1, w1[f]);
+            }
+        }
+        if (r < rows) {
+            kdts__v d0 = kdts__vld(dG + r * n + j);
+            s0 = kdts__vadd(s0, d0);
+            for (f = 0; f < I; ++f) w0[f] = kdts__vfma(kdts__vset(X[r * I + f]), d0, w0[f]);
+        }
+        s0 = kdts__vadd(s0, s1);
+        kdts__vst(gb1 + j, kdts__vadd(kdts__vld(gb1 + j), s0));
+        kdts__vst(gb2 + j, kdts__vadd(kdts__vld(gb2 + j), s0));
+        for (f = 0; f < I; ++f) {
+            kdts__vst(tmp, kdts__vadd(w0[f], w1[f]));
+            for (l = 0; l < KDTS__VW; ++l) gw[(size_t)(j + l) * I + f] += tmp[l];
+        }
+    }
+#endif
+    for (; j < n; ++j) {
+        float s = 0.0f, w[KDTS__NARROW_DW];
+        for (f = 0; f < I; ++f) w[f] = 0.0f;
+        for (r = 0; r < rows; ++r) {
+            float d = dG[r * n + j];
+            s += d;
+            for (f = 0; f < I; ++f) w[f] += X[r * I + f] * d;
+        }
+        gb1[j] += s;
+        gb2[j] += s;
+        for (f = 0; f < I; ++f) gw[(size_t)j * I + f] += w[f];
+    }
+}
+
 /* ---- forward ------------------------------------------------------------ */
 
-KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x,
-                                      int B, int T, const float *h0, const float *c0,
-                                      float *out, int train, kdts_rng *rng)
+/* The forward pass; last != 0 applies the head to the last step only
+   (ws->out then holds (B,O)). */
+static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int B, int T,
+                                  const float *h0, const float *c0, float *out, int train, kdts_rng *rng,
+                                  int last)
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
@@ -2549,27 +2764,51 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
         const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
         const float *bih = m->params + m->off_bih[l], *bhh = m->params + m->off_bhh[l];
         float *G = ws->gates[l], *hs = ws->h[l], *cs = ws->c[l];
+        const float *cbias = NULL;
+        float *bs = ws->bsum;
         size_t r;
-        int j;
-        /* G = X W_ih^T + b_ih + b_hh, all steps at once */
-        for (j = 0; j < 4 * H; ++j) G[j] = bih[j] + bhh[j];
-        for (r = 1; r < (size_t)TB; ++r) memcpy(G + r * 4 * H, G, (size_t)4 * H * sizeof(float));
-        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G,
-                        4 * H, ws->scratch, NULL);
-        /* W_hh^T packed once, reused at every step */
-        kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
+        int j, fuse;
+        /* The input part of the pre-activations, G = X W_ih^T + b_ih + b_hh,
+           for all steps at once: a narrow input (I <= KDTS__FUSE_IN) by a
+           direct loop, or for one sequence inside each step; a wide one by
+           a GEMM, the biases then added by the cell (or broadcast into G
+           first for one sequence). */
+        for (j = 0; j < 4 * H; ++j) bs[j] = bih[j] + bhh[j];
+        fuse = B == 1 && I <= KDTS__FUSE_IN && (size_t)4 * H * (size_t)I <= KDTS__GEMM_SCRATCH;
+        if (fuse) {
+            /* nothing here: kdts__lstm_step1 adds W_ih x_t */
+        } else if (I <= KDTS__FUSE_IN && (size_t)4 * H * (size_t)I <= KDTS__GEMM_SCRATCH) {
+            kdts__proj_small(G, layer_in, (size_t)TB, I, wih, bs, 4 * H, ws->scratch);
+        } else if (B == 1) {
+            for (r = 0; r < (size_t)TB; ++r) memcpy(G + r * 4 * H, bs, (size_t)4 * H * sizeof(float));
+            kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G,
+                            4 * H, ws->scratch, NULL);
+        } else {
+            kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 0.0f, G,
+                            4 * H, ws->scratch, NULL);
+            cbias = bs;
+        }
         if (h0) memcpy(hs, h0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
         else memset(hs, 0, (size_t)B * H * sizeof(float));
         if (c0) memcpy(cs, c0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
         else memset(cs, 0, (size_t)B * H * sizeof(float));
+        if (B == 1) {
+            /* one sequence: each step fused, weights packed for it */
+            float *wt = ws->wpack_f[l], *wx = ws->scratch;
+            int t;
+            kdts__pack_step(wt, whh, H, H);
+            if (fuse) kdts__pack_step(wx, wih, H, I);
+            for (t = 0; t < T; ++t) {
+                float *gt = G + (size_t)t * 4 * H;
+                kdts__lstm_step1(fuse ? bs : gt, layer_in + (size_t)t * I, fuse ? I : 0, wx, hs + (size_t)t * H, wt,
+                                 cs + (size_t)t * H, cs + (size_t)(t + 1) * H, train ? ws->tc[l] + (size_t)t * H : NULL,
+                                 hs + (size_t)(t + 1) * H, train ? gt : NULL, H);
+            }
+        } else {
+        /* W_hh^T packed once, reused at every step */
+        kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
         /* The recurrence: rows of the batch are independent, so with OpenMP
            each thread runs all T steps on its own block of rows. */
-        if (B == 1 && H <= KDTS_GEMM_KC && 4 * H <= KDTS_GEMM_NC) {
-            int t;
-            for (t = 0; t < T; ++t)
-                kdts__lstm_step1(G + (size_t)t * 4 * H, hs + (size_t)t * H, ws->wpack_f[l], cs + (size_t)t * H,
-                                 cs + (size_t)(t + 1) * H, ws->tc[l] + (size_t)t * H, hs + (size_t)(t + 1) * H, H);
-        } else
         KDTS__BATCH_PAR_BEGIN(B)
             for (t = 0; t < T; ++t) {
                 float *gt = G + ((size_t)t * B + b0) * 4 * H;
@@ -2577,9 +2816,10 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
                 /* z_t = G_t + h_{t-1} W_hh^T */
                 kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, H, 1.0f, hs + o0, H, NULL, 0, 1.0f, gt,
                                 4 * H, NULL, ws->wpack_f[l]);
-                kdts__lstm_cell(gt, cs + o0, cs + o1, ws->tc[l] + o0, hs + o1, nb, H);
+                kdts__lstm_cell(gt, cbias, cs + o0, cs + o1, ws->tc[l] + o0, hs + o1, nb, H);
             }
         KDTS__BATCH_PAR_END
+        }
         layer_in = hs + (size_t)B * H;
         if (ws->dropout_active) {
             /* inverted dropout on this layer's outputs */
@@ -2593,16 +2833,32 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, cons
         }
         I = H;
     }
-    /* head at every step: out = H_top W^T + b */
+    /* the head: out = H_top W^T + b at every step, or at the last one */
     {
         const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
-        size_t r;
-        for (r = 0; r < (size_t)TB; ++r) memcpy(ws->out + r * O, hb, (size_t)O * sizeof(float));
-        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, O, H, 1.0f, layer_in, H, hw, H, 1.0f, ws->out, O,
+        size_t r, rows = last ? (size_t)B : (size_t)TB;
+        if (last) layer_in += (size_t)(T - 1) * B * H;
+        for (r = 0; r < rows; ++r) memcpy(ws->out + r * O, hb, (size_t)O * sizeof(float));
+        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, layer_in, H, hw, H, 1.0f, ws->out, O,
                         ws->scratch, NULL);
     }
-    if (out) kdts__swap_bt(out, ws->out, B, T, O, 0);
+    if (out) {
+        if (last) memcpy(out, ws->out, (size_t)B * O * sizeof(float));
+        else kdts__swap_bt(out, ws->out, B, T, O, 0);
+    }
     return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int B, int T,
+                                      const float *h0, const float *c0, float *out, int train, kdts_rng *rng)
+{
+    return kdts__lstm_fwd(m, ws, x, B, T, h0, c0, out, train, rng, 0);
+}
+
+KDTSDEF kdts_result kdts_lstm_forecast(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int B, int T,
+                                       const float *h0, const float *c0, float *out)
+{
+    return kdts__lstm_fwd(m, ws, x, B, T, h0, c0, out, 0, NULL, 1);
 }
 
 KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
@@ -2723,10 +2979,15 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         /* weight gradients over all steps at once */
         kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, TB, 1.0f, ws->dG, 4 * H, ws->h[l], H, 1.0f,
                         gwhh, H, ws->scratch, NULL);
-        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, TB, 1.0f, ws->dG, 4 * H, X, I, 1.0f, gwih, I,
-                        ws->scratch, NULL);
-        /* both bias gradients are the column sums of dG: sum once */
-        kdts__colsum_add(gbih, gbhh, ws->dG, (size_t)TB, 4 * H);
+        /* W_ih's gradient and both bias gradients (the column sums of dG,
+           summed once): for a narrow input in one pass over dG */
+        if (I <= KDTS__NARROW_DW) {
+            kdts__dgrad_narrow(gwih, gbih, gbhh, ws->dG, X, (size_t)TB, 4 * H, I);
+        } else {
+            kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, TB, 1.0f, ws->dG, 4 * H, X, I, 1.0f, gwih, I,
+                            ws->scratch, NULL);
+            kdts__colsum_add(gbih, gbhh, ws->dG, (size_t)TB, 4 * H);
+        }
         /* gradient w.r.t. this layer's input */
         if (l > 0 || dx) {
             kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, I, 4 * H, 1.0f, ws->dG, 4 * H, wih, I, 0.0f,
@@ -3181,10 +3442,10 @@ static kdts_result kdts__forecast_ws(const kdts_lstm *m, kdts_lstm_ws *ws, const
     int i0, b, j;
     for (i0 = 0; i0 < n; i0 += ws->max_batch) {
         int nb = n - i0 < ws->max_batch ? n - i0 : ws->max_batch;
-        kdts_result r = kdts_lstm_forward(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, 0, NULL);
+        kdts_result r = kdts_lstm_forecast(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL);
         if (r != KDTS_OK) return r;
         for (b = 0; b < nb; ++b) {
-            const float *o = ws->out + ((size_t)(T - 1) * nb + b) * O;
+            const float *o = ws->out + (size_t)b * O;
             float *f = forecast + (size_t)(i0 + b) * h;
             if (m->cfg.mode == KDTS_MODE_DIST) kdts_dist_expect(f, o, (size_t)h, K, m->cfg.bin_lo, m->cfg.bin_hi);
             else for (j = 0; j < h; ++j) f[j] = o[j];
@@ -6147,7 +6408,7 @@ static size_t kdts__infer_floats(const kdts_model *m, int maxT)
     size_t L = (size_t)m->arch.layers, H = (size_t)m->arch.hidden, F = (size_t)m->n_features;
     size_t O = (size_t)kdts__outputs(&m->arch);
     size_t I0 = (size_t)m->arch.input, wt = (I0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + H * O;
-    return 4 * kdts__r16(L * H) + kdts__r16(4 * H) + kdts__r16(H) + kdts__r16(O) + kdts__r16((size_t)maxT * F) +
+    return 4 * kdts__r16(L * H) + kdts__r16(H) + kdts__r16(O) + kdts__r16((size_t)maxT * F) +
            kdts__r16((size_t)m->lookback * F) + 3 * kdts__r16(F) + kdts__r16(wt);
 }
 
@@ -6192,7 +6453,6 @@ KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_
 #define KDTS__INF_CARVE(p, n) (p) = base + off, off += kdts__r16(n)
     KDTS__INF_CARVE(t.h, 2 * L * H);
     KDTS__INF_CARVE(t.c, 2 * L * H);
-    KDTS__INF_CARVE(t.z, 4 * H);
     KDTS__INF_CARVE(t.tmp, H);
     KDTS__INF_CARVE(t.out, (size_t)t.O);
     KDTS__INF_CARVE(t.xbuf, (size_t)max_steps * F);
@@ -6202,17 +6462,17 @@ KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_
     KDTS__INF_CARVE(t.wscale, F);
     KDTS__INF_CARVE(t.wt, ((size_t)t.I0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + H * (size_t)t.O);
 #undef KDTS__INF_CARVE
-    /* transposed weights: column k of each matrix becomes a contiguous row */
+    /* gate matrices packed for the fused step, head W transposed */
     {
         const float *P = m->params;
         float *w = t.wt;
         size_t l, j, k, I = (size_t)t.I0, O = (size_t)t.O;
         for (l = 0; l < L; ++l) {
             const float *wih = P, *whh = wih + 4 * H * I, *bih = whh + 4 * H * H, *bhh = bih + 4 * H;
-            for (k = 0; k < I; ++k)
-                for (j = 0; j < 4 * H; ++j) *w++ = wih[j * I + k];
-            for (k = 0; k < H; ++k)
-                for (j = 0; j < 4 * H; ++j) *w++ = whh[j * H + k];
+            kdts__pack_step(w, wih, (int)H, (int)I);
+            w += 4 * H * I;
+            kdts__pack_step(w, whh, (int)H, (int)H);
+            w += 4 * H * H;
             for (j = 0; j < 4 * H; ++j) *w++ = bih[j] + bhh[j];
             P = bhh + 4 * H;
             I = H;
@@ -6282,23 +6542,16 @@ KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode)
      c = f*c + i*g,  h = o*tanh(c) */
 static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs, float *cs)
 {
-    int H = r->H, l, j, k, I = r->I0;
+    int H = r->H, l, I = r->I0;
     size_t G = (size_t)4 * H;
     const float *w = r->wt, *in = x;
     for (l = 0; l < r->L; ++l) {
-        float *h = hs + (size_t)l * H, *c = cs + (size_t)l * H, *z = r->z;
+        float *h = hs + (size_t)l * H, *c = cs + (size_t)l * H;
         const float *wih = w, *whh = wih + (size_t)I * G, *b = whh + (size_t)H * G;
         w = b + G;
-        /* z = (b_ih + b_hh) + sum_k x_k W_ih[:,k] + sum_k h_k W_hh[:,k] */
-        memcpy(z, b, G * sizeof(float));
-        for (k = 0; k < I; ++k) kdts_vec_axpy(z, in[k], wih + (size_t)k * G, G);
-        for (k = 0; k < H; ++k) kdts_vec_axpy(z, h[k], whh + (size_t)k * G, G);
-        kdts_vec_sigmoid(z, z, (size_t)2 * H);
-        kdts_vec_tanh(z + 2 * H, z + 2 * H, (size_t)H);
-        kdts_vec_sigmoid(z + 3 * H, z + 3 * H, (size_t)H);
-        for (j = 0; j < H; ++j) c[j] = z[H + j] * c[j] + z[j] * z[2 * H + j];
-        kdts_vec_tanh(r->tmp, c, (size_t)H);
-        for (j = 0; j < H; ++j) h[j] = z[3 * H + j] * r->tmp[j];
+        /* new h into tmp: the step reads the old h until its last chunk */
+        kdts__lstm_step1(b, in, I, wih, h, whh, c, c, NULL, r->tmp, NULL, H);
+        memcpy(h, r->tmp, (size_t)H * sizeof(float));
         in = h;
         I = H;
     }

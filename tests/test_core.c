@@ -326,46 +326,96 @@ static void test_gradcheck(void)
 }
 
 /* the single-window path (B = 1) against rows of a batch forward, for
-   hidden sizes that fill whole micro-panels and sizes that leave a tail */
+   hidden sizes that fill whole vector chunks and sizes that leave a tail,
+   inputs narrow enough to be fused into the step (3) and wider (9);
+   kdts_lstm_forecast against the last step of the forward; and B = 1
+   training (forward + backward) against a batch of two copies of the
+   window with half the output gradient each. */
 static void test_single_window(void)
 {
-    static const int hs[] = {3, 13, 16, 40, 64};
-    size_t hi;
-    double worst = 0.0;
+    static const int hs[] = {3, 13, 16, 40, 64}, fs[] = {3, 9};
+    size_t hi, fi;
+    double worst = 0.0, worst_fc = 0.0, worst_g = 0.0;
+    for (fi = 0; fi < sizeof fs / sizeof fs[0]; ++fi)
     for (hi = 0; hi < sizeof hs / sizeof hs[0]; ++hi) {
         kdts_lstm m;
-        kdts_lstm_ws ws;
+        kdts_lstm_ws ws, wt;
         kdts_lstm_config cfg;
         kdts_rng r;
-        enum { B = 4, T = 9, F = 3 };
-        float x[B * T * F], *ob, *o1;
+        enum { B = 4, T = 9, O = 5, FMAX = 9 };
+        int F = fs[fi];
+        float x[B * T * FMAX], x2[2 * T * FMAX], *ob, *o1, fc[B * O], *g1, *d1, *d2;
+        double gmax = 0.0, gd = 0.0;
         int b, i;
+        size_t np;
         memset(&cfg, 0, sizeof cfg);
         cfg.input = F;
         cfg.hidden = hs[hi];
         cfg.layers = 2;
-        cfg.horizon = 5;
-        kdts_lstm_init(&m, &cfg, 100 + hi, NULL);
+        cfg.horizon = O;
+        kdts_lstm_init(&m, &cfg, 100 + (unsigned)hi, NULL);
         kdts_lstm_ws_init(&ws, &cfg, B, T, 0, NULL);
+        kdts_lstm_ws_init(&wt, &cfg, 2, T, 1, NULL);
         kdts_rng_seed(&r, 9);
         for (i = 0; i < B * T * F; ++i) x[i] = frand(&r);
-        ob = (float *)malloc(sizeof(float) * B * T * 5);
-        o1 = (float *)malloc(sizeof(float) * T * 5);
+        ob = (float *)malloc(sizeof(float) * B * T * O);
+        o1 = (float *)malloc(sizeof(float) * T * O);
         kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, ob, 0, NULL);
         for (b = 0; b < B; ++b) {
             kdts_lstm_forward(&m, &ws, x + b * T * F, 1, T, NULL, NULL, o1, 0, NULL);
-            for (i = 0; i < T * 5; ++i) {
-                double d = fabs((double)o1[i] - ob[b * T * 5 + i]);
+            for (i = 0; i < T * O; ++i) {
+                double d = fabs((double)o1[i] - ob[b * T * O + i]);
                 if (d > worst) worst = d;
             }
+            kdts_lstm_forecast(&m, &ws, x + b * T * F, 1, T, NULL, NULL, fc);
+            for (i = 0; i < O; ++i) {
+                double d = fabs((double)fc[i] - ob[(b * T + T - 1) * O + i]);
+                if (d > worst_fc) worst_fc = d;
+            }
         }
+        kdts_lstm_forecast(&m, &ws, x, B, T, NULL, NULL, fc);
+        for (b = 0; b < B; ++b)
+            for (i = 0; i < O; ++i) {
+                double d = fabs((double)fc[b * O + i] - ob[(b * T + T - 1) * O + i]);
+                if (d > worst_fc) worst_fc = d;
+            }
+        /* B = 1 training against two copies */
+        np = m.nparams;
+        g1 = (float *)malloc(sizeof(float) * np);
+        d1 = (float *)malloc(sizeof(float) * T * O);
+        d2 = (float *)malloc(sizeof(float) * 2 * T * O);
+        for (i = 0; i < T * O; ++i) d1[i] = frand(&r);
+        for (i = 0; i < T * O; ++i) d2[i] = d2[T * O + i] = 0.5f * d1[i];
+        memcpy(x2, x, sizeof(float) * T * F);
+        memcpy(x2 + T * F, x, sizeof(float) * T * F);
+        kdts_lstm_forward(&m, &wt, x, 1, T, NULL, NULL, o1, 1, NULL);
+        kdts_lstm_zero_grad(&m);
+        kdts_lstm_backward(&m, &wt, d1, NULL, NULL, NULL);
+        memcpy(g1, m.grads, sizeof(float) * np);
+        kdts_lstm_forward(&m, &wt, x2, 2, T, NULL, NULL, ob, 1, NULL);
+        kdts_lstm_zero_grad(&m);
+        kdts_lstm_backward(&m, &wt, d2, NULL, NULL, NULL);
+        for (i = 0; i < (int)np; ++i) {
+            double d = fabs((double)g1[i] - m.grads[i]);
+            if (fabs(m.grads[i]) > gmax) gmax = fabs(m.grads[i]);
+            if (d > gd) gd = d;
+        }
+        if (gd / gmax > worst_g) worst_g = gd / gmax;
+        free(g1);
+        free(d1);
+        free(d2);
         free(ob);
         free(o1);
         kdts_lstm_ws_free(&ws);
+        kdts_lstm_ws_free(&wt);
         kdts_lstm_free(&m);
     }
-    printf("single-window forward vs. batch forward (hidden 3..64): max diff %.2g\n", worst);
+    printf("single-window forward vs. batch forward (hidden 3..64, input 3 and 9): max diff %.2g\n", worst);
     KT_CHECK(worst < 1e-5, "single-window path deviates by %g", worst);
+    printf("kdts_lstm_forecast vs. last step of the forward (B = 1 and 4): max diff %.2g\n", worst_fc);
+    KT_CHECK(worst_fc < 1e-5, "forecast deviates from the forward's last step by %g", worst_fc);
+    printf("B = 1 training gradients vs. a batch of two copies: max relative diff %.2g\n", worst_g);
+    KT_CHECK(worst_g < 1e-5, "B = 1 training gradients deviate by %g (relative)", worst_g);
 }
 
 /* ------------------------------------------------------ PyTorch vectors */

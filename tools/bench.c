@@ -11,6 +11,9 @@
    training step (forward + backward through time) is counted as 3x the
    forward FLOPs (the backward pass does two products per forward product);
    the loss and Adam are not counted but are inside the measured time.
+   Inference (infer-1: one window, infer-32: a batch of 32) is the forecast
+   of each window: the LSTM over all steps and the head on the last one
+   (kdts_lstm_forecast; tools/bench_torch.py does the same).
    Peak: the per-core FMA peak is measured in this run by a loop of
    independent vector FMAs of the ISA kdts was compiled for. */
 #define _POSIX_C_SOURCE 200809L
@@ -219,13 +222,13 @@ static int bench_conf(const bconf *c, bres *res, int train_only)
         reps = g_quick ? 7 : 15;
         for (i = 0; i < warm + reps; ++i) {
             t0 = bc_now();
-            for (k = 0; k < inner; ++k) kdts_lstm_forward(&m, &ws1, x, 1, BT, NULL, NULL, NULL, 0, NULL);
+            for (k = 0; k < inner; ++k) kdts_lstm_forecast(&m, &ws1, x, 1, BT, NULL, NULL, NULL);
             if (i >= warm) t[i - warm] = (bc_now() - t0) / inner;
         }
         res->infer1_s = bc_median(t, reps);
         for (i = 0; i < warm + reps; ++i) {
             t0 = bc_now();
-            kdts_lstm_forward(&m, &wsB, x, BB, BT, NULL, NULL, NULL, 0, NULL);
+            kdts_lstm_forecast(&m, &wsB, x, BB, BT, NULL, NULL, NULL);
             if (i >= warm) t[i - warm] = bc_now() - t0;
         }
         res->inferB_s = bc_median(t, reps);
@@ -369,7 +372,8 @@ int main(int argc, char **argv)
     if (peak > 0) printf("; measured per-core peak (%s loop) %.1f GFLOP/s\n", isa, peak);
     else printf("; FMA peak n/a\n");
     printf("lookback %d, batch %d, horizon %d point mode, per-step MSE on all steps; training step = forward + "
-           "loss + BPTT + Adam (median)\nFLOPs: training step = 3 x forward (kdts_lstm_flops x batch)\n\n",
+           "loss + BPTT + Adam (median)\ninference: forecast of each window (LSTM over all steps, head on the last)\n"
+           "FLOPs: training step = 3 x forward (kdts_lstm_flops x batch)\n\n",
            BT, BB, BH);
     printf("%-8s %-14s %10s %9s %8s %12s %12s\n", "model", "shape", "train ms", "GFLOP/s", "of peak", "infer-1 ms",
            "infer-32 ms");
