@@ -2144,37 +2144,68 @@ KDTSDEF float kdts_vec_dot(const float *x, const float *y, size_t n)
    to every row's pre-activations first.
      i = sigmoid(zi), f = sigmoid(zf), g = tanh(zg), o = sigmoid(zo)
      c = f*c_prev + i*g,  h = o*tanh(c) */
+#ifdef KDTS__VW
+/* The cell on one vector of hidden units of one row: z points at the
+   row's i gates (f, g, o follow at H strides), bias as z or NULL. */
+static KDTS__AINLINE void kdts__cell_vec(float *z, const float *bias, const float *cp, float *c, float *tc,
+                                         float *h, int H)
+{
+    kdts__v ai = kdts__vld(z), af = kdts__vld(z + H), ag = kdts__vld(z + 2 * H), ao = kdts__vld(z + 3 * H);
+    kdts__v vi, vf, vg, vo, vc, vt;
+    if (bias) {
+        ai = kdts__vadd(ai, kdts__vld(bias));
+        af = kdts__vadd(af, kdts__vld(bias + H));
+        ag = kdts__vadd(ag, kdts__vld(bias + 2 * H));
+        ao = kdts__vadd(ao, kdts__vld(bias + 3 * H));
+    }
+    vi = kdts__vsigmoid(ai);
+    vf = kdts__vsigmoid(af);
+    vg = kdts__vtanh(ag);
+    vo = kdts__vsigmoid(ao);
+    vc = kdts__vfma(vf, kdts__vld(cp), kdts__vmul(vi, vg));
+    vt = kdts__vtanh(vc);
+    kdts__vst(z, vi);
+    kdts__vst(z + H, vf);
+    kdts__vst(z + 2 * H, vg);
+    kdts__vst(z + 3 * H, vo);
+    kdts__vst(c, vc);
+    kdts__vst(tc, vt);
+    kdts__vst(h, kdts__vmul(vo, vt));
+}
+#endif
+
 static void kdts__lstm_cell(float *gt, const float *bias, const float *cp, float *c, float *tc, float *h,
                             int B, int H)
 {
-    int b, j;
-    for (b = 0; b < B; ++b) {
+    int b = 0, j;
+#ifdef KDTS__VW
+    /* two rows at a time: two independent dependency chains side by side,
+       as the element-wise chain of one row is long */
+    if (H % KDTS__VW == 0)
+        for (; b + 2 <= B; b += 2) {
+            size_t o0 = (size_t)b * H, o1 = o0 + H;
+            float *z0 = gt + 4 * o0, *z1 = gt + 4 * o1;
+            for (j = 0; j < H; j += KDTS__VW) {
+                const float *bj = bias ? bias + j : NULL;
+                kdts__cell_vec(z0 + j, bj, cp + o0 + j, c + o0 + j, tc + o0 + j, h + o0 + j, H);
+                kdts__cell_vec(z1 + j, bj, cp + o1 + j, c + o1 + j, tc + o1 + j, h + o1 + j, H);
+            }
+        }
+#endif
+    for (; b < B; ++b) {
         float *zi = gt + (size_t)b * 4 * H, *zf = zi + H, *zg = zf + H, *zo = zg + H;
-        if (bias)
-            for (j = 0; j < 4 * H; ++j) zi[j] += bias[j];
         const float *cpb = cp + (size_t)b * H;
         float *cb = c + (size_t)b * H, *tcb = tc + (size_t)b * H, *hb = h + (size_t)b * H;
         j = 0;
 #ifdef KDTS__VW
-        for (; j + KDTS__VW <= H; j += KDTS__VW) {
-            kdts__v vi = kdts__vsigmoid(kdts__vld(zi + j));
-            kdts__v vf = kdts__vsigmoid(kdts__vld(zf + j));
-            kdts__v vg = kdts__vtanh(kdts__vld(zg + j));
-            kdts__v vo = kdts__vsigmoid(kdts__vld(zo + j));
-            kdts__v vc = kdts__vfma(vf, kdts__vld(cpb + j), kdts__vmul(vi, vg));
-            kdts__v vt = kdts__vtanh(vc);
-            kdts__vst(zi + j, vi);
-            kdts__vst(zf + j, vf);
-            kdts__vst(zg + j, vg);
-            kdts__vst(zo + j, vo);
-            kdts__vst(cb + j, vc);
-            kdts__vst(tcb + j, vt);
-            kdts__vst(hb + j, kdts__vmul(vo, vt));
-        }
+        for (; j + KDTS__VW <= H; j += KDTS__VW)
+            kdts__cell_vec(zi + j, bias ? bias + j : NULL, cpb + j, cb + j, tcb + j, hb + j, H);
 #endif
         for (; j < H; ++j) {
-            float vi = kdts__sigmoidf(zi[j]), vf = kdts__sigmoidf(zf[j]);
-            float vg = tanhf(zg[j]), vo = kdts__sigmoidf(zo[j]);
+            float bi = bias ? bias[j] : 0.0f, bf = bias ? bias[H + j] : 0.0f;
+            float bg = bias ? bias[2 * H + j] : 0.0f, bo = bias ? bias[3 * H + j] : 0.0f;
+            float vi = kdts__sigmoidf(zi[j] + bi), vf = kdts__sigmoidf(zf[j] + bf);
+            float vg = tanhf(zg[j] + bg), vo = kdts__sigmoidf(zo[j] + bo);
             float vc = vf * cpb[j] + vi * vg, vt = tanhf(vc);
             zi[j] = vi;
             zf[j] = vf;
@@ -2599,6 +2630,20 @@ static void kdts__swap_bt(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT
         }
 }
 
+/* dst (rows,n) = row in every row: the first copied, then the filled part
+   doubled, so a few large copies instead of one per row. */
+static void kdts__fill_rows(float *dst, const float *row, size_t n, size_t rows)
+{
+    size_t done = 1;
+    if (rows == 0) return;
+    memcpy(dst, row, n * sizeof(float));
+    while (done < rows) {
+        size_t k = rows - done < done ? rows - done : done;
+        memcpy(dst + done * n, dst, k * n * sizeof(float));
+        done += k;
+    }
+}
+
 /* Split the B rows of a batch into blocks (multiples of the GEMM tile
    height) run by the OpenMP threads; without OpenMP one block of all rows.
    The body sees b0 (first row) and nb (rows in the block). */
@@ -2780,7 +2825,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
         } else if (I <= KDTS__FUSE_IN && (size_t)4 * H * (size_t)I <= KDTS__GEMM_SCRATCH) {
             kdts__proj_small(G, layer_in, (size_t)TB, I, wih, bs, 4 * H, ws->scratch);
         } else if (B == 1) {
-            for (r = 0; r < (size_t)TB; ++r) memcpy(G + r * 4 * H, bs, (size_t)4 * H * sizeof(float));
+            kdts__fill_rows(G, bs, (size_t)4 * H, (size_t)TB);
             kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G,
                             4 * H, ws->scratch, NULL);
         } else {
@@ -2836,9 +2881,9 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
     /* the head: out = H_top W^T + b at every step, or at the last one */
     {
         const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
-        size_t r, rows = last ? (size_t)B : (size_t)TB;
+        size_t rows = last ? (size_t)B : (size_t)TB;
         if (last) layer_in += (size_t)(T - 1) * B * H;
-        for (r = 0; r < rows; ++r) memcpy(ws->out + r * O, hb, (size_t)O * sizeof(float));
+        kdts__fill_rows(ws->out, hb, (size_t)O, rows);
         kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, layer_in, H, hw, H, 1.0f, ws->out, O,
                         ws->scratch, NULL);
     }
