@@ -258,6 +258,9 @@ KDTSDEF size_t kdts_lstm_param_count(const kdts_lstm_config *cfg);
 /* Floating-point operations of one forward pass over a window of T steps
    (multiply and add counted separately; nonlinearities as one each). */
 KDTSDEF double kdts_lstm_flops(const kdts_lstm_config *cfg, int T);
+/* The same for one forecast: the head on the last step only, as in
+   kdts_lstm_forecast, kdts_predict and kdts_infer_window. */
+KDTSDEF double kdts_lstm_forecast_flops(const kdts_lstm_config *cfg, int T);
 
 /* Allocate a model and initialize it from `seed` the way PyTorch does
    (every LSTM weight and bias uniform in +-1/sqrt(H), head uniform in
@@ -2138,82 +2141,76 @@ KDTSDEF float kdts_vec_dot(const float *x, const float *y, size_t n)
     return s;
 }
 
+#ifdef KDTS__VW
+/* The cell on one vector of hidden units from the four gates'
+   pre-activations ai, af, ag, ao: c = f*cp + i*g, h = o*tanh(c), and when
+   not NULL tanh(c) into tc and the activated gates into gates, gates + H,
+   gates + 2H, gates + 3H. */
+static KDTS__AINLINE void kdts__cell_vec(kdts__v ai, kdts__v af, kdts__v ag, kdts__v ao, const float *cp, float *c,
+                                         float *tc, float *h, float *gates, int H)
+{
+    kdts__v vi = kdts__vsigmoid(ai), vf = kdts__vsigmoid(af), vg = kdts__vtanh(ag), vo = kdts__vsigmoid(ao);
+    kdts__v vc = kdts__vfma(vf, kdts__vld(cp), kdts__vmul(vi, vg)), vt = kdts__vtanh(vc);
+    if (gates) {
+        kdts__vst(gates, vi);
+        kdts__vst(gates + H, vf);
+        kdts__vst(gates + 2 * H, vg);
+        kdts__vst(gates + 3 * H, vo);
+    }
+    kdts__vst(c, vc);
+    if (tc) kdts__vst(tc, vt);
+    kdts__vst(h, kdts__vmul(vo, vt));
+}
+#endif
+
+/* The same for one hidden unit; z: the four pre-activations. */
+static void kdts__cell_one(const float *z, float cp, float *c, float *tc, float *h, float *gates, int H)
+{
+    float vi = kdts__sigmoidf(z[0]), vf = kdts__sigmoidf(z[1]), vg = tanhf(z[2]), vo = kdts__sigmoidf(z[3]);
+    float vc = vf * cp + vi * vg, vt = tanhf(vc);
+    if (gates) {
+        gates[0] = vi;
+        gates[H] = vf;
+        gates[2 * H] = vg;
+        gates[3 * H] = vo;
+    }
+    *c = vc;
+    if (tc) *tc = vt;
+    *h = vo * vt;
+}
+
 /* Fused LSTM cell for one step, n = B rows of 4H pre-activations g (in
    place, becomes the activated i,f,g,o), previous cell cp, new cell c,
    tanh(c) tc and hidden h (B,H each). bias (4H), when not NULL, is added
    to every row's pre-activations first.
      i = sigmoid(zi), f = sigmoid(zf), g = tanh(zg), o = sigmoid(zo)
      c = f*c_prev + i*g,  h = o*tanh(c) */
-#ifdef KDTS__VW
-/* The cell on one vector of hidden units of one row: z points at the
-   row's i gates (f, g, o follow at H strides), bias as z or NULL. */
-static KDTS__AINLINE void kdts__cell_vec(float *z, const float *bias, const float *cp, float *c, float *tc,
-                                         float *h, int H)
-{
-    kdts__v ai = kdts__vld(z), af = kdts__vld(z + H), ag = kdts__vld(z + 2 * H), ao = kdts__vld(z + 3 * H);
-    kdts__v vi, vf, vg, vo, vc, vt;
-    if (bias) {
-        ai = kdts__vadd(ai, kdts__vld(bias));
-        af = kdts__vadd(af, kdts__vld(bias + H));
-        ag = kdts__vadd(ag, kdts__vld(bias + 2 * H));
-        ao = kdts__vadd(ao, kdts__vld(bias + 3 * H));
-    }
-    vi = kdts__vsigmoid(ai);
-    vf = kdts__vsigmoid(af);
-    vg = kdts__vtanh(ag);
-    vo = kdts__vsigmoid(ao);
-    vc = kdts__vfma(vf, kdts__vld(cp), kdts__vmul(vi, vg));
-    vt = kdts__vtanh(vc);
-    kdts__vst(z, vi);
-    kdts__vst(z + H, vf);
-    kdts__vst(z + 2 * H, vg);
-    kdts__vst(z + 3 * H, vo);
-    kdts__vst(c, vc);
-    kdts__vst(tc, vt);
-    kdts__vst(h, kdts__vmul(vo, vt));
-}
-#endif
-
 static void kdts__lstm_cell(float *gt, const float *bias, const float *cp, float *c, float *tc, float *h,
                             int B, int H)
 {
-    int b = 0, j;
-#ifdef KDTS__VW
-    /* two rows at a time: two independent dependency chains side by side,
-       as the element-wise chain of one row is long */
-    if (H % KDTS__VW == 0)
-        for (; b + 2 <= B; b += 2) {
-            size_t o0 = (size_t)b * H, o1 = o0 + H;
-            float *z0 = gt + 4 * o0, *z1 = gt + 4 * o1;
-            for (j = 0; j < H; j += KDTS__VW) {
-                const float *bj = bias ? bias + j : NULL;
-                kdts__cell_vec(z0 + j, bj, cp + o0 + j, c + o0 + j, tc + o0 + j, h + o0 + j, H);
-                kdts__cell_vec(z1 + j, bj, cp + o1 + j, c + o1 + j, tc + o1 + j, h + o1 + j, H);
-            }
-        }
-#endif
-    for (; b < B; ++b) {
-        float *zi = gt + (size_t)b * 4 * H, *zf = zi + H, *zg = zf + H, *zo = zg + H;
-        const float *cpb = cp + (size_t)b * H;
-        float *cb = c + (size_t)b * H, *tcb = tc + (size_t)b * H, *hb = h + (size_t)b * H;
+    int b, j;
+    for (b = 0; b < B; ++b) {
+        float *z = gt + (size_t)b * 4 * H;
+        size_t o = (size_t)b * H;
         j = 0;
 #ifdef KDTS__VW
-        for (; j + KDTS__VW <= H; j += KDTS__VW)
-            kdts__cell_vec(zi + j, bias ? bias + j : NULL, cpb + j, cb + j, tcb + j, hb + j, H);
+        for (; j + KDTS__VW <= H; j += KDTS__VW) {
+            kdts__v ai = kdts__vld(z + j), af = kdts__vld(z + H + j);
+            kdts__v ag = kdts__vld(z + 2 * H + j), ao = kdts__vld(z + 3 * H + j);
+            if (bias) {
+                ai = kdts__vadd(ai, kdts__vld(bias + j));
+                af = kdts__vadd(af, kdts__vld(bias + H + j));
+                ag = kdts__vadd(ag, kdts__vld(bias + 2 * H + j));
+                ao = kdts__vadd(ao, kdts__vld(bias + 3 * H + j));
+            }
+            kdts__cell_vec(ai, af, ag, ao, cp + o + j, c + o + j, tc + o + j, h + o + j, z + j, H);
+        }
 #endif
         for (; j < H; ++j) {
-            float bi = bias ? bias[j] : 0.0f, bf = bias ? bias[H + j] : 0.0f;
-            float bg = bias ? bias[2 * H + j] : 0.0f, bo = bias ? bias[3 * H + j] : 0.0f;
-            float vi = kdts__sigmoidf(zi[j] + bi), vf = kdts__sigmoidf(zf[j] + bf);
-            float vg = tanhf(zg[j] + bg), vo = kdts__sigmoidf(zo[j] + bo);
-            float vc = vf * cpb[j] + vi * vg, vt = tanhf(vc);
-            zi[j] = vi;
-            zf[j] = vf;
-            zg[j] = vg;
-            zo[j] = vo;
-            cb[j] = vc;
-            tcb[j] = vt;
-            hb[j] = vo * vt;
+            float zz[4];
+            int q;
+            for (q = 0; q < 4; ++q) zz[q] = z[q * H + j] + (bias ? bias[q * H + j] : 0.0f);
+            kdts__cell_one(zz, cp[o + j], c + o + j, tc + o + j, h + o + j, z + j, H);
         }
     }
 }
@@ -2256,7 +2253,7 @@ static void kdts__lstm_step1(const float *zin, const float *x, int I, const floa
         const int V = KDTS__VW;
         kdts__v ai = kdts__vld(zin + j), af = kdts__vld(zin + H + j);
         kdts__v ag = kdts__vld(zin + 2 * H + j), ao = kdts__vld(zin + 3 * H + j);
-        kdts__v bi = kdts__vset(0.0f), bf = bi, bg = bi, bo = bi, vi, vf, vg, vo, vc, vt;
+        kdts__v bi = kdts__vset(0.0f), bf = bi, bg = bi, bo = bi;
         const float *w = wx + (size_t)j * 4 * I;
         for (k = 0; k < I; ++k, w += 4 * V) {
             kdts__v s = kdts__vset(x[k]);
@@ -2284,27 +2281,14 @@ static void kdts__lstm_step1(const float *zin, const float *x, int I, const floa
             ag = kdts__vfma(s0, kdts__vld(w + 2 * V), ag);
             ao = kdts__vfma(s0, kdts__vld(w + 3 * V), ao);
         }
-        vi = kdts__vsigmoid(kdts__vadd(ai, bi));
-        vf = kdts__vsigmoid(kdts__vadd(af, bf));
-        vg = kdts__vtanh(kdts__vadd(ag, bg));
-        vo = kdts__vsigmoid(kdts__vadd(ao, bo));
-        vc = kdts__vfma(vf, kdts__vld(cp + j), kdts__vmul(vi, vg));
-        vt = kdts__vtanh(vc);
-        if (gates) {
-            kdts__vst(gates + j, vi);
-            kdts__vst(gates + H + j, vf);
-            kdts__vst(gates + 2 * H + j, vg);
-            kdts__vst(gates + 3 * H + j, vo);
-        }
-        kdts__vst(c + j, vc);
-        if (tc) kdts__vst(tc + j, vt);
-        kdts__vst(h + j, kdts__vmul(vo, vt));
+        kdts__cell_vec(kdts__vadd(ai, bi), kdts__vadd(af, bf), kdts__vadd(ag, bg), kdts__vadd(ao, bo), cp + j,
+                       c + j, tc ? tc + j : NULL, h + j, gates ? gates + j : NULL, H);
     }
 #endif
     if (j < H) {
         const float *tx = wx + (size_t)j * 4 * I, *th = wh + (size_t)j * 4 * H;
         for (; j < H; ++j, tx += 4 * I, th += 4 * H) {
-            float z[4], vi, vf, vg, vo, vc, vt;
+            float z[4];
             int q;
             for (q = 0; q < 4; ++q) {
                 const float *a = tx + (size_t)q * I, *b = th + (size_t)q * H;
@@ -2313,21 +2297,7 @@ static void kdts__lstm_step1(const float *zin, const float *x, int I, const floa
                 for (k = 0; k < H; ++k) s += hp[k] * b[k];
                 z[q] = s;
             }
-            vi = kdts__sigmoidf(z[0]);
-            vf = kdts__sigmoidf(z[1]);
-            vg = tanhf(z[2]);
-            vo = kdts__sigmoidf(z[3]);
-            vc = vf * cp[j] + vi * vg;
-            vt = tanhf(vc);
-            if (gates) {
-                gates[j] = vi;
-                gates[H + j] = vf;
-                gates[2 * H + j] = vg;
-                gates[3 * H + j] = vo;
-            }
-            c[j] = vc;
-            if (tc) tc[j] = vt;
-            h[j] = vo * vt;
+            kdts__cell_one(z, cp[j], c + j, tc ? tc + j : NULL, h + j, gates ? gates + j : NULL, H);
         }
     }
 }
@@ -2474,6 +2444,14 @@ KDTSDEF double kdts_lstm_flops(const kdts_lstm_config *c, int T)
     }
     f += 2.0 * H * O + O;
     return f * T;
+}
+
+KDTSDEF double kdts_lstm_forecast_flops(const kdts_lstm_config *c, int T)
+{
+    double H = c->hidden;
+    int O = c->mode == KDTS_MODE_DIST ? (c->horizon ? c->horizon : 1) * (c->bins ? c->bins : 32)
+                                      : (c->horizon ? c->horizon : 1);
+    return T < 1 ? 0.0 : kdts_lstm_flops(c, T) - (T - 1) * (2.0 * H * O + O);
 }
 
 KDTSDEF void kdts_lstm_reset(kdts_lstm *m, unsigned long long seed)

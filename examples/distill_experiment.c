@@ -793,7 +793,7 @@ static double train_model(experiment *e, const series_data *d, const series_spec
         rec->mae_o = tao;
         rec->val_mse = vm;
         rec->params = (double)m->nparams;
-        rec->flops = kdts_lstm_flops(&m->cfg, ss->lookback);
+        rec->flops = kdts_lstm_forecast_flops(&m->cfg, ss->lookback);
         rec->train_s = secs;
         rec->epochs_run = rep.epochs_run;
         rec->best_epoch = rep.best_epoch;
@@ -820,16 +820,16 @@ static double measure_latency_us(const series_data *d, const series_spec *ss, co
     check(kdts_lstm_ws_init(&ws, &m.cfg, 1, ss->lookback, 0, &err), &err, "latency workspace");
     /* warm-up and inner repetition count so one sample lasts >= ~20 us */
     t0 = now_seconds();
-    for (i = 0; i < 5; ++i) kdts_lstm_forward(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL, 0, NULL);
+    for (i = 0; i < 5; ++i) kdts_lstm_forecast(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL);
     est = (now_seconds() - t0) / 5;
     if (est < 20e-6) inner = (int)(20e-6 / (est > 1e-9 ? est : 1e-9)) + 1;
     reps = est * inner * 301 > 1.0 ? 61 : 301;
     for (r = 0; r < reps; ++r) {
         t0 = now_seconds();
         for (i = 0; i < inner; ++i) {
-            kdts_lstm_forward(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL, 0, NULL);
+            kdts_lstm_forecast(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL);
             if (mode == KDTS_MODE_DIST)
-                kdts_dist_expect(fc, ws.out + (size_t)(ss->lookback - 1) * m.outputs, (size_t)ss->horizon, o->bins,
+                kdts_dist_expect(fc, ws.out, (size_t)ss->horizon, o->bins,
                                  m.cfg.bin_lo, m.cfg.bin_hi);
         }
         times[r] = (now_seconds() - t0) / inner;
@@ -872,9 +872,9 @@ static void slice_forecast(const series_data *d, const series_spec *ss, const kd
         long n = (long)k * H;
         const float *o;
         double off = d->te.norm_offset[n * (F + 1) + F], scl = d->te.norm_scale[n * (F + 1) + F];
-        check(kdts_lstm_forward(m, &ws, d->te.x + (size_t)n * T * F, 1, T, NULL, NULL, NULL, 0, NULL), NULL,
-              "slice forward");
-        o = ws.out + (size_t)(T - 1) * m->outputs;
+        check(kdts_lstm_forecast(m, &ws, d->te.x + (size_t)n * T * F, 1, T, NULL, NULL, NULL), NULL,
+              "slice forecast");
+        o = ws.out;
         for (j = 0; j < H; ++j) {
             float v, l = 0, h = 0;
             if (m->cfg.mode == KDTS_MODE_DIST) {
@@ -2057,8 +2057,9 @@ static void write_report(const experiment *e, const series_out *so, int nseries,
             o->seeds, o->seeds > 1 ? "s" : "", o->seed, o->seed + o->seeds - 1, total_s);
     fprintf(f, "\nAll errors are on the test split unless marked val; *normalized* = units of the z-scored target "
                "(scaler fit on the training rows), *original* = the CSV's units. Mean ± sample std over seeds. "
-               "Latency = median wall time of one forecast (one window, batch 1, pre-allocated workspace, single "
-               "thread); FLOPs from `kdts_lstm_flops` (head applied at every step, as trained). Training time = "
+               "Latency = median wall time of one forecast (`kdts_lstm_forecast`: one window, batch 1, pre-allocated "
+               "workspace, single thread); FLOPs per forecast from `kdts_lstm_forecast_flops` (the LSTM over every "
+               "step, the head on the last). Training time = "
                "wall seconds of `kdts_train` (the CPU may be shared: times are indicative). Every KD student of a "
                "row uses the same seeds, epochs, learning rate and early-stopping rule as the raw student: only "
                "the loss differs. The KD (point) students learn from teacher #1; the ensemble student from the "

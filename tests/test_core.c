@@ -412,6 +412,19 @@ static void test_single_window(void)
     }
     printf("single-window forward vs. batch forward (hidden 3..64, input 3 and 9): max diff %.2g\n", worst);
     KT_CHECK(worst < 1e-5, "single-window path deviates by %g", worst);
+    {
+        /* 1x16, input 1, horizon 24, T = 96, by hand: a step of the layer is
+           2*4*16*17 + 8*16 (biases) + 10*16 (cell) = 2464, the head 2*16*24 + 24 */
+        kdts_lstm_config fc_cfg;
+        memset(&fc_cfg, 0, sizeof fc_cfg);
+        fc_cfg.input = 1;
+        fc_cfg.hidden = 16;
+        fc_cfg.layers = 1;
+        fc_cfg.horizon = 24;
+        KT_CHECK(kdts_lstm_flops(&fc_cfg, 96) == (2464.0 + 792.0) * 96, "kdts_lstm_flops %g", kdts_lstm_flops(&fc_cfg, 96));
+        KT_CHECK(kdts_lstm_forecast_flops(&fc_cfg, 96) == 2464.0 * 96 + 792.0, "kdts_lstm_forecast_flops %g",
+                 kdts_lstm_forecast_flops(&fc_cfg, 96));
+    }
     printf("kdts_lstm_forecast vs. last step of the forward (B = 1 and 4): max diff %.2g\n", worst_fc);
     KT_CHECK(worst_fc < 1e-5, "forecast deviates from the forward's last step by %g", worst_fc);
     printf("B = 1 training gradients vs. a batch of two copies: max relative diff %.2g\n", worst_g);

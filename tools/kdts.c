@@ -899,7 +899,7 @@ static void print_info(const kdts_model *m, const char *path)
     printf(")\n");
     printf("parameters   %lu (%lu bytes of weights, %lu bytes on disk)\n", (unsigned long)m->nparams,
            (unsigned long)kdts_model_weight_bytes(m), (unsigned long)fbytes);
-    printf("FLOPs        %.0f per forecast (lookback %d)\n", kdts_lstm_flops(a, m->lookback), m->lookback);
+    printf("FLOPs        %.0f per forecast (lookback %d)\n", kdts_lstm_forecast_flops(a, m->lookback), m->lookback);
     printf("features    ");
     for (f = 0; f < m->n_features; ++f)
         printf(" %s (mean %g, std %g)", kdts_model_feature_name(m, f), m->scaler.offset[f], m->scaler.scale[f]);
@@ -974,7 +974,7 @@ static int cmd_bench(const cmd *c)
            "%.2f us per forecast (median of %d, %s)\n",
            m.arch.layers, m.arch.hidden, m.arch.input, m.arch.horizon, m.lookback,
            m.arch.mode == KDTS_MODE_DIST ? "dist" : "point", (unsigned long)m.nparams, (unsigned long)bytes,
-           kdts_lstm_flops(&m.arch, m.lookback), 1e6 * bench_latency(&m, runs), runs, kdts_simd_name());
+           kdts_lstm_forecast_flops(&m.arch, m.lookback), 1e6 * bench_latency(&m, runs), runs, kdts_simd_name());
     kdts_model_free(&m);
     return 0;
 }
