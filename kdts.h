@@ -2012,6 +2012,44 @@ static KDTS__AINLINE kdts__v kdts__vpow2i(kdts__v n)
 #endif
 
 #ifdef KDTS__VW
+/* The first n lanes (0 < n <= KDTS__VW) of p, the others zero; and the
+   store of the first n lanes of v. */
+static KDTS__AINLINE kdts__v kdts__vldn(const float *p, int n)
+{
+    if (n >= KDTS__VW) return kdts__vld(p);
+#if defined(KDTS__AVX512)
+    return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1u), p);
+#elif defined(KDTS__AVX2)
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+#else
+    {
+        float t[KDTS__VW];
+        int i;
+        for (i = 0; i < KDTS__VW; ++i) t[i] = i < n ? p[i] : 0.0f;
+        return kdts__vld(t);
+    }
+#endif
+}
+static KDTS__AINLINE void kdts__vstn(float *p, kdts__v v, int n)
+{
+    if (n >= KDTS__VW) {
+        kdts__vst(p, v);
+        return;
+    }
+#if defined(KDTS__AVX512)
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1u), v);
+#elif defined(KDTS__AVX2)
+    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), v);
+#else
+    {
+        float t[KDTS__VW];
+        int i;
+        kdts__vst(t, v);
+        for (i = 0; i < n; ++i) p[i] = t[i];
+    }
+#endif
+}
+
 /* e^x for |x| <= 87: x = n*ln2 + r (|r| <= ln2/2), e^r by its degree-6
    Taylor polynomial evaluated as (1 + r) + r^2 (1/2 + r/6) + r^4 (1/24 +
    r/120 + r^2/720): the same terms as Horner's rule in half the dependent
@@ -2142,28 +2180,28 @@ KDTSDEF float kdts_vec_dot(const float *x, const float *y, size_t n)
 }
 
 #ifdef KDTS__VW
-/* The cell on one vector of hidden units from the four gates'
-   pre-activations ai, af, ag, ao: c = f*cp + i*g, h = o*tanh(c), and when
-   not NULL tanh(c) into tc and the activated gates into gates, gates + H,
-   gates + 2H, gates + 3H. */
+/* The cell on one vector of hidden units (the first n lanes, 0 < n <=
+   KDTS__VW) from the four gates' pre-activations ai, af, ag, ao:
+   c = f*cp + i*g, h = o*tanh(c), and when not NULL tanh(c) into tc and the
+   activated gates into gates, gates + H, gates + 2H, gates + 3H. */
 static KDTS__AINLINE void kdts__cell_vec(kdts__v ai, kdts__v af, kdts__v ag, kdts__v ao, const float *cp, float *c,
-                                         float *tc, float *h, float *gates, int H)
+                                         float *tc, float *h, float *gates, int H, int n)
 {
     kdts__v vi = kdts__vsigmoid(ai), vf = kdts__vsigmoid(af), vg = kdts__vtanh(ag), vo = kdts__vsigmoid(ao);
-    kdts__v vc = kdts__vfma(vf, kdts__vld(cp), kdts__vmul(vi, vg)), vt = kdts__vtanh(vc);
+    kdts__v vc = kdts__vfma(vf, kdts__vldn(cp, n), kdts__vmul(vi, vg)), vt = kdts__vtanh(vc);
     if (gates) {
-        kdts__vst(gates, vi);
-        kdts__vst(gates + H, vf);
-        kdts__vst(gates + 2 * H, vg);
-        kdts__vst(gates + 3 * H, vo);
+        kdts__vstn(gates, vi, n);
+        kdts__vstn(gates + H, vf, n);
+        kdts__vstn(gates + 2 * H, vg, n);
+        kdts__vstn(gates + 3 * H, vo, n);
     }
-    kdts__vst(c, vc);
-    if (tc) kdts__vst(tc, vt);
-    kdts__vst(h, kdts__vmul(vo, vt));
+    kdts__vstn(c, vc, n);
+    if (tc) kdts__vstn(tc, vt, n);
+    kdts__vstn(h, kdts__vmul(vo, vt), n);
 }
-#endif
-
-/* The same for one hidden unit; z: the four pre-activations. */
+#else
+/* Without vectors, the same for one hidden unit; z: the four
+   pre-activations. */
 static void kdts__cell_one(const float *z, float cp, float *c, float *tc, float *h, float *gates, int H)
 {
     float vi = kdts__sigmoidf(z[0]), vf = kdts__sigmoidf(z[1]), vg = tanhf(z[2]), vo = kdts__sigmoidf(z[3]);
@@ -2178,6 +2216,7 @@ static void kdts__cell_one(const float *z, float cp, float *c, float *tc, float 
     if (tc) *tc = vt;
     *h = vo * vt;
 }
+#endif
 
 /* Fused LSTM cell for one step, n = B rows of 4H pre-activations g (in
    place, becomes the activated i,f,g,o), previous cell cp, new cell c,
@@ -2192,47 +2231,109 @@ static void kdts__lstm_cell(float *gt, const float *bias, const float *cp, float
     for (b = 0; b < B; ++b) {
         float *z = gt + (size_t)b * 4 * H;
         size_t o = (size_t)b * H;
-        j = 0;
 #ifdef KDTS__VW
-        for (; j + KDTS__VW <= H; j += KDTS__VW) {
-            kdts__v ai = kdts__vld(z + j), af = kdts__vld(z + H + j);
-            kdts__v ag = kdts__vld(z + 2 * H + j), ao = kdts__vld(z + 3 * H + j);
+        for (j = 0; j < H; j += KDTS__VW) {
+            int n = H - j < KDTS__VW ? H - j : KDTS__VW;
+            kdts__v ai = kdts__vldn(z + j, n), af = kdts__vldn(z + H + j, n);
+            kdts__v ag = kdts__vldn(z + 2 * H + j, n), ao = kdts__vldn(z + 3 * H + j, n);
             if (bias) {
-                ai = kdts__vadd(ai, kdts__vld(bias + j));
-                af = kdts__vadd(af, kdts__vld(bias + H + j));
-                ag = kdts__vadd(ag, kdts__vld(bias + 2 * H + j));
-                ao = kdts__vadd(ao, kdts__vld(bias + 3 * H + j));
+                ai = kdts__vadd(ai, kdts__vldn(bias + j, n));
+                af = kdts__vadd(af, kdts__vldn(bias + H + j, n));
+                ag = kdts__vadd(ag, kdts__vldn(bias + 2 * H + j, n));
+                ao = kdts__vadd(ao, kdts__vldn(bias + 3 * H + j, n));
             }
-            kdts__cell_vec(ai, af, ag, ao, cp + o + j, c + o + j, tc + o + j, h + o + j, z + j, H);
+            kdts__cell_vec(ai, af, ag, ao, cp + o + j, c + o + j, tc + o + j, h + o + j, z + j, H, n);
         }
-#endif
-        for (; j < H; ++j) {
+#else
+        for (j = 0; j < H; ++j) {
             float zz[4];
             int q;
             for (q = 0; q < 4; ++q) zz[q] = z[q * H + j] + (bias ? bias[q * H + j] : 0.0f);
             kdts__cell_one(zz, cp[o + j], c + o + j, tc + o + j, h + o + j, z + j, H);
         }
+#endif
     }
 }
 
+/* Floats of a gate matrix (4H rows, K columns) packed by kdts__pack_step:
+   H rounded up to whole vectors when there are vectors. */
+static size_t kdts__step_pack_floats(size_t H, size_t K)
+{
+#ifdef KDTS__VW
+    H = (H + KDTS__VW - 1) / KDTS__VW * KDTS__VW;
+#endif
+    return 4 * H * K;
+}
+
 /* Pack a gate matrix W (4H rows: gates i, f, g, o of H units each; K columns;
-   row-major, like W_ih and W_hh) for kdts__lstm_step1: full chunks of KDTS__VW
-   units as (chunk, k, gate, lane), so one step streams the matrix once
-   front to back; then each remaining unit as (unit, gate, k). 4HK floats. */
+   row-major, like W_ih and W_hh) for kdts__lstm_step1. With vectors: chunks
+   of KDTS__VW units as (chunk, k, gate, lane), the last chunk padded with
+   zeros, so one step streams the matrix once front to back; without: each
+   unit as (unit, gate, k). kdts__step_pack_floats(H, K) floats. */
 static void kdts__pack_step(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT W, int H, int K)
 {
-    int j = 0, k, q;
+    int j, k, q;
 #ifdef KDTS__VW
     int l;
-    for (; j + KDTS__VW <= H; j += KDTS__VW)
+    for (j = 0; j < H; j += KDTS__VW)
         for (k = 0; k < K; ++k)
             for (q = 0; q < 4; ++q)
-                for (l = 0; l < KDTS__VW; ++l) *dst++ = W[((size_t)q * H + j + l) * K + k];
-#endif
-    for (; j < H; ++j)
+                for (l = 0; l < KDTS__VW; ++l)
+                    *dst++ = j + l < H ? W[((size_t)q * H + j + l) * K + k] : 0.0f;
+#else
+    for (j = 0; j < H; ++j)
         for (q = 0; q < 4; ++q)
             for (k = 0; k < K; ++k) *dst++ = W[((size_t)q * H + j) * K + k];
+#endif
 }
+
+#ifdef KDTS__VW
+/* The four gates' pre-activations of one chunk of units (its first n,
+   0 < n <= KDTS__VW): z (gate q's at z + q*H) + W_ih x + W_hh hp, wx and wh
+   pointing at the chunk's packed rows. Even and odd k go to separate accumulators: two independent
+   chains, half the dependent FMA latency. */
+static KDTS__AINLINE void kdts__step1_z(const float *z, int n, const float *x, int I, const float *wx,
+                                        const float *hp, int H, const float *wh, kdts__v *zi, kdts__v *zf,
+                                        kdts__v *zg, kdts__v *zo)
+{
+    const int V = KDTS__VW;
+    kdts__v ai = kdts__vldn(z, n), af = kdts__vldn(z + H, n), ag = kdts__vldn(z + 2 * H, n);
+    kdts__v ao = kdts__vldn(z + 3 * H, n);
+    kdts__v bi = kdts__vset(0.0f), bf = bi, bg = bi, bo = bi;
+    const float *w = wx;
+    int k;
+    for (k = 0; k < I; ++k, w += 4 * V) {
+        kdts__v s = kdts__vset(x[k]);
+        ai = kdts__vfma(s, kdts__vld(w), ai);
+        af = kdts__vfma(s, kdts__vld(w + V), af);
+        ag = kdts__vfma(s, kdts__vld(w + 2 * V), ag);
+        ao = kdts__vfma(s, kdts__vld(w + 3 * V), ao);
+    }
+    w = wh;
+    for (k = 0; k + 2 <= H; k += 2, w += 8 * V) {
+        kdts__v s0 = kdts__vset(hp[k]), s1 = kdts__vset(hp[k + 1]);
+        ai = kdts__vfma(s0, kdts__vld(w), ai);
+        af = kdts__vfma(s0, kdts__vld(w + V), af);
+        ag = kdts__vfma(s0, kdts__vld(w + 2 * V), ag);
+        ao = kdts__vfma(s0, kdts__vld(w + 3 * V), ao);
+        bi = kdts__vfma(s1, kdts__vld(w + 4 * V), bi);
+        bf = kdts__vfma(s1, kdts__vld(w + 5 * V), bf);
+        bg = kdts__vfma(s1, kdts__vld(w + 6 * V), bg);
+        bo = kdts__vfma(s1, kdts__vld(w + 7 * V), bo);
+    }
+    if (k < H) {
+        kdts__v s0 = kdts__vset(hp[k]);
+        ai = kdts__vfma(s0, kdts__vld(w), ai);
+        af = kdts__vfma(s0, kdts__vld(w + V), af);
+        ag = kdts__vfma(s0, kdts__vld(w + 2 * V), ag);
+        ao = kdts__vfma(s0, kdts__vld(w + 3 * V), ao);
+    }
+    *zi = kdts__vadd(ai, bi);
+    *zf = kdts__vadd(af, bf);
+    *zg = kdts__vadd(ag, bg);
+    *zo = kdts__vadd(ao, bo);
+}
+#endif
 
 /* One LSTM step of a single sequence (B = 1) with the products and the cell
    fused per chunk of hidden units, so the pre-activations never leave
@@ -2242,51 +2343,23 @@ static void kdts__pack_step(float *KDTS__RESTRICT dst, const float *KDTS__RESTRI
    the biases, or the whole input part G_t when I = 0. Then the cell as in
    kdts__lstm_cell; the activated gates (4H) and tanh(c) (H) are written
    when gates / tc are not NULL. c may be cp (updated in place); gates may be
-   zin; h must not overlap hp. Each gate sums even and odd k apart: two
-   independent chains, half the dependent FMA latency. */
+   zin; h must not overlap hp. A last partial chunk of units uses partial
+   loads and stores (its packed weights are zero-padded). */
 static void kdts__lstm_step1(const float *zin, const float *x, int I, const float *wx, const float *hp,
                              const float *wh, const float *cp, float *c, float *tc, float *h, float *gates, int H)
 {
     int j = 0, k;
 #ifdef KDTS__VW
-    for (; j + KDTS__VW <= H; j += KDTS__VW) {
-        const int V = KDTS__VW;
-        kdts__v ai = kdts__vld(zin + j), af = kdts__vld(zin + H + j);
-        kdts__v ag = kdts__vld(zin + 2 * H + j), ao = kdts__vld(zin + 3 * H + j);
-        kdts__v bi = kdts__vset(0.0f), bf = bi, bg = bi, bo = bi;
-        const float *w = wx + (size_t)j * 4 * I;
-        for (k = 0; k < I; ++k, w += 4 * V) {
-            kdts__v s = kdts__vset(x[k]);
-            ai = kdts__vfma(s, kdts__vld(w), ai);
-            af = kdts__vfma(s, kdts__vld(w + V), af);
-            ag = kdts__vfma(s, kdts__vld(w + 2 * V), ag);
-            ao = kdts__vfma(s, kdts__vld(w + 3 * V), ao);
-        }
-        w = wh + (size_t)j * 4 * H;
-        for (k = 0; k + 2 <= H; k += 2, w += 8 * V) {
-            kdts__v s0 = kdts__vset(hp[k]), s1 = kdts__vset(hp[k + 1]);
-            ai = kdts__vfma(s0, kdts__vld(w), ai);
-            af = kdts__vfma(s0, kdts__vld(w + V), af);
-            ag = kdts__vfma(s0, kdts__vld(w + 2 * V), ag);
-            ao = kdts__vfma(s0, kdts__vld(w + 3 * V), ao);
-            bi = kdts__vfma(s1, kdts__vld(w + 4 * V), bi);
-            bf = kdts__vfma(s1, kdts__vld(w + 5 * V), bf);
-            bg = kdts__vfma(s1, kdts__vld(w + 6 * V), bg);
-            bo = kdts__vfma(s1, kdts__vld(w + 7 * V), bo);
-        }
-        if (k < H) {
-            kdts__v s0 = kdts__vset(hp[k]);
-            ai = kdts__vfma(s0, kdts__vld(w), ai);
-            af = kdts__vfma(s0, kdts__vld(w + V), af);
-            ag = kdts__vfma(s0, kdts__vld(w + 2 * V), ag);
-            ao = kdts__vfma(s0, kdts__vld(w + 3 * V), ao);
-        }
-        kdts__cell_vec(kdts__vadd(ai, bi), kdts__vadd(af, bf), kdts__vadd(ag, bg), kdts__vadd(ao, bo), cp + j,
-                       c + j, tc ? tc + j : NULL, h + j, gates ? gates + j : NULL, H);
+    kdts__v zi, zf, zg, zo;
+    for (; j < H; j += KDTS__VW) {
+        int n = H - j < KDTS__VW ? H - j : KDTS__VW;
+        kdts__step1_z(zin + j, n, x, I, wx + (size_t)j * 4 * I, hp, H, wh + (size_t)j * 4 * H, &zi, &zf, &zg, &zo);
+        kdts__cell_vec(zi, zf, zg, zo, cp + j, c + j, tc ? tc + j : NULL, h + j, gates ? gates + j : NULL, H, n);
     }
-#endif
-    if (j < H) {
-        const float *tx = wx + (size_t)j * 4 * I, *th = wh + (size_t)j * 4 * H;
+    (void)k;
+#else
+    {
+        const float *tx = wx, *th = wh;
         for (; j < H; ++j, tx += 4 * I, th += 4 * H) {
             float z[4];
             int q;
@@ -2300,6 +2373,7 @@ static void kdts__lstm_step1(const float *zin, const float *x, int I, const floa
             kdts__cell_one(z, cp[j], c + j, tc ? tc + j : NULL, h + j, gates ? gates + j : NULL, H);
         }
     }
+#endif
 }
 
 /* Backward of the cell for one step. gt: activated gates (B,4H); cp: c_{t-1};
@@ -2533,7 +2607,11 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
             KDTS__CARVE(ws->drop[l], TB * H);
             KDTS__CARVE(ws->mask[l], TB * H);
         }
-        KDTS__CARVE(ws->wpack_f[l], kdts__packed_b_size((int)H, (int)(4 * H)));
+        {
+            /* W_hh packed for the batch GEMM, or for the single-sequence step */
+            size_t pg = kdts__packed_b_size((int)H, (int)(4 * H)), ps = kdts__step_pack_floats(H, H);
+            KDTS__CARVE(ws->wpack_f[l], pg > ps ? pg : ps);
+        }
         if (ws->train) KDTS__CARVE(ws->wpack_b[l], kdts__packed_b_size((int)(4 * H), (int)H));
     }
     KDTS__CARVE(ws->out, TB * O);
@@ -2797,7 +2875,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
            a GEMM, the biases then added by the cell (or broadcast into G
            first for one sequence). */
         for (j = 0; j < 4 * H; ++j) bs[j] = bih[j] + bhh[j];
-        fuse = B == 1 && I <= KDTS__FUSE_IN && (size_t)4 * H * (size_t)I <= KDTS__GEMM_SCRATCH;
+        fuse = B == 1 && I <= KDTS__FUSE_IN && kdts__step_pack_floats((size_t)H, (size_t)I) <= KDTS__GEMM_SCRATCH;
         if (fuse) {
             /* nothing here: kdts__lstm_step1 adds W_ih x_t */
         } else if (I <= KDTS__FUSE_IN && (size_t)4 * H * (size_t)I <= KDTS__GEMM_SCRATCH) {
@@ -6423,6 +6501,19 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
 
 /* ---- inference ---------------------------------------------------------- */
 
+/* Offset of the head's weights in kdts_infer.wt: per layer W_ih and W_hh
+   packed by kdts__pack_step and the 4H summed biases. */
+static size_t kdts__infer_head_off(int L, int H, int I0)
+{
+    size_t off = 0, I = (size_t)I0;
+    int l;
+    for (l = 0; l < L; ++l) {
+        off += kdts__step_pack_floats((size_t)H, I) + kdts__step_pack_floats((size_t)H, (size_t)H) + 4 * (size_t)H;
+        I = (size_t)H;
+    }
+    return off;
+}
+
 /* Floats of each carved block, rounded up to 16 (64 bytes). */
 static size_t kdts__r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
@@ -6430,7 +6521,7 @@ static size_t kdts__infer_floats(const kdts_model *m, int maxT)
 {
     size_t L = (size_t)m->arch.layers, H = (size_t)m->arch.hidden, F = (size_t)m->n_features;
     size_t O = (size_t)kdts__outputs(&m->arch);
-    size_t I0 = (size_t)m->arch.input, wt = (I0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + H * O;
+    size_t wt = kdts__infer_head_off(m->arch.layers, m->arch.hidden, m->arch.input) + H * O;
     return 4 * kdts__r16(L * H) + kdts__r16(H) + kdts__r16(O) + kdts__r16((size_t)maxT * F) +
            kdts__r16((size_t)m->lookback * F) + 3 * kdts__r16(F) + kdts__r16(wt);
 }
@@ -6483,7 +6574,7 @@ KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_
     KDTS__INF_CARVE(t.xs, F);
     KDTS__INF_CARVE(t.woff, F);
     KDTS__INF_CARVE(t.wscale, F);
-    KDTS__INF_CARVE(t.wt, ((size_t)t.I0 + H + 1) * 4 * H + (L - 1) * (2 * H + 1) * 4 * H + H * (size_t)t.O);
+    KDTS__INF_CARVE(t.wt, kdts__infer_head_off(t.L, t.H, t.I0) + H * (size_t)t.O);
 #undef KDTS__INF_CARVE
     /* gate matrices packed for the fused step, head W transposed */
     {
@@ -6493,9 +6584,9 @@ KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_
         for (l = 0; l < L; ++l) {
             const float *wih = P, *whh = wih + 4 * H * I, *bih = whh + 4 * H * H, *bhh = bih + 4 * H;
             kdts__pack_step(w, wih, (int)H, (int)I);
-            w += 4 * H * I;
+            w += kdts__step_pack_floats(H, I);
             kdts__pack_step(w, whh, (int)H, (int)H);
-            w += 4 * H * H;
+            w += kdts__step_pack_floats(H, H);
             for (j = 0; j < 4 * H; ++j) *w++ = bih[j] + bhh[j];
             P = bhh + 4 * H;
             I = H;
@@ -6566,12 +6657,12 @@ KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode)
 static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs, float *cs)
 {
     int H = r->H, l, I = r->I0;
-    size_t G = (size_t)4 * H;
     const float *w = r->wt, *in = x;
     for (l = 0; l < r->L; ++l) {
         float *h = hs + (size_t)l * H, *c = cs + (size_t)l * H;
-        const float *wih = w, *whh = wih + (size_t)I * G, *b = whh + (size_t)H * G;
-        w = b + G;
+        const float *wih = w, *whh = wih + kdts__step_pack_floats((size_t)H, (size_t)I);
+        const float *b = whh + kdts__step_pack_floats((size_t)H, (size_t)H);
+        w = b + (size_t)4 * H;
         /* new h into tmp: the step reads the old h until its last chunk */
         kdts__lstm_step1(b, in, I, wih, h, whh, c, c, NULL, r->tmp, NULL, H);
         memcpy(h, r->tmp, (size_t)H * sizeof(float));
@@ -6590,7 +6681,7 @@ static kdts_result kdts__infer_finish(kdts_infer *r, const float *htop, float *f
     int H = r->H, O = r->O, k, j;
     size_t off = kdts_lstm_param_count(c) - (size_t)O;
     hb = m->params + off;
-    hwt = r->wt + (((size_t)r->I0 + H + 1) * 4 * H + (size_t)(r->L - 1) * (2 * H + 1) * 4 * H);
+    hwt = r->wt + kdts__infer_head_off(r->L, H, r->I0);
     memcpy(r->out, hb, (size_t)O * sizeof(float));
     for (k = 0; k < H; ++k) kdts_vec_axpy(r->out, htop[k], hwt + (size_t)k * O, (size_t)O);
     for (k = 0; k < m->n_targets; ++k) {
