@@ -2348,19 +2348,19 @@ static KDTS__AINLINE void kdts__step1_z(const float *z, int n, const float *x, i
 static void kdts__lstm_step1(const float *zin, const float *x, int I, const float *wx, const float *hp,
                              const float *wh, const float *cp, float *c, float *tc, float *h, float *gates, int H)
 {
-    int j = 0, k;
 #ifdef KDTS__VW
     kdts__v zi, zf, zg, zo;
-    for (; j < H; j += KDTS__VW) {
+    int j;
+    for (j = 0; j < H; j += KDTS__VW) {
         int n = H - j < KDTS__VW ? H - j : KDTS__VW;
         kdts__step1_z(zin + j, n, x, I, wx + (size_t)j * 4 * I, hp, H, wh + (size_t)j * 4 * H, &zi, &zf, &zg, &zo);
         kdts__cell_vec(zi, zf, zg, zo, cp + j, c + j, tc ? tc + j : NULL, h + j, gates ? gates + j : NULL, H, n);
     }
-    (void)k;
 #else
     {
         const float *tx = wx, *th = wh;
-        for (; j < H; ++j, tx += 4 * I, th += 4 * H) {
+        int j, k;
+        for (j = 0; j < H; ++j, tx += 4 * I, th += 4 * H) {
             float z[4];
             int q;
             for (q = 0; q < 4; ++q) {
