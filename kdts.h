@@ -2275,11 +2275,17 @@ static void kdts__pack_step(float *KDTS__RESTRICT dst, const float *KDTS__RESTRI
     int j, k, q;
 #ifdef KDTS__VW
     int l;
-    for (j = 0; j < H; j += KDTS__VW)
-        for (k = 0; k < K; ++k)
-            for (q = 0; q < 4; ++q)
-                for (l = 0; l < KDTS__VW; ++l)
-                    *dst++ = j + l < H ? W[((size_t)q * H + j + l) * K + k] : 0.0f;
+    for (j = 0; j < H; j += KDTS__VW, dst += (size_t)4 * KDTS__VW * K)
+        for (q = 0; q < 4; ++q)
+            for (l = 0; l < KDTS__VW; ++l) {
+                /* row q*H + j + l of W, read in order, is lane l of gate q */
+                const float *w = W + ((size_t)q * H + j + l) * K;
+                float *d = dst + (size_t)q * KDTS__VW + l;
+                if (j + l < H)
+                    for (k = 0; k < K; ++k) d[(size_t)k * 4 * KDTS__VW] = w[k];
+                else
+                    for (k = 0; k < K; ++k) d[(size_t)k * 4 * KDTS__VW] = 0.0f;
+            }
 #else
     for (j = 0; j < H; ++j)
         for (q = 0; q < 4; ++q)
@@ -2344,14 +2350,19 @@ static KDTS__AINLINE void kdts__step1_z(const float *z, int n, const float *x, i
    kdts__lstm_cell; the activated gates (4H) and tanh(c) (H) are written
    when gates / tc are not NULL. c may be cp (updated in place); gates may be
    zin; h must not overlap hp. A last partial chunk of units uses partial
-   loads and stores (its packed weights are zero-padded). */
+   loads and stores (its packed weights are zero-padded). rev != 0 runs the
+   chunks last to first: alternating it from step to step makes a step
+   start on the weights the previous one ended with, still in L1 when
+   the matrix is larger than L1. */
 static void kdts__lstm_step1(const float *zin, const float *x, int I, const float *wx, const float *hp,
-                             const float *wh, const float *cp, float *c, float *tc, float *h, float *gates, int H)
+                             const float *wh, const float *cp, float *c, float *tc, float *h, float *gates, int H,
+                             int rev)
 {
 #ifdef KDTS__VW
     kdts__v zi, zf, zg, zo;
-    int j;
-    for (j = 0; j < H; j += KDTS__VW) {
+    int ci, nc = (H + KDTS__VW - 1) / KDTS__VW;
+    for (ci = 0; ci < nc; ++ci) {
+        int j = (rev ? nc - 1 - ci : ci) * KDTS__VW;
         int n = H - j < KDTS__VW ? H - j : KDTS__VW;
         kdts__step1_z(zin + j, n, x, I, wx + (size_t)j * 4 * I, hp, H, wh + (size_t)j * 4 * H, &zi, &zf, &zg, &zo);
         kdts__cell_vec(zi, zf, zg, zo, cp + j, c + j, tc ? tc + j : NULL, h + j, gates ? gates + j : NULL, H, n);
@@ -2360,6 +2371,7 @@ static void kdts__lstm_step1(const float *zin, const float *x, int I, const floa
     {
         const float *tx = wx, *th = wh;
         int j, k;
+        (void)rev;
         for (j = 0; j < H; ++j, tx += 4 * I, th += 4 * H) {
             float z[4];
             int q;
@@ -2903,7 +2915,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
                 float *gt = G + (size_t)t * 4 * H;
                 kdts__lstm_step1(fuse ? bs : gt, layer_in + (size_t)t * I, fuse ? I : 0, wx, hs + (size_t)t * H, wt,
                                  cs + (size_t)t * H, cs + (size_t)(t + 1) * H, train ? ws->tc[l] + (size_t)t * H : NULL,
-                                 hs + (size_t)(t + 1) * H, train ? gt : NULL, H);
+                                 hs + (size_t)(t + 1) * H, train ? gt : NULL, H, t & 1);
             }
         } else {
         /* W_hh^T packed once, reused at every step */
@@ -6654,7 +6666,7 @@ KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode)
      z = W_ih x + b_ih + W_hh h + b_hh       (4H: i, f, g, o)
      i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_g), o = sigmoid(z_o)
      c = f*c + i*g,  h = o*tanh(c) */
-static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs, float *cs)
+static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs, float *cs, int rev)
 {
     int H = r->H, l, I = r->I0;
     const float *w = r->wt, *in = x;
@@ -6664,7 +6676,7 @@ static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs,
         const float *b = whh + kdts__step_pack_floats((size_t)H, (size_t)H);
         w = b + (size_t)4 * H;
         /* new h into tmp: the step reads the old h until its last chunk */
-        kdts__lstm_step1(b, in, I, wih, h, whh, c, c, NULL, r->tmp, NULL, H);
+        kdts__lstm_step1(b, in, I, wih, h, whh, c, c, NULL, r->tmp, NULL, H, rev);
         memcpy(h, r->tmp, (size_t)H * sizeof(float));
         in = h;
         I = H;
@@ -6731,7 +6743,7 @@ static kdts_result kdts__infer_run(kdts_infer *r, const float *x, int T, float *
     kdts_window_normalize(r->xbuf, T, F, m->window_norm, m->norm_eps, r->woff, r->wscale);
     memset(hs, 0, LH * sizeof(float));
     memset(cs, 0, LH * sizeof(float));
-    for (t = 0; t < T; ++t) kdts__infer_net_step(r, r->xbuf + (size_t)t * F, hs, cs);
+    for (t = 0; t < T; ++t) kdts__infer_net_step(r, r->xbuf + (size_t)t * F, hs, cs, t & 1);
     return kdts__infer_finish(r, hs + (size_t)(r->L - 1) * r->H, fc, lo, hi, coverage);
 }
 
@@ -6785,7 +6797,7 @@ KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *fore
         r->wscale[f] = 1.0f;
     }
     /* the window path computes (x - 0) * (1 / 1): the same value */
-    kdts__infer_net_step(r, r->xs, r->h, r->c);
+    kdts__infer_net_step(r, r->xs, r->h, r->c, (int)(r->seen & 1));
     r->seen++;
     return kdts__infer_finish(r, r->h + (size_t)(r->L - 1) * r->H, forecast, low, high, coverage);
 }
