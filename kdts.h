@@ -1083,7 +1083,9 @@ typedef struct kdts_infer {
 } kdts_infer;
 
 /* Bytes of caller memory kdts_infer_init needs for windows of up to
-   max_steps steps (0 = the model's lookback). 0 if the model is invalid. */
+   max_steps steps (0 = the model's lookback). 0 if the model is invalid.
+   Depends on the build: with SIMD the packed gate weights are padded to
+   whole vectors (hidden sizes that are a multiple of 16 pad nothing). */
 KDTSDEF size_t kdts_infer_size(const kdts_model *m, int max_steps);
 
 /* Set up inference in caller memory buf[bytes] (aligned to at least 4

@@ -191,5 +191,9 @@ int main(void)
     KT_CHECK(rc == 0 && strstr(g_out, "2 layer(s) x 8 units"), "teacher intact after failed overwrite attempts: %s", g_out);
     rc = run("ls " DIR " | grep -c tmp");
     KT_CHECK(!strncmp(g_out, "0", 1), "no temporary files left: %s", g_out);
+    /* the microcontroller demo: the exported student in its static work buffer */
+    KT_CHECK(exists("build/mcu_export_demo"), "build/mcu_export_demo is built (make builds examples before tests)");
+    rc = run("build/mcu_export_demo");
+    KT_CHECK(rc == 0 && strstr(g_out, "bytes of working memory"), "mcu_export_demo: %d %s", rc, g_out);
     return kt_done();
 }
