@@ -2920,20 +2920,20 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
                                  hs + (size_t)(t + 1) * H, train ? gt : NULL, H, t & 1);
             }
         } else {
-        /* W_hh^T packed once, reused at every step */
-        kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
-        /* The recurrence: rows of the batch are independent, so with OpenMP
-           each thread runs all T steps on its own block of rows. */
-        KDTS__BATCH_PAR_BEGIN(B)
-            for (t = 0; t < T; ++t) {
-                float *gt = G + ((size_t)t * B + b0) * 4 * H;
-                size_t o0 = (size_t)t * B * H + (size_t)b0 * H, o1 = o0 + (size_t)B * H;
-                /* z_t = G_t + h_{t-1} W_hh^T */
-                kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, H, 1.0f, hs + o0, H, NULL, 0, 1.0f, gt,
-                                4 * H, NULL, ws->wpack_f[l]);
-                kdts__lstm_cell(gt, cbias, cs + o0, cs + o1, ws->tc[l] + o0, hs + o1, nb, H);
-            }
-        KDTS__BATCH_PAR_END
+            /* W_hh^T packed once, reused at every step */
+            kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
+            /* The recurrence: rows of the batch are independent, so with
+               OpenMP each thread runs all T steps on its own block of rows. */
+            KDTS__BATCH_PAR_BEGIN(B)
+                for (t = 0; t < T; ++t) {
+                    float *gt = G + ((size_t)t * B + b0) * 4 * H;
+                    size_t o0 = (size_t)t * B * H + (size_t)b0 * H, o1 = o0 + (size_t)B * H;
+                    /* z_t = G_t + h_{t-1} W_hh^T */
+                    kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, H, 1.0f, hs + o0, H, NULL, 0, 1.0f, gt,
+                                    4 * H, NULL, ws->wpack_f[l]);
+                    kdts__lstm_cell(gt, cbias, cs + o0, cs + o1, ws->tc[l] + o0, hs + o1, nb, H);
+                }
+            KDTS__BATCH_PAR_END
         }
         layer_in = hs + (size_t)B * H;
         if (ws->dropout_active) {

@@ -431,6 +431,57 @@ static void test_single_window(void)
     KT_CHECK(worst_g < 1e-5, "B = 1 training gradients deviate by %g (relative)", worst_g);
 }
 
+/* the narrow-input kernels against plain loops: kdts__proj_small (G = bias
+   + X W^T) and kdts__dgrad_narrow (W's gradient and the column sums), for
+   every width they take, even and odd row counts, and a column count with a
+   vector tail */
+static void test_narrow_kernels(void)
+{
+    static const int ns[] = {64, 20};
+    kdts_rng r;
+    double worst_p = 0.0, worst_g = 0.0;
+    int I, ni, rows, nr, c, f;
+    kdts_rng_seed(&r, 21);
+    for (I = 1; I <= KDTS__FUSE_IN; ++I)
+        for (ni = 0; ni < 2; ++ni)
+            for (rows = 6; rows <= 7; ++rows) {
+                int n = ns[ni];
+                float X[7 * KDTS__FUSE_IN], W[64 * KDTS__FUSE_IN], bias[64], G[7 * 64], wt[64 * KDTS__FUSE_IN];
+                float dG[7 * 64], gw[64 * KDTS__NARROW_DW], g1[64], g2[64];
+                for (c = 0; c < rows * I; ++c) X[c] = frand(&r);
+                for (c = 0; c < n * I; ++c) W[c] = frand(&r);
+                for (c = 0; c < n; ++c) bias[c] = frand(&r);
+                for (c = 0; c < rows * n; ++c) dG[c] = frand(&r);
+                kdts__proj_small(G, X, (size_t)rows, I, W, bias, n, wt);
+                for (nr = 0; nr < rows; ++nr)
+                    for (c = 0; c < n; ++c) {
+                        double e = bias[c];
+                        for (f = 0; f < I; ++f) e += (double)X[nr * I + f] * W[c * I + f];
+                        if (fabs(e - G[nr * n + c]) > worst_p) worst_p = fabs(e - G[nr * n + c]);
+                    }
+                if (I > KDTS__NARROW_DW) continue;
+                for (c = 0; c < n * I; ++c) gw[c] = 0.5f;
+                for (c = 0; c < n; ++c) g1[c] = g2[c] = -0.25f;
+                kdts__dgrad_narrow(gw, g1, g2, dG, X, (size_t)rows, n, I);
+                for (c = 0; c < n; ++c) {
+                    double s = -0.25;
+                    for (nr = 0; nr < rows; ++nr) s += dG[nr * n + c];
+                    if (fabs(s - g1[c]) > worst_g) worst_g = fabs(s - g1[c]);
+                    if (fabs(s - g2[c]) > worst_g) worst_g = fabs(s - g2[c]);
+                    for (f = 0; f < I; ++f) {
+                        double e = 0.5;
+                        for (nr = 0; nr < rows; ++nr) e += (double)dG[nr * n + c] * X[nr * I + f];
+                        if (fabs(e - gw[c * I + f]) > worst_g) worst_g = fabs(e - gw[c * I + f]);
+                    }
+                }
+            }
+    printf("narrow-input projection (inputs 1..%d) vs. plain loops: max diff %.2g\n", KDTS__FUSE_IN, worst_p);
+    KT_CHECK(worst_p < 1e-5, "kdts__proj_small deviates by %g", worst_p);
+    printf("narrow-input weight and bias gradients (inputs 1..%d) vs. plain loops: max diff %.2g\n", KDTS__NARROW_DW,
+           worst_g);
+    KT_CHECK(worst_g < 1e-5, "kdts__dgrad_narrow deviates by %g", worst_g);
+}
+
 /* ------------------------------------------------------ PyTorch vectors */
 static double cmp_tensor(const char *what, const float *got, const ref_tensor *want, size_t n, double tol)
 {
@@ -841,6 +892,7 @@ int main(void)
     test_gradcheck();
     test_torch_ref();
     test_single_window();
+    test_narrow_kernels();
     test_training();
     return kt_done();
 }
