@@ -2745,8 +2745,6 @@ static void kdts__fill_rows(float *dst, const float *row, size_t n, size_t rows)
    step, and that the forward computes by kdts__proj_small instead of a
    GEMM (a GEMM with K this small is mostly overhead). */
 #define KDTS__FUSE_IN 8
-/* Widest input whose weight gradient kdts__dgrad_narrow computes. */
-#define KDTS__NARROW_DW 4
 
 /* G (rows,n) = bias + X W^T for a narrow X (rows,I) and W (n,I): each row
    of G in registers, W^T packed into wt (I*n floats) first. */
@@ -2777,77 +2775,46 @@ static void kdts__proj_small(float *KDTS__RESTRICT G, const float *KDTS__RESTRIC
     }
 }
 
-/* For a narrow X (rows,I), I <= KDTS__NARROW_DW, and dG (rows,n), in one
-   pass over dG: gw (n,I) += dG^T X and gb1, gb2 (n) += the column sums of
-   dG. Even and odd rows go to separate accumulators (shorter chains). */
-static void kdts__dgrad_narrow(float *gw, float *gb1, float *gb2, const float *dG, const float *X, size_t rows,
-                               int n, int I)
+/* For a univariate input x (rows) and dG (rows,n), in one pass over dG:
+   gw (n) += dG^T x and gb1, gb2 (n) += the column sums of dG (a GEMM with
+   N = 1 is mostly overhead). Even and odd rows go to separate accumulators
+   (shorter chains). */
+static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const float *dG, const float *x, size_t rows,
+                                   int n)
 {
-    int j = 0, f;
+    int j = 0;
     size_t r;
 #ifdef KDTS__VW
-    if (I == 1) {
-        /* the univariate case with every accumulator in a register */
-        for (; j + KDTS__VW <= n; j += KDTS__VW) {
-            kdts__v s0 = kdts__vset(0.0f), s1 = s0, w0 = s0, w1 = s0;
-            for (r = 0; r + 2 <= rows; r += 2) {
-                kdts__v d0 = kdts__vld(dG + r * n + j), d1 = kdts__vld(dG + (r + 1) * n + j);
-                s0 = kdts__vadd(s0, d0);
-                s1 = kdts__vadd(s1, d1);
-                w0 = kdts__vfma(kdts__vset(X[r]), d0, w0);
-                w1 = kdts__vfma(kdts__vset(X[r + 1]), d1, w1);
-            }
-            if (r < rows) {
-                kdts__v d0 = kdts__vld(dG + r * n + j);
-                s0 = kdts__vadd(s0, d0);
-                w0 = kdts__vfma(kdts__vset(X[r]), d0, w0);
-            }
-            s0 = kdts__vadd(s0, s1);
-            kdts__vst(gb1 + j, kdts__vadd(kdts__vld(gb1 + j), s0));
-            kdts__vst(gb2 + j, kdts__vadd(kdts__vld(gb2 + j), s0));
-            kdts__vst(gw + j, kdts__vadd(kdts__vld(gw + j), kdts__vadd(w0, w1)));
-        }
-    }
     for (; j + KDTS__VW <= n; j += KDTS__VW) {
-        kdts__v s0 = kdts__vset(0.0f), s1 = s0, w0[KDTS__NARROW_DW], w1[KDTS__NARROW_DW];
-        float tmp[KDTS__VW];
-        int l;
-        for (f = 0; f < I; ++f) w0[f] = w1[f] = s0;
+        kdts__v s0 = kdts__vset(0.0f), s1 = s0, w0 = s0, w1 = s0;
         for (r = 0; r + 2 <= rows; r += 2) {
-            const float *x0 = X + r * I, *x1 = x0 + I;
             kdts__v d0 = kdts__vld(dG + r * n + j), d1 = kdts__vld(dG + (r + 1) * n + j);
             s0 = kdts__vadd(s0, d0);
             s1 = kdts__vadd(s1, d1);
-            for (f = 0; f < I; ++f) {
-                w0[f] = kdts__vfma(kdts__vset(x0[f]), d0, w0[f]);
-                w1[f] = kdts__vfma(kdts__vset(x1[f]), d1, w1[f]);
-            }
+            w0 = kdts__vfma(kdts__vset(x[r]), d0, w0);
+            w1 = kdts__vfma(kdts__vset(x[r + 1]), d1, w1);
         }
         if (r < rows) {
             kdts__v d0 = kdts__vld(dG + r * n + j);
             s0 = kdts__vadd(s0, d0);
-            for (f = 0; f < I; ++f) w0[f] = kdts__vfma(kdts__vset(X[r * I + f]), d0, w0[f]);
+            w0 = kdts__vfma(kdts__vset(x[r]), d0, w0);
         }
         s0 = kdts__vadd(s0, s1);
         kdts__vst(gb1 + j, kdts__vadd(kdts__vld(gb1 + j), s0));
         kdts__vst(gb2 + j, kdts__vadd(kdts__vld(gb2 + j), s0));
-        for (f = 0; f < I; ++f) {
-            kdts__vst(tmp, kdts__vadd(w0[f], w1[f]));
-            for (l = 0; l < KDTS__VW; ++l) gw[(size_t)(j + l) * I + f] += tmp[l];
-        }
+        kdts__vst(gw + j, kdts__vadd(kdts__vld(gw + j), kdts__vadd(w0, w1)));
     }
 #endif
     for (; j < n; ++j) {
-        float s = 0.0f, w[KDTS__NARROW_DW];
-        for (f = 0; f < I; ++f) w[f] = 0.0f;
+        float s = 0.0f, w = 0.0f;
         for (r = 0; r < rows; ++r) {
             float d = dG[r * n + j];
             s += d;
-            for (f = 0; f < I; ++f) w[f] += X[r * I + f] * d;
+            w += x[r] * d;
         }
         gb1[j] += s;
         gb2[j] += s;
-        for (f = 0; f < I; ++f) gw[(size_t)j * I + f] += w[f];
+        gw[j] += w;
     }
 }
 
@@ -3095,9 +3062,9 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, TB, 1.0f, ws->dG, 4 * H, ws->h[l], H, 1.0f,
                         gwhh, H, ws->scratch, NULL);
         /* W_ih's gradient and both bias gradients (the column sums of dG,
-           summed once): for a narrow input in one pass over dG */
-        if (I <= KDTS__NARROW_DW) {
-            kdts__dgrad_narrow(gwih, gbih, gbhh, ws->dG, X, (size_t)TB, 4 * H, I);
+           summed once): for a univariate input in one pass over dG */
+        if (I == 1) {
+            kdts__dgrad_univariate(gwih, gbih, gbhh, ws->dG, X, (size_t)TB, 4 * H);
         } else {
             kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, TB, 1.0f, ws->dG, 4 * H, X, I, 1.0f, gwih, I,
                             ws->scratch, NULL);
@@ -3310,15 +3277,14 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                 Ls += kdts__sqdiff_acc(out + r0, tvals + r0, (size_t)h, (float)(w_soft * 2.0 / n_soft),
                                        dout ? dout + r0 : NULL);
             }
-    }
-    for (b = 0; b < B && dist; ++b) {
-        for (t = 0; t < T; ++t) {
-            size_t row = (size_t)b * T + t;
-            const float *o = out + row * O;
-            float *d = dout ? dout + row * O : NULL;
-            int hard = w_hard != 0.0f && t >= t_hard0, soft = w_soft != 0.0f && t == T - 1;
-            for (j = 0; j < h; ++j) {
-                {
+    } else {
+        for (b = 0; b < B; ++b) {
+            for (t = 0; t < T; ++t) {
+                size_t row = (size_t)b * T + t;
+                const float *o = out + row * O;
+                float *d = dout ? dout + row * O : NULL;
+                int hard = w_hard != 0.0f && t >= t_hard0, soft = w_soft != 0.0f && t == T - 1;
+                for (j = 0; j < h; ++j) {
                     /* per-row softmax in float with the vectorized exp; the
                        sums that form the loss are kept in double */
                     const float *z = o + (size_t)j * K;
