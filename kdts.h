@@ -296,6 +296,8 @@ typedef struct kdts_lstm_ws {
     float *out;           /* (T,B,O) head output, time-major; (B,O) after
                              kdts_lstm_forecast                             */
     float *wpack_f[KDTS_MAX_LAYERS]; /* packed W_hh^T for forward           */
+    float *wpack_x[KDTS_MAX_LAYERS]; /* packed W_ih^T for a batch forward
+                                        (inputs wider than 8 only)          */
     float *wpack_b[KDTS_MAX_LAYERS]; /* packed W_hh for backward (train)    */
     float *dG, *dA, *dB, *dh, *dc, *dout; /* backward scratch (train)       */
     float *scratch;       /* GEMM packing scratch                           */
@@ -525,7 +527,6 @@ KDTSDEF kdts_result kdts_predict_steps(const kdts_lstm *m, const float *x, int n
 /* Mean squared error of the forecasts of m on d (last step, all h values). */
 KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, double *mse,
                                   double *mae, kdts_error *err);
-
 
 /* ======================================================================== */
 /* >>data : CSV reader, scalers, sliding windows, chronological splits      */
@@ -833,7 +834,6 @@ KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_rati
    rows asked than exist). */
 KDTSDEF kdts_result kdts_split_rows(kdts_split *s, long rows, long n_train, long n_val,
                                     long n_test, kdts_error *err);
-
 
 /* ======================================================================== */
 /* >>model : model files, deployment inference, export as C arrays          */
@@ -2592,6 +2592,28 @@ KDTSDEF void kdts_lstm_zero_grad(kdts_lstm *m)
 
 /* ---- workspace ---------------------------------------------------------- */
 
+/* Widest input whose product a single sequence (B = 1) fuses into each
+   step, and that the forward computes by kdts__proj_small instead of a
+   GEMM (a GEMM with K this small is mostly overhead). */
+#define KDTS__FUSE_IN 8
+
+/* Whether a layer's input of width I is narrow: its product computed by
+   kdts__proj_small (or inside the single-sequence step), not a GEMM. */
+static int kdts__narrow(int I, int H) { return I <= KDTS__FUSE_IN && (size_t)4 * H * (size_t)I <= KDTS__GEMM_SCRATCH; }
+
+/* The backward runs through time in blocks of this many rows of dz (4H
+   floats each) at most, and at least one step: small enough to stay in L2
+   until the block's weight-gradient products have read it. */
+#define KDTS__BWD_BLOCK_FLOATS 65536
+
+/* Steps per block for a batch of B (at least 1, at most T). */
+static int kdts__bwd_block(int B, int H, int T)
+{
+    size_t tb = KDTS__BWD_BLOCK_FLOATS / ((size_t)4 * H * B);
+    if (tb < 1) tb = 1;
+    return tb > (size_t)T ? T : (int)tb;
+}
+
 /* Walk the workspace layout: with base == NULL only count floats. Every
    carved block is rounded to 16 floats (64 bytes). Returns 0 on overflow. */
 static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
@@ -2624,13 +2646,17 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
         {
             /* W_hh packed for the batch GEMM, or for the single-sequence step */
             size_t pg = kdts__packed_b_size((int)H, (int)(4 * H)), ps = kdts__step_pack_floats(H, H);
+            size_t I = l == 0 ? F : H;
             KDTS__CARVE(ws->wpack_f[l], pg > ps ? pg : ps);
+            if (!kdts__narrow((int)I, (int)H)) KDTS__CARVE(ws->wpack_x[l], kdts__packed_b_size((int)I, (int)(4 * H)));
         }
         if (ws->train) KDTS__CARVE(ws->wpack_b[l], kdts__packed_b_size((int)(4 * H), (int)H));
     }
     KDTS__CARVE(ws->out, TB * O);
     if (ws->train) {
-        KDTS__CARVE(ws->dG, TB * 4 * H);
+        /* dz of one block of steps (kdts__bwd_block) */
+        size_t rb = KDTS__BWD_BLOCK_FLOATS / (4 * H);
+        KDTS__CARVE(ws->dG, (rb > B ? (rb < TB ? rb : TB) : B) * 4 * H);
         KDTS__CARVE(ws->dA, TB * maxI);
         KDTS__CARVE(ws->dB, TB * maxI);
         KDTS__CARVE(ws->dh, B * H);
@@ -2741,21 +2767,18 @@ static void kdts__fill_rows(float *dst, const float *row, size_t n, size_t rows)
     }
 #endif
 
-/* Widest input whose product a single sequence (B = 1) fuses into each
-   step, and that the forward computes by kdts__proj_small instead of a
-   GEMM (a GEMM with K this small is mostly overhead). */
-#define KDTS__FUSE_IN 8
-
 /* G (rows,n) = bias + X W^T for a narrow X (rows,I) and W (n,I): each row
-   of G in registers, W^T packed into wt (I*n floats) first. */
+   of G in registers, W^T packed into wt (I*n floats) first; W == NULL
+   uses wt as packed by an earlier call. */
 static void kdts__proj_small(float *KDTS__RESTRICT G, const float *KDTS__RESTRICT X, size_t rows, int I,
                              const float *KDTS__RESTRICT W, const float *KDTS__RESTRICT bias, int n,
                              float *KDTS__RESTRICT wt)
 {
     size_t r;
     int j, f;
-    for (f = 0; f < I; ++f)
-        for (j = 0; j < n; ++j) wt[(size_t)f * n + j] = W[(size_t)j * I + f];
+    if (W)
+        for (f = 0; f < I; ++f)
+            for (j = 0; j < n; ++j) wt[(size_t)f * n + j] = W[(size_t)j * I + f];
     for (r = 0; r < rows; ++r) {
         const float *x = X + r * I;
         float *g = G + r * n;
@@ -2846,40 +2869,32 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
         const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
         const float *bih = m->params + m->off_bih[l], *bhh = m->params + m->off_bhh[l];
         float *G = ws->gates[l], *hs = ws->h[l], *cs = ws->c[l];
-        const float *cbias = NULL;
         float *bs = ws->bsum;
         size_t r;
-        int j, fuse;
-        /* The input part of the pre-activations, G = X W_ih^T + b_ih + b_hh,
-           for all steps at once: a narrow input (I <= KDTS__FUSE_IN) by a
-           direct loop, or for one sequence inside each step; a wide one by
-           a GEMM, the biases then added by the cell (or broadcast into G
-           first for one sequence). */
+        int j, narrow;
         for (j = 0; j < 4 * H; ++j) bs[j] = bih[j] + bhh[j];
-        fuse = B == 1 && I <= KDTS__FUSE_IN && kdts__step_pack_floats((size_t)H, (size_t)I) <= KDTS__GEMM_SCRATCH;
-        if (fuse) {
-            /* nothing here: kdts__lstm_step1 adds W_ih x_t */
-        } else if (I <= KDTS__FUSE_IN && (size_t)4 * H * (size_t)I <= KDTS__GEMM_SCRATCH) {
-            kdts__proj_small(G, layer_in, (size_t)TB, I, wih, bs, 4 * H, ws->scratch);
-        } else if (B == 1) {
-            kdts__fill_rows(G, bs, (size_t)4 * H, (size_t)TB);
-            kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G,
-                            4 * H, ws->scratch, NULL);
-        } else {
-            kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, TB, 4 * H, I, 1.0f, layer_in, I, wih, I, 0.0f, G,
-                            4 * H, ws->scratch, NULL);
-            cbias = bs;
-        }
+        narrow = kdts__narrow(I, H);
         if (h0) memcpy(hs, h0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
         else memset(hs, 0, (size_t)B * H * sizeof(float));
         if (c0) memcpy(cs, c0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
         else memset(cs, 0, (size_t)B * H * sizeof(float));
         if (B == 1) {
-            /* one sequence: each step fused, weights packed for it */
+            /* One sequence: each step fused, weights packed for it. The
+               input part of the pre-activations (W_ih x_t + b_ih + b_hh):
+               inside the step for a narrow input; else for all steps at
+               once into G, by a direct loop or a GEMM. */
             float *wt = ws->wpack_f[l], *wx = ws->scratch;
-            int t;
+            int t, fuse = narrow && kdts__step_pack_floats((size_t)H, (size_t)I) <= KDTS__GEMM_SCRATCH;
+            if (fuse) {
+                kdts__pack_step(wx, wih, H, I);
+            } else if (narrow) {
+                kdts__proj_small(G, layer_in, (size_t)T, I, wih, bs, 4 * H, ws->scratch);
+            } else {
+                kdts__fill_rows(G, bs, (size_t)4 * H, (size_t)T);
+                kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, T, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G, 4 * H,
+                                ws->scratch, NULL);
+            }
             kdts__pack_step(wt, whh, H, H);
-            if (fuse) kdts__pack_step(wx, wih, H, I);
             for (t = 0; t < T; ++t) {
                 float *gt = G + (size_t)t * 4 * H;
                 kdts__lstm_step1(fuse ? bs : gt, layer_in + (size_t)t * I, fuse ? I : 0, wx, hs + (size_t)t * H, wt,
@@ -2887,15 +2902,32 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
                                  hs + (size_t)(t + 1) * H, train ? gt : NULL, H, t & 1);
             }
         } else {
-            /* W_hh^T packed once, reused at every step */
+            /* A batch: W_hh^T and W_ih^T packed once (a narrow W_ih
+               transposed for kdts__proj_small), reused at every step. At
+               each step the input part then the recurrent part into G_t,
+               which stays in L1 for the cell; the cell adds the biases
+               when a GEMM did the input part. */
+            const float *cbias = narrow ? NULL : bs, *wxp = narrow ? ws->scratch : ws->wpack_x[l];
+            if (narrow) {
+                for (r = 0; r < (size_t)I; ++r)
+                    for (j = 0; j < 4 * H; ++j) ws->scratch[r * 4 * H + j] = wih[(size_t)j * I + r];
+            } else {
+                kdts__pack_b_full(ws->wpack_x[l], KDTS_TRANS, wih, I, I, 4 * H);
+            }
             kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
-            /* The recurrence: rows of the batch are independent, so with
-               OpenMP each thread runs all T steps on its own block of rows. */
+            /* The rows of the batch are independent, so with OpenMP each
+               thread runs all T steps on its own block of rows. */
             KDTS__BATCH_PAR_BEGIN(B)
                 for (t = 0; t < T; ++t) {
-                    float *gt = G + ((size_t)t * B + b0) * 4 * H;
-                    size_t o0 = (size_t)t * B * H + (size_t)b0 * H, o1 = o0 + (size_t)B * H;
-                    /* z_t = G_t + h_{t-1} W_hh^T */
+                    size_t rt = (size_t)t * B + b0;
+                    float *gt = G + rt * 4 * H;
+                    size_t o0 = rt * H, o1 = o0 + (size_t)B * H;
+                    /* z_t = b + x_t W_ih^T + h_{t-1} W_hh^T */
+                    if (narrow)
+                        kdts__proj_small(gt, layer_in + rt * I, (size_t)nb, I, NULL, bs, 4 * H, (float *)wxp);
+                    else
+                        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, I, 1.0f, layer_in + rt * I, I, NULL, 0,
+                                        0.0f, gt, 4 * H, NULL, wxp);
                     kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, H, 1.0f, hs + o0, H, NULL, 0, 1.0f, gt,
                                     4 * H, NULL, ws->wpack_f[l]);
                     kdts__lstm_cell(gt, cbias, cs + o0, cs + o1, ws->tc[l] + o0, hs + o1, nb, H);
@@ -3008,7 +3040,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int B = ws->B, T = ws->T, TB = B * T, l;
+    int B = ws->B, T = ws->T, TB = B * T, l, t0, t1, tb = kdts__bwd_block(B, H, T);
     float *dH, *dBelow;
     if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1) return KDTS_ERR_ARG;
     /* (B,T,O) -> (T,B,O) */
@@ -3038,49 +3070,58 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         }
         kdts__pack_b_full(ws->wpack_b[l], KDTS_NOTRANS, whh, H, 4 * H, H);
         memset(ws->dc, 0, (size_t)B * H * sizeof(float));
-        KDTS__BATCH_PAR_BEGIN(B)
-            for (t = T - 1; t >= 0; --t) {
-                /* dH[t] holds the total dL/dh_t: from above, plus from step
-                   t+1 (added by the product of the previous iteration) */
-                size_t o = (size_t)t * B * H + (size_t)b0 * H, og = ((size_t)t * B + b0) * 4 * H;
-                float *dht = dH + o;
-                float *dz = ws->dG + og;
-                kdts__lstm_cell_back(ws->gates[l] + og, ws->c[l] + o, ws->tc[l] + o, dht,
-                                     ws->dc + (size_t)b0 * H, dz, nb, H);
-                /* dL/dh_{t-1} += dz W_hh (into dH[t-1], or dh0 at t = 0) */
-                if (t > 0)
-                    kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
-                                    dht - (size_t)B * H, H, NULL, ws->wpack_b[l]);
-                else if (dh0)
-                    kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
-                                    ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
+        /* Blocks of tb steps, last to first: through time, then the
+           products over the block's rows while its dz (in dG) is still in
+           cache: the weight gradients, the bias gradients and the gradient
+           w.r.t. this layer's input. */
+        for (t1 = T; t1 > 0; t1 = t0) {
+            size_t off, rows;
+            t0 = t1 > tb ? t1 - tb : 0;
+            off = (size_t)t0 * B;
+            rows = (size_t)(t1 - t0) * B;
+            KDTS__BATCH_PAR_BEGIN(B)
+                for (t = t1 - 1; t >= t0; --t) {
+                    /* dH[t] holds the total dL/dh_t: from above, plus from
+                       step t+1 (added by the product of the previous
+                       iteration) */
+                    size_t o = (size_t)t * B * H + (size_t)b0 * H;
+                    float *dht = dH + o, *dz = ws->dG + ((size_t)(t - t0) * B + b0) * 4 * H;
+                    kdts__lstm_cell_back(ws->gates[l] + ((size_t)t * B + b0) * 4 * H, ws->c[l] + o, ws->tc[l] + o,
+                                         dht, ws->dc + (size_t)b0 * H, dz, nb, H);
+                    /* dL/dh_{t-1} += dz W_hh (into dH[t-1], or dh0 at t = 0) */
+                    if (t > 0)
+                        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
+                                        dht - (size_t)B * H, H, NULL, ws->wpack_b[l]);
+                    else if (dh0)
+                        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
+                                        ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
+                }
+            KDTS__BATCH_PAR_END
+            /* dW_hh += dz^T h_{t-1} over the block's rows */
+            kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, (int)rows, 1.0f, ws->dG, 4 * H, ws->h[l] + off * H,
+                            H, 1.0f, gwhh, H, ws->scratch, NULL);
+            /* W_ih's gradient and both bias gradients (the column sums of
+               dz, summed once): for a univariate input in one pass */
+            if (I == 1) {
+                kdts__dgrad_univariate(gwih, gbih, gbhh, ws->dG, X + off, rows, 4 * H);
+            } else {
+                kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, (int)rows, 1.0f, ws->dG, 4 * H, X + off * I, I,
+                                1.0f, gwih, I, ws->scratch, NULL);
+                kdts__colsum_add(gbih, gbhh, ws->dG, rows, 4 * H);
             }
-        KDTS__BATCH_PAR_END
+            /* gradient w.r.t. this layer's input, these rows */
+            if (l > 0 || dx)
+                kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, (int)rows, I, 4 * H, 1.0f, ws->dG, 4 * H, wih, I, 0.0f,
+                                dBelow + off * I, I, ws->scratch, NULL);
+        }
         if (dh0) memcpy(dh0 + (size_t)l * B * H, ws->dh, (size_t)B * H * sizeof(float));
         if (dc0) memcpy(dc0 + (size_t)l * B * H, ws->dc, (size_t)B * H * sizeof(float));
-        /* weight gradients over all steps at once */
-        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, TB, 1.0f, ws->dG, 4 * H, ws->h[l], H, 1.0f,
-                        gwhh, H, ws->scratch, NULL);
-        /* W_ih's gradient and both bias gradients (the column sums of dG,
-           summed once): for a univariate input in one pass over dG */
-        if (I == 1) {
-            kdts__dgrad_univariate(gwih, gbih, gbhh, ws->dG, X, (size_t)TB, 4 * H);
+        if (l == 0) {
+            if (dx) kdts__swap_bt(dx, dBelow, B, T, F, 0);
         } else {
-            kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, TB, 1.0f, ws->dG, 4 * H, X, I, 1.0f, gwih, I,
-                            ws->scratch, NULL);
-            kdts__colsum_add(gbih, gbhh, ws->dG, (size_t)TB, 4 * H);
-        }
-        /* gradient w.r.t. this layer's input */
-        if (l > 0 || dx) {
-            kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, I, 4 * H, 1.0f, ws->dG, 4 * H, wih, I, 0.0f,
-                            dBelow, I, ws->scratch, NULL);
-            if (l == 0) {
-                kdts__swap_bt(dx, dBelow, B, T, F, 0);
-            } else {
-                float *tmp = dH;
-                dH = dBelow;
-                dBelow = tmp;
-            }
+            float *tmp = dH;
+            dH = dBelow;
+            dBelow = tmp;
         }
     }
     return KDTS_OK;
@@ -3867,7 +3908,6 @@ fail:
     kdts__trainer_free(&tr);
     return r;
 }
-
 
 /* ======================================================================== */
 /* >>data                                                                   */

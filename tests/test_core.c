@@ -431,6 +431,107 @@ static void test_single_window(void)
     KT_CHECK(worst_g < 1e-5, "B = 1 training gradients deviate by %g (relative)", worst_g);
 }
 
+/* The batch backward runs through time in blocks of steps (a few when
+   4H x B is large) with each block's weight, bias and input gradients
+   computed right after it. Check it against one window at a time (a
+   single block each), summed: several blocks and a partial last one,
+   univariate and wide inputs, hidden sizes with and without a vector tail,
+   given initial states; dx, dh0 and dc0 too. */
+static void test_blocked_backward(void)
+{
+    static const int hs[] = {40, 128}, fs[] = {1, 9};
+    size_t hi, fi;
+    double worst = 0.0, worst_x = 0.0;
+    for (fi = 0; fi < sizeof fs / sizeof fs[0]; ++fi)
+    for (hi = 0; hi < sizeof hs / sizeof hs[0]; ++hi) {
+        kdts_lstm m;
+        kdts_lstm_ws wb, w1;
+        kdts_lstm_config cfg;
+        kdts_rng r;
+        enum { B = 48, T = 11, O = 5, L = 2 };
+        int F = fs[fi], H = hs[hi], b, i, l;
+        size_t np;
+        float *x, *h0, *c0, *dout, *dx, *dh0, *dc0, *gb, *gs, *dx1, *dh1, *dc1, *h1, *c1;
+        double gmax = 0.0, gd = 0.0, xmax = 0.0, xd = 0.0;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.input = F;
+        cfg.hidden = H;
+        cfg.layers = L;
+        cfg.horizon = O;
+        kdts_lstm_init(&m, &cfg, 31 + (unsigned)hi, NULL);
+        kdts_lstm_ws_init(&wb, &cfg, B, T, 1, NULL);
+        kdts_lstm_ws_init(&w1, &cfg, 1, T, 1, NULL);
+        np = m.nparams;
+        x = (float *)malloc(sizeof(float) * B * T * F);
+        dx = (float *)malloc(sizeof(float) * B * T * F);
+        dx1 = (float *)malloc(sizeof(float) * T * F);
+        dout = (float *)malloc(sizeof(float) * B * T * O);
+        h0 = (float *)malloc(sizeof(float) * L * B * H);
+        c0 = (float *)malloc(sizeof(float) * L * B * H);
+        dh0 = (float *)malloc(sizeof(float) * L * B * H);
+        dc0 = (float *)malloc(sizeof(float) * L * B * H);
+        h1 = (float *)malloc(sizeof(float) * L * H);
+        c1 = (float *)malloc(sizeof(float) * L * H);
+        dh1 = (float *)malloc(sizeof(float) * L * H);
+        dc1 = (float *)malloc(sizeof(float) * L * H);
+        gb = (float *)malloc(sizeof(float) * np);
+        gs = (float *)calloc(np, sizeof(float));
+        kdts_rng_seed(&r, 77);
+        for (i = 0; i < B * T * F; ++i) x[i] = frand(&r);
+        for (i = 0; i < B * T * O; ++i) dout[i] = frand(&r);
+        for (i = 0; i < L * B * H; ++i) h0[i] = 0.5f * frand(&r);
+        for (i = 0; i < L * B * H; ++i) c0[i] = frand(&r);
+        kdts_lstm_forward(&m, &wb, x, B, T, h0, c0, NULL, 1, NULL);
+        kdts_lstm_zero_grad(&m);
+        kdts_lstm_backward(&m, &wb, dout, dx, dh0, dc0);
+        memcpy(gb, m.grads, sizeof(float) * np);
+        for (b = 0; b < B; ++b) {
+            for (l = 0; l < L; ++l) {
+                memcpy(h1 + l * H, h0 + ((size_t)l * B + b) * H, sizeof(float) * H);
+                memcpy(c1 + l * H, c0 + ((size_t)l * B + b) * H, sizeof(float) * H);
+            }
+            kdts_lstm_forward(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, NULL, 1, NULL);
+            kdts_lstm_zero_grad(&m);
+            kdts_lstm_backward(&m, &w1, dout + (size_t)b * T * O, dx1, dh1, dc1);
+            for (i = 0; i < (int)np; ++i) gs[i] += m.grads[i];
+            for (i = 0; i < T * F; ++i) {
+                double d = fabs((double)dx1[i] - dx[(size_t)b * T * F + i]);
+                if (fabs(dx1[i]) > xmax) xmax = fabs(dx1[i]);
+                if (d > xd) xd = d;
+            }
+            for (l = 0; l < L; ++l)
+                for (i = 0; i < H; ++i) {
+                    double d1 = fabs((double)dh1[l * H + i] - dh0[((size_t)l * B + b) * H + i]);
+                    double d2 = fabs((double)dc1[l * H + i] - dc0[((size_t)l * B + b) * H + i]);
+                    if (fabs(dh1[l * H + i]) > xmax) xmax = fabs(dh1[l * H + i]);
+                    if (fabs(dc1[l * H + i]) > xmax) xmax = fabs(dc1[l * H + i]);
+                    if (d1 > xd) xd = d1;
+                    if (d2 > xd) xd = d2;
+                }
+        }
+        for (i = 0; i < (int)np; ++i) {
+            double d = fabs((double)gs[i] - gb[i]);
+            if (fabs(gs[i]) > gmax) gmax = fabs(gs[i]);
+            if (d > gd) gd = d;
+        }
+        if (gd / gmax > worst) worst = gd / gmax;
+        if (xd / xmax > worst_x) worst_x = xd / xmax;
+        free(x); free(dx); free(dx1); free(dout); free(h0); free(c0); free(dh0); free(dc0);
+        free(h1); free(c1); free(dh1); free(dc1); free(gb); free(gs);
+        kdts_lstm_ws_free(&wb);
+        kdts_lstm_ws_free(&w1);
+        kdts_lstm_free(&m);
+    }
+    printf("blocked batch backward (B 48, T 11, hidden 40 and 128, input 1 and 9) vs. windows one at a time: "
+           "parameter gradients %.2g, dx/dh0/dc0 %.2g (max relative diff)\n", worst, worst_x);
+    KT_CHECK(kdts__bwd_block(48, 40, 11) < 11 && kdts__bwd_block(48, 128, 11) < 11 &&
+             11 % kdts__bwd_block(48, 40, 11) != 0 && 11 % kdts__bwd_block(48, 128, 11) != 0,
+             "the test shapes run the backward in several blocks with a partial last one (%d and %d steps per block)",
+             kdts__bwd_block(48, 40, 11), kdts__bwd_block(48, 128, 11));
+    KT_CHECK(worst < 1e-5, "blocked backward parameter gradients deviate by %g (relative)", worst);
+    KT_CHECK(worst_x < 1e-5, "blocked backward dx/dh0/dc0 deviate by %g (relative)", worst_x);
+}
+
 /* the narrow-input kernels against plain loops: kdts__proj_small (G = bias
    + X W^T) for every width it takes and kdts__dgrad_univariate (W's
    gradient and the column sums), for even and odd row counts and a column
@@ -891,6 +992,7 @@ int main(void)
     test_gradcheck();
     test_torch_ref();
     test_single_window();
+    test_blocked_backward();
     test_narrow_kernels();
     test_training();
     return kt_done();
