@@ -1459,13 +1459,21 @@ KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n)
     KDTS__K512_ROW(a2, c20, c21); KDTS__K512_ROW(a3, c30, c31);               \
     KDTS__K512_ROW(a4, c40, c41); KDTS__K512_ROW(a5, c50, c51);               \
     KDTS__K512_ROW(a6, c60, c61); KDTS__K512_ROW(a7, c70, c71)
+/* Row i of the tile into C. With beta != 0, row i + 1 of C is loaded
+   (into l0, l1) before row i is stored: a masked access covers a whole
+   vector, so at the end of a row it overlaps the next row, and a load
+   issued after an overlapping store would wait for that store. */
 #define KDTS__K512_STORE(i, c0, c1)                                           \
     if ((i) < mr) {                                                           \
         float *cr = C + (size_t)(i) * ldc;                                    \
         __m512 v0 = _mm512_mul_ps(c0, va), v1 = _mm512_mul_ps(c1, va);        \
         if (beta != 0.0f) {                                                   \
-            v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), v0);      \
-            if (m1) v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), v1); \
+            v0 = _mm512_fmadd_ps(vb, l0, v0);                                 \
+            v1 = _mm512_fmadd_ps(vb, l1, v1);                                 \
+            if ((i) + 1 < mr) {                                               \
+                l0 = _mm512_maskz_loadu_ps(m0, cr + ldc);                     \
+                l1 = _mm512_maskz_loadu_ps(m1, cr + ldc + 16);                \
+            }                                                                 \
         }                                                                     \
         _mm512_mask_storeu_ps(cr, m0, v0);                                    \
         if (m1) _mm512_mask_storeu_ps(cr + 16, m1, v1);                       \
@@ -1487,7 +1495,7 @@ static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const flo
     __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
     __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
     __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-    __m512 av, b0, b1, va, vb;
+    __m512 av, b0, b1, va, vb, l0, l1;
     size_t o = 0;
     int k;
     if (mr == 1) {
@@ -1537,6 +1545,11 @@ static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const flo
     }
     va = _mm512_set1_ps(alpha);
     vb = _mm512_set1_ps(beta);
+    l0 = l1 = _mm512_setzero_ps();
+    if (beta != 0.0f) {
+        l0 = _mm512_maskz_loadu_ps(m0, C);
+        l1 = _mm512_maskz_loadu_ps(m1, C + 16);
+    }
     KDTS__K512_STORE(0, c00, c01) KDTS__K512_STORE(1, c10, c11)
     KDTS__K512_STORE(2, c20, c21) KDTS__K512_STORE(3, c30, c31)
     KDTS__K512_STORE(4, c40, c41) KDTS__K512_STORE(5, c50, c51)
@@ -1757,6 +1770,40 @@ static size_t kdts__gemm_scratch_size(int tb, int N, int K)
     return kdts__packed_b_size(kc, nc) + 16;
 }
 
+#if KDTS__DIRECT_B
+/* C = alpha A^T op(B) + beta C for a C narrower than one vector (N < 16):
+   its rows would fill under half of the kernel's lanes. Computed
+   transposed instead, C^T = op(B)^T A, where the long side M runs along
+   the lanes and A (K x M, row-major) is the kernel's B read in place; 256
+   columns of C^T at a time go through a buffer on the stack and are added
+   into C transposed. */
+static void kdts__gemm_skinny(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                              int tb, float beta, float *C, int ldc)
+{
+    float t[16 * 256];
+    size_t rsb = tb ? (size_t)ldb : 1, csb = tb ? 1 : (size_t)ldb;
+    int ic, jr, ir, m, n;
+    for (ic = 0; ic < M; ic += 256) {
+        int mc = M - ic < 256 ? M - ic : 256;
+        for (jr = 0; jr < mc; jr += KDTS__NR) {
+            int nr = mc - jr < KDTS__NR ? mc - jr : KDTS__NR;
+            for (ir = 0; ir < N; ir += KDTS__MR) {
+                int mr = N - ir < KDTS__MR ? N - ir : KDTS__MR;
+                kdts__kern(K, B + (size_t)ir * rsb, rsb, csb, A + ic + jr, (size_t)lda, mr, nr, alpha, 0.0f,
+                           t + (size_t)ir * mc + jr, mc);
+            }
+        }
+        for (m = 0; m < mc; ++m) {
+            float *c = C + (size_t)(ic + m) * ldc;
+            if (beta == 0.0f)
+                for (n = 0; n < N; ++n) c[n] = t[(size_t)n * mc + m];
+            else
+                for (n = 0; n < N; ++n) c[n] = t[(size_t)n * mc + m] + beta * c[n];
+        }
+    }
+}
+#endif
+
 /* The blocked GEMM on one thread. scratch holds kdts__gemm_scratch_size
    floats (64-byte aligned) when op(B) is packed. bpacked, when not NULL, is
    op(B) packed by kdts__pack_b_full and B/ldb/tb are ignored. */
@@ -1772,6 +1819,12 @@ static void kdts__gemm_serial(int ta, int tb, int M, int N, int K, float alpha, 
         kdts__scale_c(M, N, beta, C, ldc);
         return;
     }
+#if KDTS__DIRECT_B
+    if (ta && !bpacked && N < 16 && M >= 2 * KDTS__NR) {
+        kdts__gemm_skinny(M, N, K, alpha, A, lda, B, ldb, tb, beta, C, ldc);
+        return;
+    }
+#endif
     for (jc = 0; jc < N; jc += KDTS_GEMM_NC) {
         int nc = N - jc < KDTS_GEMM_NC ? N - jc : KDTS_GEMM_NC;
         int ncr = ((nc + KDTS__NR - 1) / KDTS__NR) * KDTS__NR;

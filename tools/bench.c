@@ -393,8 +393,9 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     if (train_only) return 0;
-    printf("\nGEMM (kdts_gemm, C = op(A) op(B) [+ C], the products the LSTM issues; TB = 96 x 32; "
-           "L = large case)\n");
+    bc_init_shapes();
+    printf("\nGEMM (kdts_gemm, C = op(A) op(B) [+ C], the products a training step issues; TB = 96 x 32; "
+           "R = rows of a backward block; L = large case, S = student)\n");
     for (k = 0; k < BC_NSHAPES; ++k) {
         const bc_shape *s = &bc_shapes[k];
         double g = bc_time_gemm(s, bc_kdts_gemm, g_quick ? 0.05 : 0.2);

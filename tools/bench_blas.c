@@ -24,7 +24,9 @@ int main(int argc, char **argv)
 {
     int k, quick = argc > 1 && !strcmp(argv[1], "--quick");
     double sum = 0.0, worst = 1e30, budget = quick ? 0.05 : 0.25;
-    printf("kdts_gemm (%s) vs OpenBLAS cblas_sgemm, 1 thread, GFLOP/s (C = op(A) op(B) [+ C])\n",
+    bc_init_shapes();
+    printf("kdts_gemm (%s) vs OpenBLAS cblas_sgemm, 1 thread, GFLOP/s (C = op(A) op(B) [+ C]); TB = 96 x 32,\n"
+           "R = rows of a backward block, L = large case (input 7, 2x128), S = student (1x16)\n",
            kdts_simd_name());
     printf("  %-30s %-2s %18s %9s %9s %7s\n", "product", "op", "M x N x K", "kdts", "OpenBLAS", "ratio");
     for (k = 0; k < BC_NSHAPES; ++k) {

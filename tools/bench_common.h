@@ -34,25 +34,49 @@ typedef struct bc_shape {
     float beta;
 } bc_shape;
 
-/* Teacher (2x64, F=1, horizon 24) and the large case (F=7, 2x128), batch 32,
-   lookback 96: TB = 3072 rows of time x batch. */
-static const bc_shape bc_shapes[] = {
-    {"fwd W_ih proj   (TB x 4H x H)", 0, 1, 3072, 256, 64, 1.0f},
-    {"fwd recurrent   (B x 4H x H)", 0, 1, 32, 256, 64, 1.0f},
-    {"fwd head        (TB x O x H)", 0, 1, 3072, 24, 64, 1.0f},
-    {"bwd recurrent   (B x H x 4H)", 0, 0, 32, 64, 256, 0.0f},
-    {"bwd dW_hh       (4H x H x TB)", 1, 0, 256, 64, 3072, 1.0f},
-    {"bwd dX          (TB x H x 4H)", 0, 0, 3072, 64, 256, 0.0f},
-    {"bwd head dW     (O x H x TB)", 1, 0, 24, 64, 3072, 1.0f},
-    {"bwd head dH     (TB x H x O)", 0, 0, 3072, 64, 24, 0.0f},
-    {"L fwd W_ih proj (TB x 4H x H)", 0, 1, 3072, 512, 128, 1.0f},
-    {"L fwd recurrent (B x 4H x H)", 0, 1, 32, 512, 128, 1.0f},
-    {"L bwd recurrent (B x H x 4H)", 0, 0, 32, 128, 512, 0.0f},
-    {"L bwd dW_hh     (4H x H x TB)", 1, 0, 512, 128, 3072, 1.0f},
-    {"L bwd dX        (TB x H x 4H)", 0, 0, 3072, 128, 512, 0.0f},
-    {"L fwd W_ih in7  (TB x 4H x F)", 0, 1, 3072, 512, 7, 1.0f},
-};
-#define BC_NSHAPES ((int)(sizeof bc_shapes / sizeof bc_shapes[0]))
+/* The products one training step issues for the teacher (2x64, input 1),
+   the large case (input 7, 2x128) and the student (1x16, input 1); batch
+   32, lookback 96, horizon 24. TB = 3072 rows of time x batch; R = the
+   rows of one block of the backward (kdts__bwd_block steps x 32), over
+   which the weight and input gradients are taken. At each step the
+   forward multiplies x_t and h_{t-1} by packed W_ih^T and W_hh^T (one
+   shape when the input is as wide as H; an input up to 8 wide goes by a
+   direct loop, not a GEMM). */
+#define BC_NSHAPES 19
+static bc_shape bc_shapes[BC_NSHAPES];
+
+static void bc_init_shapes(void)
+{
+    int R = kdts__bwd_block(32, 64, 96) * 32, RL = kdts__bwd_block(32, 128, 96) * 32;
+    int RS = kdts__bwd_block(32, 16, 96) * 32, k = 0;
+#define BC_SH(w, a, b, m, n, kk, be)                                                          \
+    do {                                                                                      \
+        bc_shape s_;                                                                          \
+        s_.what = (w); s_.ta = (a); s_.tb = (b); s_.M = (m); s_.N = (n); s_.K = (kk); s_.beta = (be); \
+        bc_shapes[k++] = s_;                                                                  \
+    } while (0)
+    BC_SH("fwd step x,h    (B x 4H x H)", 0, 1, 32, 256, 64, 1.0f);
+    BC_SH("fwd head        (TB x O x H)", 0, 1, 3072, 24, 64, 1.0f);
+    BC_SH("bwd recurrent   (B x H x 4H)", 0, 0, 32, 64, 256, 1.0f);
+    BC_SH("bwd dW_hh,dW_ih (4H x H x R)", 1, 0, 256, 64, R, 1.0f);
+    BC_SH("bwd dX          (R x H x 4H)", 0, 0, R, 64, 256, 0.0f);
+    BC_SH("bwd head dW     (O x H x TB)", 1, 0, 24, 64, 3072, 1.0f);
+    BC_SH("bwd head dH     (TB x H x O)", 0, 0, 3072, 64, 24, 0.0f);
+    BC_SH("L fwd step x,h  (B x 4H x H)", 0, 1, 32, 512, 128, 1.0f);
+    BC_SH("L fwd head      (TB x O x H)", 0, 1, 3072, 24, 128, 1.0f);
+    BC_SH("L bwd recurrent (B x H x 4H)", 0, 0, 32, 128, 512, 1.0f);
+    BC_SH("L bwd dW        (4H x H x R)", 1, 0, 512, 128, RL, 1.0f);
+    BC_SH("L bwd dX        (R x H x 4H)", 0, 0, RL, 128, 512, 0.0f);
+    BC_SH("L bwd dW_ih in7 (4H x F x R)", 1, 0, 512, 7, RL, 1.0f);
+    BC_SH("S fwd step h    (B x 4H x H)", 0, 1, 32, 64, 16, 1.0f);
+    BC_SH("S fwd head      (TB x O x H)", 0, 1, 3072, 24, 16, 1.0f);
+    BC_SH("S bwd recurrent (B x H x 4H)", 0, 0, 32, 16, 64, 1.0f);
+    BC_SH("S bwd dW_hh     (4H x H x R)", 1, 0, 64, 16, RS, 1.0f);
+    BC_SH("S bwd head dW   (O x H x TB)", 1, 0, 24, 16, 3072, 1.0f);
+    BC_SH("S bwd head dH   (TB x H x O)", 0, 0, 3072, 16, 24, 0.0f);
+#undef BC_SH
+    (void)k;
+}
 
 typedef void (*bc_gemm_fn)(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B,
                            int ldb, float beta, float *C, int ldc);
