@@ -4,6 +4,7 @@
 #   make experiment   run the teacher-student experiment on the bundled data
 #   make bench        speed benchmarks (ratios against PyTorch when available)
 #   make bench-blas   kdts_gemm against OpenBLAS sgemm (needs libopenblas-dev)
+#   make bench-omp    training with 2 OpenMP threads against 1
 #   make clean
 #   make test-asan | test-valgrind | test-compilers | test-std | test-paths |
 #        test-cross | fuzz | test-hardening   (heavy checks: tests/hardening.mk)
@@ -40,7 +41,7 @@ EX_BIN    := $(patsubst examples/%.c,$(BUILD)/%,$(EX_SRC))
 TOOL_SRC  := $(filter-out tools/bench_blas.c,$(wildcard tools/*.c))
 TOOL_BIN  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 
-.PHONY: all test test-compile bench bench-blas experiment clean bench-csv fuzz-csv
+.PHONY: all test test-compile bench bench-blas bench-omp experiment clean bench-csv fuzz-csv
 
 all: $(EX_BIN) $(TOOL_BIN)
 
@@ -77,6 +78,11 @@ bench: $(BUILD)/bench
 $(BUILD)/bench: tools/bench_common.h
 $(BUILD)/bench_blas: tools/bench_blas.c tools/bench_common.h kdts.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lopenblas $(LDLIBS)
+
+# Training with 2 OpenMP threads against 1, alternating, in one run.
+bench-omp:
+	$(MAKE) --no-print-directory OPENMP=1 BUILD=build-omp build-omp/bench
+	OMP_NUM_THREADS=2 ./build-omp/bench --no-torch --train-only
 
 bench-blas: $(BUILD)/bench_blas
 	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 ./$(BUILD)/bench_blas

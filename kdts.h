@@ -300,7 +300,11 @@ typedef struct kdts_lstm_ws {
                                         (inputs wider than 8 only)          */
     float *wpack_b[KDTS_MAX_LAYERS]; /* packed W_hh for backward (train)    */
     float *dG, *dA, *dB, *dh, *dc, *dout; /* backward scratch (train)       */
-    float *scratch;       /* GEMM packing scratch                           */
+    size_t dg_floats;     /* dG: one block of steps' dz (two with OpenMP)    */
+    float *scratch;       /* GEMM packing scratch, one per thread           */
+    int threads;          /* threads the backward may use: 1, or with
+                             OpenMP omp_get_max_threads() when the
+                             workspace was made                              */
     float *bsum;          /* (4H) b_ih + b_hh of the layer being run        */
     int dropout_active;
 } kdts_lstm_ws;
@@ -2658,6 +2662,12 @@ static int kdts__narrow(int I, int H) { return I <= KDTS__FUSE_IN && (size_t)4 *
    floats each) at most, and at least one step: small enough to stay in L2
    until the block's weight-gradient products have read it. */
 #define KDTS__BWD_BLOCK_FLOATS 65536
+/* dz buffers the backward alternates between (see kdts_lstm_backward) */
+#ifdef _OPENMP
+#define KDTS__DG_BUFS 2
+#else
+#define KDTS__DG_BUFS 1
+#endif
 
 /* Steps per block for a batch of B (at least 1, at most T). */
 static int kdts__bwd_block(int B, int H, int T)
@@ -2707,16 +2717,17 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
     }
     KDTS__CARVE(ws->out, TB * O);
     if (ws->train) {
-        /* dz of one block of steps (kdts__bwd_block) */
+        /* dz of one block of steps (kdts__bwd_block), KDTS__DG_BUFS times */
         size_t rb = KDTS__BWD_BLOCK_FLOATS / (4 * H);
-        KDTS__CARVE(ws->dG, (rb > B ? (rb < TB ? rb : TB) : B) * 4 * H);
+        ws->dg_floats = ((rb > B ? (rb < TB ? rb : TB) : B) * 4 * H + 15) & ~(size_t)15;
+        KDTS__CARVE(ws->dG, ws->dg_floats * KDTS__DG_BUFS);
         KDTS__CARVE(ws->dA, TB * maxI);
         KDTS__CARVE(ws->dB, TB * maxI);
         KDTS__CARVE(ws->dh, B * H);
         KDTS__CARVE(ws->dc, B * H);
         KDTS__CARVE(ws->dout, TB * O);
     }
-    KDTS__CARVE(ws->scratch, KDTS__GEMM_SCRATCH);
+    KDTS__CARVE(ws->scratch, KDTS__GEMM_SCRATCH * (size_t)ws->threads);
     KDTS__CARVE(ws->bsum, 4 * H);
 #undef KDTS__CARVE
     return ok ? off : 0;
@@ -2739,6 +2750,10 @@ KDTSDEF kdts_result kdts_lstm_ws_init(kdts_lstm_ws *ws, const kdts_lstm_config *
     t.max_batch = max_batch;
     t.max_steps = max_steps;
     t.train = train ? 1 : 0;
+    t.threads = 1;
+#ifdef _OPENMP
+    t.threads = omp_get_max_threads() < 1 ? 1 : (omp_get_max_threads() > 64 ? 64 : omp_get_max_threads());
+#endif
     n = kdts__ws_layout(&t, NULL);
     if (n == 0) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "workspace size overflows");
     t.mem = kdts__falloc(n);
@@ -2820,6 +2835,39 @@ static void kdts__fill_rows(float *dst, const float *row, size_t n, size_t rows)
     }
 #endif
 
+/* The share of n items (in multiples of q) of thread tid of nt: first
+   *i0, count *cnt (possibly 0). */
+static void kdts__share(int n, int nt, int tid, int q, int *i0, int *cnt)
+{
+    int per = ((n + nt - 1) / nt + q - 1) / q * q;
+    *i0 = tid * per;
+    *cnt = n - *i0 < per ? n - *i0 : per;
+    if (*cnt < 0) *cnt = 0;
+}
+
+/* One team for a whole layer of the backward (at most maxt threads, one
+   when the batch is too small to split); the body sees tid_ and nt_ and
+   may use KDTS__LAYER_BARRIER. Without OpenMP, one thread. */
+#ifdef _OPENMP
+#define KDTS__LAYER_PAR_BEGIN(Bn, maxt)                                                    \
+    {                                                                                      \
+        int lth_ = (Bn) >= 2 * KDTS__MR && !omp_in_parallel() ? omp_get_max_threads() : 1; \
+        if (lth_ > (maxt)) lth_ = (maxt);                                                  \
+        _Pragma("omp parallel num_threads(lth_) if (lth_ > 1)")                            \
+        {                                                                                  \
+            int tid_ = omp_get_thread_num(), nt_ = omp_get_num_threads();
+#define KDTS__LAYER_BARRIER _Pragma("omp barrier")
+#define KDTS__LAYER_PAR_END \
+        }                   \
+    }
+#else
+#define KDTS__LAYER_PAR_BEGIN(Bn, maxt) \
+    {                                   \
+        int tid_ = 0, nt_ = 1;
+#define KDTS__LAYER_BARRIER
+#define KDTS__LAYER_PAR_END }
+#endif
+
 /* G (rows,n) = bias + X W^T for a narrow X (rows,I) and W (n,I): each row
    of G in registers, W^T packed into wt (I*n floats) first; W == NULL
    uses wt as packed by an earlier call. */
@@ -2851,12 +2899,12 @@ static void kdts__proj_small(float *KDTS__RESTRICT G, const float *KDTS__RESTRIC
     }
 }
 
-/* For a univariate input x (rows) and dG (rows,n), in one pass over dG:
-   gw (n) += dG^T x and gb1, gb2 (n) += the column sums of dG (a GEMM with
-   N = 1 is mostly overhead). Even and odd rows go to separate accumulators
-   (shorter chains). */
+/* For a univariate input x (rows) and dG (rows,n; rows ld apart), in one
+   pass over dG: gw (n) += dG^T x and gb1, gb2 (n) += the column sums of dG
+   (a GEMM with N = 1 is mostly overhead). Even and odd rows go to separate
+   accumulators (shorter chains). */
 static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const float *dG, const float *x, size_t rows,
-                                   int n)
+                                   int n, size_t ld)
 {
     int j = 0;
     size_t r;
@@ -2864,14 +2912,14 @@ static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const floa
     for (; j + KDTS__VW <= n; j += KDTS__VW) {
         kdts__v s0 = kdts__vset(0.0f), s1 = s0, w0 = s0, w1 = s0;
         for (r = 0; r + 2 <= rows; r += 2) {
-            kdts__v d0 = kdts__vld(dG + r * n + j), d1 = kdts__vld(dG + (r + 1) * n + j);
+            kdts__v d0 = kdts__vld(dG + r * ld + j), d1 = kdts__vld(dG + (r + 1) * ld + j);
             s0 = kdts__vadd(s0, d0);
             s1 = kdts__vadd(s1, d1);
             w0 = kdts__vfma(kdts__vset(x[r]), d0, w0);
             w1 = kdts__vfma(kdts__vset(x[r + 1]), d1, w1);
         }
         if (r < rows) {
-            kdts__v d0 = kdts__vld(dG + r * n + j);
+            kdts__v d0 = kdts__vld(dG + r * ld + j);
             s0 = kdts__vadd(s0, d0);
             w0 = kdts__vfma(kdts__vset(x[r]), d0, w0);
         }
@@ -2884,7 +2932,7 @@ static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const floa
     for (; j < n; ++j) {
         float s = 0.0f, w = 0.0f;
         for (r = 0; r < rows; ++r) {
-            float d = dG[r * n + j];
+            float d = dG[r * ld + j];
             s += d;
             w += x[r] * d;
         }
@@ -3038,8 +3086,9 @@ KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
 }
 
 /* s1[j] += sum_r X[r][j] and, when s2 is not NULL, s2[j] += the same sum,
-   for X (rows, n): column blocks summed in registers, X read once. */
-static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, int n)
+   for X (rows, n; rows ld apart): column blocks summed in registers, X
+   read once. */
+static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, int n, size_t ld)
 {
     int j0 = 0, j;
     size_t r;
@@ -3047,7 +3096,7 @@ static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, 
     for (; j0 + 4 * KDTS__VW <= n; j0 += 4 * KDTS__VW) {
         kdts__v a0 = kdts__vset(0.0f), a1 = a0, a2 = a0, a3 = a0;
         const float *x = X + j0;
-        for (r = 0; r < rows; ++r, x += n) {
+        for (r = 0; r < rows; ++r, x += ld) {
             a0 = kdts__vadd(a0, kdts__vld(x));
             a1 = kdts__vadd(a1, kdts__vld(x + KDTS__VW));
             a2 = kdts__vadd(a2, kdts__vld(x + 2 * KDTS__VW));
@@ -3067,7 +3116,7 @@ static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, 
     for (; j0 + KDTS__VW <= n; j0 += KDTS__VW) {
         kdts__v a0 = kdts__vset(0.0f);
         const float *x = X + j0;
-        for (r = 0; r < rows; ++r, x += n) a0 = kdts__vadd(a0, kdts__vld(x));
+        for (r = 0; r < rows; ++r, x += ld) a0 = kdts__vadd(a0, kdts__vld(x));
         kdts__vst(s1 + j0, kdts__vadd(kdts__vld(s1 + j0), a0));
         if (s2) kdts__vst(s2 + j0, kdts__vadd(kdts__vld(s2 + j0), a0));
     }
@@ -3077,7 +3126,7 @@ static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, 
         int w = n - j0 < 8 ? n - j0 : 8;
         const float *x = X + j0;
         for (j = 0; j < w; ++j) a[j] = 0.0f;
-        for (r = 0; r < rows; ++r, x += n)
+        for (r = 0; r < rows; ++r, x += ld)
             for (j = 0; j < w; ++j) a[j] += x[j];
         for (j = 0; j < w; ++j) {
             s1[j0 + j] += a[j];
@@ -3093,7 +3142,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int B = ws->B, T = ws->T, TB = B * T, l, t0, t1, tb = kdts__bwd_block(B, H, T);
+    int B = ws->B, T = ws->T, TB = B * T, l, tb = kdts__bwd_block(B, H, T);
     float *dH, *dBelow;
     if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1) return KDTS_ERR_ARG;
     /* (B,T,O) -> (T,B,O) */
@@ -3104,7 +3153,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         float *gw = m->grads + m->off_head_w, *gb = m->grads + m->off_head_b;
         kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, TB, 1.0f, ws->dout, O, top, H, 1.0f, gw, H,
                         ws->scratch, NULL);
-        kdts__colsum_add(gb, NULL, ws->dout, (size_t)TB, O);
+        kdts__colsum_add(gb, NULL, ws->dout, (size_t)TB, O, (size_t)O);
         dH = ws->dA;
         kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, H, O, 1.0f, ws->dout, O,
                         m->params + m->off_head_w, H, 0.0f, dH, H, ws->scratch, NULL);
@@ -3126,47 +3175,67 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         /* Blocks of tb steps, last to first: through time, then the
            products over the block's rows while its dz (in dG) is still in
            cache: the weight gradients, the bias gradients and the gradient
-           w.r.t. this layer's input. */
-        for (t1 = T; t1 > 0; t1 = t0) {
-            size_t off, rows;
-            t0 = t1 > tb ? t1 - tb : 0;
-            off = (size_t)t0 * B;
-            rows = (size_t)(t1 - t0) * B;
-            KDTS__BATCH_PAR_BEGIN(B)
-                for (t = t1 - 1; t >= t0; --t) {
+           w.r.t. this layer's input. With OpenMP one team runs the whole
+           layer: each thread takes the recurrence of its own rows of the
+           batch, then (after a barrier) its share of the gate rows of the
+           weight and bias gradients and its share of the block's rows of
+           the input gradient, with its own GEMM scratch. The blocks
+           alternate between two dz buffers, so a thread may start the next
+           block's recurrence while another still reads this block's dz. */
+        KDTS__LAYER_PAR_BEGIN(B, ws->threads)
+        {
+            int b0, nb, m0, mn, k, t0, t1;
+            float *scr = ws->scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
+            kdts__share(B, nt_, tid_, KDTS__MR, &b0, &nb);
+            kdts__share(4 * H, nt_, tid_, 16, &m0, &mn);
+            for (t1 = T, k = 0; t1 > 0; t1 = t0, ++k) {
+                float *dGb = ws->dG + (size_t)(k % KDTS__DG_BUFS) * ws->dg_floats;
+                size_t off;
+                int t, rows;
+                t0 = t1 > tb ? t1 - tb : 0;
+                off = (size_t)t0 * B;
+                rows = (t1 - t0) * B;
+                for (t = t1 - 1; nb > 0 && t >= t0; --t) {
                     /* dH[t] holds the total dL/dh_t: from above, plus from
                        step t+1 (added by the product of the previous
                        iteration) */
                     size_t o = (size_t)t * B * H + (size_t)b0 * H;
-                    float *dht = dH + o, *dz = ws->dG + ((size_t)(t - t0) * B + b0) * 4 * H;
+                    float *dht = dH + o, *dz = dGb + ((size_t)(t - t0) * B + b0) * 4 * H;
                     kdts__lstm_cell_back(ws->gates[l] + ((size_t)t * B + b0) * 4 * H, ws->c[l] + o, ws->tc[l] + o,
                                          dht, ws->dc + (size_t)b0 * H, dz, nb, H);
                     /* dL/dh_{t-1} += dz W_hh (into dH[t-1], or dh0 at t = 0) */
                     if (t > 0)
-                        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
-                                        dht - (size_t)B * H, H, NULL, ws->wpack_b[l]);
+                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
+                                          dht - (size_t)B * H, H, NULL, ws->wpack_b[l]);
                     else if (dh0)
-                        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
-                                        ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
+                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
+                                          ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
+                    /* gradient w.r.t. this layer's input, these rows (so
+                       the thread that runs them below finds them here) */
+                    if (l > 0 || dx)
+                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, I, 4 * H, 1.0f, dz, 4 * H, wih, I, 0.0f,
+                                          dBelow + ((size_t)t * B + b0) * I, I, scr, NULL);
                 }
-            KDTS__BATCH_PAR_END
-            /* dW_hh += dz^T h_{t-1} over the block's rows */
-            kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, (int)rows, 1.0f, ws->dG, 4 * H, ws->h[l] + off * H,
-                            H, 1.0f, gwhh, H, ws->scratch, NULL);
-            /* W_ih's gradient and both bias gradients (the column sums of
-               dz, summed once): for a univariate input in one pass */
-            if (I == 1) {
-                kdts__dgrad_univariate(gwih, gbih, gbhh, ws->dG, X + off, rows, 4 * H);
-            } else {
-                kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, (int)rows, 1.0f, ws->dG, 4 * H, X + off * I, I,
-                                1.0f, gwih, I, ws->scratch, NULL);
-                kdts__colsum_add(gbih, gbhh, ws->dG, rows, 4 * H);
+                KDTS__LAYER_BARRIER
+                if (mn > 0) {
+                    /* dW_hh += dz^T h_{t-1} over the block's rows */
+                    kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, mn, H, rows, 1.0f, dGb + m0, 4 * H,
+                                      ws->h[l] + off * H, H, 1.0f, gwhh + (size_t)m0 * H, H, scr, NULL);
+                    /* W_ih's gradient and both bias gradients (the column
+                       sums of dz, summed once): for a univariate input in
+                       one pass */
+                    if (I == 1) {
+                        kdts__dgrad_univariate(gwih + m0, gbih + m0, gbhh + m0, dGb + m0, X + off, (size_t)rows, mn,
+                                               (size_t)4 * H);
+                    } else {
+                        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, mn, I, rows, 1.0f, dGb + m0, 4 * H, X + off * I,
+                                          I, 1.0f, gwih + (size_t)m0 * I, I, scr, NULL);
+                        kdts__colsum_add(gbih + m0, gbhh + m0, dGb + m0, (size_t)rows, mn, (size_t)4 * H);
+                    }
+                }
             }
-            /* gradient w.r.t. this layer's input, these rows */
-            if (l > 0 || dx)
-                kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, (int)rows, I, 4 * H, 1.0f, ws->dG, 4 * H, wih, I, 0.0f,
-                                dBelow + off * I, I, ws->scratch, NULL);
         }
+        KDTS__LAYER_PAR_END
         if (dh0) memcpy(dh0 + (size_t)l * B * H, ws->dh, (size_t)B * H * sizeof(float));
         if (dc0) memcpy(dc0 + (size_t)l * B * H, ws->dc, (size_t)B * H * sizeof(float));
         if (l == 0) {

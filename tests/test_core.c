@@ -564,7 +564,7 @@ static void test_narrow_kernels(void)
                 if (I > 1) continue;
                 for (c = 0; c < n * I; ++c) gw[c] = 0.5f;
                 for (c = 0; c < n; ++c) g1[c] = g2[c] = -0.25f;
-                kdts__dgrad_univariate(gw, g1, g2, dG, X, (size_t)rows, n);
+                kdts__dgrad_univariate(gw, g1, g2, dG, X, (size_t)rows, n, (size_t)n);
                 for (c = 0; c < n; ++c) {
                     double s = -0.25;
                     for (nr = 0; nr < rows; ++nr) s += dG[nr * n + c];

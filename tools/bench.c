@@ -4,7 +4,9 @@
 
    usage: bench [--no-torch] [--train-only] [--quick]
      --no-torch    skip the PyTorch comparison (tools/bench_torch.py)
-     --train-only  only the training-step lines (used for thread scaling)
+     --train-only  only the training-step lines (and, built with OpenMP and
+                   run with more than one thread, the 1-thread/n-thread
+                   comparison: `make bench-omp`)
      --quick       fewer repetitions
 
    FLOP counts: a forward pass is kdts_lstm_flops(cfg, T) per window; a
@@ -170,78 +172,143 @@ static void fill(float *p, size_t n, kdts_rng *r)
     for (i = 0; i < n; ++i) p[i] = 2.0f * kdts_rng_uniform(r) - 1.0f;
 }
 
-static int bench_conf(const bconf *c, bres *res, int train_only)
-{
-    kdts_lstm_config cfg;
+/* A model, its workspaces, Adam and one batch of data for timing. */
+typedef struct bctx {
     kdts_lstm m;
     kdts_lstm_ws ws, ws1, wsB;
     kdts_adam adam;
-    kdts_adam_config ac;
     kdts_loss_config lc;
-    kdts_loss_value lv;
     kdts_rng r;
     float *x, *y, *out, *dout;
-    double t[64], t0;
-    int i, reps, warm = 3;
+} bctx;
+
+static int ctx_init(bctx *k, const bconf *c)
+{
+    kdts_lstm_config cfg;
+    kdts_adam_config ac;
     size_t nx = (size_t)BB * BT * c->input, ny = (size_t)BB * BT * BH;
+    memset(k, 0, sizeof *k);
     memset(&cfg, 0, sizeof cfg);
     memset(&ac, 0, sizeof ac);
     cfg.input = c->input;
     cfg.hidden = c->hidden;
     cfg.layers = c->layers;
     cfg.horizon = BH;
-    if (kdts_lstm_init(&m, &cfg, 7, NULL) != KDTS_OK) return 0;
-    if (kdts_lstm_ws_init(&ws, &cfg, BB, BT, 1, NULL) != KDTS_OK) return 0;
-    if (kdts_lstm_ws_init(&ws1, &cfg, 1, BT, 0, NULL) != KDTS_OK) return 0;
-    if (kdts_lstm_ws_init(&wsB, &cfg, BB, BT, 0, NULL) != KDTS_OK) return 0;
-    if (kdts_adam_init(&adam, &ac, m.nparams, NULL) != KDTS_OK) return 0;
-    kdts_loss_config_from_model(&lc, &m);
-    x = (float *)malloc(nx * 4);
-    y = (float *)malloc(ny * 4);
-    out = (float *)malloc(ny * 4);
-    dout = (float *)malloc(ny * 4);
-    kdts_rng_seed(&r, 3);
-    fill(x, nx, &r);
-    fill(y, ny, &r);
-    /* training step: forward + per-step MSE + backward + Adam */
+    if (kdts_lstm_init(&k->m, &cfg, 7, NULL) != KDTS_OK) return 0;
+    if (kdts_lstm_ws_init(&k->ws, &cfg, BB, BT, 1, NULL) != KDTS_OK) return 0;
+    if (kdts_lstm_ws_init(&k->ws1, &cfg, 1, BT, 0, NULL) != KDTS_OK) return 0;
+    if (kdts_lstm_ws_init(&k->wsB, &cfg, BB, BT, 0, NULL) != KDTS_OK) return 0;
+    if (kdts_adam_init(&k->adam, &ac, k->m.nparams, NULL) != KDTS_OK) return 0;
+    kdts_loss_config_from_model(&k->lc, &k->m);
+    k->x = (float *)malloc(nx * 4);
+    k->y = (float *)malloc(ny * 4);
+    k->out = (float *)malloc(ny * 4);
+    k->dout = (float *)malloc(ny * 4);
+    if (!k->x || !k->y || !k->out || !k->dout) return 0;
+    kdts_rng_seed(&k->r, 3);
+    fill(k->x, nx, &k->r);
+    fill(k->y, ny, &k->r);
+    return 1;
+}
+
+static void ctx_free(bctx *k)
+{
+    free(k->x);
+    free(k->y);
+    free(k->out);
+    free(k->dout);
+    kdts_adam_free(&k->adam);
+    kdts_lstm_ws_free(&k->ws);
+    kdts_lstm_ws_free(&k->ws1);
+    kdts_lstm_ws_free(&k->wsB);
+    kdts_lstm_free(&k->m);
+}
+
+/* One training step: forward + per-step MSE + backward + Adam; seconds. */
+static double ctx_step(bctx *k)
+{
+    kdts_loss_value lv;
+    double t0 = bc_now();
+    kdts_lstm_forward(&k->m, &k->ws, k->x, BB, BT, NULL, NULL, k->out, 1, &k->r);
+    kdts_loss_eval(&k->lc, 1.0f, 0.0f, 0.0f, k->out, k->y, NULL, NULL, BB, BT, &lv, k->dout);
+    kdts_lstm_zero_grad(&k->m);
+    kdts_lstm_backward(&k->m, &k->ws, k->dout, NULL, NULL, NULL);
+    kdts_adam_step(&k->adam, k->m.params, k->m.grads);
+    return bc_now() - t0;
+}
+
+#ifdef _OPENMP
+/* Training steps with 1 thread and with n threads, alternating step by
+   step (so both see the same machine), for the teacher and the large case:
+   medians and the speed-up. */
+static void bench_threads(int n)
+{
+    static const int which[] = {0, 2};
+    size_t q;
+    printf("\nOpenMP: training step with 1 and %d threads, alternating (median of %d each)\n", n,
+           g_quick ? 7 : 21);
+    printf("%-8s %-14s %10s %10s %9s\n", "model", "shape", "1 thr ms", "n thr ms", "speed-up");
+    for (q = 0; q < sizeof which / sizeof which[0]; ++q) {
+        const bconf *c = &confs[which[q]];
+        bctx k;
+        double t1[64], tn[64], m1, mn;
+        char shape[32];
+        int i, reps = g_quick ? 7 : 21;
+        if (!ctx_init(&k, c)) {
+            printf("%s: setup failed\n", c->name);
+            return;
+        }
+        for (i = -3; i < reps; ++i) {
+            double a, b;
+            omp_set_num_threads(1);
+            a = ctx_step(&k);
+            omp_set_num_threads(n);
+            b = ctx_step(&k);
+            if (i >= 0) {
+                t1[i] = a;
+                tn[i] = b;
+            }
+        }
+        m1 = bc_median(t1, reps);
+        mn = bc_median(tn, reps);
+        sprintf(shape, "in %d, %dx%d", c->input, c->layers, c->hidden);
+        printf("%-8s %-14s %10.3f %10.3f %8.2fx\n", c->name, shape, m1 * 1e3, mn * 1e3, m1 / mn);
+        ctx_free(&k);
+    }
+}
+#endif
+
+static int bench_conf(const bconf *c, bres *res, int train_only)
+{
+    bctx k;
+    double t[64], t0;
+    int i, reps, warm = 3;
+    if (!ctx_init(&k, c)) return 0;
     reps = g_quick ? 7 : 21;
     for (i = 0; i < warm + reps; ++i) {
-        t0 = bc_now();
-        kdts_lstm_forward(&m, &ws, x, BB, BT, NULL, NULL, out, 1, &r);
-        kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout);
-        kdts_lstm_zero_grad(&m);
-        kdts_lstm_backward(&m, &ws, dout, NULL, NULL, NULL);
-        kdts_adam_step(&adam, m.params, m.grads);
-        if (i >= warm) t[i - warm] = bc_now() - t0;
+        double s = ctx_step(&k);
+        if (i >= warm) t[i - warm] = s;
     }
     res->train_s = bc_median(t, reps);
-    res->gflops = 3.0 * kdts_lstm_flops(&m.cfg, BT) * BB / res->train_s * 1e-9;
+    res->gflops = 3.0 * kdts_lstm_flops(&k.m.cfg, BT) * BB / res->train_s * 1e-9;
     if (!train_only) {
         /* one window, pre-allocated batch-1 workspace */
-        int inner = c->hidden >= 64 ? 20 : 100, k;
+        int inner = c->hidden >= 64 ? 20 : 100, j;
         reps = g_quick ? 7 : 15;
         for (i = 0; i < warm + reps; ++i) {
             t0 = bc_now();
-            for (k = 0; k < inner; ++k) kdts_lstm_forecast(&m, &ws1, x, 1, BT, NULL, NULL, NULL);
+            for (j = 0; j < inner; ++j) kdts_lstm_forecast(&k.m, &k.ws1, k.x, 1, BT, NULL, NULL, NULL);
             if (i >= warm) t[i - warm] = (bc_now() - t0) / inner;
         }
         res->infer1_s = bc_median(t, reps);
         for (i = 0; i < warm + reps; ++i) {
             t0 = bc_now();
-            kdts_lstm_forecast(&m, &wsB, x, BB, BT, NULL, NULL, NULL);
+            kdts_lstm_forecast(&k.m, &k.wsB, k.x, BB, BT, NULL, NULL, NULL);
             if (i >= warm) t[i - warm] = bc_now() - t0;
         }
         res->inferB_s = bc_median(t, reps);
     }
-    free(x);
-    free(y);
-    free(out);
-    free(dout);
-    kdts_adam_free(&adam);
-    kdts_lstm_ws_free(&ws);
-    kdts_lstm_ws_free(&ws1);
-    kdts_lstm_ws_free(&wsB);
-    kdts_lstm_free(&m);
+    ctx_free(&k);
     return 1;
 }
 
@@ -392,6 +459,9 @@ int main(int argc, char **argv)
         printf("\n");
         fflush(stdout);
     }
+#ifdef _OPENMP
+    if (omp_get_max_threads() > 1) bench_threads(omp_get_max_threads());
+#endif
     if (train_only) return 0;
     bc_init_shapes();
     printf("\nGEMM (kdts_gemm, C = op(A) op(B) [+ C], the products a training step issues; TB = 96 x 32; "
