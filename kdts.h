@@ -300,7 +300,10 @@ typedef struct kdts_lstm_ws {
                                         (inputs wider than 8 only)          */
     float *wpack_b[KDTS_MAX_LAYERS]; /* packed W_hh for backward (train)    */
     float *dG, *dA, *dB, *dh, *dc, *dout; /* backward scratch (train)       */
-    size_t dg_floats;     /* dG: one block of steps' dz (two with OpenMP)    */
+    size_t dg_floats;     /* dG: one block of steps' dz                     */
+    float *tpriv;         /* per thread (threads > 1): private gradient
+                             sums and gathered rows of the backward        */
+    size_t tpriv_floats;
     float *scratch;       /* GEMM packing scratch, one per thread           */
     int threads;          /* threads the backward may use: 1, or with
                              OpenMP omp_get_max_threads() when the
@@ -2662,12 +2665,6 @@ static int kdts__narrow(int I, int H) { return I <= KDTS__FUSE_IN && (size_t)4 *
    floats each) at most, and at least one step: small enough to stay in L2
    until the block's weight-gradient products have read it. */
 #define KDTS__BWD_BLOCK_FLOATS 65536
-/* dz buffers the backward alternates between (see kdts_lstm_backward) */
-#ifdef _OPENMP
-#define KDTS__DG_BUFS 2
-#else
-#define KDTS__DG_BUFS 1
-#endif
 
 /* Steps per block for a batch of B (at least 1, at most T). */
 static int kdts__bwd_block(int B, int H, int T)
@@ -2717,10 +2714,15 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
     }
     KDTS__CARVE(ws->out, TB * O);
     if (ws->train) {
-        /* dz of one block of steps (kdts__bwd_block), KDTS__DG_BUFS times */
-        size_t rb = KDTS__BWD_BLOCK_FLOATS / (4 * H);
-        ws->dg_floats = ((rb > B ? (rb < TB ? rb : TB) : B) * 4 * H + 15) & ~(size_t)15;
-        KDTS__CARVE(ws->dG, ws->dg_floats * KDTS__DG_BUFS);
+        /* dz of one block of steps (kdts__bwd_block) */
+        size_t rb = KDTS__BWD_BLOCK_FLOATS / (4 * H), rows;
+        rows = rb > B ? (rb < TB ? rb : TB) : B;
+        ws->dg_floats = rows * 4 * H;
+        KDTS__CARVE(ws->dG, ws->dg_floats);
+        if (ws->threads > 1) {
+            ws->tpriv_floats = (4 * H * (H + maxI + 2) + rows * (H + maxI) + 15) & ~(size_t)15;
+            KDTS__CARVE(ws->tpriv, ws->tpriv_floats * (size_t)ws->threads);
+        }
         KDTS__CARVE(ws->dA, TB * maxI);
         KDTS__CARVE(ws->dB, TB * maxI);
         KDTS__CARVE(ws->dh, B * H);
@@ -3154,9 +3156,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, TB, 1.0f, ws->dout, O, top, H, 1.0f, gw, H,
                         ws->scratch, NULL);
         kdts__colsum_add(gb, NULL, ws->dout, (size_t)TB, O, (size_t)O);
-        dH = ws->dA;
-        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, TB, H, O, 1.0f, ws->dout, O,
-                        m->params + m->off_head_w, H, 0.0f, dH, H, ws->scratch, NULL);
+        dH = ws->dA; /* dHtop: by the top layer's team, below */
     }
     dBelow = ws->dB;
     for (l = L - 1; l >= 0; --l) {
@@ -3165,44 +3165,70 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         float *gbih = m->grads + m->off_bih[l], *gbhh = m->grads + m->off_bhh[l];
         int I = l == 0 ? F : H;
         const float *X = l == 0 ? ws->xin : (ws->dropout_active ? ws->drop[l - 1] : ws->h[l - 1] + (size_t)B * H);
-        size_t r;
-        if (ws->dropout_active) {
-            const float *mk = ws->mask[l];
-            for (r = 0; r < (size_t)TB * H; ++r) dH[r] *= mk[r];
-        }
+        int head = l == L - 1;
         kdts__pack_b_full(ws->wpack_b[l], KDTS_NOTRANS, whh, H, 4 * H, H);
         memset(ws->dc, 0, (size_t)B * H * sizeof(float));
         /* Blocks of tb steps, last to first: through time, then the
            products over the block's rows while its dz (in dG) is still in
            cache: the weight gradients, the bias gradients and the gradient
-           w.r.t. this layer's input. With OpenMP one team runs the whole
-           layer: each thread takes the recurrence of its own rows of the
-           batch, then (after a barrier) its share of the gate rows of the
-           weight and bias gradients and its share of the block's rows of
-           the input gradient, with its own GEMM scratch. The blocks
-           alternate between two dz buffers, so a thread may start the next
-           block's recurrence while another still reads this block's dz. */
+           w.r.t. this layer's input.
+           With OpenMP one team runs the whole layer, and each thread only
+           ever touches its own rows of the batch (so they stay in its
+           core's caches from the forward on): their dL/dh from the head,
+           the recurrence, the input gradient, and the weight and bias
+           gradients summed over its rows into private sums (its rows of
+           h_{t-1} and x_t gathered per block), which the team adds into
+           the gradients at the end, each thread a share of the gate rows. */
         KDTS__LAYER_PAR_BEGIN(B, ws->threads)
         {
-            int b0, nb, m0, mn, k, t0, t1;
+            int b0, nb, m0, mn, t0, t1, t;
+            size_t G4 = (size_t)4 * H;
             float *scr = ws->scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
+            float *pv = nt_ > 1 ? ws->tpriv + (size_t)tid_ * ws->tpriv_floats : NULL;
+            float *pw = NULL, *pwx = NULL, *pb = NULL, *pb2 = NULL, *hb = NULL, *xb = NULL;
             kdts__share(B, nt_, tid_, KDTS__MR, &b0, &nb);
             kdts__share(4 * H, nt_, tid_, 16, &m0, &mn);
-            for (t1 = T, k = 0; t1 > 0; t1 = t0, ++k) {
-                float *dGb = ws->dG + (size_t)(k % KDTS__DG_BUFS) * ws->dg_floats;
-                size_t off;
-                int t, rows;
+            if (pv) {
+                /* private dW_hh (4H,H), dW_ih (4H,I), two bias sums (4H),
+                   then the gathered rows of h_{t-1} and x_t */
+                pw = pv;
+                pwx = pw + G4 * H;
+                pb = pwx + G4 * I;
+                pb2 = pb + G4;
+                hb = pb2 + G4;
+                xb = hb + ws->dg_floats / G4 * (size_t)H;
+                memset(pv, 0, G4 * (size_t)(H + I + 2) * sizeof(float));
+            }
+            for (t = 0; nb > 0 && (head || ws->dropout_active) && t < T; ++t) {
+                float *d = dH + ((size_t)t * B + b0) * H;
+                size_t q;
+                /* the head's dL/dh_top = dOut W for these rows, and the
+                   dropout mask on what comes from above */
+                if (head)
+                    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, O, 1.0f, ws->dout + ((size_t)t * B + b0) * O,
+                                      O, m->params + m->off_head_w, H, 0.0f, d, H, scr, NULL);
+                if (ws->dropout_active) {
+                    const float *mk = ws->mask[l] + ((size_t)t * B + b0) * H;
+                    for (q = 0; q < (size_t)nb * H; ++q) d[q] *= mk[q];
+                }
+            }
+            for (t1 = T; nb > 0 && t1 > 0; t1 = t0) {
+                size_t bl;
+                const float *dzo, *hr, *xr;
+                float *gw = gwhh, *gx = gwih, *g1 = gbih, *g2 = gbhh;
+                int rows;
                 t0 = t1 > tb ? t1 - tb : 0;
-                off = (size_t)t0 * B;
-                rows = (t1 - t0) * B;
-                for (t = t1 - 1; nb > 0 && t >= t0; --t) {
+                bl = (size_t)(t1 - t0);
+                for (t = t1 - 1; t >= t0; --t) {
                     /* dH[t] holds the total dL/dh_t: from above, plus from
                        step t+1 (added by the product of the previous
-                       iteration) */
+                       iteration). dz: the thread's rows of the block, step
+                       after step, in its own part of dG (room for tb
+                       steps, whatever block the other threads are in). */
                     size_t o = (size_t)t * B * H + (size_t)b0 * H;
-                    float *dht = dH + o, *dz = dGb + ((size_t)(t - t0) * B + b0) * 4 * H;
-                    kdts__lstm_cell_back(ws->gates[l] + ((size_t)t * B + b0) * 4 * H, ws->c[l] + o, ws->tc[l] + o,
-                                         dht, ws->dc + (size_t)b0 * H, dz, nb, H);
+                    float *dht = dH + o, *dz = ws->dG + ((size_t)b0 * tb + (size_t)(t - t0) * nb) * G4;
+                    kdts__lstm_cell_back(ws->gates[l] + ((size_t)t * B + b0) * G4, ws->c[l] + o, ws->tc[l] + o, dht,
+                                         ws->dc + (size_t)b0 * H, dz, nb, H);
                     /* dL/dh_{t-1} += dz W_hh (into dH[t-1], or dh0 at t = 0) */
                     if (t > 0)
                         kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
@@ -3210,27 +3236,58 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                     else if (dh0)
                         kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
                                           ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
-                    /* gradient w.r.t. this layer's input, these rows (so
-                       the thread that runs them below finds them here) */
+                    /* gradient w.r.t. this layer's input, these rows */
                     if (l > 0 || dx)
                         kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, I, 4 * H, 1.0f, dz, 4 * H, wih, I, 0.0f,
                                           dBelow + ((size_t)t * B + b0) * I, I, scr, NULL);
                 }
+                /* the block's weight and bias gradients: dW_hh += dz^T
+                   h_{t-1}, dW_ih += dz^T x_t, both biases += the column
+                   sums of dz (for a univariate input in one pass). One
+                   thread: its rows are all the rows, summed in place;
+                   several: into the private sums, over gathered rows. */
+                dzo = ws->dG + (size_t)b0 * tb * G4;
+                hr = ws->h[l] + (size_t)t0 * B * H;
+                xr = X + (size_t)t0 * B * I;
+                rows = (int)bl * nb;
+                if (pv) {
+                    for (t = t0; t < t1; ++t) {
+                        memcpy(hb + (size_t)(t - t0) * nb * H, ws->h[l] + ((size_t)t * B + b0) * H,
+                               (size_t)nb * H * sizeof(float));
+                        memcpy(xb + (size_t)(t - t0) * nb * I, X + ((size_t)t * B + b0) * I,
+                               (size_t)nb * I * sizeof(float));
+                    }
+                    hr = hb;
+                    xr = xb;
+                    gw = pw;
+                    gx = pwx;
+                    g1 = pb;
+                    g2 = pb2;
+                }
+                kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, rows, 1.0f, dzo, 4 * H, hr, H, 1.0f, gw, H, scr,
+                                  NULL);
+                if (I == 1) {
+                    kdts__dgrad_univariate(gx, g1, g2, dzo, xr, (size_t)rows, 4 * H, G4);
+                } else {
+                    kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, rows, 1.0f, dzo, 4 * H, xr, I, 1.0f, gx, I,
+                                      scr, NULL);
+                    kdts__colsum_add(g1, g2, dzo, (size_t)rows, 4 * H, G4);
+                }
+            }
+            if (pv) {
+                /* the team's private sums into the gradients, each thread
+                   its share of the gate rows */
+                int p, j;
                 KDTS__LAYER_BARRIER
-                if (mn > 0) {
-                    /* dW_hh += dz^T h_{t-1} over the block's rows */
-                    kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, mn, H, rows, 1.0f, dGb + m0, 4 * H,
-                                      ws->h[l] + off * H, H, 1.0f, gwhh + (size_t)m0 * H, H, scr, NULL);
-                    /* W_ih's gradient and both bias gradients (the column
-                       sums of dz, summed once): for a univariate input in
-                       one pass */
-                    if (I == 1) {
-                        kdts__dgrad_univariate(gwih + m0, gbih + m0, gbhh + m0, dGb + m0, X + off, (size_t)rows, mn,
-                                               (size_t)4 * H);
-                    } else {
-                        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, mn, I, rows, 1.0f, dGb + m0, 4 * H, X + off * I,
-                                          I, 1.0f, gwih + (size_t)m0 * I, I, scr, NULL);
-                        kdts__colsum_add(gbih + m0, gbhh + m0, dGb + m0, (size_t)rows, mn, (size_t)4 * H);
+                for (p = 0; p < nt_; ++p) {
+                    const float *q = ws->tpriv + (size_t)p * ws->tpriv_floats;
+                    for (j = m0 * H; j < (m0 + mn) * H; ++j) gwhh[j] += q[j];
+                    q += G4 * H;
+                    for (j = m0 * I; j < (m0 + mn) * I; ++j) gwih[j] += q[j];
+                    q += G4 * I;
+                    for (j = m0; j < m0 + mn; ++j) {
+                        gbih[j] += q[j];
+                        gbhh[j] += q[G4 + j];
                     }
                 }
             }
