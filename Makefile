@@ -79,7 +79,7 @@ $(BUILD)/bench: tools/bench_common.h
 $(BUILD)/bench_blas: tools/bench_blas.c tools/bench_common.h kdts.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lopenblas $(LDLIBS)
 
-# Training with 2 OpenMP threads against 1, alternating, in one run.
+# Training with 2 OpenMP threads against 1 in one run (alternating groups of steps).
 bench-omp:
 	$(MAKE) --no-print-directory OPENMP=1 BUILD=build-omp build-omp/bench
 	OMP_NUM_THREADS=2 ./build-omp/bench --no-torch --train-only

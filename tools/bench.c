@@ -238,14 +238,15 @@ static double ctx_step(bctx *k)
 }
 
 #ifdef _OPENMP
-/* Training steps with 1 thread and with n threads, alternating step by
-   step (so both see the same machine), for the teacher and the large case:
-   medians and the speed-up. */
+/* Training steps with 1 thread and with n threads, alternating in groups
+   of 7 timed steps (so both see the same machine over the run, each group
+   after 3 untimed steps), for the teacher and the large case: medians and
+   the speed-up. */
 static void bench_threads(int n)
 {
     static const int which[] = {0, 2};
     size_t q;
-    printf("\nOpenMP: training step with 1 and %d threads, alternating (median of %d each)\n", n,
+    printf("\nOpenMP: training step with 1 and %d threads, alternating in groups of 7 (median of %d each)\n", n,
            g_quick ? 7 : 21);
     printf("%-8s %-14s %10s %10s %9s\n", "model", "shape", "1 thr ms", "n thr ms", "speed-up");
     for (q = 0; q < sizeof which / sizeof which[0]; ++q) {
@@ -258,15 +259,19 @@ static void bench_threads(int n)
             printf("%s: setup failed\n", c->name);
             return;
         }
-        for (i = -3; i < reps; ++i) {
-            double a, b;
+        for (i = 0; i < reps; i += 7) {
+            /* 7 steps with one thread, then 7 with n, each after 3 untimed
+               steps (the batch's data back in the caches the mode uses) */
+            int j;
             omp_set_num_threads(1);
-            a = ctx_step(&k);
+            for (j = -3; j < 7; ++j) {
+                double a = ctx_step(&k);
+                if (j >= 0) t1[i + j] = a;
+            }
             omp_set_num_threads(n);
-            b = ctx_step(&k);
-            if (i >= 0) {
-                t1[i] = a;
-                tn[i] = b;
+            for (j = -3; j < 7; ++j) {
+                double b = ctx_step(&k);
+                if (j >= 0) tn[i + j] = b;
             }
         }
         m1 = bc_median(t1, reps);
