@@ -3199,12 +3199,16 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                 xb = hb + ws->dg_floats / G4 * (size_t)H;
                 memset(pv, 0, G4 * (size_t)(H + I + 2) * sizeof(float));
             }
-            for (t = 0; nb > 0 && (head || ws->dropout_active) && t < T; ++t) {
+            /* the head's dL/dh_top = dOut W (one thread: all rows in one
+               product; several: each its rows, step by step), and the
+               dropout mask on what comes from above */
+            if (head && nt_ == 1)
+                kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, TB, H, O, 1.0f, ws->dout, O, m->params + m->off_head_w,
+                                  H, 0.0f, dH, H, scr, NULL);
+            for (t = 0; nb > 0 && ((head && nt_ > 1) || ws->dropout_active) && t < T; ++t) {
                 float *d = dH + ((size_t)t * B + b0) * H;
                 size_t q;
-                /* the head's dL/dh_top = dOut W for these rows, and the
-                   dropout mask on what comes from above */
-                if (head)
+                if (head && nt_ > 1)
                     kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, O, 1.0f, ws->dout + ((size_t)t * B + b0) * O,
                                       O, m->params + m->off_head_w, H, 0.0f, d, H, scr, NULL);
                 if (ws->dropout_active) {
