@@ -2870,18 +2870,21 @@ static void kdts__share(int n, int nt, int tid, int q, int *i0, int *cnt)
 #define KDTS__LAYER_PAR_END }
 #endif
 
-/* G (rows,n) = bias + X W^T for a narrow X (rows,I) and W (n,I): each row
-   of G in registers, W^T packed into wt (I*n floats) first; W == NULL
-   uses wt as packed by an earlier call. */
+/* wt (I,n) = W^T for W (n,I): the packing kdts__proj_small reads. */
+static void kdts__pack_small(float *KDTS__RESTRICT wt, const float *KDTS__RESTRICT W, int I, int n)
+{
+    int j, f;
+    for (f = 0; f < I; ++f)
+        for (j = 0; j < n; ++j) wt[(size_t)f * n + j] = W[(size_t)j * I + f];
+}
+
+/* G (rows,n) = bias + X W^T for a narrow X (rows,I), wt = W^T packed by
+   kdts__pack_small: each row of G in registers. */
 static void kdts__proj_small(float *KDTS__RESTRICT G, const float *KDTS__RESTRICT X, size_t rows, int I,
-                             const float *KDTS__RESTRICT W, const float *KDTS__RESTRICT bias, int n,
-                             float *KDTS__RESTRICT wt)
+                             const float *KDTS__RESTRICT wt, const float *KDTS__RESTRICT bias, int n)
 {
     size_t r;
     int j, f;
-    if (W)
-        for (f = 0; f < I; ++f)
-            for (j = 0; j < n; ++j) wt[(size_t)f * n + j] = W[(size_t)j * I + f];
     for (r = 0; r < rows; ++r) {
         const float *x = X + r * I;
         float *g = G + r * n;
@@ -2991,7 +2994,8 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
             if (fuse) {
                 kdts__pack_step(wx, wih, H, I);
             } else if (narrow) {
-                kdts__proj_small(G, layer_in, (size_t)T, I, wih, bs, 4 * H, ws->scratch);
+                kdts__pack_small(ws->scratch, wih, I, 4 * H);
+                kdts__proj_small(G, layer_in, (size_t)T, I, ws->scratch, bs, 4 * H);
             } else {
                 kdts__fill_rows(G, bs, (size_t)4 * H, (size_t)T);
                 kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, T, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G, 4 * H,
@@ -3012,8 +3016,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
                when a GEMM did the input part. */
             const float *cbias = narrow ? NULL : bs, *wxp = narrow ? ws->scratch : ws->wpack_x[l];
             if (narrow) {
-                for (r = 0; r < (size_t)I; ++r)
-                    for (j = 0; j < 4 * H; ++j) ws->scratch[r * 4 * H + j] = wih[(size_t)j * I + r];
+                kdts__pack_small(ws->scratch, wih, I, 4 * H);
             } else {
                 kdts__pack_b_full(ws->wpack_x[l], KDTS_TRANS, wih, I, I, 4 * H);
             }
@@ -3027,7 +3030,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
                     size_t o0 = rt * H, o1 = o0 + (size_t)B * H;
                     /* z_t = b + x_t W_ih^T + h_{t-1} W_hh^T */
                     if (narrow)
-                        kdts__proj_small(gt, layer_in + rt * I, (size_t)nb, I, NULL, bs, 4 * H, (float *)wxp);
+                        kdts__proj_small(gt, layer_in + rt * I, (size_t)nb, I, wxp, bs, 4 * H);
                     else
                         kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, I, 1.0f, layer_in + rt * I, I, NULL, 0,
                                         0.0f, gt, 4 * H, NULL, wxp);

@@ -554,7 +554,8 @@ static void test_narrow_kernels(void)
                 for (c = 0; c < n * I; ++c) W[c] = frand(&r);
                 for (c = 0; c < n; ++c) bias[c] = frand(&r);
                 for (c = 0; c < rows * n; ++c) dG[c] = frand(&r);
-                kdts__proj_small(G, X, (size_t)rows, I, W, bias, n, wt);
+                kdts__pack_small(wt, W, I, n);
+                kdts__proj_small(G, X, (size_t)rows, I, wt, bias, n);
                 for (nr = 0; nr < rows; ++nr)
                     for (c = 0; c < n; ++c) {
                         double e = bias[c];
