@@ -284,29 +284,38 @@ typedef struct kdts_lstm_ws {
     kdts_lstm_config cfg;
     int outputs, max_batch, max_steps, train;
     int B, T;             /* shape of the last forward                      */
+    int part;             /* row blocks of the last forward: 1, or with
+                             OpenMP one per thread (see below)              */
     float *mem;           /* one block, carved below                        */
     size_t mem_floats;
-    float *xin;           /* (T,B,F) layer-0 input, time-major              */
+    /* The per-step arrays below are time-major, (T,B,...), when part is 1.
+       With part > 1 the batch is split into part blocks of consecutive
+       rows, and each array holds block after block, each block time-major:
+       block k (rows b0 .. b0+nb-1, kdts__share(B, part, k, KDTS__MR)) starts
+       at row b0*T (b0*(T+1) for c and h) and has nb rows per step, so a
+       thread's rows are contiguous in memory. */
+    float *xin;           /* (T,B,F) layer-0 input                          */
     float *gates[KDTS_MAX_LAYERS]; /* (T,B,4H) activated i,f,g,o            */
     float *c[KDTS_MAX_LAYERS];     /* (T+1,B,H) cell states, c0 first       */
     float *h[KDTS_MAX_LAYERS];     /* (T+1,B,H) hidden states, h0 first     */
     float *tc[KDTS_MAX_LAYERS];    /* (T,B,H) tanh(c_t)                     */
     float *drop[KDTS_MAX_LAYERS];  /* (T,B,H) dropped outputs (train+dropout) */
     float *mask[KDTS_MAX_LAYERS];  /* (T,B,H) dropout scale 0 or 1/(1-p)    */
-    float *out;           /* (T,B,O) head output, time-major; (B,O) after
-                             kdts_lstm_forecast                             */
+    float *out;           /* (T,B,O) head output, time-major whatever part
+                             is; (B,O) after kdts_lstm_forecast             */
+    float *outb;          /* (T,B,O) head output in blocks (threads > 1)    */
     float *wpack_f[KDTS_MAX_LAYERS]; /* packed W_hh^T for forward           */
     float *wpack_x[KDTS_MAX_LAYERS]; /* packed W_ih^T for a batch forward
-                                        (inputs wider than 8 only)          */
+                                        (for kdts__proj_small when narrow)  */
     float *wpack_b[KDTS_MAX_LAYERS]; /* packed W_hh for backward (train)    */
     float *dG, *dA, *dB, *dh, *dc, *dout; /* backward scratch (train)       */
     size_t dg_floats;     /* dG: one block of steps' dz                     */
     float *tpriv;         /* per thread (threads > 1): private gradient
-                             sums and gathered rows of the backward        */
+                             sums of the backward                           */
     size_t tpriv_floats;
     float *scratch;       /* GEMM packing scratch, one per thread           */
-    int threads;          /* threads the backward may use: 1, or with
-                             OpenMP omp_get_max_threads() when the
+    int threads;          /* threads a forward or backward may use: 1, or
+                             with OpenMP omp_get_max_threads() when the
                              workspace was made                              */
     float *bsum;          /* (4H) b_ih + b_hh of the layer being run        */
     int dropout_active;
@@ -2708,11 +2717,13 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
             size_t pg = kdts__packed_b_size((int)H, (int)(4 * H)), ps = kdts__step_pack_floats(H, H);
             size_t I = l == 0 ? F : H;
             KDTS__CARVE(ws->wpack_f[l], pg > ps ? pg : ps);
-            if (!kdts__narrow((int)I, (int)H)) KDTS__CARVE(ws->wpack_x[l], kdts__packed_b_size((int)I, (int)(4 * H)));
+            KDTS__CARVE(ws->wpack_x[l], kdts__narrow((int)I, (int)H) ? 4 * H * I
+                                                                     : kdts__packed_b_size((int)I, (int)(4 * H)));
         }
         if (ws->train) KDTS__CARVE(ws->wpack_b[l], kdts__packed_b_size((int)(4 * H), (int)H));
     }
     KDTS__CARVE(ws->out, TB * O);
+    if (ws->threads > 1) KDTS__CARVE(ws->outb, TB * O);
     if (ws->train) {
         /* dz of one block of steps (kdts__bwd_block) */
         size_t rb = KDTS__BWD_BLOCK_FLOATS / (4 * H), rows;
@@ -2720,7 +2731,8 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
         ws->dg_floats = rows * 4 * H;
         KDTS__CARVE(ws->dG, ws->dg_floats);
         if (ws->threads > 1) {
-            ws->tpriv_floats = (4 * H * (H + maxI + 2) + rows * (H + maxI) + 15) & ~(size_t)15;
+            /* dW_hh, dW_ih, two bias sums, the head's dW and db */
+            ws->tpriv_floats = (4 * H * (H + maxI + 2) + O * (H + 1) + 15) & ~(size_t)15;
             KDTS__CARVE(ws->tpriv, ws->tpriv_floats * (size_t)ws->threads);
         }
         KDTS__CARVE(ws->dA, TB * maxI);
@@ -2810,33 +2822,6 @@ static void kdts__fill_rows(float *dst, const float *row, size_t n, size_t rows)
     }
 }
 
-/* Split the B rows of a batch into blocks (multiples of the GEMM tile
-   height) run by the OpenMP threads; without OpenMP one block of all rows.
-   The body sees b0 (first row) and nb (rows in the block). */
-#ifdef _OPENMP
-#define KDTS__BATCH_PAR_BEGIN(Bn)                                                        \
-    {                                                                                    \
-        int nth_ = (Bn) >= 2 * KDTS__MR && !omp_in_parallel() ? omp_get_max_threads() : 1;  \
-        _Pragma("omp parallel num_threads(nth_) if (nth_ > 1)")                          \
-        {                                                                                \
-            int tid_ = omp_get_thread_num(), nt_ = omp_get_num_threads(), t;             \
-            int per_ = (((Bn) + nt_ - 1) / nt_ + KDTS__MR - 1) / KDTS__MR * KDTS__MR;   \
-            int b0 = tid_ * per_, nb = (Bn) - b0 < per_ ? (Bn) - b0 : per_;              \
-            if (nb > 0) {
-#define KDTS__BATCH_PAR_END \
-            }               \
-        }                   \
-    }
-#else
-#define KDTS__BATCH_PAR_BEGIN(Bn)  \
-    {                              \
-        int b0 = 0, nb = (Bn), t;  \
-        {
-#define KDTS__BATCH_PAR_END \
-        }                   \
-    }
-#endif
-
 /* The share of n items (in multiples of q) of thread tid of nt: first
    *i0, count *cnt (possibly 0). */
 static void kdts__share(int n, int nt, int tid, int q, int *i0, int *cnt)
@@ -2847,27 +2832,57 @@ static void kdts__share(int n, int nt, int tid, int q, int *i0, int *cnt)
     if (*cnt < 0) *cnt = 0;
 }
 
-/* One team for a whole layer of the backward (at most maxt threads, one
-   when the batch is too small to split); the body sees tid_ and nt_ and
-   may use KDTS__LAYER_BARRIER. Without OpenMP, one thread. */
+/* Row blocks for a batch of B in workspace ws (kdts_lstm_ws.part): with
+   OpenMP one per thread when the batch is large enough to split, else 1. */
+static int kdts__parts(const kdts_lstm_ws *ws, int B)
+{
 #ifdef _OPENMP
-#define KDTS__LAYER_PAR_BEGIN(Bn, maxt)                                                    \
-    {                                                                                      \
-        int lth_ = (Bn) >= 2 * KDTS__MR && !omp_in_parallel() ? omp_get_max_threads() : 1; \
-        if (lth_ > (maxt)) lth_ = (maxt);                                                  \
-        _Pragma("omp parallel num_threads(lth_) if (lth_ > 1)")                            \
-        {                                                                                  \
+    int p = omp_get_max_threads();
+    if (B < 2 * KDTS__MR || omp_in_parallel() || p < 2) return 1;
+    if (p > ws->threads) p = ws->threads;
+    return p < B / KDTS__MR ? p : B / KDTS__MR; /* blocks of KDTS__MR rows or more */
+#else
+    (void)ws;
+    (void)B;
+    return 1;
+#endif
+}
+
+/* Block k of the part row blocks of a batch of B: first row *b0, rows *nb. */
+static void kdts__block(int B, int part, int k, int *b0, int *nb) { kdts__share(B, part, k, KDTS__MR, b0, nb); }
+
+/* kdts__swap_bt on each row block of the blocked layout: block k of the
+   (B,T,F) array is the sub-batch of rows b0.., time-major at row b0*T of
+   the other. */
+static void kdts__swap_blocks(float *dst, const float *src, int B, int T, int F, int part, int bt)
+{
+    int k, b0, nb;
+    for (k = 0; k < part; ++k) {
+        kdts__block(B, part, k, &b0, &nb);
+        if (nb > 0) kdts__swap_bt(dst + (size_t)b0 * T * F, src + (size_t)b0 * T * F, nb, T, F, bt);
+    }
+}
+
+/* One team for the row blocks of a batch (part of them, at most part
+   threads; one thread without OpenMP). The body sees tid_ and nt_, runs
+   blocks tid_, tid_ + nt_, ... and may use KDTS__TEAM_BARRIER. */
+#ifdef _OPENMP
+#define KDTS__TEAM_BEGIN(part)                                    \
+    {                                                             \
+        int pth_ = (part);                                        \
+        _Pragma("omp parallel num_threads(pth_) if (pth_ > 1)")   \
+        {                                                         \
             int tid_ = omp_get_thread_num(), nt_ = omp_get_num_threads();
-#define KDTS__LAYER_BARRIER _Pragma("omp barrier")
-#define KDTS__LAYER_PAR_END \
-        }                   \
+#define KDTS__TEAM_BARRIER _Pragma("omp barrier")
+#define KDTS__TEAM_END \
+        }              \
     }
 #else
-#define KDTS__LAYER_PAR_BEGIN(Bn, maxt) \
-    {                                   \
+#define KDTS__TEAM_BEGIN(part) \
+    {                          \
         int tid_ = 0, nt_ = 1;
-#define KDTS__LAYER_BARRIER
-#define KDTS__LAYER_PAR_END }
+#define KDTS__TEAM_BARRIER
+#define KDTS__TEAM_END }
 #endif
 
 /* wt (I,n) = W^T for W (n,I): the packing kdts__proj_small reads. */
@@ -2949,6 +2964,16 @@ static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const floa
 
 /* ---- forward ------------------------------------------------------------ */
 
+/* The input of layer l (l == layers: the head's) at step 0 of the row
+   block (b0, nb) of the last forward; its steps are nb rows apart. */
+static const float *kdts__layer_input(const kdts_lstm_ws *ws, int l, int b0, int nb)
+{
+    size_t H = (size_t)ws->cfg.hidden, T = (size_t)ws->T;
+    if (l == 0) return ws->xin + (size_t)b0 * T * ws->cfg.input;
+    if (ws->dropout_active) return ws->drop[l - 1] + (size_t)b0 * T * H;
+    return ws->h[l - 1] + ((size_t)b0 * (T + 1) + (size_t)nb) * H;
+}
+
 /* The forward pass; last != 0 applies the head to the last step only
    (ws->out then holds (B,O)). */
 static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int B, int T,
@@ -2957,9 +2982,8 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int l, TB = T * B;
-    const float *layer_in;
-    int I;
+    int l, P, TB = T * B;
+    const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
     if (!kdts__same_arch(c, &ws->cfg) || B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
         return KDTS_ERR_SHAPE;
     if (train && !ws->train) return KDTS_ERR_ARG;
@@ -2967,30 +2991,41 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
     ws->T = T;
     ws->dropout_active = train && c->dropout > 0.0f && ws->drop[0] != NULL;
     if (ws->dropout_active && !rng) return KDTS_ERR_ARG;
-    /* (B,T,F) -> (T,B,F) */
-    kdts__swap_bt(ws->xin, x, B, T, F, 1);
-    layer_in = ws->xin;
-    I = F;
+    ws->part = P = B == 1 ? 1 : kdts__parts(ws, B);
+    /* (B,T,F) -> (T,B,F), block by block */
+    kdts__swap_blocks(ws->xin, x, B, T, F, P, 1);
     for (l = 0; l < L; ++l) {
         const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
         const float *bih = m->params + m->off_bih[l], *bhh = m->params + m->off_bhh[l];
         float *G = ws->gates[l], *hs = ws->h[l], *cs = ws->c[l];
         float *bs = ws->bsum;
-        size_t r;
-        int j, narrow;
+        int I = l == 0 ? F : H, j, narrow = kdts__narrow(I, H);
         for (j = 0; j < 4 * H; ++j) bs[j] = bih[j] + bhh[j];
-        narrow = kdts__narrow(I, H);
-        if (h0) memcpy(hs, h0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
-        else memset(hs, 0, (size_t)B * H * sizeof(float));
-        if (c0) memcpy(cs, c0 + (size_t)l * B * H, (size_t)B * H * sizeof(float));
-        else memset(cs, 0, (size_t)B * H * sizeof(float));
+        if (ws->dropout_active) {
+            /* inverted dropout on this layer's outputs: the scales drawn in
+               (t, b, unit) order whatever the blocks */
+            float keep = 1.0f - c->dropout, scale = 1.0f / keep;
+            int k, b0, nb, t, r;
+            for (t = 0; t < T; ++t)
+                for (k = 0; k < P; ++k) {
+                    float *mk;
+                    kdts__block(B, P, k, &b0, &nb);
+                    mk = ws->mask[l] + ((size_t)b0 * T + (size_t)t * nb) * H;
+                    for (r = 0; r < nb * H; ++r) mk[r] = kdts_rng_uniform(rng) < keep ? scale : 0.0f;
+                }
+        }
         if (B == 1) {
             /* One sequence: each step fused, weights packed for it. The
                input part of the pre-activations (W_ih x_t + b_ih + b_hh):
                inside the step for a narrow input; else for all steps at
                once into G, by a direct loop or a GEMM. */
+            const float *layer_in = kdts__layer_input(ws, l, 0, 1);
             float *wt = ws->wpack_f[l], *wx = ws->scratch;
             int t, fuse = narrow && kdts__step_pack_floats((size_t)H, (size_t)I) <= KDTS__GEMM_SCRATCH;
+            if (h0) memcpy(hs, h0 + (size_t)l * H, (size_t)H * sizeof(float));
+            else memset(hs, 0, (size_t)H * sizeof(float));
+            if (c0) memcpy(cs, c0 + (size_t)l * H, (size_t)H * sizeof(float));
+            else memset(cs, 0, (size_t)H * sizeof(float));
             if (fuse) {
                 kdts__pack_step(wx, wih, H, I);
             } else if (narrow) {
@@ -3008,64 +3043,112 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
                                  cs + (size_t)t * H, cs + (size_t)(t + 1) * H, train ? ws->tc[l] + (size_t)t * H : NULL,
                                  hs + (size_t)(t + 1) * H, train ? gt : NULL, H, t & 1);
             }
-        } else {
-            /* A batch: W_hh^T and W_ih^T packed once (a narrow W_ih
-               transposed for kdts__proj_small), reused at every step. At
-               each step the input part then the recurrent part into G_t,
-               which stays in L1 for the cell; the cell adds the biases
-               when a GEMM did the input part. */
-            const float *cbias = narrow ? NULL : bs, *wxp = narrow ? ws->scratch : ws->wpack_x[l];
-            if (narrow) {
-                kdts__pack_small(ws->scratch, wih, I, 4 * H);
-            } else {
-                kdts__pack_b_full(ws->wpack_x[l], KDTS_TRANS, wih, I, I, 4 * H);
+            if (ws->dropout_active) {
+                const float *mk = ws->mask[l];
+                float *dr = ws->drop[l];
+                size_t r;
+                for (r = 0; r < (size_t)T * H; ++r) dr[r] = hs[H + r] * mk[r];
             }
-            kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
-            /* The rows of the batch are independent, so with OpenMP each
-               thread runs all T steps on its own block of rows. */
-            KDTS__BATCH_PAR_BEGIN(B)
+            continue;
+        }
+        /* A batch: W_hh^T and W_ih^T packed once (a narrow W_ih transposed
+           for kdts__proj_small), reused at every step. At each step the
+           input part then the recurrent part into G_t, which stays in L1
+           for the cell; the cell adds the biases when a GEMM did the input
+           part. The rows of the batch are independent: with OpenMP each
+           thread runs all T steps on its own block of rows, which it keeps
+           in its core's caches (the blocked layout keeps it apart from the
+           other threads' rows). */
+        if (narrow) kdts__pack_small(ws->wpack_x[l], wih, I, 4 * H);
+        else kdts__pack_b_full(ws->wpack_x[l], KDTS_TRANS, wih, I, I, 4 * H);
+        kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 4 * H);
+        KDTS__TEAM_BEGIN(P)
+        {
+            int k, b0, nb, t;
+            for (k = tid_; k < P; k += nt_) {
+                size_t G4 = (size_t)4 * H, sh;
+                const float *xk;
+                float *gk, *hk, *ck, *tk;
+                kdts__block(B, P, k, &b0, &nb);
+                if (nb <= 0) continue;
+                /* this block's rows of every array: nb per step */
+                sh = (size_t)nb * H;
+                xk = kdts__layer_input(ws, l, b0, nb);
+                gk = G + (size_t)b0 * T * G4;
+                hk = hs + (size_t)b0 * (T + 1) * H;
+                ck = cs + (size_t)b0 * (T + 1) * H;
+                tk = ws->tc[l] + (size_t)b0 * T * H;
+                if (h0) memcpy(hk, h0 + ((size_t)l * B + b0) * H, sh * sizeof(float));
+                else memset(hk, 0, sh * sizeof(float));
+                if (c0) memcpy(ck, c0 + ((size_t)l * B + b0) * H, sh * sizeof(float));
+                else memset(ck, 0, sh * sizeof(float));
                 for (t = 0; t < T; ++t) {
-                    size_t rt = (size_t)t * B + b0;
-                    float *gt = G + rt * 4 * H;
-                    size_t o0 = rt * H, o1 = o0 + (size_t)B * H;
+                    float *gt = gk + (size_t)t * nb * G4;
+                    const float *xt = xk + (size_t)t * nb * I;
                     /* z_t = b + x_t W_ih^T + h_{t-1} W_hh^T */
                     if (narrow)
-                        kdts__proj_small(gt, layer_in + rt * I, (size_t)nb, I, wxp, bs, 4 * H);
+                        kdts__proj_small(gt, xt, (size_t)nb, I, ws->wpack_x[l], bs, 4 * H);
                     else
-                        kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, I, 1.0f, layer_in + rt * I, I, NULL, 0,
-                                        0.0f, gt, 4 * H, NULL, wxp);
-                    kdts__gemm_core(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, H, 1.0f, hs + o0, H, NULL, 0, 1.0f, gt,
-                                    4 * H, NULL, ws->wpack_f[l]);
-                    kdts__lstm_cell(gt, cbias, cs + o0, cs + o1, ws->tc[l] + o0, hs + o1, nb, H);
+                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, I, 1.0f, xt, I, NULL, 0, 0.0f, gt,
+                                          4 * H, NULL, ws->wpack_x[l]);
+                    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, 4 * H, H, 1.0f, hk + t * sh, H, NULL, 0, 1.0f,
+                                      gt, 4 * H, NULL, ws->wpack_f[l]);
+                    kdts__lstm_cell(gt, narrow ? NULL : bs, ck + t * sh, ck + (t + 1) * sh, tk + t * sh,
+                                    hk + (t + 1) * sh, nb, H);
                 }
-            KDTS__BATCH_PAR_END
-        }
-        layer_in = hs + (size_t)B * H;
-        if (ws->dropout_active) {
-            /* inverted dropout on this layer's outputs */
-            float keep = 1.0f - c->dropout, scale = 1.0f / keep;
-            float *mk = ws->mask[l], *dr = ws->drop[l];
-            for (r = 0; r < (size_t)TB * H; ++r) {
-                mk[r] = kdts_rng_uniform(rng) < keep ? scale : 0.0f;
-                dr[r] = layer_in[r] * mk[r];
+                if (ws->dropout_active) {
+                    const float *mk = ws->mask[l] + (size_t)b0 * T * H;
+                    float *dr = ws->drop[l] + (size_t)b0 * T * H;
+                    size_t r;
+                    for (r = 0; r < (size_t)T * sh; ++r) dr[r] = hk[sh + r] * mk[r];
+                }
             }
-            layer_in = dr;
         }
-        I = H;
+        KDTS__TEAM_END
     }
     /* the head: out = H_top W^T + b at every step, or at the last one */
-    {
-        const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
+    if (P == 1) {
+        const float *top = kdts__layer_input(ws, L, 0, B);
         size_t rows = last ? (size_t)B : (size_t)TB;
-        if (last) layer_in += (size_t)(T - 1) * B * H;
+        if (last) top += (size_t)(T - 1) * B * H;
         kdts__fill_rows(ws->out, hb, (size_t)O, rows);
-        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, layer_in, H, hw, H, 1.0f, ws->out, O,
+        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, top, H, hw, H, 1.0f, ws->out, O,
                         ws->scratch, NULL);
+        if (out) {
+            if (last) memcpy(out, ws->out, (size_t)B * O * sizeof(float));
+            else kdts__swap_bt(out, ws->out, B, T, O, 0);
+        }
+        return KDTS_OK;
     }
-    if (out) {
-        if (last) memcpy(out, ws->out, (size_t)B * O * sizeof(float));
-        else kdts__swap_bt(out, ws->out, B, T, O, 0);
+    /* Several blocks: each thread the head on its blocks (all their steps
+       in one product into ws->outb, or the last step into ws->out (B,O)),
+       then those rows into ws->out (T,B,O) and out (B,T,O). */
+    KDTS__TEAM_BEGIN(P)
+    {
+        int k, b0, nb, t;
+        float *scr = ws->scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
+        for (k = tid_; k < P; k += nt_) {
+            const float *top;
+            float *ob;
+            size_t rows;
+            kdts__block(B, P, k, &b0, &nb);
+            if (nb <= 0) continue;
+            top = kdts__layer_input(ws, L, b0, nb);
+            if (last) top += (size_t)(T - 1) * nb * H;
+            rows = last ? (size_t)nb : (size_t)T * nb;
+            ob = last ? ws->out + (size_t)b0 * O : ws->outb + (size_t)b0 * T * O;
+            kdts__fill_rows(ob, hb, (size_t)O, rows);
+            kdts__gemm_serial(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, top, H, hw, H, 1.0f, ob, O, scr, NULL);
+            if (last) {
+                if (out) memcpy(out + (size_t)b0 * O, ob, (size_t)nb * O * sizeof(float));
+                continue;
+            }
+            for (t = 0; t < T; ++t)
+                memcpy(ws->out + ((size_t)t * B + b0) * O, ob + (size_t)t * nb * O, (size_t)nb * O * sizeof(float));
+            if (out) kdts__swap_bt(out + (size_t)b0 * T * O, ob, nb, T, O, 0);
+        }
     }
+    KDTS__TEAM_END
     return KDTS_OK;
 }
 
@@ -3083,11 +3166,18 @@ KDTSDEF kdts_result kdts_lstm_forecast(const kdts_lstm *m, kdts_lstm_ws *ws, con
 
 KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
 {
-    int l, B = ws->B, H = ws->cfg.hidden, T = ws->T;
-    for (l = 0; l < ws->cfg.layers; ++l) {
-        if (hN) memcpy(hN + (size_t)l * B * H, ws->h[l] + (size_t)T * B * H, (size_t)B * H * sizeof(float));
-        if (cN) memcpy(cN + (size_t)l * B * H, ws->c[l] + (size_t)T * B * H, (size_t)B * H * sizeof(float));
-    }
+    int l, k, b0, nb, B = ws->B, H = ws->cfg.hidden, T = ws->T;
+    for (l = 0; l < ws->cfg.layers; ++l)
+        for (k = 0; k < ws->part; ++k) {
+            /* step T of each row block */
+            size_t src, dst;
+            kdts__block(B, ws->part, k, &b0, &nb);
+            if (nb <= 0) continue;
+            src = ((size_t)b0 * (T + 1) + (size_t)T * nb) * H;
+            dst = ((size_t)l * B + b0) * H;
+            if (hN) memcpy(hN + dst, ws->h[l] + src, (size_t)nb * H * sizeof(float));
+            if (cN) memcpy(cN + dst, ws->c[l] + src, (size_t)nb * H * sizeof(float));
+        }
 }
 
 /* s1[j] += sum_r X[r][j] and, when s2 is not NULL, s2[j] += the same sum,
@@ -3147,27 +3237,25 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int B = ws->B, T = ws->T, TB = B * T, l, tb = kdts__bwd_block(B, H, T);
-    float *dH, *dBelow;
+    int B = ws->B, T = ws->T, TB = B * T, l, tb = kdts__bwd_block(B, H, T), P = ws->part;
+    const float *hw = m->params + m->off_head_w;
+    float *ghw = m->grads + m->off_head_w, *ghb = m->grads + m->off_head_b;
+    float *dH = ws->dA, *dBelow = ws->dB;
     if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1) return KDTS_ERR_ARG;
-    /* (B,T,O) -> (T,B,O) */
-    kdts__swap_bt(ws->dout, dout, B, T, O, 1);
-    /* head: dW += dOut^T Htop, db += sum dOut, dHtop = dOut W */
-    {
-        const float *top = ws->dropout_active ? ws->drop[L - 1] : ws->h[L - 1] + (size_t)B * H;
-        float *gw = m->grads + m->off_head_w, *gb = m->grads + m->off_head_b;
-        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, TB, 1.0f, ws->dout, O, top, H, 1.0f, gw, H,
-                        ws->scratch, NULL);
-        kdts__colsum_add(gb, NULL, ws->dout, (size_t)TB, O, (size_t)O);
-        dH = ws->dA; /* dHtop: by the top layer's team, below */
+    /* (B,T,O) -> (T,B,O), block by block */
+    kdts__swap_blocks(ws->dout, dout, B, T, O, P, 1);
+    if (P == 1) {
+        /* the head: dW += dOut^T Htop, db += the column sums of dOut
+           (dHtop = dOut W: by the top layer's team, below) */
+        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, TB, 1.0f, ws->dout, O, kdts__layer_input(ws, L, 0, B), H,
+                        1.0f, ghw, H, ws->scratch, NULL);
+        kdts__colsum_add(ghb, NULL, ws->dout, (size_t)TB, O, (size_t)O);
     }
-    dBelow = ws->dB;
     for (l = L - 1; l >= 0; --l) {
         const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
         float *gwih = m->grads + m->off_wih[l], *gwhh = m->grads + m->off_whh[l];
         float *gbih = m->grads + m->off_bih[l], *gbhh = m->grads + m->off_bhh[l];
         int I = l == 0 ? F : H;
-        const float *X = l == 0 ? ws->xin : (ws->dropout_active ? ws->drop[l - 1] : ws->h[l - 1] + (size_t)B * H);
         int head = l == L - 1;
         kdts__pack_b_full(ws->wpack_b[l], KDTS_NOTRANS, whh, H, 4 * H, H);
         memset(ws->dc, 0, (size_t)B * H * sizeof(float));
@@ -3175,117 +3263,113 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
            products over the block's rows while its dz (in dG) is still in
            cache: the weight gradients, the bias gradients and the gradient
            w.r.t. this layer's input.
-           With OpenMP one team runs the whole layer, and each thread only
-           ever touches its own rows of the batch (so they stay in its
-           core's caches from the forward on): their dL/dh from the head,
-           the recurrence, the input gradient, and the weight and bias
-           gradients summed over its rows into private sums (its rows of
-           h_{t-1} and x_t gathered per block), which the team adds into
+           With several row blocks (OpenMP) one team runs the whole layer,
+           each thread on the row blocks the forward gave it (so they stay
+           in its core's caches): their dL/dh from the head, the
+           recurrence, the input gradient, and the weight and bias gradients
+           summed over its rows into private sums, which the team adds into
            the gradients at the end, each thread a share of the gate rows. */
-        KDTS__LAYER_PAR_BEGIN(B, ws->threads)
+        KDTS__TEAM_BEGIN(P)
         {
-            int b0, nb, m0, mn, t0, t1, t;
+            int k, b0, nb, m0, mn, t0, t1, t;
             size_t G4 = (size_t)4 * H;
             float *scr = ws->scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
             float *pv = nt_ > 1 ? ws->tpriv + (size_t)tid_ * ws->tpriv_floats : NULL;
-            float *pw = NULL, *pwx = NULL, *pb = NULL, *pb2 = NULL, *hb = NULL, *xb = NULL;
-            kdts__share(B, nt_, tid_, KDTS__MR, &b0, &nb);
-            kdts__share(4 * H, nt_, tid_, 16, &m0, &mn);
+            /* where this thread's sums go: dW_hh, dW_ih, the two biases,
+               the head's dW and db (private: 4H (H + I + 2) + O (H + 1)) */
+            float *gw = gwhh, *gx = gwih, *g1 = gbih, *g2 = gbhh, *hdw = ghw, *hdb = ghb;
             if (pv) {
-                /* private dW_hh (4H,H), dW_ih (4H,I), two bias sums (4H),
-                   then the gathered rows of h_{t-1} and x_t */
-                pw = pv;
-                pwx = pw + G4 * H;
-                pb = pwx + G4 * I;
-                pb2 = pb + G4;
-                hb = pb2 + G4;
-                xb = hb + ws->dg_floats / G4 * (size_t)H;
-                memset(pv, 0, G4 * (size_t)(H + I + 2) * sizeof(float));
+                gw = pv;
+                gx = gw + G4 * H;
+                g1 = gx + G4 * I;
+                g2 = g1 + G4;
+                hdw = g2 + G4;
+                hdb = hdw + (size_t)O * H;
+                memset(pv, 0, (G4 * (size_t)(H + I + 2) + (size_t)O * (H + 1)) * sizeof(float));
             }
-            /* the head's dL/dh_top = dOut W (one thread: all rows in one
-               product; several: each its rows, step by step), and the
-               dropout mask on what comes from above */
-            if (head && nt_ == 1)
-                kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, TB, H, O, 1.0f, ws->dout, O, m->params + m->off_head_w,
-                                  H, 0.0f, dH, H, scr, NULL);
-            for (t = 0; nb > 0 && ((head && nt_ > 1) || ws->dropout_active) && t < T; ++t) {
-                float *d = dH + ((size_t)t * B + b0) * H;
-                size_t q;
-                if (head && nt_ > 1)
-                    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, O, 1.0f, ws->dout + ((size_t)t * B + b0) * O,
-                                      O, m->params + m->off_head_w, H, 0.0f, d, H, scr, NULL);
-                if (ws->dropout_active) {
-                    const float *mk = ws->mask[l] + ((size_t)t * B + b0) * H;
-                    for (q = 0; q < (size_t)nb * H; ++q) d[q] *= mk[q];
-                }
-            }
-            for (t1 = T; nb > 0 && t1 > 0; t1 = t0) {
-                size_t bl;
-                const float *dzo, *hr, *xr;
-                float *gw = gwhh, *gx = gwih, *g1 = gbih, *g2 = gbhh;
-                int rows;
-                t0 = t1 > tb ? t1 - tb : 0;
-                bl = (size_t)(t1 - t0);
-                for (t = t1 - 1; t >= t0; --t) {
-                    /* dH[t] holds the total dL/dh_t: from above, plus from
-                       step t+1 (added by the product of the previous
-                       iteration). dz: the thread's rows of the block, step
-                       after step, in its own part of dG (room for tb
-                       steps, whatever block the other threads are in). */
-                    size_t o = (size_t)t * B * H + (size_t)b0 * H;
-                    float *dht = dH + o, *dz = ws->dG + ((size_t)b0 * tb + (size_t)(t - t0) * nb) * G4;
-                    kdts__lstm_cell_back(ws->gates[l] + ((size_t)t * B + b0) * G4, ws->c[l] + o, ws->tc[l] + o, dht,
-                                         ws->dc + (size_t)b0 * H, dz, nb, H);
-                    /* dL/dh_{t-1} += dz W_hh (into dH[t-1], or dh0 at t = 0) */
-                    if (t > 0)
-                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
-                                          dht - (size_t)B * H, H, NULL, ws->wpack_b[l]);
-                    else if (dh0)
-                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
-                                          ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
-                    /* gradient w.r.t. this layer's input, these rows */
-                    if (l > 0 || dx)
-                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, I, 4 * H, 1.0f, dz, 4 * H, wih, I, 0.0f,
-                                          dBelow + ((size_t)t * B + b0) * I, I, scr, NULL);
-                }
-                /* the block's weight and bias gradients: dW_hh += dz^T
-                   h_{t-1}, dW_ih += dz^T x_t, both biases += the column
-                   sums of dz (for a univariate input in one pass). One
-                   thread: its rows are all the rows, summed in place;
-                   several: into the private sums, over gathered rows. */
-                dzo = ws->dG + (size_t)b0 * tb * G4;
-                hr = ws->h[l] + (size_t)t0 * B * H;
-                xr = X + (size_t)t0 * B * I;
-                rows = (int)bl * nb;
-                if (pv) {
-                    for (t = t0; t < t1; ++t) {
-                        memcpy(hb + (size_t)(t - t0) * nb * H, ws->h[l] + ((size_t)t * B + b0) * H,
-                               (size_t)nb * H * sizeof(float));
-                        memcpy(xb + (size_t)(t - t0) * nb * I, X + ((size_t)t * B + b0) * I,
-                               (size_t)nb * I * sizeof(float));
+            for (k = tid_; k < P; k += nt_) {
+                /* this block's rows of every array, nb per step */
+                const float *xk, *gk, *ck, *tck, *hk, *dok;
+                float *dHk, *dBk, *dGk;
+                size_t sh;
+                kdts__block(B, P, k, &b0, &nb);
+                if (nb <= 0) continue;
+                sh = (size_t)nb * H;
+                xk = kdts__layer_input(ws, l, b0, nb);
+                gk = ws->gates[l] + (size_t)b0 * T * G4;
+                ck = ws->c[l] + (size_t)b0 * (T + 1) * H;
+                hk = ws->h[l] + (size_t)b0 * (T + 1) * H;
+                tck = ws->tc[l] + (size_t)b0 * T * H;
+                dok = ws->dout + (size_t)b0 * T * O;
+                dHk = dH + (size_t)b0 * T * H;
+                dBk = dBelow + (size_t)b0 * T * I;
+                dGk = ws->dG + (size_t)b0 * tb * G4;
+                if (head) {
+                    /* the head: dW += dOut^T Htop and db (several blocks),
+                       dL/dh_top = dOut W */
+                    if (P > 1) {
+                        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, O, H, T * nb, 1.0f, dok, O,
+                                          kdts__layer_input(ws, L, b0, nb), H, 1.0f, hdw, H, scr, NULL);
+                        kdts__colsum_add(hdb, NULL, dok, (size_t)T * nb, O, (size_t)O);
                     }
-                    hr = hb;
-                    xr = xb;
-                    gw = pw;
-                    gx = pwx;
-                    g1 = pb;
-                    g2 = pb2;
-                }
-                kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, rows, 1.0f, dzo, 4 * H, hr, H, 1.0f, gw, H, scr,
-                                  NULL);
-                if (I == 1) {
-                    kdts__dgrad_univariate(gx, g1, g2, dzo, xr, (size_t)rows, 4 * H, G4);
-                } else {
-                    kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, rows, 1.0f, dzo, 4 * H, xr, I, 1.0f, gx, I,
+                    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, T * nb, H, O, 1.0f, dok, O, hw, H, 0.0f, dHk, H,
                                       scr, NULL);
-                    kdts__colsum_add(g1, g2, dzo, (size_t)rows, 4 * H, G4);
+                }
+                if (ws->dropout_active) {
+                    /* the dropout mask on what comes from above */
+                    const float *mk = ws->mask[l] + (size_t)b0 * T * H;
+                    size_t q;
+                    for (q = 0; q < (size_t)T * sh; ++q) dHk[q] *= mk[q];
+                }
+                for (t1 = T; t1 > 0; t1 = t0) {
+                    const float *dzo = dGk;
+                    int rows;
+                    t0 = t1 > tb ? t1 - tb : 0;
+                    rows = (t1 - t0) * nb;
+                    for (t = t1 - 1; t >= t0; --t) {
+                        /* dH[t] holds the total dL/dh_t: from above, plus
+                           from step t+1 (added by the product of the
+                           previous iteration). dz of the block's steps,
+                           step after step, in this row block's part of dG
+                           (room for tb steps). */
+                        float *dht = dHk + t * sh, *dz = dGk + (size_t)(t - t0) * nb * G4;
+                        kdts__lstm_cell_back(gk + (size_t)t * nb * G4, ck + t * sh, tck + t * sh, dht,
+                                             ws->dc + (size_t)b0 * H, dz, nb, H);
+                        /* dL/dh_{t-1} += dz W_hh (into dH[t-1], or dh0 at t = 0) */
+                        if (t > 0)
+                            kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 1.0f,
+                                              dht - sh, H, NULL, ws->wpack_b[l]);
+                        else if (dh0)
+                            kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 4 * H, 1.0f, dz, 4 * H, NULL, 0, 0.0f,
+                                              ws->dh + (size_t)b0 * H, H, NULL, ws->wpack_b[l]);
+                        /* gradient w.r.t. this layer's input, these rows */
+                        if (l > 0 || dx)
+                            kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, I, 4 * H, 1.0f, dz, 4 * H, wih, I, 0.0f,
+                                              dBk + (size_t)t * nb * I, I, scr, NULL);
+                    }
+                    /* the block's weight and bias gradients over its rows
+                       (steps t0 .. t1-1, consecutive in every array):
+                       dW_hh += dz^T h_{t-1}, dW_ih += dz^T x_t, both biases
+                       += the column sums of dz (for a univariate input in
+                       one pass) */
+                    kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 4 * H, H, rows, 1.0f, dzo, 4 * H, hk + t0 * sh, H,
+                                      1.0f, gw, H, scr, NULL);
+                    if (I == 1) {
+                        kdts__dgrad_univariate(gx, g1, g2, dzo, xk + (size_t)t0 * nb, (size_t)rows, 4 * H, G4);
+                    } else {
+                        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 4 * H, I, rows, 1.0f, dzo, 4 * H,
+                                          xk + (size_t)t0 * nb * I, I, 1.0f, gx, I, scr, NULL);
+                        kdts__colsum_add(g1, g2, dzo, (size_t)rows, 4 * H, G4);
+                    }
                 }
             }
             if (pv) {
                 /* the team's private sums into the gradients, each thread
-                   its share of the gate rows */
-                int p, j;
-                KDTS__LAYER_BARRIER
+                   its share of the gate rows (and of the head's rows) */
+                int p, j, o0, on;
+                KDTS__TEAM_BARRIER
+                kdts__share(4 * H, nt_, tid_, 16, &m0, &mn);
+                kdts__share(O, nt_, tid_, 1, &o0, &on);
                 for (p = 0; p < nt_; ++p) {
                     const float *q = ws->tpriv + (size_t)p * ws->tpriv_floats;
                     for (j = m0 * H; j < (m0 + mn) * H; ++j) gwhh[j] += q[j];
@@ -3296,14 +3380,20 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                         gbih[j] += q[j];
                         gbhh[j] += q[G4 + j];
                     }
+                    q += 2 * G4;
+                    if (head && P > 1) {
+                        for (j = o0 * H; j < (o0 + on) * H; ++j) ghw[j] += q[j];
+                        q += (size_t)O * H;
+                        for (j = o0; j < o0 + on; ++j) ghb[j] += q[j];
+                    }
                 }
             }
         }
-        KDTS__LAYER_PAR_END
+        KDTS__TEAM_END
         if (dh0) memcpy(dh0 + (size_t)l * B * H, ws->dh, (size_t)B * H * sizeof(float));
         if (dc0) memcpy(dc0 + (size_t)l * B * H, ws->dc, (size_t)B * H * sizeof(float));
         if (l == 0) {
-            if (dx) kdts__swap_bt(dx, dBelow, B, T, F, 0);
+            if (dx) kdts__swap_blocks(dx, dBelow, B, T, F, P, 0);
         } else {
             float *tmp = dH;
             dH = dBelow;

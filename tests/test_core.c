@@ -432,28 +432,34 @@ static void test_single_window(void)
     KT_CHECK(worst_g < 1e-5, "B = 1 training gradients deviate by %g (relative)", worst_g);
 }
 
-/* The batch backward runs through time in blocks of steps (a few when
-   4H x B is large) with each block's weight, bias and input gradients
-   computed right after it. Check it against one window at a time (a
-   single block each), summed: several blocks and a partial last one,
-   univariate and wide inputs, hidden sizes with and without a vector tail,
-   given initial states; dx, dh0 and dc0 too. */
+/* The batch forward and backward against one window at a time (the B = 1
+   path, a single block of steps each, no row blocks), summed. The backward
+   runs through time in blocks of steps (a few when 4H x B is large); with
+   OpenMP the batch is also split into row blocks, one per thread, each
+   stored apart (kdts_lstm_ws.part). Checked: several step blocks and a
+   partial last one, univariate and wide inputs, hidden sizes with and
+   without a vector tail, given initial states, a batch that splits evenly
+   and one that does not; the outputs (out, ws->out), the final states, the
+   forecast, the parameter gradients, dx, dh0 and dc0. */
 static void test_blocked_backward(void)
 {
-    static const int hs[] = {40, 128}, fs[] = {1, 9};
-    size_t hi, fi;
-    double worst = 0.0, worst_x = 0.0;
+    static const int hs[] = {40, 128}, fs[] = {1, 9}, bs[] = {48, 17};
+    size_t hi, fi, bi;
+    double worst = 0.0, worst_x = 0.0, worst_f = 0.0;
+    int parts = 0;
+    for (bi = 0; bi < sizeof bs / sizeof bs[0]; ++bi)
     for (fi = 0; fi < sizeof fs / sizeof fs[0]; ++fi)
     for (hi = 0; hi < sizeof hs / sizeof hs[0]; ++hi) {
         kdts_lstm m;
         kdts_lstm_ws wb, w1;
         kdts_lstm_config cfg;
         kdts_rng r;
-        enum { B = 48, T = 11, O = 5, L = 2 };
-        int F = fs[fi], H = hs[hi], b, i, l;
+        enum { T = 11, O = 5, L = 2 };
+        int B = bs[bi], F = fs[fi], H = hs[hi], b, i, l, t;
         size_t np;
         float *x, *h0, *c0, *dout, *dx, *dh0, *dc0, *gb, *gs, *dx1, *dh1, *dc1, *h1, *c1;
-        double gmax = 0.0, gd = 0.0, xmax = 0.0, xd = 0.0;
+        float *out, *wsout, *hN, *cN, *fc, *wsfc, *out1, *fc1;
+        double gmax = 0.0, gd = 0.0, xmax = 0.0, xd = 0.0, fmax = 0.0, fd = 0.0;
         memset(&cfg, 0, sizeof cfg);
         cfg.input = F;
         cfg.hidden = H;
@@ -471,10 +477,18 @@ static void test_blocked_backward(void)
         c0 = (float *)malloc(sizeof(float) * L * B * H);
         dh0 = (float *)malloc(sizeof(float) * L * B * H);
         dc0 = (float *)malloc(sizeof(float) * L * B * H);
-        h1 = (float *)malloc(sizeof(float) * L * H);
-        c1 = (float *)malloc(sizeof(float) * L * H);
+        hN = (float *)malloc(sizeof(float) * L * B * H);
+        cN = (float *)malloc(sizeof(float) * L * B * H);
+        h1 = (float *)malloc(sizeof(float) * L * H * 2);
+        c1 = (float *)malloc(sizeof(float) * L * H * 2);
         dh1 = (float *)malloc(sizeof(float) * L * H);
         dc1 = (float *)malloc(sizeof(float) * L * H);
+        out = (float *)malloc(sizeof(float) * B * T * O);
+        wsout = (float *)malloc(sizeof(float) * B * T * O);
+        out1 = (float *)malloc(sizeof(float) * T * O);
+        fc = (float *)malloc(sizeof(float) * B * O);
+        wsfc = (float *)malloc(sizeof(float) * B * O);
+        fc1 = (float *)malloc(sizeof(float) * O);
         gb = (float *)malloc(sizeof(float) * np);
         gs = (float *)calloc(np, sizeof(float));
         kdts_rng_seed(&r, 77);
@@ -482,56 +496,154 @@ static void test_blocked_backward(void)
         for (i = 0; i < B * T * O; ++i) dout[i] = frand(&r);
         for (i = 0; i < L * B * H; ++i) h0[i] = 0.5f * frand(&r);
         for (i = 0; i < L * B * H; ++i) c0[i] = frand(&r);
-        kdts_lstm_forward(&m, &wb, x, B, T, h0, c0, NULL, 1, NULL);
+        kdts_lstm_forecast(&m, &wb, x, B, T, h0, c0, fc);
+        memcpy(wsfc, wb.out, sizeof(float) * B * O);
+        kdts_lstm_forward(&m, &wb, x, B, T, h0, c0, out, 1, NULL);
+        if (wb.part > parts) parts = wb.part;
+        memcpy(wsout, wb.out, sizeof(float) * B * T * O);
+        kdts_lstm_final_state(&wb, hN, cN);
         kdts_lstm_zero_grad(&m);
         kdts_lstm_backward(&m, &wb, dout, dx, dh0, dc0);
         memcpy(gb, m.grads, sizeof(float) * np);
+#define KT_CMP(ref, got, mx, md)                               \
+    do {                                                       \
+        double d_ = fabs((double)(ref) - (got));               \
+        if (fabs(ref) > (mx)) (mx) = fabs(ref);                \
+        if (d_ > (md)) (md) = d_;                              \
+    } while (0)
         for (b = 0; b < B; ++b) {
             for (l = 0; l < L; ++l) {
                 memcpy(h1 + l * H, h0 + ((size_t)l * B + b) * H, sizeof(float) * H);
                 memcpy(c1 + l * H, c0 + ((size_t)l * B + b) * H, sizeof(float) * H);
             }
-            kdts_lstm_forward(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, NULL, 1, NULL);
+            kdts_lstm_forecast(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, fc1);
+            kdts_lstm_forward(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, out1, 1, NULL);
+            kdts_lstm_final_state(&w1, h1 + L * H, c1 + L * H);
+            for (i = 0; i < O; ++i) {
+                KT_CMP(fc1[i], fc[(size_t)b * O + i], fmax, fd);
+                KT_CMP(fc1[i], wsfc[(size_t)b * O + i], fmax, fd);
+            }
+            for (t = 0; t < T; ++t)
+                for (i = 0; i < O; ++i) {
+                    KT_CMP(out1[t * O + i], out[((size_t)b * T + t) * O + i], fmax, fd);
+                    KT_CMP(out1[t * O + i], wsout[((size_t)t * B + b) * O + i], fmax, fd);
+                }
+            for (l = 0; l < L; ++l)
+                for (i = 0; i < H; ++i) {
+                    KT_CMP(h1[(L + l) * H + i], hN[((size_t)l * B + b) * H + i], fmax, fd);
+                    KT_CMP(c1[(L + l) * H + i], cN[((size_t)l * B + b) * H + i], fmax, fd);
+                }
             kdts_lstm_zero_grad(&m);
             kdts_lstm_backward(&m, &w1, dout + (size_t)b * T * O, dx1, dh1, dc1);
             for (i = 0; i < (int)np; ++i) gs[i] += m.grads[i];
-            for (i = 0; i < T * F; ++i) {
-                double d = fabs((double)dx1[i] - dx[(size_t)b * T * F + i]);
-                if (fabs(dx1[i]) > xmax) xmax = fabs(dx1[i]);
-                if (d > xd) xd = d;
-            }
+            for (i = 0; i < T * F; ++i) KT_CMP(dx1[i], dx[(size_t)b * T * F + i], xmax, xd);
             for (l = 0; l < L; ++l)
                 for (i = 0; i < H; ++i) {
-                    double d1 = fabs((double)dh1[l * H + i] - dh0[((size_t)l * B + b) * H + i]);
-                    double d2 = fabs((double)dc1[l * H + i] - dc0[((size_t)l * B + b) * H + i]);
-                    if (fabs(dh1[l * H + i]) > xmax) xmax = fabs(dh1[l * H + i]);
-                    if (fabs(dc1[l * H + i]) > xmax) xmax = fabs(dc1[l * H + i]);
-                    if (d1 > xd) xd = d1;
-                    if (d2 > xd) xd = d2;
+                    KT_CMP(dh1[l * H + i], dh0[((size_t)l * B + b) * H + i], xmax, xd);
+                    KT_CMP(dc1[l * H + i], dc0[((size_t)l * B + b) * H + i], xmax, xd);
                 }
         }
-        for (i = 0; i < (int)np; ++i) {
-            double d = fabs((double)gs[i] - gb[i]);
-            if (fabs(gs[i]) > gmax) gmax = fabs(gs[i]);
-            if (d > gd) gd = d;
-        }
+        for (i = 0; i < (int)np; ++i) KT_CMP(gs[i], gb[i], gmax, gd);
+#undef KT_CMP
         if (gd / gmax > worst) worst = gd / gmax;
         if (xd / xmax > worst_x) worst_x = xd / xmax;
+        if (fd / fmax > worst_f) worst_f = fd / fmax;
         free(x); free(dx); free(dx1); free(dout); free(h0); free(c0); free(dh0); free(dc0);
-        free(h1); free(c1); free(dh1); free(dc1); free(gb); free(gs);
+        free(hN); free(cN); free(h1); free(c1); free(dh1); free(dc1); free(gb); free(gs);
+        free(out); free(wsout); free(out1); free(fc); free(wsfc); free(fc1);
         kdts_lstm_ws_free(&wb);
         kdts_lstm_ws_free(&w1);
         kdts_lstm_free(&m);
     }
-    printf("blocked batch backward (B 48, T 11, hidden 40 and 128, input 1 and 9) vs. windows one at a time: "
-           "parameter gradients %.2g, dx/dh0/dc0 %.2g (max relative diff)\n", worst, worst_x);
+    printf("batch (B 48 and 17, T 11, hidden 40 and 128, input 1 and 9; up to %d row block%s) vs. windows one at a "
+           "time: outputs/states/forecast %.2g, parameter gradients %.2g, dx/dh0/dc0 %.2g (max relative diff)\n",
+           parts, parts == 1 ? "" : "s", worst_f, worst, worst_x);
     KT_CHECK(kdts__bwd_block(48, 40, 11) < 11 && kdts__bwd_block(48, 128, 11) < 11 &&
              11 % kdts__bwd_block(48, 40, 11) != 0 && 11 % kdts__bwd_block(48, 128, 11) != 0,
              "the test shapes run the backward in several blocks with a partial last one (%d and %d steps per block)",
              kdts__bwd_block(48, 40, 11), kdts__bwd_block(48, 128, 11));
+#ifdef _OPENMP
+    if (omp_get_max_threads() > 1)
+        KT_CHECK(parts > 1, "with %d OpenMP threads the batch is split into row blocks (got %d)",
+                 omp_get_max_threads(), parts);
+#endif
+    KT_CHECK(worst_f < 1e-5, "batch outputs/states/forecast deviate by %g (relative)", worst_f);
     KT_CHECK(worst < 1e-5, "blocked backward parameter gradients deviate by %g (relative)", worst);
     KT_CHECK(worst_x < 1e-5, "blocked backward dx/dh0/dc0 deviate by %g (relative)", worst_x);
 }
+
+#ifdef _OPENMP
+/* With OpenMP: a training step with dropout (masks drawn whatever the row
+   blocks) on all threads against the same step on one thread, same
+   workspace: the same dropout masks, so the same outputs and dx (each
+   row's arithmetic does not depend on the blocks), and parameter gradients
+   equal up to the order of the sums. */
+static void test_threads_dropout(void)
+{
+    kdts_lstm m;
+    kdts_lstm_ws ws;
+    kdts_lstm_config cfg;
+    kdts_rng r;
+    enum { B = 40, T = 9, F = 3, H = 24, O = 4, L = 3 };
+    int nt = omp_get_max_threads(), run, i, parts[2];
+    size_t np;
+    float *x, *dout, *out[2], *dx[2], *g[2];
+    double gmax = 0.0, gd = 0.0, od = 0.0;
+    if (nt < 2) {
+        printf("threads with dropout: one OpenMP thread, not run\n");
+        return;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.input = F;
+    cfg.hidden = H;
+    cfg.layers = L;
+    cfg.horizon = O;
+    cfg.dropout = 0.3f;
+    kdts_lstm_init(&m, &cfg, 5, NULL);
+    kdts_lstm_ws_init(&ws, &cfg, B, T, 1, NULL);
+    np = m.nparams;
+    x = (float *)malloc(sizeof(float) * B * T * F);
+    dout = (float *)malloc(sizeof(float) * B * T * O);
+    kdts_rng_seed(&r, 8);
+    for (i = 0; i < B * T * F; ++i) x[i] = frand(&r);
+    for (i = 0; i < B * T * O; ++i) dout[i] = frand(&r);
+    for (run = 0; run < 2; ++run) {
+        out[run] = (float *)malloc(sizeof(float) * B * T * O);
+        dx[run] = (float *)malloc(sizeof(float) * B * T * F);
+        g[run] = (float *)malloc(sizeof(float) * np);
+        omp_set_num_threads(run ? 1 : nt);
+        kdts_rng_seed(&r, 9);
+        kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, out[run], 1, &r);
+        parts[run] = ws.part;
+        kdts_lstm_zero_grad(&m);
+        kdts_lstm_backward(&m, &ws, dout, dx[run], NULL, NULL);
+        memcpy(g[run], m.grads, sizeof(float) * np);
+    }
+    omp_set_num_threads(nt);
+    for (i = 0; i < B * T * O; ++i) od = fabs((double)out[0][i] - out[1][i]) > od ? fabs((double)out[0][i] - out[1][i]) : od;
+    for (i = 0; i < B * T * F; ++i) od = fabs((double)dx[0][i] - dx[1][i]) > od ? fabs((double)dx[0][i] - dx[1][i]) : od;
+    for (i = 0; i < (int)np; ++i) {
+        double d = fabs((double)g[0][i] - g[1][i]);
+        if (fabs(g[1][i]) > gmax) gmax = fabs(g[1][i]);
+        if (d > gd) gd = d;
+    }
+    printf("threads with dropout (B %d, %d layers): %d row blocks vs 1: outputs and dx differ by %.2g, gradients %.2g "
+           "(relative)\n", B, L, parts[0], od, gd / gmax);
+    KT_CHECK(parts[0] > 1 && parts[1] == 1, "row blocks with %d threads and with 1: %d and %d", nt, parts[0], parts[1]);
+    KT_CHECK(od < 1e-6, "dropout outputs and dx on %d row blocks equal one block's (max diff %g)", parts[0], od);
+    KT_CHECK(gd / gmax < 1e-5, "dropout gradients on %d row blocks within 1e-5 of one block's (%g)", parts[0],
+             gd / gmax);
+    for (run = 0; run < 2; ++run) {
+        free(out[run]);
+        free(dx[run]);
+        free(g[run]);
+    }
+    free(x);
+    free(dout);
+    kdts_lstm_ws_free(&ws);
+    kdts_lstm_free(&m);
+}
+#endif
 
 /* the narrow-input kernels against plain loops: kdts__proj_small (G = bias
    + X W^T) for every width it takes and kdts__dgrad_univariate (W's
@@ -995,6 +1107,9 @@ int main(void)
     test_torch_ref();
     test_single_window();
     test_blocked_backward();
+#ifdef _OPENMP
+    test_threads_dropout();
+#endif
     test_narrow_kernels();
     test_training();
     return kt_done();
