@@ -2,12 +2,17 @@
    products the LSTM issues, peak memory of training, and (when PyTorch
    imports with /usr/bin/python3) the same configurations in PyTorch.
 
-   usage: bench [--no-torch] [--train-only] [--quick]
+   usage: bench [--no-torch] [--train-only] [--quick] [--no-pin]
      --no-torch    skip the PyTorch comparison (tools/bench_torch.py)
      --train-only  only the training-step lines (and, built with OpenMP and
                    run with more than one thread, the 1-thread/n-thread
                    comparison: `make bench-omp`)
      --quick       fewer repetitions
+     --no-pin      on Linux without OpenMP, do not pin the process (and so
+                   the PyTorch run it starts) to the CPU it starts on. The
+                   cores of a shared virtual machine can differ in speed
+                   for stretches of time; pinned, both sides of each ratio
+                   run on the same one.
 
    FLOP counts: a forward pass is kdts_lstm_flops(cfg, T) per window; a
    training step (forward + backward through time) is counted as 3x the
@@ -18,7 +23,12 @@
    (kdts_lstm_forecast; tools/bench_torch.py does the same).
    Peak: the per-core FMA peak is measured in this run by a loop of
    independent vector FMAs of the ISA kdts was compiled for. */
+#if defined(__linux__)
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <sched.h>
+#else
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,13 +258,14 @@ static void bench_threads(int n)
     size_t q;
     printf("\nOpenMP: training step with 1 and %d threads, alternating in groups of 7 (median of %d each)\n", n,
            g_quick ? 7 : 21);
-    printf("%-8s %-14s %10s %10s %9s\n", "model", "shape", "1 thr ms", "n thr ms", "speed-up");
+    printf("%-8s %-14s %10s %10s %9s   %s\n", "model", "shape", "1 thr ms", "n thr ms", "speed-up",
+           "1 thr ms on each team thread");
     for (q = 0; q < sizeof which / sizeof which[0]; ++q) {
         const bconf *c = &confs[which[q]];
         bctx k;
-        double t1[64], tn[64], m1, mn;
+        double t1[64], tn[64], tp[7], per[16], m1, mn;
         char shape[32];
-        int i, reps = g_quick ? 7 : 21;
+        int i, nper, reps = g_quick ? 7 : 21;
         if (!ctx_init(&k, c)) {
             printf("%s: setup failed\n", c->name);
             return;
@@ -276,8 +287,26 @@ static void bench_threads(int n)
         }
         m1 = bc_median(t1, reps);
         mn = bc_median(tn, reps);
+        /* the one-thread step on each thread of the team in turn (the
+           others wait): unequal cores (a busy host) bound the speed-up */
+        nper = n < 16 ? n : 16;
+#pragma omp parallel num_threads(nper)
+        {
+            int me = omp_get_thread_num(), w, j;
+            for (w = 0; w < omp_get_num_threads(); ++w) {
+#pragma omp barrier
+                if (me == w)
+                    for (j = -3; j < 7; ++j) {
+                        double a = ctx_step(&k);
+                        if (j >= 0) tp[j] = a;
+                    }
+                if (me == w) per[w] = bc_median(tp, 7);
+            }
+        }
         sprintf(shape, "in %d, %dx%d", c->input, c->layers, c->hidden);
-        printf("%-8s %-14s %10.3f %10.3f %8.2fx\n", c->name, shape, m1 * 1e3, mn * 1e3, m1 / mn);
+        printf("%-8s %-14s %10.3f %10.3f %8.2fx   ", c->name, shape, m1 * 1e3, mn * 1e3, m1 / mn);
+        for (i = 0; i < nper; ++i) printf("%s%.3f", i ? " / " : "", per[i] * 1e3);
+        printf("\n");
         ctx_free(&k);
     }
 }
@@ -420,7 +449,7 @@ static void run_torch(tres *tr)
 
 int main(int argc, char **argv)
 {
-    int i, no_torch = 0, train_only = 0, k;
+    int i, no_torch = 0, train_only = 0, no_pin = 0, pinned = -1, k;
     const char *isa = "n/a";
     double peak;
     bres res[NCONF];
@@ -429,11 +458,26 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--no-torch")) no_torch = 1;
         else if (!strcmp(argv[i], "--train-only")) train_only = 1;
         else if (!strcmp(argv[i], "--quick")) g_quick = 1;
+        else if (!strcmp(argv[i], "--no-pin")) no_pin = 1;
         else {
-            fprintf(stderr, "usage: bench [--no-torch] [--train-only] [--quick]\n");
+            fprintf(stderr, "usage: bench [--no-torch] [--train-only] [--quick] [--no-pin]\n");
             return 2;
         }
     }
+#if defined(__linux__) && !defined(_OPENMP)
+    if (!no_pin) {
+        /* kdts and PyTorch on the same core */
+        int cpu = sched_getcpu();
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (cpu >= 0) {
+            CPU_SET(cpu, &set);
+            if (sched_setaffinity(0, sizeof set, &set) == 0) pinned = cpu;
+        }
+    }
+#else
+    (void)no_pin;
+#endif
     peak = peak_gflops(&isa);
     printf("kdts %s bench, SIMD path %s", KDTS_VERSION_STRING, kdts_simd_name());
 #ifdef _OPENMP
@@ -441,6 +485,7 @@ int main(int argc, char **argv)
 #else
     printf(", 1 thread");
 #endif
+    if (pinned >= 0) printf(" pinned to CPU %d (PyTorch too)", pinned);
     if (peak > 0) printf("; measured per-core peak (%s loop) %.1f GFLOP/s\n", isa, peak);
     else printf("; FMA peak n/a\n");
     printf("lookback %d, batch %d, horizon %d point mode, per-step MSE on all steps; training step = forward + "

@@ -62,7 +62,7 @@ def main():
             loss.backward()
             opt.step()
 
-        print("train %s %.6f" % (name, median(step, 5 if quick else 11)), flush=True)
+        print("train %s %.6f" % (name, median(step, 5 if quick else 21)), flush=True)
         with torch.no_grad():
             print("infer1 %s %.7f" % (name, median(lambda: net.forecast(x1), 11 if quick else 31)), flush=True)
             print("inferB %s %.7f" % (name, median(lambda: net.forecast(x), 7 if quick else 15)), flush=True)
