@@ -585,9 +585,9 @@ static void test_threads_dropout(void)
     kdts_lstm_config cfg;
     kdts_rng r;
     enum { B = 40, T = 9, F = 3, H = 24, O = 4, L = 3 };
-    int nt = omp_get_max_threads(), run, i, parts[2];
+    int nt = omp_get_max_threads(), run, i, parts[3];
     size_t np;
-    float *x, *dout, *out[2], *dx[2], *g[2];
+    float *x, *dout, *out[3], *dx[3], *g[3];
     double gmax = 0.0, gd = 0.0, od = 0.0;
     if (nt < 2) {
         printf("threads with dropout: one OpenMP thread, not run\n");
@@ -607,33 +607,41 @@ static void test_threads_dropout(void)
     kdts_rng_seed(&r, 8);
     for (i = 0; i < B * T * F; ++i) x[i] = frand(&r);
     for (i = 0; i < B * T * O; ++i) dout[i] = frand(&r);
-    for (run = 0; run < 2; ++run) {
+    /* run 0: all threads; 1: one thread; 2: the forward on all threads and
+       the backward on one (the row blocks of the forward, one thread) */
+    for (run = 0; run < 3; ++run) {
         out[run] = (float *)malloc(sizeof(float) * B * T * O);
         dx[run] = (float *)malloc(sizeof(float) * B * T * F);
         g[run] = (float *)malloc(sizeof(float) * np);
-        omp_set_num_threads(run ? 1 : nt);
+        omp_set_num_threads(run == 1 ? 1 : nt);
         kdts_rng_seed(&r, 9);
         kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, out[run], 1, &r);
         parts[run] = ws.part;
+        if (run == 2) omp_set_num_threads(1);
         kdts_lstm_zero_grad(&m);
         kdts_lstm_backward(&m, &ws, dout, dx[run], NULL, NULL);
         memcpy(g[run], m.grads, sizeof(float) * np);
     }
     omp_set_num_threads(nt);
-    for (i = 0; i < B * T * O; ++i) od = fabs((double)out[0][i] - out[1][i]) > od ? fabs((double)out[0][i] - out[1][i]) : od;
-    for (i = 0; i < B * T * F; ++i) od = fabs((double)dx[0][i] - dx[1][i]) > od ? fabs((double)dx[0][i] - dx[1][i]) : od;
-    for (i = 0; i < (int)np; ++i) {
-        double d = fabs((double)g[0][i] - g[1][i]);
-        if (fabs(g[1][i]) > gmax) gmax = fabs(g[1][i]);
-        if (d > gd) gd = d;
+    for (run = 0; run < 3; run += 2) {
+        for (i = 0; i < B * T * O; ++i)
+            if (fabs((double)out[run][i] - out[1][i]) > od) od = fabs((double)out[run][i] - out[1][i]);
+        for (i = 0; i < B * T * F; ++i)
+            if (fabs((double)dx[run][i] - dx[1][i]) > od) od = fabs((double)dx[run][i] - dx[1][i]);
+        for (i = 0; i < (int)np; ++i) {
+            double d = fabs((double)g[run][i] - g[1][i]);
+            if (fabs(g[1][i]) > gmax) gmax = fabs(g[1][i]);
+            if (d > gd) gd = d;
+        }
     }
-    printf("threads with dropout (B %d, %d layers): %d row blocks vs 1: outputs and dx differ by %.2g, gradients %.2g "
-           "(relative)\n", B, L, parts[0], od, gd / gmax);
-    KT_CHECK(parts[0] > 1 && parts[1] == 1, "row blocks with %d threads and with 1: %d and %d", nt, parts[0], parts[1]);
+    printf("threads with dropout (B %d, %d layers): %d row blocks vs 1, and the backward of %d on one thread: outputs "
+           "and dx differ by %.2g, gradients %.2g (relative)\n", B, L, parts[0], parts[2], od, gd / gmax);
+    KT_CHECK(parts[0] > 1 && parts[1] == 1 && parts[2] == parts[0], "row blocks with %d threads, with 1, and with %d: "
+             "%d, %d and %d", nt, nt, parts[0], parts[1], parts[2]);
     KT_CHECK(od < 1e-6, "dropout outputs and dx on %d row blocks equal one block's (max diff %g)", parts[0], od);
     KT_CHECK(gd / gmax < 1e-5, "dropout gradients on %d row blocks within 1e-5 of one block's (%g)", parts[0],
              gd / gmax);
-    for (run = 0; run < 2; ++run) {
+    for (run = 0; run < 3; ++run) {
         free(out[run]);
         free(dx[run]);
         free(g[run]);
