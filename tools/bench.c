@@ -295,7 +295,9 @@ static void bench_threads(int n)
 #pragma omp parallel num_threads(nper)
         {
             int me = omp_get_thread_num(), w, j;
-            for (w = 0; w < omp_get_num_threads(); ++w) {
+#pragma omp single
+            nper = omp_get_num_threads(); /* the team may be smaller */
+            for (w = 0; w < nper; ++w) {
 #pragma omp barrier
                 if (me == w)
                     for (j = -3; j < 7; ++j) {
