@@ -2982,7 +2982,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int l, P, TB = T * B;
+    int l, P;
     const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
     if (!kdts__same_arch(c, &ws->cfg) || B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
         return KDTS_ERR_SHAPE;
@@ -3029,8 +3029,8 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
             if (fuse) {
                 kdts__pack_step(wx, wih, H, I);
             } else if (narrow) {
-                kdts__pack_small(ws->scratch, wih, I, 4 * H);
-                kdts__proj_small(G, layer_in, (size_t)T, I, ws->scratch, bs, 4 * H);
+                kdts__pack_small(ws->wpack_x[l], wih, I, 4 * H);
+                kdts__proj_small(G, layer_in, (size_t)T, I, ws->wpack_x[l], bs, 4 * H);
             } else {
                 kdts__fill_rows(G, bs, (size_t)4 * H, (size_t)T);
                 kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, T, 4 * H, I, 1.0f, layer_in, I, wih, I, 1.0f, G, 4 * H,
@@ -3106,23 +3106,12 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
         }
         KDTS__TEAM_END
     }
-    /* the head: out = H_top W^T + b at every step, or at the last one */
-    if (P == 1) {
-        const float *top = kdts__layer_input(ws, L, 0, B);
-        size_t rows = last ? (size_t)B : (size_t)TB;
-        if (last) top += (size_t)(T - 1) * B * H;
-        kdts__fill_rows(ws->out, hb, (size_t)O, rows);
-        kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, top, H, hw, H, 1.0f, ws->out, O,
-                        ws->scratch, NULL);
-        if (out) {
-            if (last) memcpy(out, ws->out, (size_t)B * O * sizeof(float));
-            else kdts__swap_bt(out, ws->out, B, T, O, 0);
-        }
-        return KDTS_OK;
-    }
-    /* Several blocks: each thread the head on its blocks (all their steps
-       in one product into ws->outb, or the last step into ws->out (B,O)),
-       then those rows into ws->out (T,B,O) and out (B,T,O). */
+    /* The head: out = H_top W^T + b at every step, or at the last one.
+       Each thread on its row blocks: all their steps in one product (into
+       ws->outb with several blocks, then those rows into ws->out (T,B,O);
+       one block is already in that order), or the last step into ws->out
+       (B,O); then into out. One block: a team of one, so the product may
+       still be split across threads by kdts__gemm_core. */
     KDTS__TEAM_BEGIN(P)
     {
         int k, b0, nb, t;
@@ -3136,14 +3125,14 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
             top = kdts__layer_input(ws, L, b0, nb);
             if (last) top += (size_t)(T - 1) * nb * H;
             rows = last ? (size_t)nb : (size_t)T * nb;
-            ob = last ? ws->out + (size_t)b0 * O : ws->outb + (size_t)b0 * T * O;
+            ob = last ? ws->out + (size_t)b0 * O : (P > 1 ? ws->outb : ws->out) + (size_t)b0 * T * O;
             kdts__fill_rows(ob, hb, (size_t)O, rows);
-            kdts__gemm_serial(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, top, H, hw, H, 1.0f, ob, O, scr, NULL);
+            kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, top, H, hw, H, 1.0f, ob, O, scr, NULL);
             if (last) {
                 if (out) memcpy(out + (size_t)b0 * O, ob, (size_t)nb * O * sizeof(float));
                 continue;
             }
-            for (t = 0; t < T; ++t)
+            for (t = 0; P > 1 && t < T; ++t)
                 memcpy(ws->out + ((size_t)t * B + b0) * O, ob + (size_t)t * nb * O, (size_t)nb * O * sizeof(float));
             if (out) kdts__swap_bt(out + (size_t)b0 * T * O, ob, nb, T, O, 0);
         }
@@ -3237,20 +3226,13 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
-    int B = ws->B, T = ws->T, TB = B * T, l, tb = kdts__bwd_block(B, H, T), P = ws->part;
+    int B = ws->B, T = ws->T, l, tb = kdts__bwd_block(B, H, T), P = ws->part;
     const float *hw = m->params + m->off_head_w;
     float *ghw = m->grads + m->off_head_w, *ghb = m->grads + m->off_head_b;
     float *dH = ws->dA, *dBelow = ws->dB;
     if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1) return KDTS_ERR_ARG;
     /* (B,T,O) -> (T,B,O), block by block */
     kdts__swap_blocks(ws->dout, dout, B, T, O, P, 1);
-    if (P == 1) {
-        /* the head: dW += dOut^T Htop, db += the column sums of dOut
-           (dHtop = dOut W: by the top layer's team, below) */
-        kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, TB, 1.0f, ws->dout, O, kdts__layer_input(ws, L, 0, B), H,
-                        1.0f, ghw, H, ws->scratch, NULL);
-        kdts__colsum_add(ghb, NULL, ws->dout, (size_t)TB, O, (size_t)O);
-    }
     for (l = L - 1; l >= 0; --l) {
         const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
         float *gwih = m->grads + m->off_wih[l], *gwhh = m->grads + m->off_whh[l];
@@ -3305,13 +3287,13 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                 dBk = dBelow + (size_t)b0 * T * I;
                 dGk = ws->dG + (size_t)b0 * tb * G4;
                 if (head) {
-                    /* the head: dW += dOut^T Htop and db (several blocks),
-                       dL/dh_top = dOut W */
-                    if (P > 1) {
-                        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, O, H, T * nb, 1.0f, dok, O,
-                                          kdts__layer_input(ws, L, b0, nb), H, 1.0f, hdw, H, scr, NULL);
-                        kdts__colsum_add(hdb, NULL, dok, (size_t)T * nb, O, (size_t)O);
-                    }
+                    /* the head: dW += dOut^T Htop, db += the column sums
+                       of dOut (one block: a team of one, so the product
+                       may still be split by kdts__gemm_core), dL/dh_top =
+                       dOut W */
+                    kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, T * nb, 1.0f, dok, O,
+                                    kdts__layer_input(ws, L, b0, nb), H, 1.0f, hdw, H, scr, NULL);
+                    kdts__colsum_add(hdb, NULL, dok, (size_t)T * nb, O, (size_t)O);
                     kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, T * nb, H, O, 1.0f, dok, O, hw, H, 0.0f, dHk, H,
                                       scr, NULL);
                 }
@@ -3381,7 +3363,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                         gbhh[j] += q[G4 + j];
                     }
                     q += 2 * G4;
-                    if (head && P > 1) {
+                    if (head) {
                         for (j = o0 * H; j < (o0 + on) * H; ++j) ghw[j] += q[j];
                         q += (size_t)O * H;
                         for (j = o0; j < o0 + on; ++j) ghb[j] += q[j];

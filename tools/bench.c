@@ -299,12 +299,13 @@ static void bench_threads(int n)
             nper = omp_get_num_threads(); /* the team may be smaller */
             for (w = 0; w < nper; ++w) {
 #pragma omp barrier
-                if (me == w)
+                if (me == w) {
                     for (j = -3; j < 7; ++j) {
                         double a = ctx_step(&k);
                         if (j >= 0) tp[j] = a;
                     }
-                if (me == w) per[w] = bc_median(tp, 7);
+                    per[w] = bc_median(tp, 7);
+                }
             }
         }
         for (i = 1, fast = per[0]; i < nper; ++i)
