@@ -71,8 +71,14 @@
    CONVENTIONS
        Every function that can fail returns kdts_result (KDTS_OK = 0,
        errors negative; kdts_result_str() gives text) and takes an optional
-       kdts_error* that receives a message and, for text input, the line
-       and column. On failure outputs are left untouched unless documented.
+       kdts_error* as its last parameter (NULL allowed) that receives the
+       code, a message and, for text input, the line and column. Messages
+       are built by the library's own formatter, identical with and without
+       KDTS_NO_STDIO. The other functions cannot fail: they return void or
+       a value, and the few queries that can be asked about an invalid
+       object return a documented sentinel instead (0 from the size and
+       count queries, -1 from kdts_table_find, NULL from the name lookups).
+       On failure outputs are left untouched unless documented.
        The library never prints, never exits and has no global mutable
        state. Arrays are row-major, last index fastest; shape comments use
        B batch, T steps, F features, H hidden, O head outputs, h horizon,
@@ -184,7 +190,7 @@ KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n);
    KDTS_ERR_NOMEM if it fails (C untouched), KDTS_ERR_ARG on bad sizes. */
 KDTSDEF kdts_result kdts_gemm(int ta, int tb, int M, int N, int K, float alpha,
                               const float *A, int lda, const float *B, int ldb,
-                              float beta, float *C, int ldc);
+                              float beta, float *C, int ldc, kdts_error *err);
 
 /* The same product by a plain triple loop (double accumulation): the
    reference the fast path is tested against. Never allocates. */
@@ -337,7 +343,7 @@ KDTSDEF void kdts_lstm_ws_free(kdts_lstm_ws *ws);
 KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws,
                                       const float *x, int B, int T,
                                       const float *h0, const float *c0,
-                                      float *out, int train, kdts_rng *rng);
+                                      float *out, int train, kdts_rng *rng, kdts_error *err);
 
 /* Inference forward that applies the head to the last step only: the
    forecast of each window. out (B,O) (may be NULL: read ws->out (B,O)).
@@ -345,7 +351,8 @@ KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws,
    kdts_lstm_final_state works after it); errors as kdts_lstm_forward. */
 KDTSDEF kdts_result kdts_lstm_forecast(const kdts_lstm *m, kdts_lstm_ws *ws,
                                        const float *x, int B, int T,
-                                       const float *h0, const float *c0, float *out);
+                                       const float *h0, const float *c0, float *out,
+                                       kdts_error *err);
 
 /* Final hidden and cell states of the last forward, each (L,B,H); either
    pointer may be NULL. */
@@ -357,7 +364,7 @@ KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
    first); writes dx (B,T,F), dh0 and dc0 (L,B,H) when not NULL. */
 KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws,
                                        const float *dout, float *dx,
-                                       float *dh0, float *dc0);
+                                       float *dh0, float *dc0, kdts_error *err);
 
 /* ======================================================================== */
 /* >>loss : hard, soft and sequence losses, distribution mode               */
@@ -407,13 +414,13 @@ typedef struct kdts_loss_value {
 KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
                                    float w_seq, const float *out, const float *target,
                                    const float *tvals, const float *tprobs, int B, int T,
-                                   kdts_loss_value *lv, float *dout);
+                                   kdts_loss_value *lv, float *dout, kdts_error *err);
 
 /* The distillation loss alpha*L_soft + (1-alpha)*L_hard + beta*L_seq. */
 KDTSDEF kdts_result kdts_distill_loss(const kdts_loss_config *lc, float alpha, float beta,
                                       const float *out, const float *target,
                                       const float *tvals, const float *tprobs, int B,
-                                      int T, kdts_loss_value *lv, float *dout);
+                                      int T, kdts_loss_value *lv, float *dout, kdts_error *err);
 
 /* Centre of bin k of K over [lo, hi]. */
 KDTSDEF float kdts_bin_centre(float lo, float hi, int K, int k);
@@ -474,55 +481,189 @@ typedef struct kdts_dataset {
     int n, T, F, h;
 } kdts_dataset;
 
-/* What the per-epoch callback receives. */
+/* What the progress callbacks receive. */
 typedef struct kdts_epoch_info {
-    int epoch, epochs;       /* 1-based epoch, planned epochs               */
-    double loss, hard, soft, seq; /* mean training loss and terms           */
-    double val_mse;          /* forecast MSE on the validation set (or -1)  */
-    double best_val_mse;     /* best so far (or -1)                          */
-    int best_epoch;
-    double seconds;          /* since training started                      */
+    int epoch, epochs;       /* 1-based epoch (the one running or just done),
+                                planned epochs                               */
+    double loss, hard, soft, seq; /* mean training loss and its unweighted
+                                terms over the batches of this epoch so far */
+    double val_mse;          /* forecast MSE on the validation set after this
+                                epoch (-1: none, or not yet: on_batch)      */
+    double best_val_mse;     /* best so far (-1 = none yet)                  */
+    int best_epoch;          /* epoch of the best weights (0 = none)         */
+    double seconds;          /* wall-clock seconds since training started   */
     double alpha;            /* alpha used this epoch (warm-up)             */
-    int batch, batches;      /* progress inside the epoch (batch callbacks) */
+    int batch, batches;      /* optimizer steps done in this epoch, of the
+                                epoch's total                               */
+    long long step;          /* optimizer steps since training started      */
 } kdts_epoch_info;
 
-/* Return non-zero from the callback to stop training after this epoch. */
+/* Progress callback (after every epoch, or after every optimizer step):
+   return non-zero to stop training there. */
 typedef int (*kdts_epoch_fn)(const kdts_epoch_info *info, void *user);
 
+/* Gradient hook for data-parallel training (see kdts_train_config.on_grad).
+   grads (n) is this process's contribution to the batch gradient, after
+   backward and before clipping and Adam; `local` is KDTS_OK, or
+   KDTS_ERR_NONFINITE when this process's loss or gradient is not finite
+   (grads then hold garbage). The hook combines the contributions of all
+   processes in place (e.g. an all-reduce sum) and returns the combined
+   status: anything but KDTS_OK stops training with that code. */
+typedef kdts_result (*kdts_grad_fn)(float *grads, size_t n, kdts_result local, void *user);
+
+/* Training settings. Zero-initialized fields take the defaults in
+   brackets (filled in by kdts_train_config_check, the one place that
+   knows them). */
 typedef struct kdts_train_config {
-    int epochs;           /* [10]                                           */
-    int batch;            /* [32]                                           */
+    int epochs;           /* passes over the training windows [10]           */
+    int batch;            /* windows per optimizer step [32]                */
+    int keep_partial;     /* 0: each epoch ends at its last full batch (the
+                             n % batch leftover windows - different ones each
+                             epoch - wait for the next shuffle); 1: a last,
+                             smaller batch takes them                        */
     kdts_adam_config adam;
     unsigned long long seed; /* shuffling and dropout                        */
     int patience;         /* early stopping on val_mse: stop after this many
-                             epochs without improvement, 0 = never; the best
-                             weights are restored when a validation set is
-                             given                                           */
-    float alpha, beta;    /* distillation weights (used with teachers)      */
-    float temperature;    /* [1]                                            */
-    float label_sigma;    /* dist mode hard-label smoothing in bins [1]     */
+                             epochs without improvement, 0 = never. With a
+                             validation set the best weights are always kept
+                             (restored at the end)                           */
+    float alpha, beta;    /* distillation weights (used with soft targets)  */
+    float temperature;    /* T of the dist-mode soft loss [1]               */
+    float label_sigma;    /* dist mode hard-label smoothing in bins [1];
+                             negative = one-hot                              */
     int alpha_warmup;     /* epochs over which alpha rises linearly from 0  */
     int hard_last_only;   /* hard loss on the last step only                */
-    kdts_epoch_fn on_epoch;  /* called after every epoch (may be NULL)      */
-    void *user;
+    kdts_epoch_fn on_epoch;  /* after every epoch (may be NULL)             */
+    kdts_epoch_fn on_batch;  /* after every optimizer step (may be NULL)    */
+    kdts_grad_fn on_grad;    /* data-parallel gradient hook (may be NULL)   */
+    int shard_index, shard_count; /* data-parallel: this process trains rows
+                             shard_index of shard_count equal shares of every
+                             batch [0 of 1]; see kdts_trainer_init           */
+    void *user;           /* passed to the callbacks                        */
 } kdts_train_config;
+
+/* Fill the defaults of *cfg in place and validate it (KDTS_ERR_ARG names
+   the bad field). */
+KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *cfg, kdts_error *err);
 
 /* Summary of a training run. */
 typedef struct kdts_train_report {
     int epochs_run, best_epoch;
-    double final_loss, best_val_mse, seconds;
+    long long steps;      /* optimizer steps taken                          */
+    double final_loss, best_val_mse, seconds; /* best_val_mse -1 = no
+                             validation set; seconds: wall clock            */
     int bad_epoch, bad_batch; /* where a non-finite loss stopped training   */
+    int stopped;          /* 1: a callback asked to stop                    */
 } kdts_train_report;
 
+/* Training in parts. kdts_train runs them in this order; a caller may run
+   them itself (its own loop, progress, stopping rule):
+       kdts_trainer tr;
+       kdts_trainer_init(&tr, &model, &cfg, &train, &val, err);
+       kdts_trainer_teachers(&tr, teachers, n, err);    // optional
+       while (!kdts_trainer_done(&tr)) {
+           kdts_trainer_epoch(&tr, &info, err);          // one pass
+           kdts_trainer_validate(&tr, &info, err);       // + early stopping
+       }
+       kdts_trainer_finish(&tr, &report);                // best weights back
+       kdts_trainer_free(&tr);
+   Everything is allocated by kdts_trainer_init; nothing in the epochs.
+   The trainer keeps pointers to the model, the datasets and any borrowed
+   soft targets: they must outlive it. The fields are for reading. */
+typedef struct kdts_trainer {
+    kdts_lstm *m;
+    kdts_train_config cfg;   /* defaults filled in                         */
+    const kdts_dataset *train, *val;
+    int n, T, F, h, K;       /* training windows, steps, features, horizon,
+                                bins                                       */
+    int batch;               /* rows per batch (cfg.batch, at most n)      */
+    int batches;             /* optimizer steps per epoch                  */
+    int epoch;               /* epochs completed                           */
+    long long step;          /* optimizer steps taken                      */
+    int use_probs;           /* dist-mode soft loss on teacher probabilities */
+    const float *tv, *tp;    /* soft targets (n,T,h) and (n,h,K), or NULL  */
+    double best_val, last_val; /* -1 = none yet                            */
+    int best_epoch, since_best, stop;
+    double alpha;            /* alpha of the current epoch                 */
+    double t0;               /* wall clock at init                         */
+    kdts_train_report rep;
+    kdts_rng rng;
+    kdts_lstm_ws ws, ws_eval;
+    kdts_adam adam;
+    int *idx;
+    float *bx, *by, *btv, *btp, *dout, *best, *evalbuf, *prev;
+    float *own_tv, *own_tp;  /* soft targets computed by kdts_trainer_teachers */
+} kdts_trainer;
+
+/* Set up training of m on `train` (val may be NULL): checks the settings
+   and shapes, allocates every buffer, seeds the shuffle from cfg->seed.
+   With shard_count > 1 each batch's rows are split into shard_count
+   shares and this process runs share shard_index; its gradient is scaled
+   by share/batch, so the sum over processes (cfg.on_grad) is the gradient
+   of the whole batch's mean loss. Every process must use the same seed
+   and data (same weights, same shuffle). On failure nothing is kept
+   (kdts_trainer_free is still safe). */
+KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_train_config *cfg,
+                                      const kdts_dataset *train, const kdts_dataset *val,
+                                      kdts_error *err);
+
+/* Soft targets from frozen teachers, computed once here (the teachers'
+   per-step forecasts over the training windows, averaged over the
+   teachers; in dist mode with alpha > 0 also their last-step bin
+   probabilities at cfg.temperature). Teachers take the student's inputs
+   and horizon; a dist-mode soft loss needs dist-mode teachers with the
+   student's bins (point teachers give L_seq only). */
+KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_lstm *const *teachers, int nteachers,
+                                          kdts_error *err);
+
+/* Soft targets computed elsewhere (e.g. once with kdts_soft_targets and
+   shared by several students): tvals (n,T,h) per-step teacher forecasts,
+   tprobs (n,h,K) last-step probabilities (dist mode with alpha > 0, else
+   NULL). Borrowed: they must outlive the trainer. */
+KDTSDEF kdts_result kdts_trainer_soft_targets(kdts_trainer *t, const float *tvals, const float *tprobs,
+                                              kdts_error *err);
+
+/* The teachers' averaged soft targets over n windows x (n,T,F): tvals
+   (n,T,h) always, tprobs (n,h,K) when not NULL (dist-mode teachers with
+   K bins, at `temperature`). */
+KDTSDEF kdts_result kdts_soft_targets(const kdts_lstm *const *teachers, int nteachers, const float *x, int n,
+                                      int T, float temperature, float *tvals, float *tprobs, kdts_error *err);
+
+/* One pass over the shuffled training windows (cfg.on_batch after every
+   step). info (may be NULL) receives the epoch's mean losses. On a
+   non-finite loss, gradient or weight update training stops with
+   KDTS_ERR_NONFINITE (err names the epoch and batch) and the model keeps
+   the weights before that batch. */
+KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, kdts_error *err);
+
+/* Validation MSE of the current weights (forecast, last step), the best
+   weights kept, and the early-stopping count; info->val_mse and
+   info->best_* are filled. Without a validation set it only records the
+   epoch. A validation MSE that is not finite or does not fit a float is
+   KDTS_ERR_NONFINITE. */
+KDTSDEF kdts_result kdts_trainer_validate(kdts_trainer *t, kdts_epoch_info *info, kdts_error *err);
+
+/* Non-zero once training should end: all epochs run, patience exhausted,
+   or a callback asked to stop. */
+KDTSDEF int kdts_trainer_done(const kdts_trainer *t);
+
+/* Restore the best validated weights (when there is a validation set and
+   a validation ran) and fill *rep (may be NULL). */
+KDTSDEF void kdts_trainer_finish(kdts_trainer *t, kdts_train_report *rep);
+
+/* Release the trainer's buffers (the model is not touched). */
+KDTSDEF void kdts_trainer_free(kdts_trainer *t);
+
 /* Train m on `train` for cfg.epochs epochs of shuffled mini-batches with
-   Adam. With nteachers > 0 the frozen teachers' outputs (averaged) give the
-   soft targets and the loss is alpha*L_soft + (1-alpha)*L_hard +
-   beta*L_seq; without teachers it is L_hard. val may be NULL. Teachers must
-   take the same inputs and horizon; a dist-mode student needs dist-mode
-   teachers with the same bins for L_soft (point teachers give L_seq only).
-   On a non-finite loss or gradient training stops with KDTS_ERR_NONFINITE,
-   err names the epoch and batch, and m keeps the last good weights.
-   rep may be NULL. */
+   Adam: the parts above in order, cfg.on_epoch after each epoch. With
+   nteachers > 0 the frozen teachers' outputs (averaged) give the soft
+   targets and the loss is alpha*L_soft + (1-alpha)*L_hard + beta*L_seq;
+   without teachers it is L_hard. val may be NULL. When a callback stops
+   training in the middle of an epoch, the current weights are validated
+   first, so the best weights so far are kept. On a non-finite loss or
+   gradient training stops with KDTS_ERR_NONFINITE, err names the epoch
+   and batch, and m keeps the last good weights (the best validated ones
+   when there are some). rep may be NULL. */
 KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg,
                                const kdts_dataset *train, const kdts_dataset *val,
                                const kdts_lstm *const *teachers, int nteachers,
@@ -1056,7 +1197,7 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name,
    allocated (size query, then init into the caller's buffer):
        size_t n = kdts_infer_size(&model, 0);
        kdts_infer_init(&inf, &model, 0, buf, n, NULL);     // buf: n bytes
-       kdts_infer_window(&inf, x, model.lookback, fc, NULL, NULL, 0);
+       kdts_infer_window(&inf, x, model.lookback, fc, NULL, NULL, 0, NULL);
    Several kdts_infer objects may share one (const) model. One kdts_infer
    is not safe to use from two threads at once.
 
@@ -1127,18 +1268,19 @@ KDTSDEF void kdts_infer_free(kdts_infer *r);
    Returns KDTS_OK, KDTS_ERR_ARG, KDTS_ERR_NONFINITE (NaN/Inf in x).
    Does not touch the stream state. Never allocates. */
 KDTSDEF kdts_result kdts_infer_window(kdts_infer *r, const float *x, int T, float *forecast,
-                                      float *low, float *high, float coverage);
+                                      float *low, float *high, float coverage, kdts_error *err);
 
 /* Forecasts for n windows x (n,T,F) into forecast (n,K*horizon) and, in
    dist mode, low/high (n,K*horizon) (may be NULL). Same results as n calls
    of kdts_infer_window. Never allocates. */
 KDTSDEF kdts_result kdts_infer_batch(kdts_infer *r, const float *x, int n, int T,
-                                     float *forecast, float *low, float *high, float coverage);
+                                     float *forecast, float *low, float *high, float coverage,
+                                     kdts_error *err);
 
 /* Choose the streaming mode (resets the stream). KDTS_STREAM_STATEFUL with
    a model using per-window normalization is KDTS_ERR_ARG: its inputs are
    relative to the newest value, so no carried state can reproduce them. */
-KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode);
+KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode, kdts_error *err);
 
 /* Forget the stream: zero state, empty ring. */
 KDTSDEF void kdts_infer_reset(kdts_infer *r);
@@ -1153,7 +1295,7 @@ KDTSDEF void kdts_infer_reset(kdts_infer *r);
    WINDOW: the window API on the last min(seen, lookback) observations.
    Returns as kdts_infer_window. Never allocates. */
 KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *forecast,
-                                    float *low, float *high, float coverage);
+                                    float *low, float *high, float coverage, kdts_error *err);
 #ifdef __cplusplus
 }
 #endif
@@ -1279,29 +1421,288 @@ KDTSDEF const char *kdts_simd_name(void)
 #endif
 }
 
-/* Fill *err (if given) and return the code. With KDTS_NO_STDIO the message is
-   the format string with its conversions left unexpanded. */
+/* ---- messages: the one builder of every error message -------------------
+   A small printf subset that needs no stdio (so KDTS_NO_STDIO builds get the
+   same messages): flags - + space 0, width and precision (numbers or *),
+   lengths h l ll z, conversions d i u x c s g f e %. Output is cut at the
+   buffer's end, always NUL-terminated. */
+
+typedef struct kdts__msg {
+    char buf[256];
+    size_t n;
+} kdts__msg;
+
+static void kdts__msg_init(kdts__msg *m)
+{
+    m->n = 0;
+    m->buf[0] = 0;
+}
+
+static void kdts__msg_mem(kdts__msg *m, const char *s, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len && m->n + 1 < sizeof m->buf; ++i) m->buf[m->n++] = s[i];
+    m->buf[m->n] = 0;
+}
+
+static void kdts__msg_str(kdts__msg *m, const char *s) { kdts__msg_mem(m, s, strlen(s)); }
+
+/* s[0..len) padded to width (left-aligned when left), with pad characters. */
+static void kdts__msg_pad(kdts__msg *m, const char *s, size_t len, int width, int left, char pad)
+{
+    int fill = width > (int)len ? width - (int)len : 0, i;
+    if (!left && pad == '0' && len > 0 && (s[0] == '-' || s[0] == '+' || s[0] == ' ')) {
+        kdts__msg_mem(m, s, 1); /* the sign goes before the zeros */
+        s++;
+        len--;
+    }
+    if (!left)
+        for (i = 0; i < fill; ++i) kdts__msg_mem(m, &pad, 1);
+    kdts__msg_mem(m, s, len);
+    if (left)
+        for (i = 0; i < fill; ++i) kdts__msg_mem(m, " ", 1);
+}
+
+/* Digits of u in base 10 or 16 into the end of tmp[32]; returns the start. */
+static char *kdts__msg_digits(char *end, unsigned long long u, int base)
+{
+    const char *dig = "0123456789abcdef";
+    *--end = 0;
+    do {
+        *--end = dig[u % (unsigned)base];
+        u /= (unsigned)base;
+    } while (u);
+    return end;
+}
+
+static void kdts__msg_long(kdts__msg *m, long v)
+{
+    char tmp[32], *s;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    s = kdts__msg_digits(tmp + sizeof tmp, u, 10);
+    if (v < 0) *--s = '-';
+    kdts__msg_str(m, s);
+}
+
+/* A double in %e, %f or %g style with `prec` digits (6 when < 0), into out
+   (at least 64 bytes). The digits come from scaling by a power of ten in
+   double precision, so a value within an ulp of a rounding half may differ
+   from printf in its last digit; |v| >= 1e18 in %f style is written in %e
+   style. */
+static void kdts__msg_fmt_double(char *out, double v, int prec, char conv, const char *sign)
+{
+    char dig[24], *o = out;
+    int e10 = 0, nd, i, neg = v < 0 || (v == 0 && 1.0 / v < 0);
+    double a = neg ? -v : v;
+    if (prec < 0) prec = 6;
+    if (prec > 17) prec = 17;
+    if (neg) *o++ = '-';
+    else if (*sign) *o++ = *sign;
+    if (a != a) { strcpy(o, "nan"); return; }
+    if (a > DBL_MAX) { strcpy(o, "inf"); return; }
+    if (conv == 'f' && a >= 1e18) conv = 'e';
+    if (conv == 'g' && prec == 0) prec = 1;
+    /* significant digits wanted; tiny values pre-scaled (no underflow) */
+    {
+        double sa = a;
+        int shift = 0;
+        if (a != 0 && a < 1e-290) {
+            sa = a * 1e300;
+            shift = -300;
+        }
+        if (a == 0) {
+            e10 = 0;
+        } else {
+            e10 = (int)floor(log10(sa));
+            if (sa / pow(10.0, e10) >= 10.0) e10++;
+            if (sa / pow(10.0, e10) < 1.0) e10--;
+        }
+        nd = conv == 'e' ? prec + 1 : conv == 'g' ? prec : e10 + shift + 1 + prec;
+        if (nd < 0) nd = 0;
+        if (nd > 17) nd = 17;
+        {
+            /* the nd leading digits, rounded half to even; a carry adds a digit */
+            double sc = a == 0 ? 0.0 : sa / pow(10.0, e10 - nd + 1);
+            unsigned long long q = (unsigned long long)sc;
+            double fr = sc - (double)q;
+            char tmp[32], *p;
+            if (fr > 0.5 || (fr == 0.5 && (q & 1u))) q++;
+            p = kdts__msg_digits(tmp + sizeof tmp, q, 10);
+            e10 += shift;
+            if (q != 0 && (int)strlen(p) > (nd > 0 ? nd : 1)) {
+                e10++;
+                if (conv != 'f') p[strlen(p) - 1] = 0;
+            }
+            for (i = 0; i < (int)sizeof dig - 1 && p[i]; ++i) dig[i] = p[i];
+            dig[i] = 0;
+            nd = q == 0 ? 0 : i;
+            if (q == 0 && conv != 'f') e10 = 0;
+        }
+    }
+    if (conv == 'g' && nd > 0 && (e10 < -4 || e10 >= prec)) conv = 'E'; /* %g in exponent style */
+    if (conv == 'f' || conv == 'g') {
+        /* fixed: digit k of dig has weight 10^(e10-k) */
+        int decimals = conv == 'f' ? prec : prec - 1 - e10, k;
+        int first = e10 >= 0 ? e10 : 0;
+        if (decimals < 0) decimals = 0;
+        for (k = first; k >= 0; --k) {
+            int idx = e10 - k;
+            *o++ = idx >= 0 && idx < nd ? dig[idx] : '0';
+        }
+        if (decimals > 0) {
+            char *dot = o;
+            *o++ = '.';
+            for (k = 1; k <= decimals; ++k) {
+                int idx = e10 + k;
+                *o++ = idx >= 0 && idx < nd ? dig[idx] : '0';
+            }
+            if (conv == 'g') { /* %g drops trailing zeros */
+                while (o > dot + 1 && o[-1] == '0') o--;
+                if (o == dot + 1) o = dot;
+            }
+        }
+        *o = 0;
+        return;
+    }
+    /* exponent style: d.ddd e+XX */
+    {
+        int k, ee = e10 < 0 ? -e10 : e10;
+        char *dot;
+        *o++ = nd > 0 ? dig[0] : '0';
+        dot = o;
+        if (conv == 'e' ? prec > 0 : nd > 1) {
+            *o++ = '.';
+            for (k = 1; k < (conv == 'e' ? prec + 1 : nd); ++k) *o++ = k < nd ? dig[k] : '0';
+            if (conv == 'E') {
+                while (o > dot + 1 && o[-1] == '0') o--;
+                if (o == dot + 1) o = dot;
+            }
+        }
+        *o++ = 'e';
+        *o++ = e10 < 0 ? '-' : '+';
+        if (ee < 10) *o++ = '0';
+        {
+            char tmp[16], *p = kdts__msg_digits(tmp + sizeof tmp, (unsigned long long)ee, 10);
+            while (*p) *o++ = *p++;
+        }
+        *o = 0;
+    }
+}
+
+static void kdts__msg_vfmt(kdts__msg *m, const char *f, va_list ap)
+{
+    while (*f) {
+        int left = 0, width = 0, prec = -1, lng = 0;
+        char pad = ' ', sign[2] = {0, 0}, num[80];
+        const char *s;
+        if (*f != '%') {
+            const char *q = f;
+            while (*q && *q != '%') q++;
+            kdts__msg_mem(m, f, (size_t)(q - f));
+            f = q;
+            continue;
+        }
+        f++;
+        for (;; f++) {
+            if (*f == '-') left = 1;
+            else if (*f == '0') pad = '0';
+            else if (*f == '+') sign[0] = '+';
+            else if (*f == ' ' && !sign[0]) sign[0] = ' ';
+            else break;
+        }
+        if (*f == '*') {
+            width = va_arg(ap, int);
+            if (width < 0) { left = 1; width = -width; }
+            f++;
+        } else {
+            while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
+        }
+        if (*f == '.') {
+            f++;
+            prec = 0;
+            if (*f == '*') {
+                prec = va_arg(ap, int);
+                f++;
+            } else {
+                while (*f >= '0' && *f <= '9') prec = prec * 10 + (*f++ - '0');
+            }
+        }
+        if (width > 200) width = 200;
+        if (left) pad = ' ';
+        while (*f == 'h') f++;
+        if (*f == 'l') { lng = 1; f++; if (*f == 'l') { lng = 2; f++; } }
+        else if (*f == 'z') { lng = 3; f++; }
+        switch (*f) {
+        case 'd': case 'i': {
+            long long v = lng == 2 ? va_arg(ap, long long) : lng == 1 ? (long long)va_arg(ap, long)
+                        : lng == 3 ? (long long)va_arg(ap, size_t) : (long long)va_arg(ap, int);
+            char *p = kdts__msg_digits(num + sizeof num, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, 10);
+            if (v < 0) *--p = '-';
+            else if (sign[0]) *--p = sign[0];
+            kdts__msg_pad(m, p, strlen(p), width, left, pad);
+            break;
+        }
+        case 'u': case 'x': {
+            unsigned long long v = lng == 2 ? va_arg(ap, unsigned long long)
+                                 : lng == 1 ? (unsigned long long)va_arg(ap, unsigned long)
+                                 : lng == 3 ? (unsigned long long)va_arg(ap, size_t)
+                                            : (unsigned long long)va_arg(ap, unsigned int);
+            char *p = kdts__msg_digits(num + sizeof num, v, *f == 'x' ? 16 : 10);
+            kdts__msg_pad(m, p, strlen(p), width, left, pad);
+            break;
+        }
+        case 'c':
+            num[0] = (char)va_arg(ap, int);
+            kdts__msg_pad(m, num, 1, width, left, ' ');
+            break;
+        case 's':
+            s = va_arg(ap, const char *);
+            if (!s) s = "(null)";
+            {
+                size_t len = 0;
+                while (s[len] && (prec < 0 || len < (size_t)prec)) len++;
+                kdts__msg_pad(m, s, len, width, left, ' ');
+            }
+            break;
+        case 'g': case 'f': case 'e':
+            kdts__msg_fmt_double(num, va_arg(ap, double), prec, *f, sign);
+            kdts__msg_pad(m, num, strlen(num), width, left, pad);
+            break;
+        case '%':
+            kdts__msg_mem(m, "%", 1);
+            break;
+        default: /* unknown conversion: shown as is */
+            kdts__msg_mem(m, "%", 1);
+            if (*f) kdts__msg_mem(m, f, 1);
+            break;
+        }
+        if (*f) f++;
+    }
+}
+
+static KDTS__UNUSED void kdts__msg_fmt(kdts__msg *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kdts__msg_vfmt(m, fmt, ap);
+    va_end(ap);
+}
+
+/* Fill *err (if given) with the code, position and formatted message, and
+   return the code. */
 static kdts_result kdts__fail(kdts_error *err, kdts_result code, long line, long col, const char *fmt, ...)
 {
     if (err) {
+        kdts__msg m;
+        va_list ap;
+        kdts__msg_init(&m);
+        va_start(ap, fmt);
+        kdts__msg_vfmt(&m, fmt, ap);
+        va_end(ap);
         err->code = code;
         err->line = line;
         err->column = col;
-#ifndef KDTS_NO_STDIO
-        {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err->message, sizeof err->message, fmt, ap);
-            va_end(ap);
-        }
-#else
-        {
-            size_t n = strlen(fmt);
-            if (n >= sizeof err->message) n = sizeof err->message - 1;
-            memcpy(err->message, fmt, n);
-            err->message[n] = 0;
-        }
-#endif
+        memcpy(err->message, m.buf, m.n + 1);
     }
     return code;
 }
@@ -1930,11 +2331,15 @@ static int kdts__gemm_args_ok(int ta, int tb, int M, int N, int K, int lda, int 
 }
 
 KDTSDEF kdts_result kdts_gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                              int lda, const float *B, int ldb, float beta, float *C, int ldc)
+                              int lda, const float *B, int ldb, float beta, float *C, int ldc,
+                              kdts_error *err)
 {
     float *scratch = NULL;
     size_t ns;
-    if (!kdts__gemm_args_ok(ta, tb, M, N, K, lda, ldb, ldc)) return KDTS_ERR_ARG;
+    if (!kdts__gemm_args_ok(ta, tb, M, N, K, lda, ldb, ldc))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "gemm: bad sizes or strides (M %d, N %d, K %d, lda %d, ldb %d, ldc %d, ta %d, tb %d)", M,
+                          N, K, lda, ldb, ldc, ta, tb);
     if (M == 0 || N == 0) return KDTS_OK;
     if (K == 0 || alpha == 0.0f) {
         kdts__scale_c(M, N, beta, C, ldc);
@@ -1946,7 +2351,8 @@ KDTSDEF kdts_result kdts_gemm(int ta, int tb, int M, int N, int K, float alpha, 
 #endif
     if (ns) {
         scratch = kdts__falloc(ns);
-        if (!scratch) return KDTS_ERR_NOMEM;
+        if (!scratch) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "gemm: out of memory for %lu floats of packing",
+                                        (unsigned long)ns);
     }
     kdts__gemm_core(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch, NULL);
     kdts__free_aligned(scratch);
@@ -2978,19 +3384,26 @@ static const float *kdts__layer_input(const kdts_lstm_ws *ws, int l, int b0, int
    (ws->out then holds (B,O)). */
 static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int B, int T,
                                   const float *h0, const float *c0, float *out, int train, kdts_rng *rng,
-                                  int last)
+                                  int last, kdts_error *err)
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
     int l, P;
     const float *hw = m->params + m->off_head_w, *hb = m->params + m->off_head_b;
-    if (!kdts__same_arch(c, &ws->cfg) || B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
-        return KDTS_ERR_SHAPE;
-    if (train && !ws->train) return KDTS_ERR_ARG;
+    if (!kdts__same_arch(c, &ws->cfg))
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "lstm: the workspace was made for another architecture");
+    if (B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0,
+                          "lstm: %d windows of %d steps do not fit a workspace of %d x %d (or are < 1)", B, T,
+                          ws->max_batch, ws->max_steps);
+    if (!x) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lstm: no input");
+    if (train && !ws->train)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lstm: a training forward needs a training workspace");
+    if (train && c->dropout > 0.0f && ws->drop[0] != NULL && !rng)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lstm: dropout needs a random number generator");
     ws->B = B;
     ws->T = T;
     ws->dropout_active = train && c->dropout > 0.0f && ws->drop[0] != NULL;
-    if (ws->dropout_active && !rng) return KDTS_ERR_ARG;
     ws->part = P = B == 1 ? 1 : kdts__parts(ws, B);
     /* (B,T,F) -> (T,B,F), block by block */
     kdts__swap_blocks(ws->xin, x, B, T, F, P, 1);
@@ -3142,15 +3555,16 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
 }
 
 KDTSDEF kdts_result kdts_lstm_forward(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int B, int T,
-                                      const float *h0, const float *c0, float *out, int train, kdts_rng *rng)
+                                      const float *h0, const float *c0, float *out, int train, kdts_rng *rng,
+                                      kdts_error *err)
 {
-    return kdts__lstm_fwd(m, ws, x, B, T, h0, c0, out, train, rng, 0);
+    return kdts__lstm_fwd(m, ws, x, B, T, h0, c0, out, train, rng, 0, err);
 }
 
 KDTSDEF kdts_result kdts_lstm_forecast(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int B, int T,
-                                       const float *h0, const float *c0, float *out)
+                                       const float *h0, const float *c0, float *out, kdts_error *err)
 {
-    return kdts__lstm_fwd(m, ws, x, B, T, h0, c0, out, 0, NULL, 1);
+    return kdts__lstm_fwd(m, ws, x, B, T, h0, c0, out, 0, NULL, 1, err);
 }
 
 KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
@@ -3222,7 +3636,7 @@ static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, 
 /* ---- backward ----------------------------------------------------------- */
 
 KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const float *dout,
-                                       float *dx, float *dh0, float *dc0)
+                                       float *dx, float *dh0, float *dc0, kdts_error *err)
 {
     const kdts_lstm_config *c = &m->cfg;
     int H = c->hidden, F = c->input, O = m->outputs, L = c->layers;
@@ -3230,7 +3644,9 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
     const float *hw = m->params + m->off_head_w;
     float *ghw = m->grads + m->off_head_w, *ghb = m->grads + m->off_head_b;
     float *dH = ws->dA, *dBelow = ws->dB;
-    if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1) return KDTS_ERR_ARG;
+    if (!ws->train || !kdts__same_arch(c, &ws->cfg) || B < 1 || !dout)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "lstm backward: needs a training forward of this architecture first, and dout");
     /* (B,T,O) -> (T,B,O), block by block */
     kdts__swap_blocks(ws->dout, dout, B, T, O, P, 1);
     for (l = L - 1; l >= 0; --l) {
@@ -3542,7 +3958,7 @@ static double kdts__sqdiff_acc(const float *a, const float *b, size_t n, float c
 KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
                                    float w_seq, const float *out, const float *target,
                                    const float *tvals, const float *tprobs, int B, int T,
-                                   kdts_loss_value *lv, float *dout)
+                                   kdts_loss_value *lv, float *dout, kdts_error *err)
 {
     int h = lc->horizon, K = lc->bins, dist = lc->mode == KDTS_MODE_DIST;
     int O = dist ? h * K : h, b, t, j, k;
@@ -3550,11 +3966,13 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
     double n_hard = (double)B * (T - t_hard0) * h, n_soft = (double)B * h, n_seq = (double)B * T * h;
     double Lh = 0.0, Ls = 0.0, Lq = 0.0, tau = lc->temperature > 0.0f ? lc->temperature : 1.0;
     float pf[4096], qf[4096], cen[4096];
-    if (B < 1 || T < 1 || h < 1 || (dist && (K < 2 || K > 4096))) return KDTS_ERR_ARG;
+    if (B < 1 || T < 1 || h < 1 || (dist && (K < 2 || K > 4096)))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: bad sizes (B %d, T %d, horizon %d, bins %d)", B, T, h, K);
     for (k = 0; dist && k < K; ++k) cen[k] = kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k);
-    if ((w_hard != 0.0f && !target) || (w_seq != 0.0f && !tvals) ||
+    if (!out || (w_hard != 0.0f && !target) || (w_seq != 0.0f && !tvals) ||
         (w_soft != 0.0f && (dist ? !tprobs : !tvals)))
-        return KDTS_ERR_ARG;
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "loss: a term with a nonzero weight has no data (outputs, targets or teacher values)");
     if (dout) memset(dout, 0, (size_t)B * T * O * sizeof(float));
     if (!dist) {
         /* point mode: whole arrays at once (all are (B,T,h)) */
@@ -3642,16 +4060,17 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
         lv->seq = Lq;
         lv->total = w_hard * Lh + w_soft * Ls + w_seq * Lq;
     }
-    if (!(fabs(w_hard * Lh + w_soft * Ls + w_seq * Lq) < 1e300)) return KDTS_ERR_NONFINITE;
+    if (!(fabs(w_hard * Lh + w_soft * Ls + w_seq * Lq) < 1e300))
+        return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "loss is not finite (hard %g, soft %g, seq %g)", Lh, Ls, Lq);
     return KDTS_OK;
 }
 
 KDTSDEF kdts_result kdts_distill_loss(const kdts_loss_config *lc, float alpha, float beta,
                                       const float *out, const float *target, const float *tvals,
                                       const float *tprobs, int B, int T, kdts_loss_value *lv,
-                                      float *dout)
+                                      float *dout, kdts_error *err)
 {
-    return kdts_loss_eval(lc, 1.0f - alpha, alpha, beta, out, target, tvals, tprobs, B, T, lv, dout);
+    return kdts_loss_eval(lc, 1.0f - alpha, alpha, beta, out, target, tvals, tprobs, B, T, lv, dout, err);
 }
 
 /* ======================================================================== */
@@ -3781,7 +4200,7 @@ static kdts_result kdts__predict_chunks(const kdts_lstm *m, kdts_lstm_ws *ws, co
     int i0, b, t, j;
     for (i0 = 0; i0 < n; i0 += ws->max_batch) {
         int nb = n - i0 < ws->max_batch ? n - i0 : ws->max_batch;
-        kdts_result r = kdts_lstm_forward(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, 0, NULL);
+        kdts_result r = kdts_lstm_forward(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, 0, NULL, NULL);
         if (r != KDTS_OK) return r;
         for (b = 0; b < nb; ++b) {
             for (t = 0; t < T; ++t) {
@@ -3822,7 +4241,7 @@ static kdts_result kdts__forecast_ws(const kdts_lstm *m, kdts_lstm_ws *ws, const
     int i0, b, j;
     for (i0 = 0; i0 < n; i0 += ws->max_batch) {
         int nb = n - i0 < ws->max_batch ? n - i0 : ws->max_batch;
-        kdts_result r = kdts_lstm_forecast(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL);
+        kdts_result r = kdts_lstm_forecast(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, NULL);
         if (r != KDTS_OK) return r;
         for (b = 0; b < nb; ++b) {
             const float *o = ws->out + (size_t)b * O;
@@ -3902,17 +4321,63 @@ KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, dou
     return KDTS_OK;
 }
 
-/* Everything kdts_train allocates, freed in one place. */
-typedef struct kdts__trainer {
-    kdts_lstm_ws ws, ws_eval;
-    kdts_adam adam;
-    int *idx;
-    float *bx, *by, *btv, *btp, *dout, *tv, *tp, *best, *evalbuf;
-    float *prev; /* weights before the current update (restored if it overflows) */
-} kdts__trainer;
-
-static void kdts__trainer_free(kdts__trainer *t)
+/* Wall-clock seconds (training times and progress). Define KDTS_NOW_SECONDS()
+   to supply another clock. */
+#ifndef KDTS_NOW_SECONDS
+#if defined(_OPENMP)
+#define KDTS_NOW_SECONDS() omp_get_wtime()
+#elif defined(CLOCK_MONOTONIC)
+static double kdts__now_seconds(void)
 {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return (double)time(NULL);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#define KDTS_NOW_SECONDS() kdts__now_seconds()
+#elif defined(TIME_UTC)
+static double kdts__now_seconds(void)
+{
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return (double)time(NULL);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#define KDTS_NOW_SECONDS() kdts__now_seconds()
+#else
+#define KDTS_NOW_SECONDS() ((double)time(NULL))
+#endif
+#endif
+
+KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *err)
+{
+    if (c->epochs == 0) c->epochs = 10;
+    if (c->batch == 0) c->batch = 32;
+    if (c->temperature == 0.0f) c->temperature = 1.0f;
+    if (c->label_sigma == 0.0f) c->label_sigma = 1.0f;
+    if (c->label_sigma < 0.0f) c->label_sigma = 0.0f;
+    if (c->shard_count == 0) c->shard_count = 1;
+    if (c->epochs < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: epochs %d < 0", c->epochs);
+    if (c->batch < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: batch %d < 0", c->batch);
+    if (c->patience < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: patience %d < 0", c->patience);
+    if (c->alpha_warmup < 0)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: alpha warm-up %d < 0", c->alpha_warmup);
+    if (!(c->alpha >= 0.0f && c->alpha <= 1.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: alpha %g is not in [0, 1]", (double)c->alpha);
+    if (!(c->beta >= 0.0f) || !kdts__isfinite(c->beta))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: beta %g is not a number >= 0", (double)c->beta);
+    if (!(c->temperature > 0.0f) || !kdts__isfinite(c->temperature))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: temperature %g is not > 0", (double)c->temperature);
+    if (!kdts__isfinite(c->label_sigma))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: label sigma is not finite");
+    if (c->keep_partial != 0 && c->keep_partial != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: keep_partial must be 0 or 1");
+    if (c->shard_count < 1 || c->shard_index < 0 || c->shard_index >= c->shard_count)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: shard %d of %d", c->shard_index, c->shard_count);
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_trainer_free(kdts_trainer *t)
+{
+    if (!t) return;
     kdts_lstm_ws_free(&t->ws);
     kdts_lstm_ws_free(&t->ws_eval);
     kdts_adam_free(&t->adam);
@@ -3922,23 +4387,94 @@ static void kdts__trainer_free(kdts__trainer *t)
     kdts__free_aligned(t->btv);
     kdts__free_aligned(t->btp);
     kdts__free_aligned(t->dout);
-    kdts__free_aligned(t->tv);
-    kdts__free_aligned(t->tp);
     kdts__free_aligned(t->best);
     kdts__free_aligned(t->evalbuf);
     kdts__free_aligned(t->prev);
+    kdts__free_aligned(t->own_tv);
+    kdts__free_aligned(t->own_tp);
+    memset(t, 0, sizeof *t);
 }
 
-/* Average the teachers' per-step values (n,T,h) and last-step probabilities
-   (n,h,K) over the training windows. */
-static kdts_result kdts__teacher_targets(const kdts_lstm *m, const kdts_lstm *const *teachers, int nt,
-                                         const kdts_dataset *d, float temperature, float *tv, float *tp,
-                                         kdts_error *err)
+KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_train_config *cfg,
+                                      const kdts_dataset *train, const kdts_dataset *val, kdts_error *err)
 {
-    size_t nv = (size_t)d->n * d->T * d->h, np = tp ? (size_t)d->n * d->h * m->cfg.bins : 0, i;
-    float *v = kdts__falloc(nv), *p = tp ? kdts__falloc(np) : NULL;
+    kdts_result r;
+    int rows, k;
+    memset(t, 0, sizeof *t);
+    if (!m || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: no model or no settings");
+    t->cfg = *cfg;
+    if ((r = kdts_train_config_check(&t->cfg, err)) != KDTS_OK) return r;
+    if ((r = kdts__check_dataset(m, train, "training", 1, err)) != KDTS_OK) return r;
+    if (val && (r = kdts__check_dataset(m, val, "validation", 1, err)) != KDTS_OK) return r;
+    if (val && val->T != train->T)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "validation windows have %d steps, training %d", val->T,
+                          train->T);
+    t->m = m;
+    t->train = train;
+    t->val = val;
+    t->n = train->n;
+    t->T = train->T;
+    t->F = train->F;
+    t->h = train->h;
+    t->K = m->cfg.bins;
+    t->batch = t->cfg.batch < t->n ? t->cfg.batch : t->n;
+    t->batches = t->n / t->batch + (t->cfg.keep_partial && t->n % t->batch ? 1 : 0);
+    t->best_val = t->last_val = -1.0;
+    t->t0 = KDTS_NOW_SECONDS();
+    rows = (t->batch + t->cfg.shard_count - 1) / t->cfg.shard_count;
+    if ((r = kdts_lstm_ws_init(&t->ws, &m->cfg, rows, t->T, 1, err)) != KDTS_OK) goto fail;
+    if (val && (r = kdts_lstm_ws_init(&t->ws_eval, &m->cfg, val->n < KDTS__PRED_BATCH ? val->n : KDTS__PRED_BATCH,
+                                      t->T, 0, err)) != KDTS_OK)
+        goto fail;
+    if ((r = kdts_adam_init(&t->adam, &t->cfg.adam, m->nparams, err)) != KDTS_OK) goto fail;
+    t->idx = (int *)KDTS_MALLOC((size_t)t->n * sizeof(int));
+    t->bx = kdts__falloc((size_t)rows * t->T * t->F);
+    t->by = kdts__falloc((size_t)rows * t->T * t->h);
+    t->btv = kdts__falloc((size_t)rows * t->T * t->h);
+    t->dout = kdts__falloc((size_t)rows * t->T * m->outputs);
+    t->best = kdts__falloc(m->nparams);
+    t->prev = kdts__falloc(m->nparams);
+    if (m->cfg.mode == KDTS_MODE_DIST) t->btp = kdts__falloc((size_t)rows * t->h * t->K);
+    if (val) t->evalbuf = kdts__falloc((size_t)val->n * t->h);
+    if (!t->idx || !t->bx || !t->by || !t->btv || !t->dout || !t->best || !t->prev ||
+        (m->cfg.mode == KDTS_MODE_DIST && !t->btp) || (val && !t->evalbuf)) {
+        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for training buffers");
+        goto fail;
+    }
+    for (k = 0; k < t->n; ++k) t->idx[k] = k;
+    kdts_rng_seed(&t->rng, t->cfg.seed);
+    memcpy(t->best, m->params, m->nparams * sizeof(float));
+    return KDTS_OK;
+fail:
+    kdts_trainer_free(t);
+    return r;
+}
+
+KDTSDEF kdts_result kdts_soft_targets(const kdts_lstm *const *teachers, int nt, const float *x, int n, int T,
+                                      float temperature, float *tv, float *tp, kdts_error *err)
+{
+    size_t nv, np = 0, i;
+    float *v = NULL, *p = NULL;
     kdts_result r = KDTS_OK;
-    int k;
+    int k, h, K;
+    if (nt < 1 || !teachers || !teachers[0] || !x || n < 1 || T < 1 || !tv)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "soft targets: no teachers or no windows");
+    h = teachers[0]->cfg.horizon;
+    K = teachers[0]->cfg.bins;
+    for (k = 0; k < nt; ++k) {
+        const kdts_lstm *q = teachers[k];
+        if (!q || q->cfg.input != teachers[0]->cfg.input || q->cfg.horizon != h)
+            return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "teacher %d takes other inputs or horizon than teacher 1",
+                              k + 1);
+        if (tp && (q->cfg.mode != KDTS_MODE_DIST || q->cfg.bins != K))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                              "teacher %d: bin probabilities need distribution-mode teachers with the same bins",
+                              k + 1);
+    }
+    nv = (size_t)n * T * h;
+    if (tp) np = (size_t)n * h * K;
+    v = kdts__falloc(nv);
+    if (tp) p = kdts__falloc(np);
     if (!v || (tp && !p)) {
         r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for teacher outputs");
         goto done;
@@ -3946,7 +4482,7 @@ static kdts_result kdts__teacher_targets(const kdts_lstm *m, const kdts_lstm *co
     memset(tv, 0, nv * sizeof(float));
     if (tp) memset(tp, 0, np * sizeof(float));
     for (k = 0; k < nt; ++k) {
-        r = kdts_predict_steps(teachers[k], d->x, d->n, d->T, v, p, temperature, err);
+        r = kdts_predict_steps(teachers[k], x, n, T, v, p, temperature, err);
         if (r != KDTS_OK) goto done;
         for (i = 0; i < nv; ++i) tv[i] += v[i] / (float)nt;
         for (i = 0; i < np; ++i) tp[i] += p[i] / (float)nt;
@@ -3957,243 +4493,283 @@ done:
     return r;
 }
 
-KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg_in, const kdts_dataset *train,
-                               const kdts_dataset *val, const kdts_lstm *const *teachers, int nteachers,
-                               kdts_train_report *rep, kdts_error *err)
-{
-    kdts_train_config cfg = *cfg_in;
-    kdts__trainer tr;
-    kdts_loss_config lc;
-    kdts_rng rng;
-    kdts_result r;
-    int n, T, F, h, O, K, Bsz, epoch, k, use_probs = 0, since_best = 0;
-    size_t i;
-    double best_val = -1.0;
-    int best_epoch = 0;
-    clock_t start = clock();
-    kdts_train_report rp;
+/* Whether the student's loss uses teacher probabilities (dist-mode soft loss). */
+static int kdts__wants_probs(const kdts_trainer *t) { return t->m->cfg.mode == KDTS_MODE_DIST && t->cfg.alpha > 0.0f; }
 
-    memset(&tr, 0, sizeof tr);
-    memset(&rp, 0, sizeof rp);
-    r = kdts__check_dataset(m, train, "training", 1, err);
-    if (r != KDTS_OK) return r;
-    if (val && (r = kdts__check_dataset(m, val, "validation", 1, err)) != KDTS_OK) return r;
-    if (val && val->T != train->T)
-        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "validation windows have %d steps, training %d", val->T,
-                          train->T);
-    if (cfg.epochs == 0) cfg.epochs = 10;
-    if (cfg.batch == 0) cfg.batch = 32;
-    if (cfg.temperature == 0.0f) cfg.temperature = 1.0f;
-    if (cfg.label_sigma == 0.0f) cfg.label_sigma = 1.0f;
-    if (cfg.label_sigma < 0.0f) cfg.label_sigma = 0.0f;
-    if (cfg.epochs < 0 || cfg.batch < 0 || cfg.patience < 0 || cfg.alpha_warmup < 0 || nteachers < 0 ||
-        !(cfg.alpha >= 0.0f && cfg.alpha <= 1.0f) || !(cfg.beta >= 0.0f) || !(cfg.temperature > 0.0f))
-        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
-                          "invalid training settings (epochs %d, batch %d, alpha %g, beta %g, T %g)", cfg.epochs,
-                          cfg.batch, (double)cfg.alpha, (double)cfg.beta, (double)cfg.temperature);
-    n = train->n;
-    T = train->T;
-    F = train->F;
-    h = train->h;
-    O = m->outputs;
-    K = m->cfg.bins;
-    Bsz = cfg.batch < n ? cfg.batch : n;
-    for (k = 0; k < nteachers; ++k) {
-        const kdts_lstm *t = teachers[k];
-        if (!t || t->cfg.input != F || t->cfg.horizon != h)
+KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_lstm *const *teachers, int nt, kdts_error *err)
+{
+    const kdts_lstm *m = t->m;
+    int k, probs;
+    kdts_result r;
+    if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
+    if (nt < 1 || !teachers) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no teachers");
+    probs = kdts__wants_probs(t);
+    for (k = 0; k < nt; ++k) {
+        const kdts_lstm *q = teachers[k];
+        if (!q || q->cfg.input != t->F || q->cfg.horizon != t->h)
             return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "teacher %d does not take the student's inputs and horizon",
                               k + 1);
-        if (m->cfg.mode == KDTS_MODE_DIST && cfg.alpha > 0.0f &&
-            (t->cfg.mode != KDTS_MODE_DIST || t->cfg.bins != K || t->cfg.bin_lo != m->cfg.bin_lo ||
-             t->cfg.bin_hi != m->cfg.bin_hi))
+        if (probs && (q->cfg.mode != KDTS_MODE_DIST || q->cfg.bins != t->K || q->cfg.bin_lo != m->cfg.bin_lo ||
+                      q->cfg.bin_hi != m->cfg.bin_hi))
             return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                               "teacher %d: a distribution-mode soft loss needs teachers with the same bins", k + 1);
     }
-    use_probs = nteachers > 0 && m->cfg.mode == KDTS_MODE_DIST && cfg.alpha > 0.0f;
-
-    kdts_loss_config_from_model(&lc, m);
-    lc.temperature = cfg.temperature;
-    lc.label_sigma = cfg.label_sigma;
-    lc.hard_last_only = cfg.hard_last_only;
-
-    if ((r = kdts_lstm_ws_init(&tr.ws, &m->cfg, Bsz, T, 1, err)) != KDTS_OK) goto fail;
-    if (val && (r = kdts_lstm_ws_init(&tr.ws_eval, &m->cfg, val->n < KDTS__PRED_BATCH ? val->n : KDTS__PRED_BATCH,
-                                      T, 0, err)) != KDTS_OK)
-        goto fail;
-    if ((r = kdts_adam_init(&tr.adam, &cfg.adam, m->nparams, err)) != KDTS_OK) goto fail;
-    tr.idx = (int *)KDTS_MALLOC((size_t)n * sizeof(int));
-    tr.bx = kdts__falloc((size_t)Bsz * T * F);
-    tr.by = kdts__falloc((size_t)Bsz * T * h);
-    tr.dout = kdts__falloc((size_t)Bsz * T * O);
-    tr.best = kdts__falloc(m->nparams);
-    tr.prev = kdts__falloc(m->nparams);
-    if (val) tr.evalbuf = kdts__falloc((size_t)val->n * h);
-    if (nteachers > 0) {
-        tr.tv = kdts__falloc((size_t)n * T * h);
-        tr.btv = kdts__falloc((size_t)Bsz * T * h);
-        if (use_probs) {
-            tr.tp = kdts__falloc((size_t)n * h * K);
-            tr.btp = kdts__falloc((size_t)Bsz * h * K);
-        }
-    }
-    if (!tr.idx || !tr.bx || !tr.by || !tr.dout || !tr.best || !tr.prev || (val && !tr.evalbuf) ||
-        (nteachers > 0 && (!tr.tv || !tr.btv)) || (use_probs && (!tr.tp || !tr.btp))) {
-        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for training buffers");
-        goto fail;
-    }
-    if (nteachers > 0 &&
-        (r = kdts__teacher_targets(m, teachers, nteachers, train, cfg.temperature, tr.tv, use_probs ? tr.tp : NULL,
-                                   err)) != KDTS_OK)
-        goto fail;
-    for (k = 0; k < n; ++k) tr.idx[k] = k;
-    kdts_rng_seed(&rng, cfg.seed);
-    memcpy(tr.best, m->params, m->nparams * sizeof(float));
-
-    for (epoch = 1; epoch <= cfg.epochs; ++epoch) {
-        kdts_epoch_info info;
-        double sum_l = 0.0, sum_h = 0.0, sum_s = 0.0, sum_q = 0.0, val_mse = -1.0;
-        int nb = 0, b0;
-        float alpha = 0.0f, w_hard = 1.0f, w_soft = 0.0f, w_seq = 0.0f;
-        if (nteachers > 0) {
-            alpha = cfg.alpha;
-            if (cfg.alpha_warmup > 0 && epoch < cfg.alpha_warmup)
-                alpha = cfg.alpha * (float)epoch / (float)cfg.alpha_warmup;
-            w_hard = 1.0f - alpha;
-            w_soft = use_probs || m->cfg.mode == KDTS_MODE_POINT ? alpha : 0.0f;
-            w_seq = cfg.beta;
-        }
-        kdts_rng_shuffle(&rng, tr.idx, n);
-        for (b0 = 0; b0 + Bsz <= n; b0 += Bsz) {
-            kdts_loss_value lv;
-            double g2 = 0.0;
-            int b;
-            for (b = 0; b < Bsz; ++b) {
-                int w = tr.idx[b0 + b];
-                memcpy(tr.bx + (size_t)b * T * F, train->x + (size_t)w * T * F, (size_t)T * F * sizeof(float));
-                memcpy(tr.by + (size_t)b * T * h, train->y + (size_t)w * T * h, (size_t)T * h * sizeof(float));
-                if (tr.btv)
-                    memcpy(tr.btv + (size_t)b * T * h, tr.tv + (size_t)w * T * h, (size_t)T * h * sizeof(float));
-                if (tr.btp)
-                    memcpy(tr.btp + (size_t)b * h * K, tr.tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
-            }
-            /* batch-major outputs for the loss go to ws.dout, which backward
-               reuses as scratch only after the loss has read them */
-            r = kdts_lstm_forward(m, &tr.ws, tr.bx, Bsz, T, NULL, NULL, tr.ws.dout, 1, &rng);
-            if (r != KDTS_OK) goto fail;
-            r = kdts_loss_eval(&lc, w_hard, w_soft, w_seq, tr.ws.dout, tr.by, tr.btv, tr.btp, Bsz, T, &lv, tr.dout);
-            if (r == KDTS_OK) {
-                kdts_lstm_zero_grad(m);
-                r = kdts_lstm_backward(m, &tr.ws, tr.dout, NULL, NULL, NULL);
-                if (r != KDTS_OK) goto fail;
-                for (i = 0; i < m->nparams; ++i) g2 += (double)m->grads[i] * m->grads[i];
-                if (!(g2 < 1e300)) r = KDTS_ERR_NONFINITE;
-            }
-            if (r == KDTS_ERR_NONFINITE) {
-                rp.bad_epoch = epoch;
-                rp.bad_batch = nb + 1;
-                r = kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
-                               "non-finite loss or gradient at epoch %d, batch %d; training stopped, the weights "
-                               "before that batch are kept",
-                               epoch, nb + 1);
-                goto fail;
-            }
-            if (r != KDTS_OK) goto fail;
-            /* an absurd learning rate can overflow the weights even with a
-               finite gradient: undo such an update and stop */
-            memcpy(tr.prev, m->params, m->nparams * sizeof(float));
-            kdts_adam_step(&tr.adam, m->params, m->grads);
-            for (i = 0; i < m->nparams && kdts__isfinite(m->params[i]); ++i) {
-            }
-            if (i < m->nparams) {
-                memcpy(m->params, tr.prev, m->nparams * sizeof(float));
-                rp.bad_epoch = epoch;
-                rp.bad_batch = nb + 1;
-                r = kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
-                               "non-finite weights after the update at epoch %d, batch %d (learning rate too "
-                               "large?); training stopped, the weights before that batch are kept",
-                               epoch, nb + 1);
-                goto fail;
-            }
-            sum_l += lv.total;
-            sum_h += lv.hard;
-            sum_s += lv.soft;
-            sum_q += lv.seq;
-            nb++;
-        }
-        if (val) {
-            r = kdts__eval_ws(m, &tr.ws_eval, val, tr.evalbuf, &val_mse, NULL);
-            if (r != KDTS_OK) goto fail;
-            if (best_val < 0.0 || val_mse < best_val) {
-                best_val = val_mse;
-                best_epoch = epoch;
-                since_best = 0;
-                memcpy(tr.best, m->params, m->nparams * sizeof(float));
-            } else {
-                since_best++;
-            }
-        } else {
-            best_epoch = epoch;
-        }
-        memset(&info, 0, sizeof info);
-        info.epoch = epoch;
-        info.epochs = cfg.epochs;
-        info.loss = nb ? sum_l / nb : 0.0;
-        info.hard = nb ? sum_h / nb : 0.0;
-        info.soft = nb ? sum_s / nb : 0.0;
-        info.seq = nb ? sum_q / nb : 0.0;
-        info.val_mse = val_mse;
-        info.best_val_mse = best_val;
-        info.best_epoch = best_epoch;
-        info.seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
-        info.alpha = alpha;
-        info.batches = nb;
-        info.batch = nb;
-        rp.epochs_run = epoch;
-        rp.final_loss = info.loss;
-        if (cfg.on_epoch && cfg.on_epoch(&info, cfg.user)) break;
-        if (val && cfg.patience > 0 && since_best >= cfg.patience) break;
-    }
-    if (val) memcpy(m->params, tr.best, m->nparams * sizeof(float));
-    rp.best_epoch = best_epoch;
-    rp.best_val_mse = best_val;
-    rp.seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
-    if (rep) *rep = rp;
-    kdts__trainer_free(&tr);
+    kdts__free_aligned(t->own_tv);
+    kdts__free_aligned(t->own_tp);
+    t->own_tv = kdts__falloc((size_t)t->n * t->T * t->h);
+    t->own_tp = probs ? kdts__falloc((size_t)t->n * t->h * t->K) : NULL;
+    t->tv = t->tp = NULL;
+    if (!t->own_tv || (probs && !t->own_tp)) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for teacher outputs");
+    r = kdts_soft_targets(teachers, nt, t->train->x, t->n, t->T, t->cfg.temperature, t->own_tv,
+                          probs ? t->own_tp : NULL, err);
+    if (r != KDTS_OK) return r;
+    t->tv = t->own_tv;
+    t->tp = t->own_tp;
+    t->use_probs = probs;
     return KDTS_OK;
-fail:
-    rp.seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
-    if (rep) *rep = rp;
-    kdts__trainer_free(&tr);
+}
+
+KDTSDEF kdts_result kdts_trainer_soft_targets(kdts_trainer *t, const float *tvals, const float *tprobs,
+                                              kdts_error *err)
+{
+    if (!t->m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
+    if (!tvals) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "soft targets: no teacher values");
+    if (kdts__wants_probs(t) && !tprobs)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "soft targets: a distribution-mode soft loss (alpha > 0) needs teacher probabilities");
+    t->tv = tvals;
+    t->tp = kdts__wants_probs(t) ? tprobs : NULL;
+    t->use_probs = t->tp != NULL;
+    return KDTS_OK;
+}
+
+static void kdts__trainer_info(const kdts_trainer *t, kdts_epoch_info *info, int nb, const double *sums)
+{
+    memset(info, 0, sizeof *info);
+    info->epoch = t->epoch + 1;
+    info->epochs = t->cfg.epochs;
+    info->loss = nb ? sums[0] / nb : 0.0;
+    info->hard = nb ? sums[1] / nb : 0.0;
+    info->soft = nb ? sums[2] / nb : 0.0;
+    info->seq = nb ? sums[3] / nb : 0.0;
+    info->val_mse = -1.0;
+    info->best_val_mse = t->best_val;
+    info->best_epoch = t->best_epoch;
+    info->seconds = KDTS_NOW_SECONDS() - t->t0;
+    info->alpha = t->alpha;
+    info->batch = nb;
+    info->batches = t->batches;
+    info->step = t->step;
+}
+
+/* One optimizer step on windows idx[b0 .. b0+nb) (this shard's share). */
+static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_hard, float w_soft, float w_seq,
+                                      kdts_loss_config *lc, kdts_loss_value *lv, kdts_error *err)
+{
+    kdts_lstm *m = t->m;
+    const kdts_dataset *d = t->train;
+    int T = t->T, F = t->F, h = t->h, K = t->K, r0, nr, b;
+    size_t i;
+    double g2 = 0.0;
+    kdts_result r, local = KDTS_OK;
+    kdts__share(nb, t->cfg.shard_count, t->cfg.shard_index, 1, &r0, &nr);
+    memset(lv, 0, sizeof *lv);
+    kdts_lstm_zero_grad(m);
+    if (nr > 0) {
+        for (b = 0; b < nr; ++b) {
+            int w = t->idx[b0 + r0 + b];
+            memcpy(t->bx + (size_t)b * T * F, d->x + (size_t)w * T * F, (size_t)T * F * sizeof(float));
+            memcpy(t->by + (size_t)b * T * h, d->y + (size_t)w * T * h, (size_t)T * h * sizeof(float));
+            if (t->tv) memcpy(t->btv + (size_t)b * T * h, t->tv + (size_t)w * T * h, (size_t)T * h * sizeof(float));
+            if (t->tp) memcpy(t->btp + (size_t)b * h * K, t->tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
+        }
+        /* batch-major outputs for the loss go to ws.dout, which backward
+           reuses as scratch only after the loss has read them */
+        r = kdts_lstm_forward(m, &t->ws, t->bx, nr, T, NULL, NULL, t->ws.dout, 1, &t->rng, err);
+        if (r != KDTS_OK) return r;
+        local = kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->ws.dout, t->by, t->tv ? t->btv : NULL,
+                               t->tp ? t->btp : NULL, nr, T, lv, t->dout, NULL);
+        if (local != KDTS_OK && local != KDTS_ERR_NONFINITE)
+            return kdts__fail(err, local, 0, 0, "training: the loss could not be computed");
+        if (local == KDTS_OK) {
+            if (t->cfg.shard_count > 1) { /* this share's part of the batch mean */
+                float s = (float)nr / (float)nb;
+                size_t q, nd = (size_t)nr * T * m->outputs;
+                for (q = 0; q < nd; ++q) t->dout[q] *= s;
+            }
+            r = kdts_lstm_backward(m, &t->ws, t->dout, NULL, NULL, NULL, err);
+            if (r != KDTS_OK) return r;
+            for (i = 0; i < m->nparams; ++i) g2 += (double)m->grads[i] * m->grads[i];
+            if (!(g2 < 1e300)) local = KDTS_ERR_NONFINITE;
+        }
+    }
+    if (t->cfg.on_grad) local = t->cfg.on_grad(m->grads, m->nparams, local, t->cfg.user);
+    if (local == KDTS_ERR_NONFINITE) {
+        t->rep.bad_epoch = t->epoch + 1;
+        return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
+                          "non-finite loss or gradient at epoch %d, batch %d; training stopped, the weights "
+                          "before that batch are kept",
+                          t->epoch + 1, t->rep.bad_batch);
+    }
+    if (local != KDTS_OK) return kdts__fail(err, local, 0, 0, "training stopped by the gradient hook: %s",
+                                            kdts_result_str(local));
+    /* an absurd learning rate can overflow the weights even with a finite
+       gradient: undo such an update and stop */
+    memcpy(t->prev, m->params, m->nparams * sizeof(float));
+    kdts_adam_step(&t->adam, m->params, m->grads);
+    for (i = 0; i < m->nparams && kdts__isfinite(m->params[i]); ++i) {
+    }
+    if (i < m->nparams) {
+        memcpy(m->params, t->prev, m->nparams * sizeof(float));
+        t->rep.bad_epoch = t->epoch + 1;
+        return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
+                          "non-finite weights after the update at epoch %d, batch %d (learning rate too "
+                          "large?); training stopped, the weights before that batch are kept",
+                          t->epoch + 1, t->rep.bad_batch);
+    }
+    t->step++;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, kdts_error *err)
+{
+    kdts_loss_config lc;
+    kdts_epoch_info in;
+    double sums[4] = {0, 0, 0, 0};
+    int nb = 0, b0, soft = t->tv != NULL;
+    float alpha = 0.0f, w_hard = 1.0f, w_soft = 0.0f, w_seq = 0.0f;
+    if (!t->m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
+    kdts_loss_config_from_model(&lc, t->m);
+    lc.temperature = t->cfg.temperature;
+    lc.label_sigma = t->cfg.label_sigma;
+    lc.hard_last_only = t->cfg.hard_last_only;
+    if (soft) {
+        alpha = t->cfg.alpha;
+        if (t->cfg.alpha_warmup > 0 && t->epoch + 1 < t->cfg.alpha_warmup)
+            alpha = t->cfg.alpha * (float)(t->epoch + 1) / (float)t->cfg.alpha_warmup;
+        w_hard = 1.0f - alpha;
+        w_soft = t->use_probs || t->m->cfg.mode == KDTS_MODE_POINT ? alpha : 0.0f;
+        w_seq = t->cfg.beta;
+    }
+    t->alpha = alpha;
+    kdts_rng_shuffle(&t->rng, t->idx, t->n);
+    for (b0 = 0; b0 < t->n && nb < t->batches; b0 += t->batch) {
+        kdts_loss_value lv;
+        int rows = t->n - b0 < t->batch ? t->n - b0 : t->batch;
+        kdts_result r;
+        t->rep.bad_batch = nb + 1;
+        r = kdts__trainer_step(t, b0, rows, w_hard, w_soft, w_seq, &lc, &lv, err);
+        if (r != KDTS_OK) return r;
+        sums[0] += lv.total;
+        sums[1] += lv.hard;
+        sums[2] += lv.soft;
+        sums[3] += lv.seq;
+        nb++;
+        if (t->cfg.on_batch) {
+            kdts__trainer_info(t, &in, nb, sums);
+            if (t->cfg.on_batch(&in, t->cfg.user)) {
+                t->stop = 1;
+                t->rep.stopped = 1;
+                break;
+            }
+        }
+    }
+    t->rep.bad_batch = 0;
+    kdts__trainer_info(t, &in, nb, sums);
+    t->epoch++;
+    t->rep.epochs_run = t->epoch;
+    t->rep.final_loss = in.loss;
+    if (info) *info = in;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_trainer_validate(kdts_trainer *t, kdts_epoch_info *info, kdts_error *err)
+{
+    kdts_lstm *m = t->m;
+    if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
+    if (t->val) {
+        double v = -1.0;
+        kdts_result r = kdts__eval_ws(m, &t->ws_eval, t->val, t->evalbuf, &v, NULL);
+        if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "validation failed: %s", kdts_result_str(r));
+        if (!(v <= (double)FLT_MAX))
+            return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
+                              "the validation MSE after epoch %d is %g, beyond float range: the model diverged, "
+                              "or the validation split holds extreme values",
+                              t->epoch, v);
+        t->last_val = v;
+        if (t->best_val < 0.0 || v < t->best_val) {
+            t->best_val = v;
+            t->best_epoch = t->epoch;
+            t->since_best = 0;
+            memcpy(t->best, m->params, m->nparams * sizeof(float));
+        } else {
+            t->since_best++;
+        }
+    } else {
+        t->best_epoch = t->epoch;
+    }
+    if (info) {
+        info->val_mse = t->val ? t->last_val : -1.0;
+        info->best_val_mse = t->best_val;
+        info->best_epoch = t->best_epoch;
+        info->seconds = KDTS_NOW_SECONDS() - t->t0;
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF int kdts_trainer_done(const kdts_trainer *t)
+{
+    if (!t->m || t->stop || t->epoch >= t->cfg.epochs) return 1;
+    return t->val && t->cfg.patience > 0 && t->since_best >= t->cfg.patience;
+}
+
+KDTSDEF void kdts_trainer_finish(kdts_trainer *t, kdts_train_report *rep)
+{
+    if (t->m && t->val && t->best_val >= 0.0) memcpy(t->m->params, t->best, t->m->nparams * sizeof(float));
+    t->rep.best_epoch = t->best_epoch;
+    t->rep.best_val_mse = t->val ? t->best_val : -1.0;
+    t->rep.steps = t->step;
+    t->rep.seconds = KDTS_NOW_SECONDS() - t->t0;
+    if (rep) *rep = t->rep;
+}
+
+KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg, const kdts_dataset *train,
+                               const kdts_dataset *val, const kdts_lstm *const *teachers, int nteachers,
+                               kdts_train_report *rep, kdts_error *err)
+{
+    kdts_trainer t;
+    kdts_result r;
+    if (nteachers < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d teachers", nteachers);
+    r = kdts_trainer_init(&t, m, cfg, train, val, err);
+    if (r != KDTS_OK) return r;
+    if (nteachers > 0 && (r = kdts_trainer_teachers(&t, teachers, nteachers, err)) != KDTS_OK) goto done;
+    while (!kdts_trainer_done(&t)) {
+        kdts_epoch_info info;
+        int stopped_inside;
+        if ((r = kdts_trainer_epoch(&t, &info, err)) != KDTS_OK) break;
+        stopped_inside = t.stop;
+        /* a stop inside the epoch still validates these weights */
+        if ((r = kdts_trainer_validate(&t, &info, err)) != KDTS_OK) break;
+        if (!stopped_inside && t.cfg.on_epoch && t.cfg.on_epoch(&info, t.cfg.user)) {
+            t.stop = 1;
+            t.rep.stopped = 1;
+        }
+    }
+    if (r != KDTS_OK && r != KDTS_ERR_NONFINITE) {
+        /* not a numeric stop: keep the report, leave the weights as they are */
+        t.rep.seconds = KDTS_NOW_SECONDS() - t.t0;
+        if (rep) *rep = t.rep;
+        goto done;
+    }
+    kdts_trainer_finish(&t, rep);
+done:
+    kdts_trainer_free(&t);
     return r;
 }
 
 /* ======================================================================== */
 /* >>data                                                                   */
 /* ======================================================================== */
-
-/* ---- message building (works with and without stdio) -------------------- */
-
-typedef struct kdts__msg {
-    char buf[256];
-    size_t n;
-} kdts__msg;
-
-static void kdts__msg_str(kdts__msg *m, const char *s)
-{
-    while (*s && m->n + 1 < sizeof m->buf) m->buf[m->n++] = *s++;
-    m->buf[m->n] = 0;
-}
-
-static void kdts__msg_long(kdts__msg *m, long v)
-{
-    char tmp[24];
-    int i = 0;
-    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-    do { tmp[i++] = (char)('0' + (int)(u % 10)); u /= 10; } while (u);
-    if (v < 0) tmp[i++] = '-';
-    while (i > 0 && m->n + 1 < sizeof m->buf) m->buf[m->n++] = tmp[--i];
-    m->buf[m->n] = 0;
-}
 
 /* Quote at most `max` bytes of s[0..n), non-printable bytes shown as '?'. */
 static void kdts__msg_quoted(kdts__msg *m, const char *s, size_t n, size_t max)
@@ -6916,13 +7492,17 @@ KDTSDEF void kdts_infer_reset(kdts_infer *r)
     r->ring_pos = 0;
 }
 
-KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode)
+KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode, kdts_error *err)
 {
-    if (!r || !r->model) return KDTS_ERR_ARG;
+    if (!r || !r->model) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "inference object not set up");
     if (mode == KDTS_STREAM_AUTO)
         mode = r->model->window_norm == KDTS_WNORM_NONE ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
-    if (mode != KDTS_STREAM_STATEFUL && mode != KDTS_STREAM_WINDOW) return KDTS_ERR_ARG;
-    if (mode == KDTS_STREAM_STATEFUL && r->model->window_norm != KDTS_WNORM_NONE) return KDTS_ERR_ARG;
+    if (mode != KDTS_STREAM_STATEFUL && mode != KDTS_STREAM_WINDOW)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown stream mode %d", mode);
+    if (mode == KDTS_STREAM_STATEFUL && r->model->window_norm != KDTS_WNORM_NONE)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "a stateful stream needs a model without per-window normalization (this one has %d)",
+                          r->model->window_norm);
     r->stream_mode = mode;
     kdts_infer_reset(r);
     return KDTS_OK;
@@ -6987,23 +7567,31 @@ static kdts_result kdts__infer_finish(kdts_infer *r, const float *htop, float *f
 }
 
 static kdts_result kdts__infer_args(const kdts_infer *r, const float *x, int T, const float *fc, const float *lo,
-                                    const float *hi)
+                                    const float *hi, kdts_error *err)
 {
-    if (!r || !r->model || !x || !fc || T < 1 || T > r->max_steps) return KDTS_ERR_ARG;
-    if ((lo || hi) && (r->model->arch.mode != KDTS_MODE_DIST || !lo || !hi)) return KDTS_ERR_ARG;
+    if (!r || !r->model) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "inference object not set up");
+    if (!x || !fc) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "inference: no input or no output buffer");
+    if (T < 1 || T > r->max_steps)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "inference: a window of %d steps (this object takes 1..%d)", T,
+                          r->max_steps);
+    if ((lo || hi) && (r->model->arch.mode != KDTS_MODE_DIST || !lo || !hi))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "inference: intervals need a distribution-mode model and both low and high");
     return KDTS_OK;
 }
 
 /* The window path on raw x (T,F) with the window state h/c (second half). */
 static kdts_result kdts__infer_run(kdts_infer *r, const float *x, int T, float *fc, float *lo, float *hi,
-                                   float coverage)
+                                   float coverage, kdts_error *err)
 {
     const kdts_model *m = r->model;
     size_t LH = (size_t)r->L * r->H, n = (size_t)T * r->F, i;
     float *hs = r->h + LH, *cs = r->c + LH;
     int t, F = r->F;
     for (i = 0; i < n; ++i) {
-        if (!kdts__isfinite(x[i])) return KDTS_ERR_NONFINITE;
+        if (!kdts__isfinite(x[i]))
+            return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "inference: input step %d, feature %d is NaN or Inf",
+                              (int)(i / (size_t)F) + 1, (int)(i % (size_t)F) + 1);
         r->xbuf[i] = kdts_scaler_apply_value(&m->scaler, (int)(i % (size_t)F), x[i]);
     }
     kdts_window_normalize(r->xbuf, T, F, m->window_norm, m->norm_eps, r->woff, r->wscale);
@@ -7014,48 +7602,49 @@ static kdts_result kdts__infer_run(kdts_infer *r, const float *x, int T, float *
 }
 
 KDTSDEF kdts_result kdts_infer_window(kdts_infer *r, const float *x, int T, float *forecast, float *low,
-                                      float *high, float coverage)
+                                      float *high, float coverage, kdts_error *err)
 {
-    kdts_result rc = kdts__infer_args(r, x, T, forecast, low, high);
+    kdts_result rc = kdts__infer_args(r, x, T, forecast, low, high, err);
     if (rc != KDTS_OK) return rc;
-    return kdts__infer_run(r, x, T, forecast, low, high, coverage);
+    return kdts__infer_run(r, x, T, forecast, low, high, coverage, err);
 }
 
 KDTSDEF kdts_result kdts_infer_batch(kdts_infer *r, const float *x, int n, int T, float *forecast, float *low,
-                                     float *high, float coverage)
+                                     float *high, float coverage, kdts_error *err)
 {
     int i;
     size_t V;
-    kdts_result rc = kdts__infer_args(r, x, T, forecast, low, high);
+    kdts_result rc = kdts__infer_args(r, x, T, forecast, low, high, err);
     if (rc != KDTS_OK) return rc;
-    if (n < 0) return KDTS_ERR_ARG;
+    if (n < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "inference: %d windows", n);
     V = (size_t)r->out_values;
     for (i = 0; i < n; ++i) {
         rc = kdts__infer_run(r, x + (size_t)i * T * r->F, T, forecast + i * V, low ? low + i * V : NULL,
-                             high ? high + i * V : NULL, coverage);
+                             high ? high + i * V : NULL, coverage, err);
         if (rc != KDTS_OK) return rc;
     }
     return KDTS_OK;
 }
 
 KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *forecast, float *low, float *high,
-                                    float coverage)
+                                    float coverage, kdts_error *err)
 {
     const kdts_model *m;
     int f, F;
-    kdts_result rc = kdts__infer_args(r, obs, 1, forecast, low, high);
+    kdts_result rc = kdts__infer_args(r, obs, 1, forecast, low, high, err);
     if (rc != KDTS_OK) return rc;
     m = r->model;
     F = r->F;
     for (f = 0; f < F; ++f)
-        if (!kdts__isfinite(obs[f])) return KDTS_ERR_NONFINITE;
+        if (!kdts__isfinite(obs[f]))
+            return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "inference: observation feature %d is NaN or Inf", f + 1);
     if (r->stream_mode == KDTS_STREAM_WINDOW) {
         int T = m->lookback, n;
         memmove(r->ring, r->ring + F, (size_t)(T - 1) * F * sizeof(float));
         memcpy(r->ring + (size_t)(T - 1) * F, obs, (size_t)F * sizeof(float));
         r->seen++;
         n = r->seen < T ? (int)r->seen : T;
-        return kdts__infer_run(r, r->ring + (size_t)(T - n) * F, n, forecast, low, high, coverage);
+        return kdts__infer_run(r, r->ring + (size_t)(T - n) * F, n, forecast, low, high, coverage, err);
     }
     for (f = 0; f < F; ++f) {
         r->xs[f] = kdts_scaler_apply_value(&m->scaler, f, obs[f]);

@@ -820,14 +820,14 @@ static double measure_latency_us(const series_data *d, const series_spec *ss, co
     check(kdts_lstm_ws_init(&ws, &m.cfg, 1, ss->lookback, 0, &err), &err, "latency workspace");
     /* warm-up and inner repetition count so one sample lasts >= ~20 us */
     t0 = now_seconds();
-    for (i = 0; i < 5; ++i) kdts_lstm_forecast(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL);
+    for (i = 0; i < 5; ++i) kdts_lstm_forecast(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL, NULL);
     est = (now_seconds() - t0) / 5;
     if (est < 20e-6) inner = (int)(20e-6 / (est > 1e-9 ? est : 1e-9)) + 1;
     reps = est * inner * 301 > 1.0 ? 61 : 301;
     for (r = 0; r < reps; ++r) {
         t0 = now_seconds();
         for (i = 0; i < inner; ++i) {
-            kdts_lstm_forecast(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL);
+            kdts_lstm_forecast(&m, &ws, x, 1, ss->lookback, NULL, NULL, NULL, NULL);
             if (mode == KDTS_MODE_DIST)
                 kdts_dist_expect(fc, ws.out, (size_t)ss->horizon, o->bins,
                                  m.cfg.bin_lo, m.cfg.bin_hi);
@@ -872,7 +872,7 @@ static void slice_forecast(const series_data *d, const series_spec *ss, const kd
         long n = (long)k * H;
         const float *o;
         double off = d->te.norm_offset[n * (F + 1) + F], scl = d->te.norm_scale[n * (F + 1) + F];
-        check(kdts_lstm_forecast(m, &ws, d->te.x + (size_t)n * T * F, 1, T, NULL, NULL, NULL), NULL,
+        check(kdts_lstm_forecast(m, &ws, d->te.x + (size_t)n * T * F, 1, T, NULL, NULL, NULL, NULL), NULL,
               "slice forecast");
         o = ws.out;
         for (j = 0; j < H; ++j) {

@@ -47,13 +47,13 @@ int main(void)
            m->arch.layers, m->arch.hidden, (unsigned long)m->nparams, m->lookback, m->horizon,
            (unsigned long)need);
     /* one window */
-    if (kdts_infer_window(&inf, window, 24, fc, NULL, NULL, 0) != KDTS_OK) return 1;
+    if (kdts_infer_window(&inf, window, 24, fc, NULL, NULL, 0, NULL) != KDTS_OK) return 1;
     printf("window forecast of %s:", kdts_model_feature_name(m, m->target_index[0]));
     for (j = 0; j < 4; ++j) printf(" %.3f", fc[j]);
     printf("\n");
     /* streaming: one observation at a time, as a sensor would deliver them */
     for (t = 0; t < 24; ++t)
-        if (kdts_infer_step(&inf, &window[t], fc, NULL, NULL, 0) != KDTS_OK) return 1;
+        if (kdts_infer_step(&inf, &window[t], fc, NULL, NULL, 0, NULL) != KDTS_OK) return 1;
     printf("stream forecast after 24 steps:");
     for (j = 0; j < 4; ++j) printf(" %.3f", fc[j]);
     printf("\n");

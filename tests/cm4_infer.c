@@ -37,7 +37,7 @@ int main(void)
     if (status_out != KDTS_OK) return 1;
     for (;;) {
         for (i = 0; i < CM_T; ++i) x[i] = adc[i];
-        status_out = kdts_infer_window(&inf, x, CM_T, fc, NULL, NULL, 0.0f);
+        status_out = kdts_infer_window(&inf, x, CM_T, fc, NULL, NULL, 0.0f, NULL);
         for (i = 0; i < CM_H; ++i) forecast_out[i] = fc[i];
     }
 }

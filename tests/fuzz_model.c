@@ -34,9 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (x && fc && lo && hi) {
             int dist = m.arch.mode == KDTS_MODE_DIST;
             for (i = 0; i < nx; ++i) x[i] = (float)(i % 7) - 3.0f;
-            (void)kdts_infer_window(&inf, x, m.lookback, fc, dist ? lo : NULL, dist ? hi : NULL, 0.8f);
+            (void)kdts_infer_window(&inf, x, m.lookback, fc, dist ? lo : NULL, dist ? hi : NULL, 0.8f, NULL);
             for (i = 0; i < (size_t)m.lookback + 2; ++i)
-                (void)kdts_infer_step(&inf, x + (i % (size_t)m.lookback) * (size_t)m.n_features, fc, NULL, NULL, 0.0f);
+                (void)kdts_infer_step(&inf, x + (i % (size_t)m.lookback) * (size_t)m.n_features, fc, NULL, NULL, 0.0f, NULL);
         }
         free(x);
         free(fc);

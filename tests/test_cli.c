@@ -125,8 +125,8 @@ int main(void)
                   "  cc.columns = &col; cc.n_columns = 1;\n"
                   "  if (kdts_csv_read_file(&t, \"data/ETTh1.csv\", &cc, NULL) || kdts_model_load_file(&m, \"" DIR "/student.kdts\", NULL)) return 2;\n"
                   "  if (kdts_infer_create(&a, &cli_student_model, 0, NULL) || kdts_infer_create(&b, &m, 0, NULL)) return 3;\n"
-                  "  if (kdts_infer_window(&a, t.col[0] + 1500 - 24, 24, fa, NULL, NULL, 0)) return 4;\n"
-                  "  if (kdts_infer_window(&b, t.col[0] + 1500 - 24, 24, fb, NULL, NULL, 0)) return 5;\n"
+                  "  if (kdts_infer_window(&a, t.col[0] + 1500 - 24, 24, fa, NULL, NULL, 0, NULL)) return 4;\n"
+                  "  if (kdts_infer_window(&b, t.col[0] + 1500 - 24, 24, fb, NULL, NULL, 0, NULL)) return 5;\n"
                   "  printf(\"1499\"); for (j = 0; j < 4; ++j) printf(\",%.6g\", fa[j]); printf(\"\\n\");\n"
                   "  printf(memcmp(fa, fb, sizeof fa) ? \"DIFF\\n\" : \"SAME\\n\");\n"
                   "  kdts_infer_free(&a); kdts_infer_free(&b); kdts_model_free(&m); kdts_table_free(&t); return 0; }\n", f);

@@ -45,7 +45,7 @@ static void test_gemm(void)
                         for (i = 0; i < nc; ++i) C[i] = C2[i] = NAN;
                     /* padding columns must be untouched: mark them */
                     kdts_gemm_ref(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C2, ldc);
-                    if (kdts_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != KDTS_OK) fails++;
+                    if (kdts_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL) != KDTS_OK) fails++;
                     for (i = 0; i < nc; ++i) {
                         int col = (int)(i % (size_t)ldc), row = (int)(i / (size_t)ldc);
                         if (row < M && col < N) {
@@ -74,8 +74,8 @@ static void test_gemm(void)
     printf("gemm (%s path): %d products against the reference, worst |diff|/(max|C|+1) = %.3g\n",
            kdts_simd_name(), runs, worst);
     KT_CHECK(fails == 0, "%d gemm mismatches", fails);
-    KT_CHECK(kdts_gemm(0, 0, 2, 2, 2, 1, NULL, 1, NULL, 2, 0, NULL, 2) == KDTS_ERR_ARG, "lda < K accepted");
-    KT_CHECK(kdts_gemm(0, 0, -1, 2, 2, 1, NULL, 2, NULL, 2, 0, NULL, 2) == KDTS_ERR_ARG, "negative M accepted");
+    KT_CHECK(kdts_gemm(0, 0, 2, 2, 2, 1, NULL, 1, NULL, 2, 0, NULL, 2, NULL) == KDTS_ERR_ARG, "lda < K accepted");
+    KT_CHECK(kdts_gemm(0, 0, -1, 2, 2, 1, NULL, 2, NULL, 2, 0, NULL, 2, NULL) == KDTS_ERR_ARG, "negative M accepted");
 }
 
 static void test_vec(void)
@@ -156,8 +156,8 @@ typedef struct gc_ctx {
 static double gc_loss(gc_ctx *g)
 {
     kdts_loss_value lv;
-    kdts_lstm_forward(g->m, g->ws, g->x, g->B, g->T, g->h0, g->c0, g->out, 1, NULL);
-    kdts_loss_eval(&g->lc, g->w[0], g->w[1], g->w[2], g->out, g->y, g->tv, g->tp, g->B, g->T, &lv, NULL);
+    kdts_lstm_forward(g->m, g->ws, g->x, g->B, g->T, g->h0, g->c0, g->out, 1, NULL, NULL);
+    kdts_loss_eval(&g->lc, g->w[0], g->w[1], g->w[2], g->out, g->y, g->tv, g->tp, g->B, g->T, &lv, NULL, NULL);
     return lv.total;
 }
 
@@ -266,10 +266,10 @@ static void test_gradcheck(void)
             } tens[KDTS_MAX_LAYERS * 4 + 5];
             int nt = 0, k;
             memcpy(g.w, terms[ti], sizeof g.w);
-            kdts_lstm_forward(&m, &ws, g.x, B, T, g.h0, g.c0, g.out, 1, NULL);
-            kdts_loss_eval(&g.lc, g.w[0], g.w[1], g.w[2], g.out, g.y, g.tv, g.tp, B, T, &lv, g.dout);
+            kdts_lstm_forward(&m, &ws, g.x, B, T, g.h0, g.c0, g.out, 1, NULL, NULL);
+            kdts_loss_eval(&g.lc, g.w[0], g.w[1], g.w[2], g.out, g.y, g.tv, g.tp, B, T, &lv, g.dout, NULL);
             kdts_lstm_zero_grad(&m);
-            kdts_lstm_backward(&m, &ws, g.dout, dx, dh0, dc0);
+            kdts_lstm_backward(&m, &ws, g.dout, dx, dh0, dc0, NULL);
             for (l = 0; l < L; ++l) {
                 size_t I = l ? (size_t)H : (size_t)F;
                 tens[nt].name = "W_ih"; tens[nt].p = m.params + m.off_wih[l]; tens[nt].gr = m.grads + m.off_wih[l]; tens[nt++].n = 4 * H * I;
@@ -361,20 +361,20 @@ static void test_single_window(void)
         for (i = 0; i < B * T * F; ++i) x[i] = frand(&r);
         ob = (float *)malloc(sizeof(float) * B * T * O);
         o1 = (float *)malloc(sizeof(float) * T * O);
-        kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, ob, 0, NULL);
+        kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, ob, 0, NULL, NULL);
         for (b = 0; b < B; ++b) {
-            kdts_lstm_forward(&m, &ws, x + b * T * F, 1, T, NULL, NULL, o1, 0, NULL);
+            kdts_lstm_forward(&m, &ws, x + b * T * F, 1, T, NULL, NULL, o1, 0, NULL, NULL);
             for (i = 0; i < T * O; ++i) {
                 double d = fabs((double)o1[i] - ob[b * T * O + i]);
                 if (d > worst) worst = d;
             }
-            kdts_lstm_forecast(&m, &ws, x + b * T * F, 1, T, NULL, NULL, fc);
+            kdts_lstm_forecast(&m, &ws, x + b * T * F, 1, T, NULL, NULL, fc, NULL);
             for (i = 0; i < O; ++i) {
                 double d = fabs((double)fc[i] - ob[(b * T + T - 1) * O + i]);
                 if (d > worst_fc) worst_fc = d;
             }
         }
-        kdts_lstm_forecast(&m, &ws, x, B, T, NULL, NULL, fc);
+        kdts_lstm_forecast(&m, &ws, x, B, T, NULL, NULL, fc, NULL);
         for (b = 0; b < B; ++b)
             for (i = 0; i < O; ++i) {
                 double d = fabs((double)fc[b * O + i] - ob[(b * T + T - 1) * O + i]);
@@ -389,13 +389,13 @@ static void test_single_window(void)
         for (i = 0; i < T * O; ++i) d2[i] = d2[T * O + i] = 0.5f * d1[i];
         memcpy(x2, x, sizeof(float) * T * F);
         memcpy(x2 + T * F, x, sizeof(float) * T * F);
-        kdts_lstm_forward(&m, &wt, x, 1, T, NULL, NULL, o1, 1, NULL);
+        kdts_lstm_forward(&m, &wt, x, 1, T, NULL, NULL, o1, 1, NULL, NULL);
         kdts_lstm_zero_grad(&m);
-        kdts_lstm_backward(&m, &wt, d1, NULL, NULL, NULL);
+        kdts_lstm_backward(&m, &wt, d1, NULL, NULL, NULL, NULL);
         memcpy(g1, m.grads, sizeof(float) * np);
-        kdts_lstm_forward(&m, &wt, x2, 2, T, NULL, NULL, ob, 1, NULL);
+        kdts_lstm_forward(&m, &wt, x2, 2, T, NULL, NULL, ob, 1, NULL, NULL);
         kdts_lstm_zero_grad(&m);
-        kdts_lstm_backward(&m, &wt, d2, NULL, NULL, NULL);
+        kdts_lstm_backward(&m, &wt, d2, NULL, NULL, NULL, NULL);
         for (i = 0; i < (int)np; ++i) {
             double d = fabs((double)g1[i] - m.grads[i]);
             if (fabs(m.grads[i]) > gmax) gmax = fabs(m.grads[i]);
@@ -496,14 +496,14 @@ static void test_blocked_backward(void)
         for (i = 0; i < B * T * O; ++i) dout[i] = frand(&r);
         for (i = 0; i < L * B * H; ++i) h0[i] = 0.5f * frand(&r);
         for (i = 0; i < L * B * H; ++i) c0[i] = frand(&r);
-        kdts_lstm_forecast(&m, &wb, x, B, T, h0, c0, fc);
+        kdts_lstm_forecast(&m, &wb, x, B, T, h0, c0, fc, NULL);
         memcpy(wsfc, wb.out, sizeof(float) * B * O);
-        kdts_lstm_forward(&m, &wb, x, B, T, h0, c0, out, 1, NULL);
+        kdts_lstm_forward(&m, &wb, x, B, T, h0, c0, out, 1, NULL, NULL);
         if (wb.part > parts) parts = wb.part;
         memcpy(wsout, wb.out, sizeof(float) * B * T * O);
         kdts_lstm_final_state(&wb, hN, cN);
         kdts_lstm_zero_grad(&m);
-        kdts_lstm_backward(&m, &wb, dout, dx, dh0, dc0);
+        kdts_lstm_backward(&m, &wb, dout, dx, dh0, dc0, NULL);
         memcpy(gb, m.grads, sizeof(float) * np);
 #define KT_CMP(ref, got, mx, md)                               \
     do {                                                       \
@@ -516,8 +516,8 @@ static void test_blocked_backward(void)
                 memcpy(h1 + l * H, h0 + ((size_t)l * B + b) * H, sizeof(float) * H);
                 memcpy(c1 + l * H, c0 + ((size_t)l * B + b) * H, sizeof(float) * H);
             }
-            kdts_lstm_forecast(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, fc1);
-            kdts_lstm_forward(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, out1, 1, NULL);
+            kdts_lstm_forecast(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, fc1, NULL);
+            kdts_lstm_forward(&m, &w1, x + (size_t)b * T * F, 1, T, h1, c1, out1, 1, NULL, NULL);
             kdts_lstm_final_state(&w1, h1 + L * H, c1 + L * H);
             for (i = 0; i < O; ++i) {
                 KT_CMP(fc1[i], fc[(size_t)b * O + i], fmax, fd);
@@ -534,7 +534,7 @@ static void test_blocked_backward(void)
                     KT_CMP(c1[(L + l) * H + i], cN[((size_t)l * B + b) * H + i], fmax, fd);
                 }
             kdts_lstm_zero_grad(&m);
-            kdts_lstm_backward(&m, &w1, dout + (size_t)b * T * O, dx1, dh1, dc1);
+            kdts_lstm_backward(&m, &w1, dout + (size_t)b * T * O, dx1, dh1, dc1, NULL);
             for (i = 0; i < (int)np; ++i) gs[i] += m.grads[i];
             for (i = 0; i < T * F; ++i) KT_CMP(dx1[i], dx[(size_t)b * T * F + i], xmax, xd);
             for (l = 0; l < L; ++l)
@@ -615,11 +615,11 @@ static void test_threads_dropout(void)
         g[run] = (float *)malloc(sizeof(float) * np);
         omp_set_num_threads(run == 1 ? 1 : nt);
         kdts_rng_seed(&r, 9);
-        kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, out[run], 1, &r);
+        kdts_lstm_forward(&m, &ws, x, B, T, NULL, NULL, out[run], 1, &r, NULL);
         parts[run] = ws.part;
         if (run == 2) omp_set_num_threads(1);
         kdts_lstm_zero_grad(&m);
-        kdts_lstm_backward(&m, &ws, dout, dx[run], NULL, NULL);
+        kdts_lstm_backward(&m, &ws, dout, dx[run], NULL, NULL, NULL);
         memcpy(g[run], m.grads, sizeof(float) * np);
     }
     omp_set_num_threads(nt);
@@ -797,7 +797,7 @@ static void test_torch_ref(void)
         dc0 = (float *)calloc(ns, 4);
         hN = (float *)calloc(ns, 4);
         cN = (float *)calloc(ns, 4);
-        kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL);
+        kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL, NULL);
         kdts_lstm_final_state(&ws, hN, cN);
         printf(" %s mode:\n", mode ? "distribution" : "point");
         sprintf(nm, "%sout", pf);
@@ -817,19 +817,19 @@ static void test_torch_ref(void)
                         h1[ll * H + jj] = h0[((size_t)ll * B + bb) * H + jj];
                         c1[ll * H + jj] = c0[((size_t)ll * B + bb) * H + jj];
                     }
-                kdts_lstm_forward(&m, &ws, x + (size_t)bb * T * F, 1, T, h1, c1, o1, 0, NULL);
+                kdts_lstm_forward(&m, &ws, x + (size_t)bb * T * F, 1, T, h1, c1, o1, 0, NULL, NULL);
                 memcpy(all + (size_t)bb * T * O, o1, (size_t)T * O * 4);
             }
             sprintf(nm, "%sout", pf);
             printf("  (one window at a time)\n");
             e = cmp_tensor(nm, all, ref_get(&rf, nm), (size_t)B * T * O, tol); if (e > worst) worst = e;
             free(o1); free(h1); free(c1); free(all);
-            kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL); /* restore the batch forward */
+            kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL, NULL); /* restore the batch forward */
         }
         kdts_loss_config_from_model(&lc, &m);
         lc.temperature = (float)hyp->data[2];
         lc.label_sigma = (float)hyp->data[5];
-        kdts_distill_loss(&lc, alpha, beta, out, y, tv, tp, B, T, &lv, dout);
+        kdts_distill_loss(&lc, alpha, beta, out, y, tv, tp, B, T, &lv, dout, NULL);
         loss4[0] = (float)lv.total;
         loss4[1] = (float)lv.hard;
         loss4[2] = (float)lv.soft;
@@ -837,7 +837,7 @@ static void test_torch_ref(void)
         sprintf(nm, "%sloss", pf);
         e = cmp_tensor(nm, loss4, ref_get(&rf, nm), 4, tol); if (e > worst) worst = e;
         kdts_lstm_zero_grad(&m);
-        kdts_lstm_backward(&m, &ws, dout, dx, dh0, dc0);
+        kdts_lstm_backward(&m, &ws, dout, dx, dh0, dc0, NULL);
         sprintf(nm, "%sdparams", pf);
         e = cmp_tensor(nm, m.grads, ref_get(&rf, nm), m.nparams, tol); if (e > worst) worst = e;
         sprintf(nm, "%sdx", pf);
@@ -851,10 +851,10 @@ static void test_torch_ref(void)
             static const char *sfx[] = {"hard", "soft", "seq"};
             float w[3] = {0, 0, 0};
             w[wi] = 1.0f;
-            kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL);
-            kdts_loss_eval(&lc, w[0], w[1], w[2], out, y, tv, tp, B, T, &lv, dout);
+            kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL, NULL);
+            kdts_loss_eval(&lc, w[0], w[1], w[2], out, y, tv, tp, B, T, &lv, dout, NULL);
             kdts_lstm_zero_grad(&m);
-            kdts_lstm_backward(&m, &ws, dout, NULL, NULL, NULL);
+            kdts_lstm_backward(&m, &ws, dout, NULL, NULL, NULL, NULL);
             sprintf(nm, "%sdparams_%s", pf, sfx[wi]);
             e = cmp_tensor(nm, m.grads, ref_get(&rf, nm), m.nparams, tol); if (e > worst) worst = e;
         }
@@ -938,18 +938,18 @@ static void test_loss_misc(void)
         kdts_loss_value lv;
         lc.mode = KDTS_MODE_POINT;
         lc.horizon = 1;
-        kdts_distill_loss(&lc, 0.5f, 2.0f, out, tg, tvv, NULL, 1, 2, &lv, d);
+        kdts_distill_loss(&lc, 0.5f, 2.0f, out, tg, tvv, NULL, 1, 2, &lv, d, NULL);
         /* hard = (1+9)/2 = 5, soft = (3-2)^2 = 1, seq = (1+1)/2 = 1 */
         KT_CHECK(fabs(lv.hard - 5) < 1e-9 && fabs(lv.soft - 1) < 1e-9 && fabs(lv.seq - 1) < 1e-9, "loss terms");
         KT_CHECK(fabs(lv.total - (0.5 * 5 + 0.5 * 1 + 2 * 1)) < 1e-9, "combined %g", lv.total);
         /* d/dout0 = 0.5*2*1/2 + 2*2*(-1)/2 = -1.5; d/dout1 = 0.5*2*3/2 + 0.5*2*1 + 2*2*1/2 = 4.5 */
         KT_CHECK(fabs(d[0] + 1.5f) < 1e-6 && fabs(d[1] - 4.5f) < 1e-6, "loss gradient %g %g", (double)d[0], (double)d[1]);
         lc.hard_last_only = 1;
-        kdts_distill_loss(&lc, 0.0f, 0.0f, out, tg, tvv, NULL, 1, 2, &lv, d);
+        kdts_distill_loss(&lc, 0.0f, 0.0f, out, tg, tvv, NULL, 1, 2, &lv, d, NULL);
         KT_CHECK(fabs(lv.hard - 9) < 1e-9 && d[0] == 0.0f, "hard loss on the last step only");
         out[0] = NAN;
         lc.hard_last_only = 0;
-        KT_CHECK(kdts_distill_loss(&lc, 0.0f, 0.0f, out, tg, tvv, NULL, 1, 2, &lv, d) == KDTS_ERR_NONFINITE,
+        KT_CHECK(kdts_distill_loss(&lc, 0.0f, 0.0f, out, tg, tvv, NULL, 1, 2, &lv, d, NULL) == KDTS_ERR_NONFINITE,
                  "NaN loss reported");
     }
 }

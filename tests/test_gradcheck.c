@@ -188,13 +188,13 @@ int main(void)
             kdts_loss_value lv;
             double dl;
             memcpy(in.w, wts[ti], sizeof in.w);
-            kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL);
-            kdts_loss_eval(&lc, (float)in.w[0], (float)in.w[1], (float)in.w[2], out, y, tv, tp, B, T, &lv, dout);
+            kdts_lstm_forward(&m, &ws, x, B, T, h0, c0, out, 1, NULL, NULL);
+            kdts_loss_eval(&lc, (float)in.w[0], (float)in.w[1], (float)in.w[2], out, y, tv, tp, B, T, &lv, dout, NULL);
             dl = dloss(&dm, &in);
             KT_CHECK(fabs(dl - lv.total) <= 1e-5 * fabs(dl) + 1e-7, "%s %s loss: kdts %.9g, double %.9g",
                      mode ? "dist" : "point", term[ti], lv.total, dl);
             kdts_lstm_zero_grad(&m);
-            kdts_lstm_backward(&m, &ws, dout, dx, dh0, dc0);
+            kdts_lstm_backward(&m, &ws, dout, dx, dh0, dc0, NULL);
             for (l = 0; l < L; ++l) {
                 size_t I = l ? H : F;
                 tens[nt].name = "W_ih"; tens[nt].off = m.off_wih[l]; tens[nt++].n = 4 * H * I;

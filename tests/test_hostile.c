@@ -434,11 +434,11 @@ static void test_absurd_sizes(void)
     KT_CHECK(kdts_lstm_ws_init(&ws, &c, 2, 3, 0, NULL) == KDTS_OK, "ws small");
     {
         float x[16] = {0}, out[64];
-        KT_CHECK(kdts_lstm_forward(&m, &ws, x, 3, 3, NULL, NULL, out, 0, NULL) == KDTS_ERR_SHAPE, "B > max_batch");
-        KT_CHECK(kdts_lstm_forward(&m, &ws, x, 2, 4, NULL, NULL, out, 0, NULL) == KDTS_ERR_SHAPE, "T > max_steps");
-        r = kdts_lstm_forward(&m, &ws, x, 2, 0, NULL, NULL, out, 0, NULL);
+        KT_CHECK(kdts_lstm_forward(&m, &ws, x, 3, 3, NULL, NULL, out, 0, NULL, NULL) == KDTS_ERR_SHAPE, "B > max_batch");
+        KT_CHECK(kdts_lstm_forward(&m, &ws, x, 2, 4, NULL, NULL, out, 0, NULL, NULL) == KDTS_ERR_SHAPE, "T > max_steps");
+        r = kdts_lstm_forward(&m, &ws, x, 2, 0, NULL, NULL, out, 0, NULL, NULL);
         KT_CHECK(r == KDTS_ERR_SHAPE || r == KDTS_ERR_ARG, "T = 0: %s", kdts_result_str(r));
-        r = kdts_lstm_forward(&m, &ws, x, -1, 2, NULL, NULL, out, 0, NULL);
+        r = kdts_lstm_forward(&m, &ws, x, -1, 2, NULL, NULL, out, 0, NULL, NULL);
         KT_CHECK(r == KDTS_ERR_SHAPE || r == KDTS_ERR_ARG, "B = -1: %s", kdts_result_str(r));
         r = kdts_predict(&m, x, 0, 3, out, &e);
         KT_CHECK(r == KDTS_ERR_ARG, "predict 0 windows: %s", kdts_result_str(r));
@@ -478,9 +478,9 @@ static void test_absurd_sizes(void)
     kdts_lstm_free(&m);
 
     /* GEMM with negative sizes or short leading dimensions */
-    KT_CHECK(kdts_gemm(0, 0, -1, 2, 2, 1.0f, A, 2, A, 2, 0.0f, C, 2) == KDTS_ERR_ARG, "gemm M = -1");
-    KT_CHECK(kdts_gemm(0, 0, 2, 2, 2, 1.0f, A, 1, A, 2, 0.0f, C, 2) == KDTS_ERR_ARG, "gemm lda < K");
-    KT_CHECK(kdts_gemm(0, 0, 2, 2, 2, 1.0f, A, 2, A, 2, 0.0f, C, 1) == KDTS_ERR_ARG, "gemm ldc < N");
+    KT_CHECK(kdts_gemm(0, 0, -1, 2, 2, 1.0f, A, 2, A, 2, 0.0f, C, 2, NULL) == KDTS_ERR_ARG, "gemm M = -1");
+    KT_CHECK(kdts_gemm(0, 0, 2, 2, 2, 1.0f, A, 1, A, 2, 0.0f, C, 2, NULL) == KDTS_ERR_ARG, "gemm lda < K");
+    KT_CHECK(kdts_gemm(0, 0, 2, 2, 2, 1.0f, A, 2, A, 2, 0.0f, C, 1, NULL) == KDTS_ERR_ARG, "gemm ldc < N");
 
     /* Adam over more parameters than memory */
     r = kdts_adam_init(&a, NULL, (size_t)-1 / 2, &e);
@@ -767,7 +767,7 @@ static void test_bad_model_files(void)
             int i;
             for (i = 0; i < 20; ++i) x[i] = (float)i;
             if (kdts_infer_create(&inf, &l, 0, NULL) == KDTS_OK) {
-                r = kdts_infer_window(&inf, x, 10, fc, NULL, NULL, 0.0f);
+                r = kdts_infer_window(&inf, x, 10, fc, NULL, NULL, 0.0f, NULL);
                 KT_CHECK(r == KDTS_ERR_NONFINITE || (r == KDTS_OK && all_finite(fc, 2)),
                          "a NaN weight gives NaN forecasts reported as %s", kdts_result_str(r));
                 kdts_infer_free(&inf);
@@ -885,7 +885,7 @@ static kdts_result oom_gemm(void *ctx)
 {
     static float A[300 * 300], B[300 * 300], C[300 * 300];
     (void)ctx;
-    return kdts_gemm(0, 1, 300, 300, 300, 1.0f, A, 300, B, 300, 0.0f, C, 300);
+    return kdts_gemm(0, 1, 300, 300, 300, 1.0f, A, 300, B, 300, 0.0f, C, 300, NULL);
 }
 
 static kdts_result oom_adam(void *ctx)

@@ -106,7 +106,7 @@ static void forecast(const kdts_model *m, const float *x, int T, float *fc, floa
 {
     kdts_infer inf;
     KT_CHECK(kdts_infer_create(&inf, m, T, NULL) == KDTS_OK, "infer create");
-    KT_CHECK(kdts_infer_window(&inf, x, T, fc, lo, hi, 0.8f) == KDTS_OK, "infer window");
+    KT_CHECK(kdts_infer_window(&inf, x, T, fc, lo, hi, 0.8f, NULL) == KDTS_OK, "infer window");
     kdts_infer_free(&inf);
 }
 
@@ -286,13 +286,13 @@ static void test_stream(void)
     KT_CHECK(kdts_infer_init(&inf, &m, 40, buf + 4, sizeof buf - 4, NULL) == KDTS_OK, "init in caller memory");
     KT_CHECK(inf.stream_mode == KDTS_STREAM_STATEFUL, "auto = stateful without window norm");
     fill_window(x, 80, 9);
-    for (t = 0; t < 12; ++t) KT_CHECK(kdts_infer_step(&inf, x + 2 * t, fs, NULL, NULL, 0) == KDTS_OK, "step");
-    KT_CHECK(kdts_infer_window(&inf, x, 12, fw, NULL, NULL, 0) == KDTS_OK, "window");
+    for (t = 0; t < 12; ++t) KT_CHECK(kdts_infer_step(&inf, x + 2 * t, fs, NULL, NULL, 0, NULL) == KDTS_OK, "step");
+    KT_CHECK(kdts_infer_window(&inf, x, 12, fw, NULL, NULL, 0, NULL) == KDTS_OK, "window");
     KT_CHECK(maxdiff(fs, fw, 4) <= 1e-5f, "stateful step == window after T steps (diff %g)", maxdiff(fs, fw, 4));
     /* every prefix length, continuing the same stream */
     for (t = 12; t < 40; ++t) {
-        kdts_infer_step(&inf, x + 2 * t, fs, NULL, NULL, 0);
-        kdts_infer_window(&inf, x, t + 1, fw, NULL, NULL, 0);
+        kdts_infer_step(&inf, x + 2 * t, fs, NULL, NULL, 0, NULL);
+        kdts_infer_window(&inf, x, t + 1, fw, NULL, NULL, 0, NULL);
         ok &= maxdiff(fs, fw, 4) <= 1e-5f;
     }
     KT_CHECK(ok, "stateful step == window over the whole history for 13..40 steps");
@@ -300,9 +300,9 @@ static void test_stream(void)
     {
         float fb[3 * 4], f1[4];
         int i;
-        KT_CHECK(kdts_infer_batch(&inf, x, 3, 12, fb, NULL, NULL, 0) == KDTS_OK, "batch");
+        KT_CHECK(kdts_infer_batch(&inf, x, 3, 12, fb, NULL, NULL, 0, NULL) == KDTS_OK, "batch");
         for (i = 0; i < 3; ++i) {
-            kdts_infer_window(&inf, x + i * 24, 12, f1, NULL, NULL, 0);
+            kdts_infer_window(&inf, x + i * 24, 12, f1, NULL, NULL, 0, NULL);
             KT_CHECK(!memcmp(f1, fb + 4 * i, 16), "batch window %d identical", i);
         }
     }
@@ -316,7 +316,7 @@ static void test_stream(void)
         KT_CHECK(kdts_model_lstm(&m, &v, NULL) == KDTS_OK, "lstm view");
         KT_CHECK(kdts_predict(&v, xn, 1, 12, core, NULL) == KDTS_OK, "kdts_predict");
         for (i = 0; i < 4; ++i) core[i] = kdts_scaler_invert_value(&m.scaler, 1, core[i]);
-        kdts_infer_window(&inf, x, 12, fw, NULL, NULL, 0);
+        kdts_infer_window(&inf, x, 12, fw, NULL, NULL, 0, NULL);
         KT_CHECK(maxdiff(core, fw, 4) <= 1e-4f * 3.0f, "inference == kdts_predict (diff %g)", maxdiff(core, fw, 4));
     }
     /* window-norm model: WINDOW streaming reproduces the window API exactly */
@@ -324,33 +324,33 @@ static void test_stream(void)
     need = kdts_infer_size(&w, 0);
     KT_CHECK(kdts_infer_init(&inf, &w, 0, buf, sizeof buf, NULL) == KDTS_OK && need <= sizeof buf, "init dist");
     KT_CHECK(inf.stream_mode == KDTS_STREAM_WINDOW, "auto = window with window norm");
-    KT_CHECK(kdts_infer_stream_mode(&inf, KDTS_STREAM_STATEFUL) == KDTS_ERR_ARG, "stateful refused with window norm");
+    KT_CHECK(kdts_infer_stream_mode(&inf, KDTS_STREAM_STATEFUL, NULL) == KDTS_ERR_ARG, "stateful refused with window norm");
     before = g_allocs;
     ok = 1;
     for (t = 0; t < 40; ++t) {
         float lo[4], hi[4], lw[4], hw[4];
         int n = t + 1 < 12 ? t + 1 : 12;
-        kdts_infer_step(&inf, x + 2 * t, fs, lo, hi, 0.9f);
-        kdts_infer_window(&inf, x + 2 * (t + 1 - n), n, fw, lw, hw, 0.9f);
+        kdts_infer_step(&inf, x + 2 * t, fs, lo, hi, 0.9f, NULL);
+        kdts_infer_window(&inf, x + 2 * (t + 1 - n), n, fw, lw, hw, 0.9f, NULL);
         ok &= !memcmp(fs, fw, 16) && !memcmp(lo, lw, 16) && !memcmp(hi, hw, 16);
     }
     KT_CHECK(ok, "WINDOW stream == window API on the last lookback observations");
     KT_CHECK(g_allocs == before, "no allocation in dist-mode inference with intervals");
     {
         float lo[4];
-        KT_CHECK(kdts_infer_window(&inf, x, 0, fw, NULL, NULL, 0) == KDTS_ERR_ARG, "T = 0 rejected");
-        KT_CHECK(kdts_infer_window(&inf, x, 13, fw, NULL, NULL, 0) == KDTS_ERR_ARG, "T > max_steps rejected");
+        KT_CHECK(kdts_infer_window(&inf, x, 0, fw, NULL, NULL, 0, NULL) == KDTS_ERR_ARG, "T = 0 rejected");
+        KT_CHECK(kdts_infer_window(&inf, x, 13, fw, NULL, NULL, 0, NULL) == KDTS_ERR_ARG, "T > max_steps rejected");
         x[3] = (float)NAN;
-        KT_CHECK(kdts_infer_window(&inf, x, 12, fw, NULL, NULL, 0) == KDTS_ERR_NONFINITE, "NaN input rejected");
+        KT_CHECK(kdts_infer_window(&inf, x, 12, fw, NULL, NULL, 0, NULL) == KDTS_ERR_NONFINITE, "NaN input rejected");
         kdts_infer_reset(&inf);
-        KT_CHECK(kdts_infer_window(&inf, x + 4, 12, fw, lo, NULL, 0.8f) == KDTS_ERR_ARG, "low without high rejected");
+        KT_CHECK(kdts_infer_window(&inf, x + 4, 12, fw, lo, NULL, 0.8f, NULL) == KDTS_ERR_ARG, "low without high rejected");
     }
     kdts_model_free(&w);
     /* point model: intervals are an argument error */
     KT_CHECK(kdts_infer_init(&inf, &m, 0, buf, sizeof buf, NULL) == KDTS_OK, "re-init");
     {
         float lo[4], hi[4];
-        KT_CHECK(kdts_infer_window(&inf, x + 8, 12, fw, lo, hi, 0.8f) == KDTS_ERR_ARG, "interval of a point model");
+        KT_CHECK(kdts_infer_window(&inf, x + 8, 12, fw, lo, hi, 0.8f, NULL) == KDTS_ERR_ARG, "interval of a point model");
     }
     kdts_model_free(&m);
 }
@@ -397,18 +397,18 @@ static void test_const_model(void)
     cm.names_len = 3;
     KT_CHECK(kdts_model_check(&cm, NULL) == KDTS_OK, "hand-made const model valid");
     KT_CHECK(kdts_infer_init(&inf, &cm, 0, buf, sizeof buf, NULL) == KDTS_OK, "infer on const weights");
-    KT_CHECK(kdts_infer_window(&inf, x, 4, fa, NULL, NULL, 0) == KDTS_OK, "forecast");
+    KT_CHECK(kdts_infer_window(&inf, x, 4, fa, NULL, NULL, 0, NULL) == KDTS_OK, "forecast");
     b = save(&cm, &len);
     KT_CHECK(kdts_model_load_mem(&l, b, len, NULL) == KDTS_OK, "const model saved and loaded");
     kdts_infer_init(&inf, &l, 0, buf, sizeof buf, NULL);
-    kdts_infer_window(&inf, x, 4, fb, NULL, NULL, 0);
+    kdts_infer_window(&inf, x, 4, fb, NULL, NULL, 0, NULL);
     KT_CHECK(!memcmp(fa, fb, 8), "same forecasts");
     /* hand check of one step: x = 1, h0 = c0 = 0 */
     {
         float xin = 1.0f, i = 1 / (1 + expf(-(0.1f * xin + 0.01f))), g = tanhf(0.3f * xin + 0.03f);
         float o = 1 / (1 + expf(-(0.05f * xin + 0.04f))), c = i * g, h = o * tanhf(c);
         float f1[2];
-        kdts_infer_window(&inf, x, 1, f1, NULL, NULL, 0);
+        kdts_infer_window(&inf, x, 1, f1, NULL, NULL, 0, NULL);
         KT_CHECK(fabsf(f1[0] - (1.5f * h + 0.1f)) < 1e-6f && fabsf(f1[1] - (-0.5f * h + 0.2f)) < 1e-6f,
                  "one LSTM step by hand: %g vs %g", f1[0], 1.5f * h + 0.1f);
     }

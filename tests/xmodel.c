@@ -74,7 +74,7 @@ static int xm_forecast(const kdts_model *m, float *fc /* XM_N*3 */, float *lo, f
     xm_windows(x);
     if (kdts_infer_create(&inf, m, 0, NULL) != KDTS_OK) return 0;
     ok = kdts_infer_batch(&inf, x, XM_N, XM_T, fc, m->arch.mode == KDTS_MODE_DIST ? lo : NULL,
-                          m->arch.mode == KDTS_MODE_DIST ? hi : NULL, 0.8f) == KDTS_OK;
+                          m->arch.mode == KDTS_MODE_DIST ? hi : NULL, 0.8f, NULL) == KDTS_OK;
     kdts_infer_free(&inf);
     return ok;
 }

@@ -239,10 +239,10 @@ static double ctx_step(bctx *k)
 {
     kdts_loss_value lv;
     double t0 = bc_now();
-    kdts_lstm_forward(&k->m, &k->ws, k->x, BB, BT, NULL, NULL, k->out, 1, &k->r);
-    kdts_loss_eval(&k->lc, 1.0f, 0.0f, 0.0f, k->out, k->y, NULL, NULL, BB, BT, &lv, k->dout);
+    kdts_lstm_forward(&k->m, &k->ws, k->x, BB, BT, NULL, NULL, k->out, 1, &k->r, NULL);
+    kdts_loss_eval(&k->lc, 1.0f, 0.0f, 0.0f, k->out, k->y, NULL, NULL, BB, BT, &lv, k->dout, NULL);
     kdts_lstm_zero_grad(&k->m);
-    kdts_lstm_backward(&k->m, &k->ws, k->dout, NULL, NULL, NULL);
+    kdts_lstm_backward(&k->m, &k->ws, k->dout, NULL, NULL, NULL, NULL);
     kdts_adam_step(&k->adam, k->m.params, k->m.grads);
     return bc_now() - t0;
 }
@@ -338,13 +338,13 @@ static int bench_conf(const bconf *c, bres *res, int train_only)
         reps = g_quick ? 7 : 15;
         for (i = 0; i < warm + reps; ++i) {
             t0 = bc_now();
-            for (j = 0; j < inner; ++j) kdts_lstm_forecast(&k.m, &k.ws1, k.x, 1, BT, NULL, NULL, NULL);
+            for (j = 0; j < inner; ++j) kdts_lstm_forecast(&k.m, &k.ws1, k.x, 1, BT, NULL, NULL, NULL, NULL);
             if (i >= warm) t[i - warm] = (bc_now() - t0) / inner;
         }
         res->infer1_s = bc_median(t, reps);
         for (i = 0; i < warm + reps; ++i) {
             t0 = bc_now();
-            kdts_lstm_forecast(&k.m, &k.wsB, k.x, BB, BT, NULL, NULL, NULL);
+            kdts_lstm_forecast(&k.m, &k.wsB, k.x, BB, BT, NULL, NULL, NULL, NULL);
             if (i >= warm) t[i - warm] = bc_now() - t0;
         }
         res->inferB_s = bc_median(t, reps);

@@ -112,7 +112,7 @@ static double bc_time_gemm(const bc_shape *s, bc_gemm_fn fn, double budget_s)
 static void bc_kdts_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc)
 {
-    kdts_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+    kdts_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, NULL);
 }
 
 #endif

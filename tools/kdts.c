@@ -742,7 +742,7 @@ static int cmd_eval(const cmd *c)
     mn = po = pn = mo;
     for (s = rg.begin; s < rg.begin + nw; ++s) {
         const float *x = d.X + (size_t)s * d.F;
-        kdts_result r = kdts_infer_window(&inf, x, T, fc, NULL, NULL, 0);
+        kdts_result r = kdts_infer_window(&inf, x, T, fc, NULL, NULL, 0, NULL);
         if (r != KDTS_OK) die(EXIT_DATA, "inference failed at row %ld: %s", s, kdts_result_str(r));
         for (k = 0; k < K; ++k) {
             int f = m.target_index[k];
@@ -815,7 +815,7 @@ static int cmd_predict(const cmd *c)
         fc = all + (size_t)(row - e0) * V * 3;
         lo = fc + V;
         hi = lo + V;
-        r = kdts_infer_window(&inf, d.X + (size_t)(row - T + 1) * d.F, T, fc, dist ? lo : NULL, dist ? hi : NULL, cov);
+        r = kdts_infer_window(&inf, d.X + (size_t)(row - T + 1) * d.F, T, fc, dist ? lo : NULL, dist ? hi : NULL, cov, NULL);
         if (r != KDTS_OK) die(EXIT_DATA, "inference failed at row %ld: %s", row, kdts_result_str(r));
     }
     /* everything computed: print */
@@ -866,7 +866,7 @@ static double bench_latency(const kdts_model *m, int runs)
     /* repeat a run until it lasts >= 20 us for a stable clock reading */
     for (;;) {
         double t0 = now_s(), dt;
-        for (i = 0; i < reps; ++i) kdts_infer_window(&inf, x, m->lookback, fc, NULL, NULL, 0);
+        for (i = 0; i < reps; ++i) kdts_infer_window(&inf, x, m->lookback, fc, NULL, NULL, 0, NULL);
         dt = now_s() - t0;
         if (dt > 2e-5 || reps > 1000000) break;
         reps *= 2;
@@ -874,7 +874,7 @@ static double bench_latency(const kdts_model *m, int runs)
     for (i = 0; i < runs; ++i) {
         double t0 = now_s();
         int j;
-        for (j = 0; j < reps; ++j) kdts_infer_window(&inf, x, m->lookback, fc, NULL, NULL, 0);
+        for (j = 0; j < reps; ++j) kdts_infer_window(&inf, x, m->lookback, fc, NULL, NULL, 0, NULL);
         t[i] = (now_s() - t0) / reps;
     }
     qsort(t, (size_t)runs, sizeof(double), cmp_d);
