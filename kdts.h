@@ -992,6 +992,300 @@ KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_rati
 KDTSDEF kdts_result kdts_split_rows(kdts_split *s, long rows, long n_train, long n_val,
                                     long n_test, kdts_error *err);
 
+struct kdts_model;      /* >>model */
+struct kdts_model_meta; /* >>model */
+
+/* ======================================================================== */
+/* >>task : one forecasting job: data, split, scaler, windows, fit, scores  */
+/* ======================================================================== */
+
+/* The task layer turns a CSV file (or bytes, or a table) into everything a
+   forecasting job needs, by one set of rules: the kept columns, the
+   chronological split, a scaler fit on the training rows, the windows and
+   datasets of the three splits, the bin range of distribution mode, the
+   timestamps. It trains a network on them (kdts_task_fit), scores
+   forecasts with the baselines (kdts_task_forecast, kdts_task_baseline,
+   kdts_task_score) and packs a trained network with every data setting
+   into a kdts_model (kdts_task_model). A model records the settings, so
+   kdts_task_open_model rebuilds the same data from the model and a CSV
+   file alone.
+
+       kdts_task task;
+       kdts_task_config tc = {0};
+       const char *target = "OT";
+       tc.targets = &target; tc.n_targets = 1;      // the rest: defaults
+       kdts_task_open(&task, &tc, "data/ETTh1.csv", &err);
+       kdts_task_net_config(&task, &netcfg);          // input, horizon
+       ...kdts_lstm_init, kdts_task_fit, kdts_task_model...
+       kdts_task_free(&task);                                            */
+
+/* How the rows are split into train / validation / test, in time order. */
+typedef enum kdts_split_rule {
+    KDTS_SPLIT_AUTO = 0,  /* ETT's 8640/2880/2880 rows (12/4/4 months of hourly
+                             data) when there are >= 14400 rows, else the
+                             ratios 0.6/0.2/0.2                               */
+    KDTS_SPLIT_RATIO = 1, /* split_sizes are fractions of the rows           */
+    KDTS_SPLIT_ROWS = 2   /* split_sizes are row counts; test < 0 = the rest */
+} kdts_split_rule;
+
+/* Scaling of every kept column, fit on the training rows only. */
+typedef enum kdts_scaling {
+    KDTS_SCALING_ZSCORE = 0, /* default: (x - mean) / std                    */
+    KDTS_SCALING_MINMAX = 1, /* (x - min) / (max - min)                      */
+    KDTS_SCALING_NONE = 2
+} kdts_scaling;
+
+/* Per-window normalization of the task's windows (kdts_window_norm). */
+typedef enum kdts_relative {
+    KDTS_RELATIVE_LAST = 0,    /* default: relative to the window's last value */
+    KDTS_RELATIVE_MEANSTD = 1, /* the window's mean and spread                 */
+    KDTS_RELATIVE_NONE = 2     /* the scaled values as they are                */
+} kdts_relative;
+
+/* Range covered by the bins of distribution mode (normalized units, from
+   the training split's per-step targets). */
+typedef enum kdts_bin_rule {
+    KDTS_BINS_QUANTILE = 0, /* default: 1% .. 99% quantiles widened by 10% of
+                               their distance (+1e-3); rarer values fall in
+                               the edge bins. Min-max would spend most bins
+                               on rare jumps.                               */
+    KDTS_BINS_MINMAX = 1    /* min .. max widened by 5%                      */
+} kdts_bin_rule;
+
+/* The parts of a split. */
+typedef enum kdts_part {
+    KDTS_PART_TRAIN = 0,
+    KDTS_PART_VAL = 1,
+    KDTS_PART_TEST = 2
+} kdts_part;
+
+/* Baseline forecasters (kdts_task_baseline). */
+typedef enum kdts_baseline {
+    KDTS_BASELINE_PERSISTENCE = 0, /* every future value = the last observed */
+    KDTS_BASELINE_SEASONAL = 1     /* the value one season earlier (the period
+                                      of kdts_task.season; rows before the
+                                      window are read when the season is
+                                      longer than the lookback)              */
+} kdts_baseline;
+
+/* The data settings of a task as plain data: what a model file records so
+   that the same data can be rebuilt from a CSV file (kdts_task_open_model).
+   `recorded` is 0 for models made without the task layer. */
+typedef struct kdts_data_settings {
+    int recorded;           /* 1 when the fields below are known            */
+    int missing;            /* kdts_missing_policy used to read the file    */
+    int split;              /* kdts_split_rule as given                     */
+    int scaling;            /* kdts_scaling                                 */
+    int relative;           /* kdts_relative                                */
+    int stride;             /* rows between training windows                */
+    int bins, bin_rule;     /* distribution mode: bins, kdts_bin_rule       */
+    int season;             /* period of the seasonal baseline (0 = none)   */
+    double split_sizes[3];  /* as given (KDTS_SPLIT_RATIO / _ROWS)          */
+    long long max_rows;     /* rows read from the file (0 = all)            */
+    long long rows;         /* rows the split was made of                   */
+    long long train_begin, train_end, val_begin, val_end, test_begin, test_end;
+    int scaler_clip;        /* kdts_clip_kind used                          */
+    float clip_k, clip_q;
+    char time_column[64];   /* name of the timestamp column ("" = none)     */
+} kdts_data_settings;
+
+/* A forecasting job's data side. Zero-initialized fields take the defaults
+   in brackets, filled in by kdts_task_config_check (the one place that knows
+   them). Pointers are read during kdts_task_open* only. */
+typedef struct kdts_task_config {
+    const char *const *targets;    /* [n_targets] names of the columns to
+                                      forecast (exact header names)          */
+    int n_targets;
+    const int *target_columns;     /* [n_target_columns] or by 0-based field
+                                      number (for names a flag cannot hold)  */
+    int n_target_columns;
+    const char *const *features;   /* [n_features] more input columns; the
+                                      targets are always inputs too [none]   */
+    int n_features;
+    const int *feature_columns;    /* [n_feature_columns] more inputs by
+                                      0-based field number                  */
+    int n_feature_columns;
+    const char *time_column;       /* timestamp column: NULL = the first text
+                                      column whose every value is a date
+                                      (YYYY-MM-DD[ hh:mm[:ss]], T allowed,
+                                      or YYYY-MM); "" = none                */
+    int missing;                   /* kdts_missing_policy [ERROR]            */
+    long max_rows;                 /* use the first rows only [0 = all]      */
+    int split;                     /* kdts_split_rule [AUTO]                 */
+    double split_sizes[3];         /* train, validation, test                */
+    int scaling;                   /* kdts_scaling [ZSCORE]                  */
+    int clip;                      /* kdts_clip_kind of the scaler [NONE]    */
+    float clip_k, clip_q;          /* see kdts_scaler_config                 */
+    int lookback;                  /* input steps per window [96]            */
+    int horizon;                   /* steps forecast per target [24]         */
+    int stride;                    /* rows between training windows [1];
+                                      validation and test windows: every row */
+    int relative;                  /* kdts_relative [LAST]                   */
+    float norm_eps;                /* KDTS_RELATIVE_MEANSTD epsilon [1e-5]   */
+    int bins;                      /* bins of distribution mode [32]         */
+    int bin_rule;                  /* kdts_bin_rule [QUANTILE]               */
+    int season;                    /* period of the seasonal baseline in rows
+                                      [0 = none]                            */
+    const char *source_name;       /* data name recorded in models [the file
+                                      name without its folder]               */
+} kdts_task_config;
+
+/* Timestamps of a task's rows (when the file has a date/time column). */
+typedef struct kdts_times {
+    long long *t;          /* (rows) seconds since 1970-01-01 00:00 (UTC, no
+                              time zones), NULL when there is no column     */
+    long long step;        /* seconds between rows (median when irregular)  */
+    int months;            /* > 0: rows are this many calendar months apart  */
+    int regular;           /* 1 when every row is one step after the last   */
+    int precision;         /* what the column shows: 0 date, 1 minutes,
+                              2 seconds, 3 year-month                       */
+    long first_bad;        /* first row (0-based) whose time does not come
+                              after the previous row's, -1 = none           */
+    long gaps;             /* rows more than one step after the previous   */
+} kdts_times;
+
+/* Most warnings a task keeps (kdts_task.warnings). */
+#define KDTS_TASK_MAX_WARNINGS 8
+
+/* A task: owns its table, scaled columns, windows and timestamps. The
+   fields are for reading; free with kdts_task_free. */
+typedef struct kdts_task {
+    kdts_task_config cfg;         /* defaults filled in (pointers cleared)  */
+    kdts_data_settings settings;  /* what a model records                   */
+    kdts_table table;             /* kept columns in input order, raw values
+                                     (missing values filled), all rows      */
+    long rows;                    /* rows used (cfg.max_rows)               */
+    int F, K;                     /* inputs, targets                        */
+    int target[KDTS_MAX_COLUMNS]; /* input index of target k                */
+    kdts_split split;
+    kdts_scaler scaler;           /* fit on the training rows               */
+    float *scaled[KDTS_MAX_COLUMNS]; /* (rows) scaled input columns         */
+    kdts_windows win[3];          /* windows of each part (n 0 = none)      */
+    kdts_dataset data[3];         /* the same as kdts_dataset views         */
+    float bin_lo, bin_hi;         /* bin range for distribution mode        */
+    int season;                   /* seasonal baseline period (0 = none)    */
+    kdts_times times;
+    char source[128];             /* data name                              */
+    int nwarn;
+    char warnings[KDTS_TASK_MAX_WARNINGS][256]; /* things a user should know
+                                     (outliers in the training rows,
+                                     irregular or backward timestamps, a
+                                     file that differs from the model's)    */
+} kdts_task;
+
+/* Error measures of forecasts on one part (kdts_task_score). */
+typedef struct kdts_scores {
+    long windows;          /* windows scored                                */
+    int targets, horizon;
+    double mse, mae;       /* normalized units: the training split's scaled
+                              target (z-score units by default)             */
+    double mse_orig, mae_orig, rmse_orig; /* original units                 */
+    double mape;           /* original units, % over |y| > 1e-8 (-1: none)  */
+    double r2;             /* 1 - SSE/SST, original units                   */
+    double coverage;       /* share of true values inside [low, high]
+                              (-1 without intervals)                        */
+    double pinball;        /* mean pinball loss of low and high at their
+                              quantiles, normalized units (-1 without)      */
+} kdts_scores;
+
+/* Fill the defaults of *cfg and validate it (KDTS_ERR_ARG names the field). */
+KDTSDEF kdts_result kdts_task_config_check(kdts_task_config *cfg, kdts_error *err);
+
+/* Parse a split rule as people write it: "auto", three ratios
+   "0.6,0.2,0.2", three row counts "8640,2880,2880" (whole numbers: rows;
+   else ratios), with an optional "ratio:" or "rows:" prefix to say which.
+   Sets cfg->split and cfg->split_sizes. KDTS_ERR_ARG on anything else. */
+KDTSDEF kdts_result kdts_split_parse(kdts_task_config *cfg, const char *text, kdts_error *err);
+
+/* Build a task from bytes of CSV text (name: for messages and the
+   recorded source). Reads the columns, splits, fits the scaler on the
+   training rows, makes the windows of the three parts, the bin range and
+   the timestamps. Refuses (KDTS_ERR_DATA, with what would fit) a
+   validation or test part that has rows but too few for one window; a
+   part of 0 rows simply has no windows. Returns the CSV reader's errors
+   and KDTS_ERR_ARG / _NOTFOUND / _DATA / _NOMEM. *task is zeroed on
+   failure (kdts_task_free is safe). */
+KDTSDEF kdts_result kdts_task_open_mem(kdts_task *task, const kdts_task_config *cfg, const void *data,
+                                       size_t len, const char *name, kdts_error *err);
+
+/* The same from a table the caller read (copied; the caller keeps it). */
+KDTSDEF kdts_result kdts_task_open_table(kdts_task *task, const kdts_task_config *cfg, const kdts_table *t,
+                                         const char *name, kdts_error *err);
+
+#ifndef KDTS_NO_STDIO
+/* The same from a CSV file (streamed). */
+KDTSDEF kdts_result kdts_task_open(kdts_task *task, const kdts_task_config *cfg, const char *path,
+                                   kdts_error *err);
+
+/* The data of a trained model from a CSV file: the model's columns (by
+   name), its scaler (not refit), lookback, horizon, per-window
+   normalization and recorded settings (missing values, split, stride,
+   bins). A file with another number of rows than the model was trained on
+   gives a warning; a column the file lacks is KDTS_ERR_NOTFOUND. */
+KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const struct kdts_model *m, const char *path,
+                                         kdts_error *err);
+#endif
+
+/* Release everything a task owns and zero it. */
+KDTSDEF void kdts_task_free(kdts_task *task);
+
+/* Copy the task's shapes into a network configuration: input (F), horizon
+   (K*horizon) and, when c->mode is KDTS_MODE_DIST, bins (if 0) and the bin
+   range. The size fields (hidden, layers, dropout) are the caller's. */
+KDTSDEF void kdts_task_net_config(const kdts_task *task, kdts_lstm_config *c);
+
+/* Train (or distill, with teachers) net on the task's training windows,
+   validating on its validation windows when there are any: kdts_train. */
+KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_lstm *net, const kdts_train_config *cfg,
+                                  const kdts_lstm *const *teachers, int nteachers, kdts_train_report *rep,
+                                  kdts_error *err);
+
+/* Forecasts of net for every window of a part, in original units:
+   fc (n, K*horizon) target-major; in distribution mode also the central
+   interval with `coverage` into lo, hi (n, K*horizon) when not NULL. */
+KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, const kdts_lstm *net, float *fc,
+                                       float *lo, float *hi, float coverage, kdts_error *err);
+
+/* The same through the deployment path: a kdts_model run by kdts_infer on
+   the raw windows. */
+KDTSDEF kdts_result kdts_task_forecast_model(const kdts_task *task, kdts_part part,
+                                             const struct kdts_model *m, float *fc, float *lo, float *hi,
+                                             float coverage, kdts_error *err);
+
+/* A baseline's forecasts for every window of a part, original units
+   (n, K*horizon). KDTS_ERR_ARG for the seasonal baseline without a season. */
+KDTSDEF kdts_result kdts_task_baseline(const kdts_task *task, kdts_part part, kdts_baseline kind, float *fc,
+                                       kdts_error *err);
+
+/* Score forecasts fc (n, K*horizon) in original units of every window of a
+   part. lo/hi (may be NULL) are intervals of central coverage `coverage`.
+   step_mse (horizon, may be NULL) receives the normalized MSE of each step
+   ahead (1..horizon), averaged over targets. */
+KDTSDEF kdts_result kdts_task_score(const kdts_task *task, kdts_part part, const float *fc, const float *lo,
+                                    const float *hi, float coverage, kdts_scores *s, double *step_mse,
+                                    kdts_error *err);
+
+/* A deployable model of net with every data setting of the task (names,
+   targets, scaler, lookback, horizon, normalization, split, ...). meta may
+   be NULL; meta->source is filled from the task when empty. */
+KDTSDEF kdts_result kdts_task_model(const kdts_task *task, const kdts_lstm *net,
+                                    const struct kdts_model_meta *meta, struct kdts_model *out,
+                                    kdts_error *err);
+
+/* The raw input window (T, F) whose last row is `end` (0-based), in input
+   order: what kdts_infer_window takes. KDTS_ERR_ARG when it does not fit. */
+KDTSDEF kdts_result kdts_task_input(const kdts_task *task, long end, float *x, kdts_error *err);
+
+/* Timestamp text of row r plus `ahead` steps (0 = the row itself) in the
+   column's own precision, into buf[cap]. 0 when there are no timestamps. */
+KDTSDEF int kdts_task_time(const kdts_task *task, long r, int ahead, char *buf, size_t cap);
+
+/* Parse a date/time (YYYY-MM-DD, optional [ T]hh:mm[:ss[.fff]], optional Z;
+   or YYYY-MM) into seconds since 1970-01-01 (no time zones). *precision
+   (may be NULL): 0 date, 1 minutes, 2 seconds, 3 year-month. Returns 1 on
+   success, 0 if the text is not such a date. */
+KDTSDEF int kdts_time_parse(const char *s, size_t n, long long *seconds, int *precision);
+
 /* ======================================================================== */
 /* >>model : model files, deployment inference, export as C arrays          */
 /* ======================================================================== */
@@ -1020,7 +1314,7 @@ KDTSDEF kdts_result kdts_split_rows(kdts_split *s, long rows, long n_train, long
 #define KDTS_MODEL_FORMAT_VERSION 1
 /* Layout version of struct kdts_model as emitted by kdts_model_export_c;
    an exported header refuses to compile against another one. */
-#define KDTS_MODEL_ABI 1
+#define KDTS_MODEL_ABI 2
 /* Longest column name stored in a model (bytes, without the NUL). */
 #define KDTS_MODEL_NAME_MAX 255
 
@@ -1070,6 +1364,9 @@ typedef struct kdts_model {
     const char *names;         /* F feature names, each NUL-terminated         */
     size_t names_len;          /* bytes in names                               */
     kdts_model_meta meta;
+    kdts_data_settings data;   /* how the data was read, split and windowed
+                                  (kdts_task_open_model); data.recorded 0 =
+                                  unknown                                    */
     void *owned;               /* block to free (kdts_model_free), or NULL     */
 } kdts_model;
 
@@ -1085,6 +1382,7 @@ typedef struct kdts_model_desc {
     float norm_eps;
     const kdts_scaler *scaler; /* NULL = identity for every feature            */
     const kdts_model_meta *meta; /* NULL = zeros                               */
+    const kdts_data_settings *data; /* NULL = not recorded                    */
 } kdts_model_desc;
 
 /* Build a model owning a copy of net's weights and of the names.
@@ -6367,6 +6665,1169 @@ KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_rati
                            test_ratio > 0.0 ? (long)floor((double)rows * te + 1e-9) : -1, err);
 }
 /* ======================================================================== */
+/* >>task                                                                   */
+/* ======================================================================== */
+
+KDTSDEF kdts_result kdts_task_config_check(kdts_task_config *c, kdts_error *err)
+{
+    int i;
+    if (c->lookback == 0) c->lookback = 96;
+    if (c->horizon == 0) c->horizon = 24;
+    if (c->stride == 0) c->stride = 1;
+    if (c->bins == 0) c->bins = 32;
+    if (c->n_targets + c->n_target_columns < 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: no target column given");
+    if (c->n_targets < 0 || c->n_target_columns < 0 || c->n_features < 0 || c->n_feature_columns < 0 ||
+        (c->n_targets && !c->targets) || (c->n_target_columns && !c->target_columns) ||
+        (c->n_features && !c->features) || (c->n_feature_columns && !c->feature_columns))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: a column list and its count disagree");
+    if (c->n_targets + c->n_target_columns > KDTS_MAX_COLUMNS ||
+        c->n_features + c->n_feature_columns > KDTS_MAX_COLUMNS)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: more than %d columns (KDTS_MAX_COLUMNS)",
+                          KDTS_MAX_COLUMNS);
+    for (i = 0; i < c->n_targets; ++i)
+        if (!c->targets[i] || !c->targets[i][0]) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: empty target name");
+    for (i = 0; i < c->n_features; ++i)
+        if (!c->features[i] || !c->features[i][0])
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: empty feature name");
+    if (c->lookback < 1 || c->lookback > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: lookback %d out of range 1..%d", c->lookback, KDTS_MAX_DIM);
+    if (c->horizon < 1 || c->horizon > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: horizon %d out of range 1..%d", c->horizon, KDTS_MAX_DIM);
+    if (c->stride < 1 || c->stride > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: stride %d out of range 1..%d", c->stride, KDTS_MAX_DIM);
+    if (c->bins < 2 || c->bins > 4096)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: bins %d out of range 2..4096", c->bins);
+    if (c->missing < KDTS_MISSING_ERROR || c->missing > KDTS_MISSING_FFILL)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: unknown missing-value policy %d", c->missing);
+    if (c->scaling < KDTS_SCALING_ZSCORE || c->scaling > KDTS_SCALING_NONE)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: unknown scaling %d", c->scaling);
+    if (c->relative < KDTS_RELATIVE_LAST || c->relative > KDTS_RELATIVE_NONE)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: unknown window normalization %d", c->relative);
+    if (c->bin_rule < KDTS_BINS_QUANTILE || c->bin_rule > KDTS_BINS_MINMAX)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: unknown bin rule %d", c->bin_rule);
+    if (c->clip < KDTS_CLIP_NONE || c->clip > KDTS_CLIP_QUANTILE)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: unknown clipping %d", c->clip);
+    if (!(c->norm_eps >= 0.0f) || !kdts__isfinite(c->norm_eps))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: the normalization epsilon must be a number >= 0");
+    if (c->season < 0 || c->season > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: season %d out of range 0..%d", c->season, KDTS_MAX_DIM);
+    if (c->max_rows < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: max_rows %ld < 0", c->max_rows);
+    if (c->split == KDTS_SPLIT_RATIO) {
+        double s = 0;
+        for (i = 0; i < 3; ++i) {
+            if (!(c->split_sizes[i] >= 0.0 && c->split_sizes[i] <= 1.0))
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split: ratio %g is not in [0, 1]", c->split_sizes[i]);
+            s += c->split_sizes[i];
+        }
+        if (s > 1.0 + 1e-9) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split: ratios sum to %g, more than 1", s);
+        if (!(c->split_sizes[0] > 0.0)) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split: no training rows");
+    } else if (c->split == KDTS_SPLIT_ROWS) {
+        for (i = 0; i < 3; ++i) {
+            double v = c->split_sizes[i];
+            if (!(v == floor(v)) || v > 2e9 || (v < 0 && !(i == 2 && v == -1)))
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split: %g is not a row count", v);
+        }
+        if (!(c->split_sizes[0] >= 1.0)) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split: no training rows");
+    } else if (c->split != KDTS_SPLIT_AUTO) {
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split: unknown rule %d", c->split);
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_split_parse(kdts_task_config *cfg, const char *text, kdts_error *err)
+{
+    const char *p = text;
+    double v[3];
+    int i, rule = 0, whole = 1, small = 1;
+    if (!cfg || !text) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split: no text");
+    if (!strcmp(text, "auto")) {
+        cfg->split = KDTS_SPLIT_AUTO;
+        return KDTS_OK;
+    }
+    if (!strncmp(p, "ratio:", 6)) rule = KDTS_SPLIT_RATIO, p += 6;
+    else if (!strncmp(p, "rows:", 5)) rule = KDTS_SPLIT_ROWS, p += 5;
+    for (i = 0; i < 3; ++i) {
+        float f;
+        const char *q = p;
+        while (*q && *q != ',') q++;
+        if (kdts__csv_number(p, (size_t)(q - p), &f) != KDTS__NUM_OK || (i < 2 && *q != ',') || (i == 2 && *q))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                              "split '%s': expected auto, three ratios like 0.6,0.2,0.2 or three row counts like "
+                              "8640,2880,2880",
+                              text);
+        v[i] = (double)f;
+        {
+            /* whole numbers are parsed again exactly (row counts beyond 2^24) */
+            double d = 0;
+            const char *r = p;
+            int digits = 1;
+            while (r < q && (*r == ' ' || *r == '\t')) r++;
+            for (; r < q && *r >= '0' && *r <= '9'; ++r) d = d * 10 + (*r - '0');
+            while (r < q && (*r == ' ' || *r == '\t')) r++;
+            if (r != q) digits = 0;
+            if (digits) v[i] = d;
+        }
+        if (v[i] != floor(v[i])) whole = 0;
+        if (v[i] > 1.0) small = 0;
+        p = q + 1;
+    }
+    if (!rule) rule = whole && !small ? KDTS_SPLIT_ROWS : KDTS_SPLIT_RATIO;
+    if (rule == KDTS_SPLIT_RATIO && !small)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "split '%s': ratios must be in [0, 1] (or all whole row counts)",
+                          text);
+    cfg->split = rule;
+    for (i = 0; i < 3; ++i) cfg->split_sizes[i] = v[i];
+    return KDTS_OK;
+}
+
+/* ---- dates ---------------------------------------------------------------- */
+
+/* Days from 1970-01-01 of a proleptic Gregorian date. */
+static long long kdts__days(long long y, int m, int d)
+{
+    long long era, yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The date of a day number (inverse of kdts__days). */
+static void kdts__civil(long long z, long long *y, int *m, int *d)
+{
+    long long era, doe, yoe, doy, mp;
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int kdts__digits(const char *s, size_t n, size_t *i, int count, int *out)
+{
+    int v = 0, k;
+    for (k = 0; k < count; ++k) {
+        if (*i >= n || s[*i] < '0' || s[*i] > '9') return 0;
+        v = v * 10 + (s[(*i)++] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+KDTSDEF int kdts_time_parse(const char *s, size_t n, long long *seconds, int *precision)
+{
+    size_t i = 0;
+    int y, mo, d = 1, hh = 0, mi = 0, ss = 0, prec = 0, mdays;
+    char sep;
+    static const int dim[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    if (!kdts__digits(s, n, &i, 4, &y) || i >= n || (s[i] != '-' && s[i] != '/')) return 0;
+    sep = s[i++];
+    if (!kdts__digits(s, n, &i, 2, &mo) || mo < 1 || mo > 12) return 0;
+    if (i == n) {
+        prec = 3; /* year-month */
+    } else {
+        if (s[i++] != sep || !kdts__digits(s, n, &i, 2, &d)) return 0;
+        mdays = dim[mo - 1];
+        if (mo == 2 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) mdays = 28;
+        if (d < 1 || d > mdays) return 0;
+        if (i < n) {
+            if (s[i] != ' ' && s[i] != 'T') return 0;
+            i++;
+            if (!kdts__digits(s, n, &i, 2, &hh) || i >= n || s[i++] != ':' || !kdts__digits(s, n, &i, 2, &mi))
+                return 0;
+            prec = 1;
+            if (i < n && s[i] == ':') {
+                i++;
+                if (!kdts__digits(s, n, &i, 2, &ss)) return 0;
+                prec = 2;
+                if (i < n && s[i] == '.') {
+                    i++;
+                    if (i >= n || s[i] < '0' || s[i] > '9') return 0;
+                    while (i < n && s[i] >= '0' && s[i] <= '9') i++; /* fractions ignored */
+                }
+            }
+            if (i < n && s[i] == 'Z') i++;
+            if (i != n || hh > 23 || mi > 59 || ss > 60) return 0;
+        }
+    }
+    if (seconds) *seconds = kdts__days(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    if (precision) *precision = prec;
+    return 1;
+}
+
+/* Month number (year*12 + month-1) and the rest of a time within its month. */
+static long long kdts__month_of(long long t, long long *rest)
+{
+    long long y, day = (t >= 0 ? t : t - 86399) / 86400;
+    int m, d;
+    kdts__civil(day, &y, &m, &d);
+    if (rest) *rest = t - kdts__days(y, m, 1) * 86400;
+    return y * 12 + (m - 1);
+}
+
+static long long kdts__add_months(long long t, long long k)
+{
+    long long rest, mo = kdts__month_of(t, &rest) + k;
+    long long y = mo >= 0 ? mo / 12 : -((-mo + 11) / 12);
+    int m = (int)(mo - y * 12) + 1;
+    return kdts__days(y, m, 1) * 86400 + rest;
+}
+
+static int kdts__cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Parse the timestamps of text column k (all rows) and work out the step. */
+static kdts_result kdts__task_times(kdts_task *task, int k, kdts_error *err)
+{
+    kdts_times *tm = &task->times;
+    long rows = task->rows, r;
+    long long *d = NULL;
+    int prec = 0, p;
+    tm->t = (long long *)KDTS_MALLOC((size_t)rows * sizeof(long long));
+    if (!tm->t) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for timestamps");
+    for (r = 0; r < rows; ++r) {
+        const char *s = kdts_table_text(&task->table, k, r);
+        if (!s || !kdts_time_parse(s, strlen(s), &tm->t[r], &p)) {
+            KDTS_FREE(tm->t);
+            tm->t = NULL;
+            return kdts__fail(err, KDTS_ERR_PARSE, r + 2, 0, "column %s, row %ld: \"%.40s\" is not a date (YYYY-MM-DD[ hh:mm[:ss]])",
+                              task->table.text_name[k], r + 1, s ? s : "");
+        }
+        if (r == 0 || p > prec) prec = p;
+    }
+    tm->precision = prec;
+    tm->first_bad = -1;
+    tm->regular = 1;
+    tm->months = 0;
+    tm->step = 0;
+    tm->gaps = 0;
+    if (rows < 2) return KDTS_OK;
+    for (r = 1; r < rows; ++r)
+        if (tm->t[r] <= tm->t[r - 1]) {
+            tm->first_bad = r;
+            break;
+        }
+    /* calendar months: same time within the month, whole months apart */
+    {
+        long long rest0, m0 = kdts__month_of(tm->t[0], &rest0), rest, mk = -1;
+        int monthly = 1;
+        for (r = 1; r < rows && monthly; ++r) {
+            long long m1 = kdts__month_of(tm->t[r], &rest);
+            if (rest != rest0 || m1 <= m0) monthly = 0;
+            else if (mk < 0) mk = m1 - m0;
+            else if (m1 - m0 != mk) monthly = 0;
+            m0 = m1;
+        }
+        if (monthly && mk > 0 && (rest0 == 0 || prec == 3)) {
+            tm->months = (int)mk;
+            tm->step = mk * 30 * 86400;
+            return KDTS_OK;
+        }
+    }
+    d = (long long *)KDTS_MALLOC((size_t)(rows - 1) * sizeof(long long));
+    if (!d) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for timestamps");
+    for (r = 1; r < rows; ++r) d[r - 1] = tm->t[r] - tm->t[r - 1];
+    qsort(d, (size_t)(rows - 1), sizeof(long long), kdts__cmp_ll);
+    tm->step = d[(rows - 1) / 2];
+    tm->regular = d[0] == d[rows - 2];
+    KDTS_FREE(d);
+    for (r = 1; r < rows; ++r)
+        if (tm->t[r] - tm->t[r - 1] > tm->step) tm->gaps++;
+    return KDTS_OK;
+}
+
+KDTSDEF int kdts_task_time(const kdts_task *task, long r, int ahead, char *buf, size_t cap)
+{
+    const kdts_times *tm = &task->times;
+    long long t, y, day, sec;
+    int m, d;
+    kdts__msg msg;
+    if (!tm->t || r < 0 || r >= task->rows || !buf || cap == 0) return 0;
+    t = tm->t[r];
+    if (ahead) t = tm->months ? kdts__add_months(t, (long long)tm->months * ahead) : t + tm->step * ahead;
+    day = (t >= 0 ? t : t - 86399) / 86400;
+    sec = t - day * 86400;
+    kdts__civil(day, &y, &m, &d);
+    kdts__msg_init(&msg);
+    if (tm->precision == 3) kdts__msg_fmt(&msg, "%04lld-%02d", y, m);
+    else kdts__msg_fmt(&msg, "%04lld-%02d-%02d", y, m, d);
+    if (tm->precision == 1) kdts__msg_fmt(&msg, " %02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60));
+    if (tm->precision == 2)
+        kdts__msg_fmt(&msg, " %02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60), (int)(sec % 60));
+    {
+        size_t n = msg.n < cap - 1 ? msg.n : cap - 1;
+        memcpy(buf, msg.buf, n);
+        buf[n] = 0;
+    }
+    return 1;
+}
+
+/* ---- building a task ------------------------------------------------------ */
+
+static void kdts__task_warn(kdts_task *task, const char *fmt, ...)
+{
+    kdts__msg m;
+    va_list ap;
+    if (task->nwarn >= KDTS_TASK_MAX_WARNINGS) return;
+    kdts__msg_init(&m);
+    va_start(ap, fmt);
+    kdts__msg_vfmt(&m, fmt, ap);
+    va_end(ap);
+    memcpy(task->warnings[task->nwarn++], m.buf, m.n + 1);
+}
+
+KDTSDEF void kdts_task_free(kdts_task *task)
+{
+    int k;
+    if (!task) return;
+    for (k = 0; k < 3; ++k) kdts_windows_free(&task->win[k]);
+    for (k = 0; k < KDTS_MAX_COLUMNS; ++k) KDTS_FREE(task->scaled[k]);
+    KDTS_FREE(task->times.t);
+    kdts_table_free(&task->table);
+    memset(task, 0, sizeof *task);
+}
+
+static int kdts__is_number_text(const char *s)
+{
+    float f;
+    return s && kdts__csv_number(s, strlen(s), &f) == KDTS__NUM_OK;
+}
+
+static int kdts__cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int kdts__cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* A warning for training values far from the rest (they would dominate the
+   scaler): more than 50 interquartile ranges from the median. */
+static kdts_result kdts__task_outliers(kdts_task *task)
+{
+    long n = task->split.train.end - task->split.train.begin, i;
+    float *v;
+    int f;
+    if (n < 8) return KDTS_OK;
+    v = (float *)KDTS_MALLOC((size_t)n * sizeof(float));
+    if (!v) return KDTS_ERR_NOMEM;
+    for (f = 0; f < task->F; ++f) {
+        const float *x = task->table.col[f] + task->split.train.begin;
+        double med, iqr, worst = 0;
+        long count = 0, wrow = 0;
+        memcpy(v, x, (size_t)n * sizeof(float));
+        qsort(v, (size_t)n, sizeof(float), kdts__cmp_f);
+        med = v[n / 2];
+        iqr = (double)v[(3 * n) / 4] - v[n / 4];
+        if (!(iqr > 0)) continue;
+        for (i = 0; i < n; ++i) {
+            double dv = fabs(x[i] - med);
+            if (dv > 50.0 * iqr) {
+                count++;
+                if (dv > worst) worst = dv, wrow = i;
+            }
+        }
+        if (count)
+            kdts__task_warn(task,
+                            "column %.60s: %ld training value(s) more than 50 interquartile ranges from the median "
+                            "(row %ld: %g; median %g, IQR %g): they distort the scaler; fix them or clip outliers",
+                            task->table.name[f], count, task->split.train.begin + wrow + 1, (double)x[wrow], med,
+                            iqr);
+    }
+    KDTS_FREE(v);
+    return KDTS_OK;
+}
+
+/* Bin range over the training targets (all steps), by the task's rule. */
+static kdts_result kdts__task_bins(kdts_task *task)
+{
+    const kdts_windows *w = &task->win[KDTS_PART_TRAIN];
+    long cnt = w->n * (long)w->T * w->K * w->H, k, m = 0, step;
+    float lo, hi;
+    if (cnt < 1) return KDTS_OK;
+    if (task->cfg.bin_rule == KDTS_BINS_MINMAX) {
+        double a = 1e30, b = -1e30, pad;
+        for (k = 0; k < cnt; ++k) {
+            if (w->y[k] < a) a = w->y[k];
+            if (w->y[k] > b) b = w->y[k];
+        }
+        if (!(b > a)) b = a + 1;
+        pad = 0.05 * (b - a);
+        task->bin_lo = (float)(a - pad);
+        task->bin_hi = (float)(b + pad);
+        return KDTS_OK;
+    }
+    {
+        double *v;
+        float pad;
+        step = cnt > 400000 ? cnt / 400000 : 1;
+        v = (double *)KDTS_MALLOC((size_t)(cnt / step + 1) * sizeof(double));
+        if (!v) return KDTS_ERR_NOMEM;
+        for (k = 0; k < cnt; k += step) v[m++] = w->y[k];
+        qsort(v, (size_t)m, sizeof(double), kdts__cmp_d);
+        lo = (float)v[(long)(0.01 * (m - 1))];
+        hi = (float)v[(long)(0.99 * (m - 1))];
+        KDTS_FREE(v);
+        pad = 0.1f * (hi - lo) + 1e-3f;
+        task->bin_lo = lo - pad;
+        task->bin_hi = hi + pad;
+    }
+    return KDTS_OK;
+}
+
+/* What lookback would fit a part of `rows` rows with this horizon. */
+static long kdts__fit_lookback(long rows, int horizon) { return rows - horizon; }
+
+/* The common part of every kdts_task_open*: task->table holds the kept
+   columns, task->cfg the checked settings; m (may be NULL) is the model
+   whose scaler and settings are used. */
+static kdts_result kdts__task_build(kdts_task *task, const struct kdts_model *m, const char *name,
+                                    kdts_error *err)
+{
+    kdts_task_config *c = &task->cfg;
+    kdts_table *t = &task->table;
+    kdts_window_config wc;
+    kdts_table view;
+    kdts_result r;
+    long rows;
+    int k, f, part;
+    task->F = t->cols;
+    task->rows = rows = c->max_rows > 0 && c->max_rows < t->rows ? c->max_rows : t->rows;
+    if (task->F < 1) return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s: no numeric input column", name);
+    /* a first line of numbers is data, not a header */
+    {
+        int all = 1;
+        for (f = 0; f < t->cols && all; ++f) all = kdts__is_number_text(t->name[f]);
+        for (k = 0; k < t->text_cols && all; ++k) all = kdts__is_number_text(t->text_name[k]);
+        if (all)
+            return kdts__fail(err, KDTS_ERR_DATA, 1, 0,
+                              "%s: the first line (%.40s, ...) is all numbers: kdts needs a header line naming the "
+                              "columns",
+                              name, t->name[0]);
+    }
+    /* the split */
+    if (c->split == KDTS_SPLIT_AUTO) {
+        if (rows >= 14400) r = kdts_split_rows(&task->split, rows, 8640, 2880, 2880, err);
+        else r = kdts_split_ratio(&task->split, rows, 0.6, 0.2, 0.2, err);
+    } else if (c->split == KDTS_SPLIT_RATIO) {
+        r = kdts_split_ratio(&task->split, rows, c->split_sizes[0], c->split_sizes[1], c->split_sizes[2], err);
+    } else {
+        if (c->split_sizes[0] + c->split_sizes[1] + (c->split_sizes[2] > 0 ? c->split_sizes[2] : 0) > (double)rows)
+            return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s: the split asks for %.0f + %.0f + %.0f rows; the data has %ld",
+                              name, c->split_sizes[0], c->split_sizes[1], c->split_sizes[2] > 0 ? c->split_sizes[2] : 0.0,
+                              rows);
+        r = kdts_split_rows(&task->split, rows, (long)c->split_sizes[0], (long)c->split_sizes[1],
+                            (long)c->split_sizes[2], err);
+    }
+    if (r != KDTS_OK) return r;
+    {
+        long need = (long)c->lookback + c->horizon;
+        long nt = task->split.train.end - task->split.train.begin;
+        long nv = task->split.val.end - task->split.val.begin, ne = task->split.test.end - task->split.test.begin;
+        long shortest = nt;
+        if (nv > 0 && nv < shortest) shortest = nv;
+        if (ne > 0 && ne < shortest) shortest = ne;
+        if (nt < need || (nv > 0 && nv < need) || (ne > 0 && ne < need)) {
+            const char *which = nt < need ? "training" : nv > 0 && nv < need ? "validation" : "test";
+            long part_rows = nt < need ? nt : nv > 0 && nv < need ? nv : ne;
+            long fit = kdts__fit_lookback(shortest, c->horizon);
+            if (fit >= 1)
+                return kdts__fail(err, KDTS_ERR_DATA, 0, 0,
+                                  "%s: the %s part has %ld rows, fewer than lookback %d + horizon %d; with these "
+                                  "splits (train/val/test %ld/%ld/%ld rows) use lookback <= %ld, a shorter horizon, "
+                                  "or a split with more rows in that part",
+                                  name, which, part_rows, c->lookback, c->horizon, nt, nv, ne, fit);
+            return kdts__fail(err, KDTS_ERR_DATA, 0, 0,
+                              "%s: the %s part has %ld rows, fewer than lookback %d + horizon %d, and no lookback "
+                              "fits that horizon; the data has %ld rows in all: use a shorter horizon, or a split "
+                              "with more rows in that part (train/val/test now %ld/%ld/%ld)",
+                              name, which, part_rows, c->lookback, c->horizon, rows, nt, nv, ne);
+        }
+    }
+    /* targets: input index of each */
+    task->K = 0;
+    for (k = 0; k < c->n_targets; ++k) {
+        int idx = kdts_table_find(t, c->targets[k]), j;
+        for (j = 0; j < task->K; ++j)
+            if (task->target[j] == idx)
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "%s: target %s is given twice", name, c->targets[k]);
+        if (idx < 0) return kdts__fail(err, KDTS_ERR_NOTFOUND, 0, 0, "%s: no numeric column %s", name, c->targets[k]);
+        task->target[task->K++] = idx;
+    }
+    for (k = 0; k < c->n_target_columns; ++k) {
+        int idx = -1, j;
+        for (f = 0; f < t->cols; ++f)
+            if (t->file_column && t->file_column[f] == c->target_columns[k]) idx = f;
+        if (idx < 0)
+            return kdts__fail(err, KDTS_ERR_NOTFOUND, 0, 0, "%s: field %d is not a numeric column", name,
+                              c->target_columns[k] + 1);
+        for (j = 0; j < task->K; ++j)
+            if (task->target[j] == idx)
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "%s: target column %d is given twice", name,
+                                  c->target_columns[k] + 1);
+        task->target[task->K++] = idx;
+    }
+    /* scaler: the model's, or fit on the training rows */
+    if (m) {
+        task->scaler = m->scaler;
+    } else {
+        kdts_scaler_config sc;
+        memset(&sc, 0, sizeof sc);
+        sc.kind = c->scaling == KDTS_SCALING_ZSCORE ? KDTS_SCALER_ZSCORE
+                  : c->scaling == KDTS_SCALING_MINMAX ? KDTS_SCALER_MINMAX
+                                                      : KDTS_SCALER_NONE;
+        sc.clip = c->clip;
+        sc.clip_k = c->clip_k;
+        sc.clip_q = c->clip_q;
+        memset(&task->scaler, 0, sizeof task->scaler);
+        for (f = 0; f < task->F; ++f) {
+            r = kdts_scaler_fit_column(&task->scaler, &sc, f, t->col[f] + task->split.train.begin,
+                                       task->split.train.end - task->split.train.begin, err);
+            if (r != KDTS_OK) return r;
+        }
+        if ((r = kdts__task_outliers(task)) != KDTS_OK)
+            return kdts__fail(err, r, 0, 0, "out of memory for the outlier check");
+    }
+    for (f = 0; f < task->F; ++f) {
+        task->scaled[f] = (float *)KDTS_MALLOC((size_t)rows * sizeof(float));
+        if (!task->scaled[f]) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for scaled columns");
+        memcpy(task->scaled[f], t->col[f], (size_t)rows * sizeof(float));
+        kdts_scaler_apply_column(&task->scaler, f, task->scaled[f], rows);
+    }
+    /* windows of each part */
+    memset(&view, 0, sizeof view);
+    view.rows = rows;
+    view.cols = task->F;
+    view.col = task->scaled;
+    wc = kdts_window_config_default();
+    wc.lookback = c->lookback;
+    wc.horizon = c->horizon;
+    wc.targets = task->target;
+    wc.n_targets = task->K;
+    wc.norm = c->relative == KDTS_RELATIVE_LAST ? KDTS_WNORM_LAST
+              : c->relative == KDTS_RELATIVE_MEANSTD ? KDTS_WNORM_MEANSTD
+                                                     : KDTS_WNORM_NONE;
+    wc.norm_eps = c->norm_eps;
+    for (part = 0; part < 3; ++part) {
+        const kdts_range *rg = part == 0 ? &task->split.train : part == 1 ? &task->split.val : &task->split.test;
+        kdts_dataset *d = &task->data[part];
+        if (rg->end - rg->begin <= 0) continue;
+        wc.stride = part == 0 ? c->stride : 1;
+        r = kdts_windows_make(&task->win[part], &view, rg->begin, rg->end, &wc, err);
+        if (r != KDTS_OK) return r;
+        if (task->win[part].n > 2000000000L)
+            return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s: more than 2e9 windows", name);
+        d->x = task->win[part].x;
+        d->y = task->win[part].y;
+        d->n = (int)task->win[part].n;
+        d->T = c->lookback;
+        d->F = task->F;
+        d->h = task->K * c->horizon;
+    }
+    if ((r = kdts__task_bins(task)) != KDTS_OK) return kdts__fail(err, r, 0, 0, "out of memory for the bin range");
+    task->season = c->season;
+    /* timestamps */
+    if (!c->time_column || c->time_column[0]) {
+        int found = -1;
+        for (k = 0; k < t->text_cols && found < 0; ++k) {
+            const char *a = kdts_table_text(t, k, 0), *b = kdts_table_text(t, k, rows - 1);
+            if (c->time_column ? !strcmp(t->text_name[k], c->time_column)
+                               : a && b && kdts_time_parse(a, strlen(a), NULL, NULL) &&
+                                     kdts_time_parse(b, strlen(b), NULL, NULL))
+                found = k;
+        }
+        if (found < 0 && c->time_column)
+            return kdts__fail(err, KDTS_ERR_NOTFOUND, 0, 0, "%s: no text column %s for the timestamps", name,
+                              c->time_column);
+        if (found >= 0) {
+            kdts_error e2;
+            r = kdts__task_times(task, found, &e2);
+            if (r == KDTS_ERR_NOMEM) return kdts__fail(err, r, 0, 0, "%s", e2.message);
+            if (r != KDTS_OK) {
+                if (c->time_column) return kdts__fail(err, r, e2.line, e2.column, "%s: %s", name, e2.message);
+                found = -1; /* a text column that only looked like dates */
+            }
+        }
+        if (found >= 0) {
+            kdts_times *tm = &task->times;
+            size_t n = strlen(t->text_name[found]);
+            if (n >= sizeof task->settings.time_column) n = sizeof task->settings.time_column - 1;
+            memcpy(task->settings.time_column, t->text_name[found], n);
+            task->settings.time_column[n] = 0;
+            if (tm->first_bad >= 0)
+                kdts__task_warn(task, "column %.60s: the time at row %ld does not come after the one before it "
+                                      "(dates run backwards or repeat)",
+                                t->text_name[found], tm->first_bad + 1);
+            else if (!tm->regular && !tm->months)
+                kdts__task_warn(task, "column %.60s: irregular times: %ld gap(s) longer than the usual step of %lld s; "
+                                      "forecast times assume that step",
+                                t->text_name[found], tm->gaps, tm->step);
+        }
+    }
+    /* settings a model records */
+    {
+        kdts_data_settings *s = &task->settings;
+        s->recorded = 1;
+        s->missing = c->missing;
+        s->split = c->split;
+        for (k = 0; k < 3; ++k) s->split_sizes[k] = c->split_sizes[k];
+        s->scaling = c->scaling;
+        s->relative = c->relative;
+        s->stride = c->stride;
+        s->bins = c->bins;
+        s->bin_rule = c->bin_rule;
+        s->season = c->season;
+        s->max_rows = c->max_rows;
+        s->rows = rows;
+        s->train_begin = task->split.train.begin;
+        s->train_end = task->split.train.end;
+        s->val_begin = task->split.val.begin;
+        s->val_end = task->split.val.end;
+        s->test_begin = task->split.test.begin;
+        s->test_end = task->split.test.end;
+        s->scaler_clip = c->clip;
+        s->clip_k = c->clip_k;
+        s->clip_q = c->clip_q;
+    }
+    if (!task->source[0]) {
+        const char *b = name, *p;
+        for (p = name; *p; ++p)
+            if (*p == '/' || *p == '\\') b = p + 1;
+        k = 0;
+        while (b[k] && k < (int)sizeof task->source - 1) task->source[k] = b[k], k++;
+        task->source[k] = 0;
+    }
+    return KDTS_OK;
+}
+
+/* The CSV reader's options for a task: the named inputs first (features,
+   then targets not among them), then the ones by field number. */
+static kdts_result kdts__task_csv_config(const kdts_task_config *c, kdts_csv_config *cc, const char **names,
+                                         int *nn, int *idx, int *ni, kdts_error *err)
+{
+    int i, j;
+    *nn = *ni = 0;
+    for (i = 0; i < c->n_features; ++i) {
+        for (j = 0; j < *nn; ++j)
+            if (!strcmp(names[j], c->features[i]))
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "feature %s is given twice", c->features[i]);
+        names[(*nn)++] = c->features[i];
+    }
+    for (i = 0; i < c->n_targets; ++i) {
+        for (j = 0; j < *nn && strcmp(names[j], c->targets[i]); ++j) {
+        }
+        if (j == *nn) {
+            if (*nn >= KDTS_MAX_COLUMNS) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "more than %d inputs", KDTS_MAX_COLUMNS);
+            names[(*nn)++] = c->targets[i];
+        }
+    }
+    for (i = 0; i < c->n_feature_columns; ++i) idx[(*ni)++] = c->feature_columns[i];
+    for (i = 0; i < c->n_target_columns; ++i) {
+        for (j = 0; j < *ni && idx[j] != c->target_columns[i]; ++j) {
+        }
+        if (j == *ni) {
+            if (*ni >= KDTS_MAX_COLUMNS) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "more than %d inputs", KDTS_MAX_COLUMNS);
+            idx[(*ni)++] = c->target_columns[i];
+        }
+    }
+    if (*nn + *ni > KDTS_MAX_COLUMNS) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "more than %d inputs", KDTS_MAX_COLUMNS);
+    *cc = kdts_csv_config_default();
+    cc->columns = *nn ? names : NULL;
+    cc->n_columns = *nn;
+    cc->column_indices = *ni ? idx : NULL;
+    cc->n_column_indices = *ni;
+    cc->missing = c->missing;
+    cc->keep_text = !c->time_column || c->time_column[0];
+    return KDTS_OK;
+}
+
+/* Set up task->cfg from cfg (checked; pointers kept for the build only). */
+static kdts_result kdts__task_begin(kdts_task *task, const kdts_task_config *cfg, kdts_error *err)
+{
+    memset(task, 0, sizeof *task);
+    if (!cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: no configuration");
+    task->cfg = *cfg;
+    if (task->cfg.source_name) {
+        size_t n = strlen(task->cfg.source_name);
+        if (n >= sizeof task->source) n = sizeof task->source - 1;
+        memcpy(task->source, task->cfg.source_name, n);
+        task->source[n] = 0;
+    }
+    return kdts_task_config_check(&task->cfg, err);
+}
+
+/* Clear the borrowed pointers of a built task's configuration. */
+static kdts_result kdts__task_end(kdts_task *task, kdts_result r)
+{
+    kdts_task_config *c = &task->cfg;
+    if (r != KDTS_OK) {
+        kdts_task_free(task);
+        return r;
+    }
+    c->targets = c->features = NULL;
+    c->target_columns = c->feature_columns = NULL;
+    c->time_column = NULL;
+    c->source_name = NULL;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_task_open_mem(kdts_task *task, const kdts_task_config *cfg, const void *data, size_t len,
+                                       const char *name, kdts_error *err)
+{
+    const char *names[KDTS_MAX_COLUMNS];
+    int idx[KDTS_MAX_COLUMNS], nn, ni;
+    kdts_csv_config cc;
+    kdts_result r = kdts__task_begin(task, cfg, err);
+    if (!name) name = "CSV data";
+    if (r == KDTS_OK) r = kdts__task_csv_config(&task->cfg, &cc, names, &nn, idx, &ni, err);
+    if (r == KDTS_OK) r = kdts_csv_read_mem(&task->table, data, len, &cc, err);
+    if (r == KDTS_OK) r = kdts__task_build(task, NULL, name, err);
+    return kdts__task_end(task, r);
+}
+
+/* Copy the selected numeric columns (and every text column) of src. */
+static kdts_result kdts__table_select(kdts_table *dst, const kdts_table *src, const int *sel, int n, kdts_error *err)
+{
+    int k;
+    size_t bytes;
+    memset(dst, 0, sizeof *dst);
+    dst->rows = src->rows;
+    dst->file_columns = src->file_columns;
+    dst->delimiter = src->delimiter;
+    dst->col = (float **)KDTS_MALLOC((size_t)(n ? n : 1) * sizeof(float *));
+    dst->name = (char **)KDTS_MALLOC((size_t)(n ? n : 1) * sizeof(char *));
+    dst->missing = (long *)KDTS_MALLOC((size_t)(n ? n : 1) * sizeof(long));
+    dst->file_column = (int *)KDTS_MALLOC((size_t)(n ? n : 1) * sizeof(int));
+    if (!dst->col || !dst->name || !dst->missing || !dst->file_column) goto nomem;
+    for (k = 0; k < n; ++k) dst->col[k] = NULL, dst->name[k] = NULL;
+    dst->cols = n;
+    for (k = 0; k < n; ++k) {
+        const char *nm = src->name && src->name[sel[k]] ? src->name[sel[k]] : "";
+        dst->col[k] = (float *)KDTS_MALLOC((size_t)(src->rows ? src->rows : 1) * sizeof(float));
+        dst->name[k] = (char *)KDTS_MALLOC(strlen(nm) + 1);
+        if (!dst->col[k] || !dst->name[k]) goto nomem;
+        memcpy(dst->col[k], src->col[sel[k]], (size_t)src->rows * sizeof(float));
+        memcpy(dst->name[k], nm, strlen(nm) + 1);
+        dst->missing[k] = src->missing ? src->missing[sel[k]] : 0;
+        dst->file_column[k] = src->file_column ? src->file_column[sel[k]] : sel[k];
+    }
+    if (src->text_cols > 0 && src->text_blob && src->text_offset) {
+        int tc = src->text_cols;
+        dst->text_name = (char **)KDTS_MALLOC((size_t)tc * sizeof(char *));
+        dst->text_blob = (char **)KDTS_MALLOC((size_t)tc * sizeof(char *));
+        dst->text_offset = (size_t **)KDTS_MALLOC((size_t)tc * sizeof(size_t *));
+        if (!dst->text_name || !dst->text_blob || !dst->text_offset) goto nomem;
+        for (k = 0; k < tc; ++k) dst->text_name[k] = dst->text_blob[k] = NULL, dst->text_offset[k] = NULL;
+        dst->text_cols = tc;
+        for (k = 0; k < tc; ++k) {
+            long r;
+            size_t nmlen = strlen(src->text_name[k]) + 1;
+            bytes = 0;
+            for (r = 0; r < src->rows; ++r) bytes += strlen(kdts_table_text(src, k, r)) + 1;
+            dst->text_name[k] = (char *)KDTS_MALLOC(nmlen);
+            dst->text_blob[k] = (char *)KDTS_MALLOC(bytes ? bytes : 1);
+            dst->text_offset[k] = (size_t *)KDTS_MALLOC((size_t)(src->rows ? src->rows : 1) * sizeof(size_t));
+            if (!dst->text_name[k] || !dst->text_blob[k] || !dst->text_offset[k]) goto nomem;
+            memcpy(dst->text_name[k], src->text_name[k], nmlen);
+            bytes = 0;
+            for (r = 0; r < src->rows; ++r) {
+                const char *s = kdts_table_text(src, k, r);
+                size_t l = strlen(s) + 1;
+                memcpy(dst->text_blob[k] + bytes, s, l);
+                dst->text_offset[k][r] = bytes;
+                bytes += l;
+            }
+        }
+    }
+    return KDTS_OK;
+nomem:
+    kdts_table_free(dst);
+    return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory copying a table");
+}
+
+KDTSDEF kdts_result kdts_task_open_table(kdts_task *task, const kdts_task_config *cfg, const kdts_table *t,
+                                         const char *name, kdts_error *err)
+{
+    const char *names[KDTS_MAX_COLUMNS];
+    int idx[KDTS_MAX_COLUMNS], sel[KDTS_MAX_COLUMNS], nn, ni, n = 0, k, f;
+    kdts_csv_config cc;
+    kdts_result r = kdts__task_begin(task, cfg, err);
+    if (!name) name = "table";
+    if (r == KDTS_OK && (!t || t->rows < 1 || !t->col)) r = kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s: empty table", name);
+    if (r == KDTS_OK) r = kdts__task_csv_config(&task->cfg, &cc, names, &nn, idx, &ni, err);
+    for (k = 0; r == KDTS_OK && k < nn; ++k) {
+        f = kdts_table_find(t, names[k]);
+        if (f < 0) r = kdts__fail(err, KDTS_ERR_NOTFOUND, 0, 0, "%s: no numeric column %s", name, names[k]);
+        else sel[n++] = f;
+    }
+    for (k = 0; r == KDTS_OK && k < ni; ++k) {
+        int found = -1;
+        for (f = 0; f < t->cols; ++f)
+            if ((t->file_column ? t->file_column[f] : f) == idx[k]) found = f;
+        if (found < 0) r = kdts__fail(err, KDTS_ERR_NOTFOUND, 0, 0, "%s: field %d is not a numeric column", name, idx[k] + 1);
+        else sel[n++] = found;
+    }
+    for (k = 0; r == KDTS_OK && k < n; ++k)
+        for (f = 0; f < k; ++f)
+            if (sel[f] == sel[k]) r = kdts__fail(err, KDTS_ERR_ARG, 0, 0, "%s: column %s is given twice", name, t->name[sel[k]]);
+    if (r == KDTS_OK) r = kdts__table_select(&task->table, t, sel, n, err);
+    if (r == KDTS_OK) r = kdts__task_build(task, NULL, name, err);
+    return kdts__task_end(task, r);
+}
+
+#ifndef KDTS_NO_STDIO
+KDTSDEF kdts_result kdts_task_open(kdts_task *task, const kdts_task_config *cfg, const char *path, kdts_error *err)
+{
+    const char *names[KDTS_MAX_COLUMNS];
+    int idx[KDTS_MAX_COLUMNS], nn, ni;
+    kdts_csv_config cc;
+    kdts_result r = kdts__task_begin(task, cfg, err);
+    if (!path) r = kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: no file name");
+    if (r == KDTS_OK) r = kdts__task_csv_config(&task->cfg, &cc, names, &nn, idx, &ni, err);
+    if (r == KDTS_OK) r = kdts_csv_read_file(&task->table, path, &cc, err);
+    if (r == KDTS_OK) r = kdts__task_build(task, NULL, path, err);
+    return kdts__task_end(task, r);
+}
+
+KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const kdts_model *m, const char *path, kdts_error *err)
+{
+    const char *names[KDTS_MAX_COLUMNS], *tnames[KDTS_MAX_COLUMNS];
+    kdts_task_config c;
+    kdts_result r;
+    const kdts_data_settings *s;
+    int f, k;
+    memset(task, 0, sizeof *task);
+    if (!m || !path) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: no model or no file name");
+    if ((r = kdts_model_check(m, err)) != KDTS_OK) return r;
+    s = &m->data;
+    memset(&c, 0, sizeof c);
+    for (f = 0; f < m->n_features; ++f) names[f] = kdts_model_feature_name(m, f);
+    for (k = 0; k < m->n_targets; ++k) tnames[k] = names[m->target_index[k]];
+    c.features = names;
+    c.n_features = m->n_features;
+    c.targets = tnames;
+    c.n_targets = m->n_targets;
+    c.lookback = m->lookback;
+    c.horizon = m->horizon;
+    c.relative = m->window_norm == KDTS_WNORM_LAST ? KDTS_RELATIVE_LAST
+                 : m->window_norm == KDTS_WNORM_MEANSTD ? KDTS_RELATIVE_MEANSTD
+                                                        : KDTS_RELATIVE_NONE;
+    c.norm_eps = m->norm_eps;
+    if (s->recorded) {
+        c.missing = s->missing;
+        c.split = s->split;
+        for (k = 0; k < 3; ++k) c.split_sizes[k] = s->split_sizes[k];
+        c.scaling = s->scaling;
+        c.stride = s->stride;
+        c.bins = s->bins;
+        c.bin_rule = s->bin_rule;
+        c.season = s->season;
+        c.max_rows = (long)s->max_rows;
+        c.clip = s->scaler_clip;
+        c.clip_k = s->clip_k;
+        c.clip_q = s->clip_q;
+        c.time_column = s->time_column[0] ? s->time_column : NULL;
+    }
+    if (m->arch.mode == KDTS_MODE_DIST) c.bins = m->arch.bins;
+    c.source_name = m->meta.source[0] ? m->meta.source : NULL;
+    r = kdts__task_begin(task, &c, err);
+    if (r == KDTS_OK) {
+        kdts_csv_config cc;
+        int idx[KDTS_MAX_COLUMNS], nn, ni;
+        const char *rn[KDTS_MAX_COLUMNS];
+        r = kdts__task_csv_config(&task->cfg, &cc, rn, &nn, idx, &ni, err);
+        if (r == KDTS_OK) r = kdts_csv_read_file(&task->table, path, &cc, err);
+    }
+    if (r == KDTS_OK) {
+        /* the model's feature order is the task's input order */
+        for (f = 0; f < m->n_features && r == KDTS_OK; ++f)
+            if (strcmp(task->table.name[f], names[f]))
+                r = kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s: column order differs from the model's", path);
+    }
+    if (r == KDTS_OK) r = kdts__task_build(task, m, path, err);
+    if (r == KDTS_OK && s->recorded && s->rows != task->rows)
+        kdts__task_warn(task, "the file has %ld rows; the model was trained on %lld: the split is recomputed on these "
+                              "rows (train %ld..%ld, validation %ld..%ld, test %ld..%ld)",
+                        task->rows, s->rows, task->split.train.begin + 1, task->split.train.end,
+                        task->split.val.begin + 1, task->split.val.end, task->split.test.begin + 1,
+                        task->split.test.end);
+    if (r == KDTS_OK && m->arch.mode == KDTS_MODE_DIST) {
+        task->bin_lo = m->arch.bin_lo;
+        task->bin_hi = m->arch.bin_hi;
+    }
+    return kdts__task_end(task, r);
+}
+#endif
+
+KDTSDEF void kdts_task_net_config(const kdts_task *task, kdts_lstm_config *c)
+{
+    c->input = task->F;
+    c->horizon = task->K * task->cfg.horizon;
+    if (c->mode == KDTS_MODE_DIST) {
+        if (c->bins == 0) c->bins = task->cfg.bins;
+        c->bin_lo = task->bin_lo;
+        c->bin_hi = task->bin_hi;
+    }
+}
+
+KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_lstm *net, const kdts_train_config *cfg,
+                                  const kdts_lstm *const *teachers, int nteachers, kdts_train_report *rep,
+                                  kdts_error *err)
+{
+    const kdts_dataset *val = task->data[KDTS_PART_VAL].n > 0 ? &task->data[KDTS_PART_VAL] : NULL;
+    if (task->data[KDTS_PART_TRAIN].n < 1) return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "no training windows");
+    return kdts_train(net, cfg, &task->data[KDTS_PART_TRAIN], val, teachers, nteachers, rep, err);
+}
+
+static kdts_result kdts__task_part(const kdts_task *task, kdts_part part, kdts_error *err)
+{
+    if (part < KDTS_PART_TRAIN || part > KDTS_PART_TEST) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown part %d", (int)part);
+    if (task->win[part].n < 1)
+        return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "the %s part has no windows",
+                          part == KDTS_PART_TRAIN ? "training" : part == KDTS_PART_VAL ? "validation" : "test");
+    return KDTS_OK;
+}
+
+/* Window-space value v of target k of window n back to original units. */
+static float kdts__task_unwindow(const kdts_task *task, const kdts_windows *w, long n, int k, float v)
+{
+    int f = task->target[k], F = w->F;
+    float off = w->norm_offset ? w->norm_offset[n * (F + w->K) + F + k] : 0.0f;
+    float scl = w->norm_scale ? w->norm_scale[n * (F + w->K) + F + k] : 1.0f;
+    return kdts_scaler_invert_value(&task->scaler, f, v * scl + off);
+}
+
+KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, const kdts_lstm *net, float *fc,
+                                       float *lo, float *hi, float coverage, kdts_error *err)
+{
+    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    const kdts_lstm_config *c = &net->cfg;
+    kdts_lstm_ws ws;
+    kdts_result r = kdts__task_part(task, part, err);
+    int K = task->K, H = task->cfg.horizon, T = w->T, F = w->F, V = K * H, dist = c->mode == KDTS_MODE_DIST;
+    long i0, n = w->n;
+    if (r != KDTS_OK) return r;
+    if (c->input != F || c->horizon != V)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "the network takes %d inputs and forecasts %d values; the task has %d and %d",
+                          c->input, c->horizon, F, V);
+    if ((lo || hi) && !dist) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "intervals need a distribution-mode network");
+    r = kdts_lstm_ws_init(&ws, c, n < KDTS__PRED_BATCH ? (int)n : KDTS__PRED_BATCH, T, 0, err);
+    if (r != KDTS_OK) return r;
+    for (i0 = 0; i0 < n && r == KDTS_OK; i0 += ws.max_batch) {
+        int nb = n - i0 < ws.max_batch ? (int)(n - i0) : ws.max_batch, b, j, k;
+        r = kdts_lstm_forecast(net, &ws, w->x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, err);
+        for (b = 0; b < nb && r == KDTS_OK; ++b) {
+            const float *o = ws.out + (size_t)b * net->outputs;
+            long wn = i0 + b;
+            for (k = 0; k < K; ++k)
+                for (j = 0; j < H; ++j) {
+                    int q = k * H + j;
+                    float v, a = 0, z = 0;
+                    if (dist) {
+                        const float *lg = o + (size_t)q * c->bins;
+                        kdts_dist_expect(&v, lg, 1, c->bins, c->bin_lo, c->bin_hi);
+                        if (lo || hi) kdts_dist_interval(lg, c->bins, c->bin_lo, c->bin_hi, coverage, &a, &z);
+                    } else {
+                        v = o[q];
+                    }
+                    fc[(size_t)wn * V + q] = kdts__task_unwindow(task, w, wn, k, v);
+                    if (lo) lo[(size_t)wn * V + q] = kdts__task_unwindow(task, w, wn, k, a);
+                    if (hi) hi[(size_t)wn * V + q] = kdts__task_unwindow(task, w, wn, k, z);
+                }
+        }
+    }
+    kdts_lstm_ws_free(&ws);
+    return r;
+}
+
+KDTSDEF kdts_result kdts_task_input(const kdts_task *task, long end, float *x, kdts_error *err)
+{
+    int T = task->cfg.lookback, F = task->F, t, f;
+    long r0 = end - T + 1;
+    if (!x || r0 < 0 || end >= task->rows)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no window of %d rows ends at row %ld (rows 1..%ld)", T, end + 1,
+                          task->rows);
+    for (t = 0; t < T; ++t)
+        for (f = 0; f < F; ++f) x[(size_t)t * F + f] = task->table.col[f][r0 + t];
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_task_forecast_model(const kdts_task *task, kdts_part part, const kdts_model *m, float *fc,
+                                             float *lo, float *hi, float coverage, kdts_error *err)
+{
+    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    kdts_infer inf;
+    float *x;
+    long n;
+    int T = task->cfg.lookback, F = task->F, V = task->K * task->cfg.horizon;
+    kdts_result r = kdts__task_part(task, part, err);
+    if (r != KDTS_OK) return r;
+    if (m->n_features != F || m->lookback != T || m->n_targets * m->horizon != V)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "the model does not fit the task (inputs %d/%d, lookback %d/%d)",
+                          m->n_features, F, m->lookback, T);
+    x = kdts__falloc((size_t)T * F);
+    if (!x) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory");
+    r = kdts_infer_create(&inf, m, T, err);
+    for (n = 0; n < w->n && r == KDTS_OK; ++n) {
+        r = kdts_task_input(task, w->start[n] + T - 1, x, err);
+        if (r == KDTS_OK)
+            r = kdts_infer_window(&inf, x, T, fc + (size_t)n * V, lo ? lo + (size_t)n * V : NULL,
+                                  hi ? hi + (size_t)n * V : NULL, coverage, err);
+    }
+    kdts_infer_free(&inf);
+    kdts__free_aligned(x);
+    return r;
+}
+
+KDTSDEF kdts_result kdts_task_baseline(const kdts_task *task, kdts_part part, kdts_baseline kind, float *fc,
+                                       kdts_error *err)
+{
+    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    int K = task->K, H = task->cfg.horizon, T = task->cfg.lookback, k, j, p = task->season;
+    long n;
+    kdts_result r = kdts__task_part(task, part, err);
+    if (r != KDTS_OK) return r;
+    if (kind != KDTS_BASELINE_PERSISTENCE && kind != KDTS_BASELINE_SEASONAL)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown baseline %d", (int)kind);
+    if (kind == KDTS_BASELINE_SEASONAL && p < 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "the seasonal baseline needs a season (period in rows)");
+    for (n = 0; n < w->n; ++n) {
+        long last = w->start[n] + T - 1;
+        for (k = 0; k < K; ++k) {
+            const float *col = task->table.col[task->target[k]];
+            for (j = 0; j < H; ++j) {
+                long row = last; /* persistence, and the seasonal fallback */
+                if (kind == KDTS_BASELINE_SEASONAL) {
+                    long q = last + 1 + j - (long)p * ((j + p) / p); /* one or more seasons back, <= last */
+                    if (q >= 0) row = q;
+                }
+                fc[(size_t)n * K * H + (size_t)k * H + j] = col[row];
+            }
+        }
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_task_score(const kdts_task *task, kdts_part part, const float *fc, const float *lo,
+                                    const float *hi, float coverage, kdts_scores *s, double *step_mse,
+                                    kdts_error *err)
+{
+    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    int K = task->K, H = task->cfg.horizon, T = task->cfg.lookback, k, j;
+    double se = 0, ae = 0, seo = 0, aeo = 0, ape = 0, sy = 0, syy = 0, inside = 0, pin = 0, cnt, ql, qh;
+    long n, nape = 0;
+    kdts_result r = kdts__task_part(task, part, err);
+    if (r != KDTS_OK) return r;
+    if (!fc || !s) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "score: no forecasts or no output");
+    if ((lo == NULL) != (hi == NULL)) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "score: low and high go together");
+    ql = 0.5 * (1.0 - coverage);
+    qh = 1.0 - ql;
+    if (step_mse)
+        for (j = 0; j < H; ++j) step_mse[j] = 0;
+    for (n = 0; n < w->n; ++n)
+        for (k = 0; k < K; ++k) {
+            int f = task->target[k];
+            const float *col = task->table.col[f];
+            double scale = task->scaler.scale[f];
+            for (j = 0; j < H; ++j) {
+                size_t q = (size_t)n * K * H + (size_t)k * H + j;
+                double y = col[w->start[n] + T + j], p = fc[q], e = p - y, ez = e / scale;
+                if (!(ez == ez) || ez - ez != 0)
+                    return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "score: forecast %ld, value %d is not finite", n + 1,
+                                      k * H + j + 1);
+                se += ez * ez;
+                ae += fabs(ez);
+                seo += e * e;
+                aeo += fabs(e);
+                if (fabs(y) > 1e-8) ape += fabs(e / y), nape++;
+                sy += y;
+                syy += y * y;
+                if (step_mse) step_mse[j] += ez * ez;
+                if (lo) {
+                    double a = lo[q], b = hi[q];
+                    inside += y >= a && y <= b;
+                    pin += (y >= a ? ql * (y - a) : (ql - 1.0) * (y - a)) / scale;
+                    pin += (y >= b ? qh * (y - b) : (qh - 1.0) * (y - b)) / scale;
+                }
+            }
+        }
+    cnt = (double)w->n * K * H;
+    memset(s, 0, sizeof *s);
+    s->windows = w->n;
+    s->targets = K;
+    s->horizon = H;
+    s->mse = se / cnt;
+    s->mae = ae / cnt;
+    s->mse_orig = seo / cnt;
+    s->mae_orig = aeo / cnt;
+    s->rmse_orig = sqrt(s->mse_orig);
+    s->mape = nape ? 100.0 * ape / (double)nape : -1.0;
+    {
+        double sst = syy - sy * sy / cnt;
+        s->r2 = sst > 0 ? 1.0 - seo / sst : 0.0;
+    }
+    s->coverage = lo ? inside / cnt : -1.0;
+    s->pinball = lo ? pin / (2.0 * cnt) : -1.0;
+    if (step_mse)
+        for (j = 0; j < H; ++j) step_mse[j] /= (double)w->n * K;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_task_model(const kdts_task *task, const kdts_lstm *net, const kdts_model_meta *meta,
+                                    kdts_model *out, kdts_error *err)
+{
+    kdts_model_desc d;
+    kdts_model_meta mt;
+    const char *names[KDTS_MAX_COLUMNS];
+    int f;
+    if (!task || !net || !out) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task model: NULL argument");
+    if (meta) mt = *meta;
+    else memset(&mt, 0, sizeof mt);
+    if (!mt.source[0]) {
+        size_t n = strlen(task->source);
+        if (n >= sizeof mt.source) n = sizeof mt.source - 1;
+        memcpy(mt.source, task->source, n);
+        mt.source[n] = 0;
+    }
+    if (!meta) mt.best_val_mse = -1.0f;
+    mt.rows_train = task->split.train.end - task->split.train.begin;
+    mt.rows_val = task->split.val.end - task->split.val.begin;
+    mt.rows_test = task->split.test.end - task->split.test.begin;
+    for (f = 0; f < task->F; ++f) names[f] = task->table.name[f];
+    memset(&d, 0, sizeof d);
+    d.lookback = task->cfg.lookback;
+    d.horizon = task->cfg.horizon;
+    d.n_features = task->F;
+    d.feature_names = names;
+    d.n_targets = task->K;
+    d.target_index = task->target;
+    d.window_norm = task->cfg.relative == KDTS_RELATIVE_LAST ? KDTS_WNORM_LAST
+                    : task->cfg.relative == KDTS_RELATIVE_MEANSTD ? KDTS_WNORM_MEANSTD
+                                                                  : KDTS_WNORM_NONE;
+    d.norm_eps = task->cfg.norm_eps;
+    d.scaler = &task->scaler;
+    d.meta = &mt;
+    d.data = &task->settings;
+    return kdts_model_create(out, net, &d, err);
+}
+
+/* ======================================================================== */
 /* >>model                                                                  */
 /* ======================================================================== */
 
@@ -6375,6 +7836,25 @@ KDTSDEF kdts_result kdts_split_ratio(kdts_split *s, long rows, double train_rati
 #endif
 
 /* ---- model description -------------------------------------------------- */
+
+/* Recorded data settings within their ranges (the loader rejects others). */
+static kdts_result kdts__data_settings_check(const kdts_data_settings *d)
+{
+    int i;
+    if (!d->recorded) return KDTS_OK;
+    if (d->missing < KDTS_MISSING_ERROR || d->missing > KDTS_MISSING_FFILL || d->split < KDTS_SPLIT_AUTO ||
+        d->split > KDTS_SPLIT_ROWS || d->scaling < KDTS_SCALING_ZSCORE || d->scaling > KDTS_SCALING_NONE ||
+        d->relative < KDTS_RELATIVE_LAST || d->relative > KDTS_RELATIVE_NONE || d->stride < 1 ||
+        d->stride > KDTS_MAX_DIM || d->bins < 2 || d->bins > 4096 || d->bin_rule < KDTS_BINS_QUANTILE ||
+        d->bin_rule > KDTS_BINS_MINMAX || d->season < 0 || d->season > KDTS_MAX_DIM || d->scaler_clip < KDTS_CLIP_NONE ||
+        d->scaler_clip > KDTS_CLIP_QUANTILE || d->max_rows < 0 || d->rows < 0 || !kdts__isfinite(d->clip_k) ||
+        !kdts__isfinite(d->clip_q))
+        return KDTS_ERR_ARG;
+    for (i = 0; i < 3; ++i)
+        if (!(d->split_sizes[i] >= -1.0 && d->split_sizes[i] <= 4e9)) return KDTS_ERR_ARG;
+    if (!memchr(d->time_column, 0, sizeof d->time_column)) return KDTS_ERR_ARG;
+    return KDTS_OK;
+}
 
 KDTSDEF kdts_result kdts_model_check(const kdts_model *m, kdts_error *err)
 {
@@ -6410,6 +7890,8 @@ KDTSDEF kdts_result kdts_model_check(const kdts_model *m, kdts_error *err)
         if (!kdts__isfinite(m->scaler.offset[f]) || !kdts__isfinite(m->scaler.scale[f]) ||
             !(m->scaler.scale[f] > 0.0f) || !(m->scaler.clip_lo[f] <= m->scaler.clip_hi[f]))
             return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: scaler column %d is not usable", f);
+    if (kdts__data_settings_check(&m->data) != KDTS_OK)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: recorded data settings out of range");
     if (!m->names) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: no feature names");
     for (f = 0; f < m->n_features; ++f) {
         size_t n = 0;
@@ -6513,6 +7995,7 @@ KDTSDEF kdts_result kdts_model_create(kdts_model *m, const kdts_lstm *net, const
     }
     if (d->meta) t.meta = *d->meta;
     else t.meta.best_val_mse = -1.0f;
+    if (d->data) t.data = *d->data;
     for (f = 0; f < d->n_features; ++f) {
         const char *s = d->feature_names ? d->feature_names[f] : NULL;
         size_t n = s ? strlen(s) : (size_t)(2 + (f >= 10) + (f >= 100));
@@ -6796,6 +8279,38 @@ static void kdts__write_payload(kdts__wr *w, const kdts_model *m)
         kdts__put_str(w, mt->teacher, tl);
         kdts__put_str(w, mt->source, sl);
     }
+    /* TASK */
+    if (m->data.recorded) {
+        const kdts_data_settings *ds = &m->data;
+        size_t tl = kdts__strnlen(ds->time_column, sizeof ds->time_column);
+        kdts__put_tag(w, "TASK", 12 * 4 + 3 * 8 + 8 * 8 + 2 * 4 + 2 + tl);
+        kdts__put_i32(w, ds->missing);
+        kdts__put_i32(w, ds->split);
+        kdts__put_i32(w, ds->scaling);
+        kdts__put_i32(w, ds->relative);
+        kdts__put_i32(w, ds->stride);
+        kdts__put_i32(w, ds->bins);
+        kdts__put_i32(w, ds->bin_rule);
+        kdts__put_i32(w, ds->season);
+        kdts__put_i32(w, ds->scaler_clip);
+        kdts__put_i32(w, 0);
+        kdts__put_i32(w, 0);
+        kdts__put_i32(w, 0);
+        kdts__put_f64(w, ds->split_sizes[0]);
+        kdts__put_f64(w, ds->split_sizes[1]);
+        kdts__put_f64(w, ds->split_sizes[2]);
+        kdts__put_u64(w, (unsigned long long)ds->max_rows);
+        kdts__put_u64(w, (unsigned long long)ds->rows);
+        kdts__put_u64(w, (unsigned long long)ds->train_begin);
+        kdts__put_u64(w, (unsigned long long)ds->train_end);
+        kdts__put_u64(w, (unsigned long long)ds->val_begin);
+        kdts__put_u64(w, (unsigned long long)ds->val_end);
+        kdts__put_u64(w, (unsigned long long)ds->test_begin);
+        kdts__put_u64(w, (unsigned long long)ds->test_end);
+        kdts__put_f32(w, ds->clip_k);
+        kdts__put_f32(w, ds->clip_q);
+        kdts__put_str(w, ds->time_column, tl);
+    }
     /* WGTS */
     kdts__put_tag(w, "WGTS", m->nparams * 4);
     if (w->buf && w->pos + m->nparams * 4 <= w->cap) {
@@ -6854,9 +8369,9 @@ static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t le
     kdts_model t;
     unsigned long long payload, nparams64;
     unsigned long version, crc;
-    size_t sec_off[5], sec_len[5], names_len = 0, i, npar;
-    int have[5], f, k, si;
-    static const char *const tags[5] = {"ARCH", "DATA", "SCAL", "TRAI", "WGTS"};
+    size_t sec_off[6], sec_len[6], names_len = 0, i, npar;
+    int have[6], f, k, si;
+    static const char *const tags[6] = {"ARCH", "DATA", "SCAL", "TRAI", "WGTS", "TASK"};
     float *params;
     char *names;
     void *block;
@@ -6879,7 +8394,7 @@ static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t le
     crc = kdts__le32(p + len - 4);
     if (kdts__crc32(0, p, len - 4) != crc) KDTS__BAD(KDTS_ERR_FORMAT, "%s: corrupt model file (CRC mismatch)", what);
     /* sections */
-    for (si = 0; si < 5; ++si) have[si] = 0, sec_off[si] = sec_len[si] = 0;
+    for (si = 0; si < 6; ++si) have[si] = 0, sec_off[si] = sec_len[si] = 0;
     rd.len = len - 4;
     rd.pos = 24;
     while (rd.pos < rd.len) {
@@ -6889,7 +8404,7 @@ static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t le
         if (rd.bad || n > (unsigned long long)(rd.len - rd.pos))
             KDTS__BAD(KDTS_ERR_FORMAT, "%s: corrupt model file (section overruns the file)", what);
         tag = kdts__le32(tg);
-        for (si = 0; si < 5; ++si) {
+        for (si = 0; si < 6; ++si) {
             if (tag == KDTS__TAG(tags[si][0], tags[si][1], tags[si][2], tags[si][3])) {
                 if (have[si]) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section %s appears twice", what, tags[si]);
                 have[si] = 1;
@@ -7015,6 +8530,44 @@ static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t le
         kdts__get_str(&c, mt->teacher, sizeof mt->teacher);
         kdts__get_str(&c, mt->source, sizeof mt->source);
         if (c.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section TRAI is too short", what);
+    }
+    /* TASK (optional) */
+    if (have[5]) {
+        kdts__rd c;
+        kdts_data_settings *ds = &t.data;
+        c.p = p + sec_off[5];
+        c.len = sec_len[5];
+        c.pos = 0;
+        c.bad = 0;
+        ds->missing = kdts__get_i32(&c);
+        ds->split = kdts__get_i32(&c);
+        ds->scaling = kdts__get_i32(&c);
+        ds->relative = kdts__get_i32(&c);
+        ds->stride = kdts__get_i32(&c);
+        ds->bins = kdts__get_i32(&c);
+        ds->bin_rule = kdts__get_i32(&c);
+        ds->season = kdts__get_i32(&c);
+        ds->scaler_clip = kdts__get_i32(&c);
+        (void)kdts__get_i32(&c);
+        (void)kdts__get_i32(&c);
+        (void)kdts__get_i32(&c);
+        ds->split_sizes[0] = kdts__get_f64(&c);
+        ds->split_sizes[1] = kdts__get_f64(&c);
+        ds->split_sizes[2] = kdts__get_f64(&c);
+        ds->max_rows = (long long)kdts__get_u64(&c);
+        ds->rows = (long long)kdts__get_u64(&c);
+        ds->train_begin = (long long)kdts__get_u64(&c);
+        ds->train_end = (long long)kdts__get_u64(&c);
+        ds->val_begin = (long long)kdts__get_u64(&c);
+        ds->val_end = (long long)kdts__get_u64(&c);
+        ds->test_begin = (long long)kdts__get_u64(&c);
+        ds->test_end = (long long)kdts__get_u64(&c);
+        ds->clip_k = kdts__get_f32(&c);
+        ds->clip_q = kdts__get_f32(&c);
+        kdts__get_str(&c, ds->time_column, sizeof ds->time_column);
+        if (c.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section TASK is too short", what);
+        ds->recorded = 1;
+        if (kdts__data_settings_check(ds) != KDTS_OK) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section TASK holds invalid settings", what);
     }
     /* every size is known and checked: allocate */
     block = kdts__model_block(npar, names_len, &params, &names);
@@ -7338,6 +8891,25 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
         kdts__emit_cstr(f, tb);
         fputs(", ", f);
         kdts__emit_cstr(f, sb);
+    }
+    {
+        const kdts_data_settings *ds = &m->data;
+        char tcb[sizeof ds->time_column];
+        size_t tl = kdts__strnlen(ds->time_column, sizeof ds->time_column);
+        if (tl >= sizeof tcb) tl = sizeof tcb - 1;
+        memcpy(tcb, ds->time_column, tl);
+        tcb[tl] = 0;
+        fprintf(f, " },\n    { %d, %d, %d, %d, %d, %d, %d, %d, %d,\n      { %.17g, %.17g, %.17g },\n", ds->recorded,
+                ds->missing, ds->split, ds->scaling, ds->relative, ds->stride, ds->bins, ds->bin_rule, ds->season,
+                ds->split_sizes[0], ds->split_sizes[1], ds->split_sizes[2]);
+        fprintf(f, "      %lldll, %lldll, %lldll, %lldll, %lldll, %lldll, %lldll, %lldll,\n      %d, ", ds->max_rows,
+                ds->rows, ds->train_begin, ds->train_end, ds->val_begin, ds->val_end, ds->test_begin, ds->test_end,
+                ds->scaler_clip);
+        kdts__emit_float(f, ds->clip_k);
+        fputs(", ", f);
+        kdts__emit_float(f, ds->clip_q);
+        fputs(", ", f);
+        kdts__emit_cstr(f, tcb);
     }
     fprintf(f, " },\n    0\n};\n\n#endif /* %s_KDTS_MODEL_H */\n", name);
     if (!ok) {

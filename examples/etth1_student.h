@@ -8,8 +8,8 @@
 #ifndef KDTS_H_INCLUDED
 #include "kdts.h"
 #endif
-#if !defined(KDTS_MODEL_ABI) || KDTS_MODEL_ABI != 1
-#error "etth1_student: exported for kdts model ABI 1"
+#if !defined(KDTS_MODEL_ABI) || KDTS_MODEL_ABI != 2
+#error "etth1_student: exported for kdts model ABI 2"
 #endif
 #if KDTS_MAX_COLUMNS < 1 || KDTS_MAX_LAYERS < 1
 #error "etth1_student: needs KDTS_MAX_COLUMNS >= 1 and KDTS_MAX_LAYERS >= 1"
@@ -104,6 +104,10 @@ static const kdts_model etth1_student_model = {
     { 1ull, 3, 3, 1, 32, 3, 0, 1, 0.00100000005f, 0.104342617f, 0.0887469351f, 0.5f, 0.100000001f, 2.0f,
       0.090140321000035328, 3460ull, 1800ll, 600ll, 600ll,
       "teacher.kdts (2x16 point)", "ETTh1.csv" },
+    { 0, 0, 0, 0, 0, 0, 0, 0, 0,
+      { 0, 0, 0 },
+      0ll, 0ll, 0ll, 0ll, 0ll, 0ll, 0ll, 0ll,
+      0, 0.0f, 0.0f, "" },
     0
 };
 
