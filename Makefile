@@ -36,7 +36,7 @@ endif
 
 TEST_SRC  := $(wildcard tests/test_*.c)
 TEST_BIN  := $(patsubst tests/%.c,$(BUILD)/%,$(TEST_SRC))
-EX_SRC    := $(wildcard examples/*.c)
+EX_SRC    := $(filter-out examples/experiment_%.c,$(wildcard examples/*.c))
 EX_BIN    := $(patsubst examples/%.c,$(BUILD)/%,$(EX_SRC))
 TOOL_SRC  := $(filter-out tools/bench_blas.c,$(wildcard tools/*.c))
 TOOL_BIN  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
@@ -59,6 +59,11 @@ $(BUILD)/%: tools/%.c kdts.h | $(BUILD)
 
 # the exported model the MCU demo compiles in
 $(BUILD)/mcu_export_demo: examples/etth1_student.h
+
+# the experiment: three files by job (plan and runs, report, pictures)
+EXPERIMENT_SRC := examples/distill_experiment.c examples/experiment_report.c examples/experiment_svg.c
+$(BUILD)/distill_experiment: $(EXPERIMENT_SRC) examples/experiment.h kdts.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $(EXPERIMENT_SRC) $(LDLIBS)
 
 # The header alone, as C99 and as C++, warning-free, with and without SIMD.
 test-compile: | $(BUILD)

@@ -18,27 +18,41 @@
    -O2 and the target's vector extension (e.g. -march=native) to get the
    SIMD kernels; link with -lm.
 
-   USAGE (windows already in memory; see the CSV and window functions for
-   reading a file):
+   USAGE (examples/quickstart.c is this, complete): a CSV file, a teacher,
+   a student distilled from it, saved, loaded and run in original units.
 
+       kdts_task task;                  // the data side of the job
+       kdts_task_config data = {0};     // zero = defaults (lookback 96,
+       const char *target = "OT";       //   horizon 24, z-score, 12/4/4 months)
+       kdts_lstm_config arch = {0};
+       kdts_train_config train = {0};   // zero = defaults (10 epochs, ...)
        kdts_lstm teacher, student;
-       kdts_lstm_config tc = {0}, sc = {0};
-       kdts_train_config cfg = {0};
-       kdts_dataset train = {x, y, n, T, 1, 24};   // x (n,T,1), y (n,T,24)
-       const kdts_lstm *teachers[1];
-       float forecast[24];
+       const kdts_lstm *teachers[1] = {&teacher};
+       kdts_model model;
+       kdts_infer inf;
+       kdts_error err;                  // message, line, column
+       float x[96], forecast[24];
 
-       tc.hidden = 64; tc.layers = 2; tc.horizon = 24;
-       sc.hidden = 8;  sc.horizon = 24;
-       kdts_lstm_init(&teacher, &tc, 1, NULL);
-       kdts_lstm_init(&student, &sc, 2, NULL);
-       cfg.epochs = 10; cfg.batch = 64; cfg.adam.lr = 1e-3f;
-       kdts_train(&teacher, &cfg, &train, NULL, NULL, 0, NULL, NULL);
-       teachers[0] = &teacher;
-       cfg.alpha = 0.5f; cfg.beta = 0.5f;           // distill
-       kdts_train(&student, &cfg, &train, NULL, teachers, 1, NULL, NULL);
-       kdts_predict(&student, x, 1, T, forecast, NULL);
-       kdts_lstm_free(&teacher); kdts_lstm_free(&student);
+       data.targets = &target; data.n_targets = 1;
+       kdts_task_open(&task, &data, "data/ETTh1.csv", &err);
+       arch.hidden = 32; arch.layers = 2;
+       kdts_task_net_config(&task, &arch);          // inputs, horizon
+       kdts_lstm_init(&teacher, &arch, 1, &err);
+       kdts_task_fit(&task, &teacher, &train, NULL, 0, NULL, &err);
+       arch.hidden = 8; arch.layers = 1;
+       train.alpha = 0.5f; train.beta = 0.1f;       // distill
+       kdts_lstm_init(&student, &arch, 2, &err);
+       kdts_task_fit(&task, &student, &train, teachers, 1, NULL, &err);
+       kdts_task_model(&task, &student, NULL, &model, &err);
+       kdts_model_save_file(&model, "student.kdts", &err);   // + every data setting
+       kdts_infer_create(&inf, &model, 0, &err);
+       kdts_task_input(&task, task.rows - 1, x, &err);      // last 96 raw rows
+       kdts_infer_window(&inf, x, 96, forecast, NULL, NULL, 0, &err);
+
+   Every call returns KDTS_OK (0) or an error code with err filled. Below
+   the task layer, the same steps exist on arrays: kdts_csv_read_*,
+   kdts_scaler_*, kdts_windows_make, kdts_train (or kdts_trainer_* in
+   parts), kdts_predict, kdts_model_create.
 
    CONTENTS (grep for the tags)
        >>common   result codes, kdts_error, portable RNG
@@ -46,8 +60,10 @@
        >>lstm     stacked LSTM with a per-step head: init, forward, backward
        >>loss     hard / soft / sequence losses, distribution mode
        >>adam     Adam / AdamW, gradient clipping
-       >>train    training loop with teachers, prediction, evaluation
+       >>train    training loop (whole or in parts) with teachers, prediction
        >>data     CSV reader, missing values, scalers, windows, splits
+       >>task     one forecasting job: data, split, scaler, windows, fit,
+                  forecasts, baselines, scores, models with their settings
        >>model    model files, deployment inference, C export
 
    CONFIGURATION (define before including the implementation)
@@ -539,6 +555,12 @@ typedef struct kdts_train_config {
     int shard_index, shard_count; /* data-parallel: this process trains rows
                              shard_index of shard_count equal shares of every
                              batch [0 of 1]; see kdts_trainer_init           */
+    const float *soft_values; /* precomputed soft targets over the training
+                             windows (n,T,h), e.g. from kdts_soft_targets,
+                             used instead of teachers (kdts_train's teachers
+                             must then be none); borrowed                    */
+    const float *soft_probs;  /* and their last-step bin probabilities
+                             (n,h,K) for a dist-mode soft loss (alpha > 0)   */
     void *user;           /* passed to the callbacks                        */
 } kdts_train_config;
 
@@ -657,8 +679,9 @@ KDTSDEF void kdts_trainer_free(kdts_trainer *t);
 /* Train m on `train` for cfg.epochs epochs of shuffled mini-batches with
    Adam: the parts above in order, cfg.on_epoch after each epoch. With
    nteachers > 0 the frozen teachers' outputs (averaged) give the soft
-   targets and the loss is alpha*L_soft + (1-alpha)*L_hard + beta*L_seq;
-   without teachers it is L_hard. val may be NULL. When a callback stops
+   targets (or cfg.soft_values does, computed once elsewhere) and the loss
+   is alpha*L_soft + (1-alpha)*L_hard + beta*L_seq; without them it is
+   L_hard. val may be NULL. When a callback stops
    training in the middle of an epoch, the current weights are validated
    first, so the best weights so far are kept. On a non-finite loss or
    gradient training stops with KDTS_ERR_NONFINITE, err names the epoch
@@ -1128,6 +1151,10 @@ typedef struct kdts_task_config {
                                       [0 = none]                            */
     const char *source_name;       /* data name recorded in models [the file
                                       name without its folder]               */
+    int allow_short;               /* 1: a part too short for one window is
+                                      kept without windows instead of
+                                      refused (forecasting from a few recent
+                                      rows); 0: refused, with what would fit */
 } kdts_task_config;
 
 /* Timestamps of a task's rows (when the file has a date/time column). */
@@ -1166,6 +1193,10 @@ typedef struct kdts_task {
     int season;                   /* seasonal baseline period (0 = none)    */
     kdts_times times;
     char source[128];             /* data name                              */
+    int split_differs;            /* kdts_task_open_model: the file has
+                                     another number of rows than the model's
+                                     (settings.rows): the split was
+                                     recomputed on this file's rows          */
     int nwarn;
     char warnings[KDTS_TASK_MAX_WARNINGS][256]; /* things a user should know
                                      (outliers in the training rows,
@@ -1220,10 +1251,13 @@ KDTSDEF kdts_result kdts_task_open(kdts_task *task, const kdts_task_config *cfg,
 /* The data of a trained model from a CSV file: the model's columns (by
    name), its scaler (not refit), lookback, horizon, per-window
    normalization and recorded settings (missing values, split, stride,
-   bins). A file with another number of rows than the model was trained on
-   gives a warning; a column the file lacks is KDTS_ERR_NOTFOUND. */
+   bins, season). `over` (may be NULL) adds what a model does not fix:
+   allow_short, season (when > 0) and time_column. A file with another
+   number of rows than the model was trained on sets task->split_differs
+   (the split is recomputed on its rows); a column the file lacks is
+   KDTS_ERR_NOTFOUND. */
 KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const struct kdts_model *m, const char *path,
-                                         kdts_error *err);
+                                         const kdts_task_config *over, kdts_error *err);
 #endif
 
 /* Release everything a task owns and zero it. */
@@ -1339,6 +1373,13 @@ typedef struct kdts_model_meta {
     char teacher[128];         /* teacher description, NUL-terminated          */
     char source[128];          /* training data (e.g. the CSV file name)       */
 } kdts_model_meta;
+
+/* The metadata of a training run: settings of cfg (defaults filled in) and
+   results of rep; with nteachers > 0 also the distillation weights. The
+   teacher description, teacher_params, the rows and the source are left
+   as they are in *m. */
+KDTSDEF void kdts_model_meta_from_training(kdts_model_meta *m, const kdts_train_config *cfg,
+                                           const kdts_train_report *rep, int nteachers);
 
 /* A model ready for deployment. Every field is public plain data, so a
    model can also be a `static const` object whose params and names point
@@ -5038,9 +5079,13 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg, const
     kdts_trainer t;
     kdts_result r;
     if (nteachers < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d teachers", nteachers);
+    if (nteachers > 0 && cfg && cfg->soft_values)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: teachers and precomputed soft targets together");
     r = kdts_trainer_init(&t, m, cfg, train, val, err);
     if (r != KDTS_OK) return r;
     if (nteachers > 0 && (r = kdts_trainer_teachers(&t, teachers, nteachers, err)) != KDTS_OK) goto done;
+    if (t.cfg.soft_values && (r = kdts_trainer_soft_targets(&t, t.cfg.soft_values, t.cfg.soft_probs, err)) != KDTS_OK)
+        goto done;
     while (!kdts_trainer_done(&t)) {
         kdts_epoch_info info;
         int stopped_inside;
@@ -6713,6 +6758,8 @@ KDTSDEF kdts_result kdts_task_config_check(kdts_task_config *c, kdts_error *err)
     if (c->season < 0 || c->season > KDTS_MAX_DIM)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: season %d out of range 0..%d", c->season, KDTS_MAX_DIM);
     if (c->max_rows < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: max_rows %ld < 0", c->max_rows);
+    if (c->allow_short != 0 && c->allow_short != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: allow_short must be 0 or 1");
     if (c->split == KDTS_SPLIT_RATIO) {
         double s = 0;
         for (i = 0; i < 3; ++i) {
@@ -6748,26 +6795,22 @@ KDTSDEF kdts_result kdts_split_parse(kdts_task_config *cfg, const char *text, kd
     if (!strncmp(p, "ratio:", 6)) rule = KDTS_SPLIT_RATIO, p += 6;
     else if (!strncmp(p, "rows:", 5)) rule = KDTS_SPLIT_ROWS, p += 5;
     for (i = 0; i < 3; ++i) {
-        float f;
+        /* a plain decimal: digits, an optional point and digits (exact for
+           row counts, the nearest double for ratios) */
         const char *q = p;
-        while (*q && *q != ',') q++;
-        if (kdts__csv_number(p, (size_t)(q - p), &f) != KDTS__NUM_OK || (i < 2 && *q != ',') || (i == 2 && *q))
+        double m = 0, div = 1;
+        int nd = 0;
+        while (*q == ' ') q++;
+        for (; *q >= '0' && *q <= '9'; ++q, ++nd) m = m * 10 + (*q - '0');
+        if (*q == '.')
+            for (++q; *q >= '0' && *q <= '9'; ++q, ++nd) m = m * 10 + (*q - '0'), div *= 10;
+        while (*q == ' ') q++;
+        if (nd == 0 || nd > 15 || (i < 2 && *q != ',') || (i == 2 && *q))
             return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                               "split '%s': expected auto, three ratios like 0.6,0.2,0.2 or three row counts like "
                               "8640,2880,2880",
                               text);
-        v[i] = (double)f;
-        {
-            /* whole numbers are parsed again exactly (row counts beyond 2^24) */
-            double d = 0;
-            const char *r = p;
-            int digits = 1;
-            while (r < q && (*r == ' ' || *r == '\t')) r++;
-            for (; r < q && *r >= '0' && *r <= '9'; ++r) d = d * 10 + (*r - '0');
-            while (r < q && (*r == ' ' || *r == '\t')) r++;
-            if (r != q) digits = 0;
-            if (digits) v[i] = d;
-        }
+        v[i] = m / div;
         if (v[i] != floor(v[i])) whole = 0;
         if (v[i] > 1.0) small = 0;
         p = q + 1;
@@ -7143,21 +7186,28 @@ static kdts_result kdts__task_build(kdts_task *task, const struct kdts_model *m,
         long shortest = nt;
         if (nv > 0 && nv < shortest) shortest = nv;
         if (ne > 0 && ne < shortest) shortest = ne;
-        if (nt < need || (nv > 0 && nv < need) || (ne > 0 && ne < need)) {
+        if (!c->allow_short && (nt < need || (nv > 0 && nv < need) || (ne > 0 && ne < need))) {
             const char *which = nt < need ? "training" : nv > 0 && nv < need ? "validation" : "test";
             long part_rows = nt < need ? nt : nv > 0 && nv < need ? nv : ne;
             long fit = kdts__fit_lookback(shortest, c->horizon);
+            long h2 = shortest / 3 < c->horizon ? shortest / 3 : c->horizon, l2 = shortest - h2;
+            if (h2 < 1) h2 = 1, l2 = shortest - 1;
             if (fit >= 1)
                 return kdts__fail(err, KDTS_ERR_DATA, 0, 0,
-                                  "%s: the %s part has %ld rows, fewer than lookback %d + horizon %d; with these "
-                                  "splits (train/val/test %ld/%ld/%ld rows) use lookback <= %ld, a shorter horizon, "
+                                  "%s: the %s part has %ld rows, fewer than lookback %d + horizon %d (train/val/test "
+                                  "%ld/%ld/%ld rows): use lookback <= %ld, or e.g. lookback %ld with horizon %ld, "
                                   "or a split with more rows in that part",
-                                  name, which, part_rows, c->lookback, c->horizon, nt, nv, ne, fit);
+                                  name, which, part_rows, c->lookback, c->horizon, nt, nv, ne, fit, l2, h2);
+            if (l2 >= 1)
+                return kdts__fail(err, KDTS_ERR_DATA, 0, 0,
+                                  "%s: the %s part has %ld rows, fewer than lookback %d + horizon %d (train/val/test "
+                                  "%ld/%ld/%ld rows): use a shorter horizon, e.g. lookback %ld with horizon %ld, or "
+                                  "a split with more rows in that part",
+                                  name, which, part_rows, c->lookback, c->horizon, nt, nv, ne, l2, h2);
             return kdts__fail(err, KDTS_ERR_DATA, 0, 0,
-                              "%s: the %s part has %ld rows, fewer than lookback %d + horizon %d, and no lookback "
-                              "fits that horizon; the data has %ld rows in all: use a shorter horizon, or a split "
-                              "with more rows in that part (train/val/test now %ld/%ld/%ld)",
-                              name, which, part_rows, c->lookback, c->horizon, rows, nt, nv, ne);
+                              "%s: the %s part has %ld rows, too few for any window (train/val/test %ld/%ld/%ld "
+                              "rows): use a split with more rows in that part, or fewer parts (e.g. 1,0,0)",
+                              name, which, part_rows, nt, nv, ne);
         }
     }
     /* targets: input index of each */
@@ -7227,7 +7277,7 @@ static kdts_result kdts__task_build(kdts_task *task, const struct kdts_model *m,
     for (part = 0; part < 3; ++part) {
         const kdts_range *rg = part == 0 ? &task->split.train : part == 1 ? &task->split.val : &task->split.test;
         kdts_dataset *d = &task->data[part];
-        if (rg->end - rg->begin <= 0) continue;
+        if (rg->end - rg->begin < (long)c->lookback + c->horizon) continue; /* no window fits */
         wc.stride = part == 0 ? c->stride : 1;
         r = kdts_windows_make(&task->win[part], &view, rg->begin, rg->end, &wc, err);
         if (r != KDTS_OK) return r;
@@ -7505,7 +7555,8 @@ KDTSDEF kdts_result kdts_task_open(kdts_task *task, const kdts_task_config *cfg,
     return kdts__task_end(task, r);
 }
 
-KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const kdts_model *m, const char *path, kdts_error *err)
+KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const kdts_model *m, const char *path,
+                                         const kdts_task_config *over, kdts_error *err)
 {
     const char *names[KDTS_MAX_COLUMNS], *tnames[KDTS_MAX_COLUMNS];
     kdts_task_config c;
@@ -7542,10 +7593,14 @@ KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const kdts_model *m, c
         c.clip = s->scaler_clip;
         c.clip_k = s->clip_k;
         c.clip_q = s->clip_q;
-        c.time_column = s->time_column[0] ? s->time_column : NULL;
     }
     if (m->arch.mode == KDTS_MODE_DIST) c.bins = m->arch.bins;
-    c.source_name = m->meta.source[0] ? m->meta.source : NULL;
+    c.time_column = NULL; /* detected: a later file may lack the column */
+    if (over) {
+        c.allow_short = over->allow_short;
+        if (over->season > 0) c.season = over->season;
+        if (over->time_column) c.time_column = over->time_column;
+    }
     r = kdts__task_begin(task, &c, err);
     if (r == KDTS_OK) {
         kdts_csv_config cc;
@@ -7561,12 +7616,7 @@ KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const kdts_model *m, c
                 r = kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s: column order differs from the model's", path);
     }
     if (r == KDTS_OK) r = kdts__task_build(task, m, path, err);
-    if (r == KDTS_OK && s->recorded && s->rows != task->rows)
-        kdts__task_warn(task, "the file has %ld rows; the model was trained on %lld: the split is recomputed on these "
-                              "rows (train %ld..%ld, validation %ld..%ld, test %ld..%ld)",
-                        task->rows, s->rows, task->split.train.begin + 1, task->split.train.end,
-                        task->split.val.begin + 1, task->split.val.end, task->split.test.begin + 1,
-                        task->split.test.end);
+    if (r == KDTS_OK && s->recorded && s->rows != task->rows) task->split_differs = 1;
     if (r == KDTS_OK && m->arch.mode == KDTS_MODE_DIST) {
         task->bin_lo = m->arch.bin_lo;
         task->bin_hi = m->arch.bin_hi;
@@ -7854,6 +7904,34 @@ static kdts_result kdts__data_settings_check(const kdts_data_settings *d)
         if (!(d->split_sizes[i] >= -1.0 && d->split_sizes[i] <= 4e9)) return KDTS_ERR_ARG;
     if (!memchr(d->time_column, 0, sizeof d->time_column)) return KDTS_ERR_ARG;
     return KDTS_OK;
+}
+
+KDTSDEF void kdts_model_meta_from_training(kdts_model_meta *m, const kdts_train_config *cfg_in,
+                                           const kdts_train_report *rep, int nteachers)
+{
+    kdts_train_config cfg = *cfg_in;
+    kdts_adam a;
+    kdts_train_config_check(&cfg, NULL);
+    memset(&a, 0, sizeof a);
+    if (kdts_adam_init(&a, &cfg.adam, 1, NULL) == KDTS_OK) cfg.adam = a.cfg; /* lr with its default */
+    kdts_adam_free(&a);
+    m->seed = cfg.seed;
+    m->epochs = cfg.epochs;
+    m->batch = cfg.batch;
+    m->patience = cfg.patience;
+    m->lr = cfg.adam.lr;
+    m->epochs_run = rep ? rep->epochs_run : 0;
+    m->best_epoch = rep ? rep->best_epoch : 0;
+    m->final_loss = rep ? (float)rep->final_loss : 0.0f;
+    m->best_val_mse = rep ? (float)rep->best_val_mse : -1.0f;
+    m->seconds = rep ? rep->seconds : 0.0;
+    m->n_teachers = nteachers > 0 ? nteachers : 0;
+    if (nteachers > 0) {
+        m->alpha = cfg.alpha;
+        m->beta = cfg.beta;
+        m->temperature = cfg.temperature;
+        m->alpha_warmup = cfg.alpha_warmup;
+    }
 }
 
 KDTSDEF kdts_result kdts_model_check(const kdts_model *m, kdts_error *err)

@@ -1,8 +1,11 @@
 /* test_experiment.c - runs examples/distill_experiment.c in --quick mode and
    checks what it writes: the files exist and parse, every number in
-   results.csv is finite, the persistence row matches an independent
-   calculation made here, and a second run with the same seed gives the same
-   numbers. Run from the repo root after `make` (make test builds it). */
+   results.csv is finite, the persistence and seasonal-naive rows match an
+   independent calculation made here, the saved models open with `kdts info`
+   and give the reported test error through `kdts eval`, and a second run
+   with the same seed gives the same numbers. Run from the repo root after
+   `make` (make test builds it). */
+#define _POSIX_C_SOURCE 200809L
 #define KDTS_IMPLEMENTATION
 #include "kdts.h"
 #include "kt.h"
@@ -152,11 +155,44 @@ static int independent_persistence(double *mse_norm, double *mse_orig)
     return cnt > 0;
 }
 
+/* Seasonal naive (period 24) MSE, normalized, computed here. */
+static int independent_seasonal(double *mse_norm)
+{
+    kdts_table t;
+    kdts_csv_config cc = kdts_csv_config_default();
+    const char *cols[1] = {"OT"};
+    long ntr, tb, te, s, i, cnt = 0;
+    double mean = 0, var = 0, sd, se = 0;
+    const float *x;
+    cc.columns = cols;
+    cc.n_columns = 1;
+    if (kdts_csv_read_file(&t, "data/ETTh1.csv", &cc, NULL) != KDTS_OK) return 0;
+    x = t.col[0];
+    ntr = (long)(Q_ROWS * 0.6);
+    for (i = 0; i < ntr; ++i) mean += x[i];
+    mean /= ntr;
+    for (i = 0; i < ntr; ++i) var += (x[i] - mean) * (x[i] - mean);
+    sd = sqrt(var / ntr);
+    tb = ntr + (long)(Q_ROWS * 0.2);
+    te = tb + (long)(Q_ROWS * 0.2);
+    for (s = tb; s + Q_LOOKBACK + Q_HORIZON <= te; ++s) {
+        int j;
+        for (j = 0; j < Q_HORIZON; ++j) {
+            double y = x[s + Q_LOOKBACK + j], p = x[s + Q_LOOKBACK + j - 24], en = (p - y) / sd;
+            se += en * en;
+            cnt++;
+        }
+    }
+    kdts_table_free(&t);
+    *mse_norm = se / cnt;
+    return cnt > 0;
+}
+
 int main(void)
 {
     static csv_doc res, grid, res2;
     int rc, r, c, bad = 0, persist_row = -1, models = 0;
-    int c_model, c_mse, c_mseo, c_seed, c_series, c_mode;
+    int c_model, c_mse, c_mseo, c_seed, c_series, c_mode, c_table, seasonal_row = -1, kd_row = -1;
     double ind_n = 0, ind_o = 0;
     const char *svgs[3] = {OUT "/ETTh1_learning.svg", OUT "/ETTh1_forecast.svg", OUT "/ETTh1_size.svg"};
 
@@ -176,6 +212,7 @@ int main(void)
     c_seed = col_of(&res, "seed");
     c_mse = col_of(&res, "test_mse_norm");
     c_mseo = col_of(&res, "test_mse_orig");
+    c_table = col_of(&res, "table");
     KT_CHECK(c_series == 0 && c_model == 1 && c_mode > 1 && c_seed > 1 && c_mse > 1 && c_mseo > 1,
              "results.csv header lacks expected columns");
     KT_CHECK(col_of(&res, "val_mse_norm") > 0 && col_of(&res, "params") > 0 && col_of(&res, "flops") > 0 &&
@@ -187,13 +224,15 @@ int main(void)
     for (r = 0; r < res.rows; ++r) {
         for (c = 0; c < res.cols; ++c) {
             double v;
-            if (c == c_series || c == c_model || c == c_mode) continue;
+            if (c == c_series || c == c_model || c == c_mode || c == c_table) continue;
             if (!parse_num(res.cell[r][c], &v) || !isfinite(v)) {
                 if (bad++ < 5) printf("results.csv row %d column %s: '%s' is not a finite number\n", r + 2, res.head[c],
                                       res.cell[r][c]);
             }
         }
         if (!strcmp(res.cell[r][c_model], "persistence")) persist_row = r;
+        if (!strcmp(res.cell[r][c_model], "seasonal-naive")) seasonal_row = r;
+        if (!strcmp(res.cell[r][c_model], "student-KD") && kd_row < 0) kd_row = r;
         if (!strcmp(res.cell[r][c_model], "teacher") || !strcmp(res.cell[r][c_model], "student-raw") ||
             !strcmp(res.cell[r][c_model], "student-KD") || !strcmp(res.cell[r][c_model], "student-KD-dist"))
             models++;
@@ -210,6 +249,29 @@ int main(void)
         KT_CHECK(fabs(got_o - ind_o) <= 1e-5 * fabs(ind_o), "persistence MSE (original) %.9g, independent %.9g",
                  got_o, ind_o);
         KT_CHECK(ind_n > 0.01 && ind_n < 10, "implausible persistence MSE %g", ind_n);
+    }
+
+    KT_CHECK(seasonal_row >= 0, "no seasonal-naive row");
+    KT_CHECK(c_table > 0 && kd_row >= 0 && !strcmp(res.cell[kd_row][c_table], "main"), "table column");
+    if (seasonal_row >= 0) {
+        double sn = 0;
+        KT_CHECK(independent_seasonal(&sn), "independent seasonal calculation");
+        KT_CHECK(fabs(atof(res.cell[seasonal_row][c_mse]) - sn) <= 1e-6 * sn, "seasonal naive MSE %s, independent %.9g",
+                 res.cell[seasonal_row][c_mse], sn);
+    }
+    /* every reported model is saved; one opens and evaluates to the reported number */
+    if (kd_row >= 0) {
+        char cmd[512], line[512];
+        FILE *p;
+        double got = -1;
+        snprintf(cmd, sizeof cmd, "build/kdts eval --model " OUT "/models/ETTh1/student-KD-seed%s.kdts --csv "
+                                  "data/ETTh1.csv 2>&1", res.cell[kd_row][c_seed]);
+        p = popen(cmd, "r");
+        while (p && fgets(line, sizeof line, p))
+            if (sscanf(line, "model %lf", &got) == 1) break;
+        if (p) pclose(p);
+        KT_CHECK(got > 0 && fabs(got - atof(res.cell[kd_row][c_mse])) <= 2e-5 * got + 1e-5,
+                 "kdts eval of the saved KD student gives %g, results.csv %s", got, res.cell[kd_row][c_mse]);
     }
 
     rc = read_csv(OUT "/grid.csv", &grid);

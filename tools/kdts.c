@@ -3,10 +3,14 @@
 
    usage: kdts <command> [flags]      (kdts --help, kdts <command> --help)
 
+   Every data rule (columns, missing values, split, scaler, windows, bins,
+   metrics, baselines, timestamps) is the library's task layer (>>task in
+   kdts.h); this file holds flags, messages, progress and files.
+
    Exit status: 0 success, 1 bad file or bad data (one-line error on
-   stderr), 2 bad flag or usage. Model and header files are written
-   atomically (temporary file + rename), so a failure never leaves a
-   half-written file behind. */
+   stderr), 2 bad flag or usage, 130 interrupted (the best weights so far
+   are saved). Model and header files are written atomically (temporary
+   file + rename); output paths are checked before any training. */
 #define _POSIX_C_SOURCE 200809L
 #define KDTS_IMPLEMENTATION
 #include "kdts.h"
@@ -15,14 +19,19 @@
 #include <string.h>
 #include <math.h>
 #include <time.h>
+#include <signal.h>
+#include <errno.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/ioctl.h>
 
 #define EXIT_DATA 1
 #define EXIT_USAGE 2
+#define EXIT_INTERRUPTED 130
 #define MAXF KDTS_MAX_COLUMNS
 #define MAX_TEACHERS 8
 
-/* ---- errors and flags --------------------------------------------------- */
+/* ---- messages ------------------------------------------------------------ */
 
 static void die(int code, const char *fmt, ...)
 {
@@ -35,19 +44,86 @@ static void die(int code, const char *fmt, ...)
     exit(code);
 }
 
-static void die_err(const kdts_error *e, kdts_result r, const char *what)
+static void warn(const char *fmt, ...)
 {
-    if (e->message[0]) die(EXIT_DATA, "%s: %s", what, e->message);
-    die(EXIT_DATA, "%s: %s", what, kdts_result_str(r));
+    va_list ap;
+    fputs("kdts: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
 }
 
+/* The library's message is complete (it names the file, line and column). */
+static void die_err(const kdts_error *e, kdts_result r, const char *what)
+{
+    if (what && e->message[0]) die(EXIT_DATA, "%s: %s", what, e->message);
+    if (e->message[0]) die(EXIT_DATA, "%s", e->message);
+    die(EXIT_DATA, "%s: %s", what ? what : "kdts", kdts_result_str(r));
+}
+
+/* A column name for the terminal: control bytes and backslashes escaped. */
+static const char *shown(const char *s)
+{
+    static char buf[4][300];
+    static int k;
+    char *o = buf[k = (k + 1) % 4];
+    size_t n = 0;
+    for (; *s && n < sizeof buf[0] - 5; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 32 || c == 127 || c == '\\') n += (size_t)snprintf(o + n, 5, "\\x%02x", c);
+        else o[n++] = (char)c;
+    }
+    o[n] = 0;
+    return o;
+}
+
+/* stdout with every write checked: a failed write or flush ends the
+   program with a message (output to a full disk or a closed pipe). */
+static void out_check(void)
+{
+    if (ferror(stdout) || fflush(stdout) != 0) {
+        fprintf(stderr, "kdts: error: writing the output failed: %s\n", strerror(errno ? errno : EIO));
+        exit(EXIT_DATA);
+    }
+}
+
+static void outf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (vprintf(fmt, ap) < 0) out_check();
+    va_end(ap);
+}
+
+/* One CSV field on stdout, quoted as RFC 4180 asks (and, on a terminal,
+   control bytes escaped). */
+static void out_csv_field(const char *s)
+{
+    int quote = 0, tty = isatty(1);
+    const char *p;
+    for (p = s; *p; ++p)
+        if (*p == ',' || *p == '"' || *p == '\n' || *p == '\r') quote = 1;
+    if (quote) putchar('"');
+    for (p = s; *p; ++p) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') fputs("\"\"", stdout);
+        else if (tty && (c < 32 || c == 127)) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    if (quote) putchar('"');
+    if (ferror(stdout)) out_check();
+}
+
+/* ---- flags ----------------------------------------------------------------- */
+
 typedef struct flag {
-    const char *name;   /* without the dashes */
+    const char *name;  /* without the dashes */
     const char *help;
-    const char *value;  /* current value (default), NULL = unset */
+    const char *value; /* current value (the default until given), NULL = unset */
     int is_bool;
     const char *multi[MAX_TEACHERS]; /* repeated values (--teacher) */
-    int nmulti, repeat;
+    int nmulti, repeat, given;
 } flag;
 
 typedef struct cmd {
@@ -62,23 +138,12 @@ static void print_help(const cmd *c)
     printf("usage: kdts %s %s\n\n%s\n\nflags:\n", c->name, c->usage, c->summary);
     for (i = 0; i < c->nflags; ++i) {
         const flag *f = &c->flags[i];
-        printf("  --%-14s %s", f->name, f->help);
+        printf("  --%-15s %s", f->name, f->help);
         if (f->value && !f->is_bool) printf(" [%s]", f->value);
         printf("\n");
     }
-    printf("  --%-14s this help\n", "help");
-}
-
-/* Names of the flags given on the command line. */
-static const char *g_set[64];
-static int g_nset;
-
-static int was_set(const char *name)
-{
-    int i;
-    for (i = 0; i < g_nset; ++i)
-        if (!strcmp(g_set[i], name)) return 1;
-    return 0;
+    printf("  --%-15s this help\n", "help");
+    out_check();
 }
 
 static void parse_flags(const cmd *c, int argc, char **argv)
@@ -92,14 +157,15 @@ static void parse_flags(const cmd *c, int argc, char **argv)
             print_help(c);
             exit(0);
         }
-        if (strncmp(a, "--", 2) != 0) die(EXIT_USAGE, "%s: unexpected argument '%s' (see kdts %s --help)", c->name, a, c->name);
+        if (strncmp(a, "--", 2) != 0)
+            die(EXIT_USAGE, "%s: unexpected argument '%s' (see kdts %s --help)", c->name, shown(a), c->name);
         a += 2;
         eq = strchr(a, '=');
         n = eq ? (size_t)(eq - a) : strlen(a);
         for (j = 0; j < c->nflags; ++j)
             if (strlen(c->flags[j].name) == n && !strncmp(c->flags[j].name, a, n)) f = &c->flags[j];
         if (!f) die(EXIT_USAGE, "%s: unknown flag '--%.*s' (see kdts %s --help)", c->name, (int)n, a, c->name);
-        if (g_nset < 64) g_set[g_nset++] = f->name;
+        f->given = 1;
         if (f->is_bool) {
             if (eq) die(EXIT_USAGE, "%s: --%s takes no value", c->name, f->name);
             f->value = "1";
@@ -121,10 +187,18 @@ static flag *F(const cmd *c, const char *name)
     int j;
     for (j = 0; j < c->nflags; ++j)
         if (!strcmp(c->flags[j].name, name)) return &c->flags[j];
-    die(EXIT_USAGE, "internal: no flag %s", name);
     return NULL;
 }
-static const char *fstr(const cmd *c, const char *name) { return F(c, name)->value; }
+static const char *fstr(const cmd *c, const char *name)
+{
+    flag *f = F(c, name);
+    return f ? f->value : NULL;
+}
+static int given(const cmd *c, const char *name)
+{
+    flag *f = F(c, name);
+    return f && f->given;
+}
 static const char *freq(const cmd *c, const char *name)
 {
     const char *v = fstr(c, name);
@@ -137,9 +211,10 @@ static long fint(const cmd *c, const char *name, long lo, long hi)
     char *end;
     long x;
     if (!v) return 0;
+    errno = 0;
     x = strtol(v, &end, 10);
-    if (end == v || *end || x < lo || x > hi)
-        die(EXIT_USAGE, "%s: --%s expects an integer in %ld..%ld, got '%s'", c->name, name, lo, hi, v);
+    if (end == v || *end || errno || x < lo || x > hi)
+        die(EXIT_USAGE, "%s: --%s expects an integer in %ld..%ld, got '%s'", c->name, name, lo, hi, shown(v));
     return x;
 }
 static double fnum(const cmd *c, const char *name, double lo, double hi)
@@ -150,12 +225,30 @@ static double fnum(const cmd *c, const char *name, double lo, double hi)
     if (!v) return 0;
     x = strtod(v, &end);
     if (end == v || *end || !(x >= lo && x <= hi))
-        die(EXIT_USAGE, "%s: --%s expects a number in [%g, %g], got '%s'", c->name, name, lo, hi, v);
+        die(EXIT_USAGE, "%s: --%s expects a number in [%g, %g], got '%s'", c->name, name, lo, hi, shown(v));
     return x;
 }
 static int fbool(const cmd *c, const char *name) { return fstr(c, name) != NULL; }
 
-/* Split "a,b,c" into at most max parts (pointers into a copy). */
+/* One of the words in `words` ("a|b|c"); returns its position. */
+static int fchoice(const cmd *c, const char *name, const char *words)
+{
+    const char *v = fstr(c, name), *w = words;
+    int k = 0;
+    size_t n = v ? strlen(v) : 0;
+    while (v && *w) {
+        const char *e = strchr(w, '|');
+        size_t len = e ? (size_t)(e - w) : strlen(w);
+        if (len == n && !strncmp(w, v, n)) return k;
+        k++;
+        if (!e) break;
+        w = e + 1;
+    }
+    die(EXIT_USAGE, "%s: --%s must be one of %s, got '%s'", c->name, name, words, v ? shown(v) : "");
+    return 0;
+}
+
+/* Split "a,b,c" into at most max parts (pointers into s, which is changed). */
 static int split_list(char *s, char **out, int max)
 {
     int n = 0;
@@ -166,6 +259,27 @@ static int split_list(char *s, char **out, int max)
         if (n >= max) return -1;
         out[n++] = p;
         p = q ? q + 1 : NULL;
+    }
+    return n;
+}
+
+/* "3,5" -> 0-based field numbers. */
+static int field_list(const cmd *c, const char *name, int *out)
+{
+    char buf[1024], *parts[MAXF];
+    int n, i;
+    const char *v = fstr(c, name);
+    if (!v) return 0;
+    if (strlen(v) >= sizeof buf) die(EXIT_USAGE, "%s: --%s is too long", c->name, name);
+    strcpy(buf, v);
+    n = split_list(buf, parts, MAXF);
+    if (n < 1) die(EXIT_USAGE, "%s: --%s is empty", c->name, name);
+    for (i = 0; i < n; ++i) {
+        char *end;
+        long x = strtol(parts[i], &end, 10);
+        if (end == parts[i] || *end || x < 1 || x > 100000)
+            die(EXIT_USAGE, "%s: --%s expects 1-based field numbers like 2,5, got '%s'", c->name, name, shown(v));
+        out[i] = (int)x - 1;
     }
     return n;
 }
@@ -183,379 +297,410 @@ static const char *base_name(const char *p)
     return s ? s + 1 : p;
 }
 
-/* ---- data --------------------------------------------------------------- */
+/* ---- files ------------------------------------------------------------------ */
 
-typedef struct data {
-    kdts_table t;          /* the kept columns, in model feature order      */
-    long rows;
-    int F, K;
-    int target[MAXF];      /* feature index of each target                  */
-    char *names[MAXF];
-    float *X;              /* (rows,F) raw values, row-major                 */
-    kdts_split split;
-} data;
-
-/* Read a CSV file; a reader error ends the program with file position. */
-static void read_csv(kdts_table *t, const char *path, const kdts_csv_config *cc)
+/* Is `out` a place a file may be written to, and not one of the inputs?
+   Checked before any work: a regular file or nothing at the path, an
+   existing folder, a name short enough for the temporary file. */
+static void check_output(const char *what, const char *out, const char *const *inputs, int ninputs)
 {
-    kdts_error e;
-    kdts_result r;
-    memset(&e, 0, sizeof e);
-    r = kdts_csv_read_file(t, path, cc, &e);
-    if (r != KDTS_OK) {
-        if (e.line) die(EXIT_DATA, "%s (line %ld, column %ld)", e.message, e.line, e.column);
-        die_err(&e, r, path);
+    struct stat so, si;
+    char dir[4096];
+    const char *slash = strrchr(out, '/');
+    size_t dl = slash ? (size_t)(slash - out) : 0;
+    int i;
+    if (!*out) die(EXIT_USAGE, "%s: the output path is empty", what);
+    if (strlen(out) > 4000) die(EXIT_USAGE, "%s: the output path is %lu bytes long", what, (unsigned long)strlen(out));
+    if (strlen(base_name(out)) > 200)
+        die(EXIT_USAGE, "%s: the output file name %s is too long (%lu bytes; at most 200 leave room for the temporary "
+                        "name)",
+            what, shown(out), (unsigned long)strlen(base_name(out)));
+    if (slash && dl == 0) strcpy(dir, "/");
+    else if (slash) {
+        memcpy(dir, out, dl);
+        dir[dl] = 0;
+    } else strcpy(dir, ".");
+    if (stat(dir, &si) != 0 || !S_ISDIR(si.st_mode))
+        die(EXIT_DATA, "%s: cannot write %s: folder %s does not exist", what, shown(out), shown(dir));
+    if (access(dir, W_OK) != 0) die(EXIT_DATA, "%s: cannot write %s: folder %s is not writable", what, shown(out), shown(dir));
+    if (stat(out, &so) == 0) {
+        if (!S_ISREG(so.st_mode))
+            die(EXIT_DATA, "%s: %s exists and is not a regular file (%s): refusing to replace it", what, shown(out),
+                S_ISDIR(so.st_mode) ? "a folder" : S_ISCHR(so.st_mode) || S_ISBLK(so.st_mode) ? "a device"
+                                                 : S_ISFIFO(so.st_mode) ? "a FIFO" : "not a file");
+        for (i = 0; i < ninputs; ++i)
+            if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+                die(EXIT_USAGE, "%s: the output %s is the input %s: choose another --out", what, shown(out),
+                    shown(inputs[i]));
     }
 }
 
-/* Load a model file; an error ends the program, naming what (model, teacher). */
-static void load_model(kdts_model *m, const char *path, const char *what)
+static void load_model(kdts_model *m, const char *path)
 {
     kdts_error e;
     kdts_result r;
     memset(&e, 0, sizeof e);
     r = kdts_model_load_file(m, path, &e);
-    if (r != KDTS_OK) die_err(&e, r, what);
+    if (r != KDTS_OK) die_err(&e, r, NULL);
 }
 
-static int missing_policy(const cmd *c)
+static void save_model(const kdts_model *m, const char *path)
 {
-    const char *m = fstr(c, "missing");
-    if (!m || !strcmp(m, "error")) return KDTS_MISSING_ERROR;
-    if (!strcmp(m, "interpolate")) return KDTS_MISSING_INTERPOLATE;
-    if (!strcmp(m, "ffill")) return KDTS_MISSING_FFILL;
-    die(EXIT_USAGE, "%s: --missing must be error, interpolate or ffill", c->name);
-    return 0;
-}
-
-/* Read the CSV keeping `names` (features; targets must be among them). */
-static void load_data(data *d, const cmd *c, const char *path, char **names, int nf, char **targets, int nk)
-{
-    kdts_csv_config cc = kdts_csv_config_default();
-    long maxrows = fint(c, "max-rows", 0, 2000000000L), i;
-    int f, k;
-    memset(d, 0, sizeof *d);
-    cc.columns = (const char *const *)names;
-    cc.n_columns = nf;
-    cc.missing = missing_policy(c);
-    read_csv(&d->t, path, &cc);
-    d->F = nf;
-    d->K = nk;
-    for (f = 0; f < nf; ++f) d->names[f] = names[f];
-    for (k = 0; k < nk; ++k) {
-        d->target[k] = -1;
-        for (f = 0; f < nf; ++f)
-            if (!strcmp(names[f], targets[k])) d->target[k] = f;
-        if (d->target[k] < 0) die(EXIT_USAGE, "target '%s' is not among the features", targets[k]);
-    }
-    d->rows = d->t.rows;
-    if (maxrows > 0 && maxrows < d->rows) d->rows = maxrows;
-    d->X = (float *)malloc((size_t)d->rows * nf * sizeof(float));
-    if (!d->X) die(EXIT_DATA, "out of memory");
-    for (i = 0; i < d->rows; ++i)
-        for (f = 0; f < nf; ++f) d->X[(size_t)i * nf + f] = d->t.col[f][i];
-}
-
-static void free_data(data *d)
-{
-    kdts_table_free(&d->t);
-    free(d->X);
-}
-
-/* --split: "0.6,0.2,0.2" ratios or "8640,2880,2880" rows; default ETT
-   months for >= 14400 rows, else 0.6/0.2/0.2. */
-static void make_split(data *d, const cmd *c)
-{
-    const char *s = fstr(c, "split");
     kdts_error e;
-    kdts_result r = KDTS_OK; /* every path sets it or exits */
+    kdts_result r;
     memset(&e, 0, sizeof e);
-    if (!s || !strcmp(s, "auto")) {
-        if (d->rows >= 14400) r = kdts_split_rows(&d->split, d->rows, 8640, 2880, 2880, &e);
-        else r = kdts_split_ratio(&d->split, d->rows, 0.6, 0.2, 0.2, &e);
-    } else {
-        double v[3];
-        char *end;
-        const char *p = s;
-        int i, frac = 0;
-        for (i = 0; i < 3; ++i) {
-            v[i] = strtod(p, &end);
-            if (end == p || (i < 2 && *end != ',') || (i == 2 && *end) || v[i] < 0)
-                die(EXIT_USAGE, "%s: --split expects three numbers like 0.6,0.2,0.2 or 8640,2880,2880", c->name);
-            if (v[i] != floor(v[i]) || v[i] < 1.0) frac = 1;
-            p = end + 1;
-        }
-        if (frac && v[0] + v[1] + v[2] <= 1.0 + 1e-9) r = kdts_split_ratio(&d->split, d->rows, v[0], v[1], v[2], &e);
-        else if (!frac) r = kdts_split_rows(&d->split, d->rows, (long)v[0], (long)v[1], (long)v[2], &e);
-        else die(EXIT_USAGE, "%s: --split ratios must sum to at most 1, or be whole row counts", c->name);
-    }
-    if (r != KDTS_OK) die(EXIT_DATA, "split of %ld rows: %s", d->rows, e.message);
+    r = kdts_model_save_file(m, path, &e);
+    if (r != KDTS_OK) die_err(&e, r, NULL);
 }
 
-static kdts_range pick_range(const data *d, const cmd *c, const char *dflt)
+static void print_warnings(const kdts_task *t)
+{
+    int i;
+    for (i = 0; i < t->nwarn; ++i) warn("%s: %s", t->source, t->warnings[i]);
+}
+
+/* ---- the data flags ------------------------------------------------------ */
+
+static const char *MISSING_WORDS = "error|interpolate|ffill";
+static const char *WNORM_WORDS = "last|mean|none";
+static const char *SCALE_WORDS = "zscore|minmax|none";
+
+/* Defaults of the library, as text for --help. */
+static char d_lookback[16], d_horizon[16], d_stride[16], d_bins[16], d_epochs[16], d_batch[16], d_lr[16];
+
+static void library_defaults(void)
+{
+    kdts_task_config tc;
+    kdts_train_config rc;
+    const char *t = "y";
+    memset(&tc, 0, sizeof tc);
+    tc.targets = &t;
+    tc.n_targets = 1;
+    memset(&rc, 0, sizeof rc);
+    kdts_task_config_check(&tc, NULL);
+    kdts_train_config_check(&rc, NULL);
+    snprintf(d_lookback, sizeof d_lookback, "%d", tc.lookback);
+    snprintf(d_horizon, sizeof d_horizon, "%d", tc.horizon);
+    snprintf(d_stride, sizeof d_stride, "%d", tc.stride);
+    snprintf(d_bins, sizeof d_bins, "%d", tc.bins);
+    snprintf(d_epochs, sizeof d_epochs, "%d", rc.epochs);
+    snprintf(d_batch, sizeof d_batch, "%d", rc.batch);
+    {
+        kdts_adam a;
+        kdts_adam_init(&a, &rc.adam, 1, NULL);
+        snprintf(d_lr, sizeof d_lr, "%g", (double)a.cfg.lr);
+        kdts_adam_free(&a);
+    }
+}
+
+/* The task of `train`: every data flag into a kdts_task_config. */
+static void open_train_task(kdts_task *task, const cmd *c, char **names_buf, char **tgt_buf)
+{
+    kdts_task_config tc;
+    kdts_error e;
+    kdts_result r;
+    static char *tg[MAXF], *ft[MAXF];
+    static int tf[MAXF], ff[MAXF];
+    int nk = 0, nf = 0, i, j;
+    memset(&tc, 0, sizeof tc);
+    memset(&e, 0, sizeof e);
+    if (fstr(c, "target")) {
+        *tgt_buf = strdup(fstr(c, "target"));
+        nk = split_list(*tgt_buf, tg, MAXF);
+        if (nk < 0) die(EXIT_USAGE, "train: more than %d targets (KDTS_MAX_COLUMNS)", MAXF);
+        if (nk == 0) die(EXIT_USAGE, "train: --target is empty");
+        for (i = 0; i < nk; ++i)
+            for (j = 0; j < i; ++j)
+                if (!strcmp(tg[i], tg[j])) die(EXIT_USAGE, "train: --target names %s twice", shown(tg[i]));
+    }
+    tc.n_target_columns = field_list(c, "target-field", tf);
+    if (nk + tc.n_target_columns == 0) die(EXIT_USAGE, "train: --target (or --target-field) is required");
+    tc.targets = (const char *const *)tg;
+    tc.n_targets = nk;
+    tc.target_columns = tf;
+    if (fstr(c, "features")) {
+        *names_buf = strdup(fstr(c, "features"));
+        nf = split_list(*names_buf, ft, MAXF);
+        if (nf < 0) die(EXIT_USAGE, "train: more than %d features (KDTS_MAX_COLUMNS)", MAXF);
+    }
+    tc.features = (const char *const *)ft;
+    tc.n_features = nf;
+    tc.n_feature_columns = field_list(c, "feature-fields", ff);
+    tc.feature_columns = ff;
+    tc.missing = fchoice(c, "missing", MISSING_WORDS);
+    tc.max_rows = fint(c, "max-rows", 0, 2000000000L);
+    if (kdts_split_parse(&tc, fstr(c, "split"), &e) != KDTS_OK) die(EXIT_USAGE, "train: --split: %s", e.message);
+    tc.scaling = fchoice(c, "scale", SCALE_WORDS);
+    tc.lookback = (int)fint(c, "lookback", 1, KDTS_MAX_DIM);
+    tc.horizon = (int)fint(c, "horizon", 1, KDTS_MAX_DIM);
+    tc.stride = (int)fint(c, "stride", 1, KDTS_MAX_DIM);
+    tc.relative = fchoice(c, "window-norm", WNORM_WORDS);
+    tc.bins = (int)fint(c, "bins", 2, 4096);
+    tc.season = (int)fint(c, "season", 0, KDTS_MAX_DIM);
+    if (fstr(c, "time-column")) tc.time_column = fstr(c, "time-column");
+    r = kdts_task_config_check(&tc, &e);
+    if (r != KDTS_OK) die(EXIT_USAGE, "train: %s%s", strncmp(e.message, "split", 5) ? "" : "--", e.message);
+    r = kdts_task_open(task, &tc, freq(c, "csv"), &e);
+    if (r != KDTS_OK) die_err(&e, r, NULL);
+}
+
+/* The data of a model: the model's recorded settings; a data flag given
+   with another value than the model's is an error (the same value is
+   fine). Models without recorded settings take the flags. */
+static void open_model_task(kdts_task *task, const cmd *c, const kdts_model *m, const char *csv, int allow_short)
+{
+    kdts_task_config over;
+    kdts_error e;
+    kdts_result r;
+    const kdts_data_settings *s = &m->data;
+    kdts_model tmp;
+    memset(&e, 0, sizeof e);
+    tmp = *m;
+    if (s->recorded) {
+        if (given(c, "missing") && fchoice(c, "missing", MISSING_WORDS) != s->missing)
+            die(EXIT_USAGE, "%s: the model was trained with --missing %s; drop --missing", c->name,
+                s->missing == 0 ? "error" : s->missing == 1 ? "interpolate" : "ffill");
+        if (given(c, "max-rows") && fint(c, "max-rows", 0, 2000000000L) != s->max_rows)
+            die(EXIT_USAGE, "%s: the model was trained on --max-rows %lld; drop --max-rows", c->name, s->max_rows);
+        if (given(c, "split")) {
+            kdts_task_config t;
+            memset(&t, 0, sizeof t);
+            if (kdts_split_parse(&t, fstr(c, "split"), &e) != KDTS_OK) die(EXIT_USAGE, "%s: --split: %s", c->name, e.message);
+            if (t.split != s->split || (t.split && memcmp(t.split_sizes, s->split_sizes, sizeof t.split_sizes)))
+                die(EXIT_USAGE, "%s: the model records its split (train rows %lld..%lld, validation %lld..%lld, test "
+                                "%lld..%lld); drop --split",
+                    c->name, s->train_begin + 1, s->train_end, s->val_begin + 1, s->val_end, s->test_begin + 1,
+                    s->test_end);
+        }
+    } else {
+        /* a model without recorded settings: the flags (or the defaults) */
+        kdts_task_config t;
+        memset(&t, 0, sizeof t);
+        if (fstr(c, "split") && kdts_split_parse(&t, fstr(c, "split"), &e) != KDTS_OK)
+            die(EXIT_USAGE, "%s: --split: %s", c->name, e.message);
+        tmp.data.recorded = 1;
+        tmp.data.missing = fstr(c, "missing") ? fchoice(c, "missing", MISSING_WORDS) : 0;
+        tmp.data.split = t.split;
+        memcpy(tmp.data.split_sizes, t.split_sizes, sizeof t.split_sizes);
+        tmp.data.max_rows = fint(c, "max-rows", 0, 2000000000L);
+        tmp.data.stride = 1;
+        tmp.data.bins = tmp.arch.mode == KDTS_MODE_DIST ? tmp.arch.bins : 32;
+        warn("%s: the model does not record how its data was read; using the flags (or defaults) for missing "
+             "values, split and rows",
+             c->name);
+    }
+    memset(&over, 0, sizeof over);
+    over.allow_short = allow_short;
+    if (F(c, "season") && fstr(c, "season")) over.season = (int)fint(c, "season", 0, KDTS_MAX_DIM);
+    r = kdts_task_open_model(task, &tmp, csv, &over, &e);
+    if (r != KDTS_OK) die_err(&e, r, NULL);
+}
+
+static kdts_part pick_part(const cmd *c, const char *dflt, int *all)
 {
     const char *s = fstr(c, "split-part");
-    kdts_range all;
+    *all = 0;
     if (!s) s = dflt;
-    all.begin = 0;
-    all.end = d->rows;
-    if (!strcmp(s, "train")) return d->split.train;
-    if (!strcmp(s, "val")) return d->split.val;
-    if (!strcmp(s, "test")) return d->split.test;
-    if (!strcmp(s, "all")) return all;
+    if (!strcmp(s, "train")) return KDTS_PART_TRAIN;
+    if (!strcmp(s, "val")) return KDTS_PART_VAL;
+    if (!strcmp(s, "test")) return KDTS_PART_TEST;
+    if (!strcmp(s, "all")) {
+        *all = 1;
+        return KDTS_PART_TEST;
+    }
     die(EXIT_USAGE, "%s: --split-part must be train, val, test or all", c->name);
-    return all;
+    return KDTS_PART_TEST;
 }
 
-/* ---- training ----------------------------------------------------------- */
+/* ---- training -------------------------------------------------------------- */
+
+static volatile sig_atomic_t g_interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends the program at once */
+}
 
 typedef struct progress {
-    int tty, quiet;
-    double t0;
+    int tty, quiet, width;
+    double t0, last_draw;
 } progress;
+
+static int term_width(void)
+{
+    struct winsize ws;
+    const char *cols = getenv("COLUMNS");
+    if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
+    if (cols && atoi(cols) > 20) return atoi(cols);
+    return 80;
+}
+
+/* One progress line: the parts that fit the terminal, most important first. */
+static void draw(progress *p, const kdts_epoch_info *in, int done)
+{
+    char parts[5][96], line[512];
+    int n = 0, i, len = 0;
+    double elapsed = now_s() - p->t0, frac, eta;
+    frac = ((double)(in->epoch - 1) + (in->batches ? (double)in->batch / in->batches : 1.0)) / in->epochs;
+    eta = frac > 0 ? elapsed / frac * (1.0 - frac) : 0;
+    snprintf(parts[n++], sizeof parts[0], "epoch %d/%d", in->epoch, in->epochs);
+    if (!done) snprintf(parts[n - 1] + strlen(parts[n - 1]), sizeof parts[0] - strlen(parts[n - 1]), " (%d%%)",
+                        in->batches ? 100 * in->batch / in->batches : 0);
+    snprintf(parts[n++], sizeof parts[0], "loss %.5f", in->loss);
+    if (done && in->val_mse >= 0)
+        snprintf(parts[n++], sizeof parts[0], "val %.5f (best %.5f @%d)", in->val_mse, in->best_val_mse, in->best_epoch);
+    snprintf(parts[n++], sizeof parts[0], "%.0fs ETA %.0fs", elapsed, eta);
+    if (in->soft > 0 || in->seq > 0)
+        snprintf(parts[n++], sizeof parts[0], "hard %.4f soft %.4f seq %.4f", in->hard, in->soft, in->seq);
+    line[0] = 0;
+    for (i = 0; i < n; ++i) {
+        int l = (int)strlen(parts[i]) + (i ? 2 : 0);
+        if (p->tty && len + l > p->width - 1) continue;
+        len += snprintf(line + len, sizeof line - (size_t)len, "%s%s", i ? "  " : "", parts[i]);
+    }
+    if (p->tty) fprintf(stderr, "\r%s\033[K", line);
+    else fprintf(stderr, "%s\n", line);
+    if (p->tty && done) fputc('\n', stderr);
+    fflush(stderr);
+}
 
 static int on_epoch(const kdts_epoch_info *in, void *user)
 {
     progress *p = (progress *)user;
-    char line[256];
-    double eta = in->epoch > 0 ? in->seconds / in->epoch * (in->epochs - in->epoch) : 0;
-    int n;
-    if (p->quiet) return 0;
-    n = snprintf(line, sizeof line, "epoch %d/%d  loss %.5f (hard %.5f soft %.5f seq %.5f)", in->epoch, in->epochs,
-                 in->loss, in->hard, in->soft, in->seq);
-    if (in->val_mse >= 0 && n > 0 && n < (int)sizeof line)
-        n += snprintf(line + n, sizeof line - n, "  val %.5f (best %.5f @%d)", in->val_mse, in->best_val_mse,
-                      in->best_epoch);
-    if (n > 0 && n < (int)sizeof line)
-        snprintf(line + n, sizeof line - n, "  %.1fs  ETA %.0fs", in->seconds, eta);
-    if (p->tty) fprintf(stderr, "\r%s\033[K", line);
-    else fprintf(stderr, "%s\n", line);
-    fflush(stderr);
-    return 0;
+    if (!p->quiet) draw(p, in, 1);
+    return g_interrupted;
 }
 
-static int parse_wnorm(const cmd *c)
+static int on_batch(const kdts_epoch_info *in, void *user)
 {
-    const char *s = fstr(c, "window-norm");
-    if (!strcmp(s, "last")) return KDTS_WNORM_LAST;
-    if (!strcmp(s, "mean")) return KDTS_WNORM_MEANSTD;
-    if (!strcmp(s, "none")) return KDTS_WNORM_NONE;
-    die(EXIT_USAGE, "%s: --window-norm must be last, mean or none", c->name);
-    return 0;
+    progress *p = (progress *)user;
+    if (!p->quiet && p->tty && now_s() - p->last_draw > 0.5) {
+        p->last_draw = now_s();
+        draw(p, in, 0);
+    }
+    return g_interrupted;
 }
 
-/* Windows of one split on the scaled data (scaled columns in `cols`). */
-static void build_windows(kdts_windows *w, const data *d, float **cols, kdts_range rg, int T, int H, int wnorm,
-                          int stride, const char *what)
-{
-    kdts_table view;
-    kdts_window_config wc = kdts_window_config_default();
-    kdts_error e;
-    kdts_result r;
-    memset(&view, 0, sizeof view);
-    memset(&e, 0, sizeof e);
-    view.rows = d->rows;
-    view.cols = d->F;
-    view.col = cols;
-    wc.lookback = T;
-    wc.horizon = H;
-    wc.stride = stride;
-    wc.targets = d->target;
-    wc.n_targets = d->K;
-    wc.norm = wnorm;
-    r = kdts_windows_make(w, &view, rg.begin, rg.end, &wc, &e);
-    if (r != KDTS_OK)
-        die(EXIT_DATA, "%s split (rows %ld..%ld) gives no %d+%d-row windows: %s", what, rg.begin, rg.end, T, H,
-            e.message);
-}
+#define DATA_FLAGS                                                                                              \
+    {"csv", "CSV file", NULL, 0, {0}, 0, 0, 0},                                                                 \
+    {"target", "column(s) to forecast, comma-separated", NULL, 0, {0}, 0, 0, 0},                                \
+    {"target-field", "...or by 1-based field number(s), e.g. 8", NULL, 0, {0}, 0, 0, 0},                        \
+    {"features", "more input columns, comma-separated (targets are inputs too)", NULL, 0, {0}, 0, 0, 0},        \
+    {"feature-fields", "...or by 1-based field number(s)", NULL, 0, {0}, 0, 0, 0},                              \
+    {"missing", "missing values: error, interpolate or ffill", "error", 0, {0}, 0, 0, 0},                      \
+    {"max-rows", "use only the first N rows (0 = all)", "0", 0, {0}, 0, 0, 0},                                  \
+    {"split", "train,val,test: ratios (0.6,0.2,0.2), rows (8640,2880,2880) or auto", "auto", 0, {0}, 0, 0, 0}, \
+    {"scale", "scaling fit on the training rows: zscore, minmax or none", "zscore", 0, {0}, 0, 0, 0},           \
+    {"lookback", "input steps per window", d_lookback, 0, {0}, 0, 0, 0},                                        \
+    {"horizon", "steps forecast", d_horizon, 0, {0}, 0, 0, 0},                                                  \
+    {"stride", "rows between training windows", d_stride, 0, {0}, 0, 0, 0},                                     \
+    {"window-norm", "each window relative to: last (value), mean (and spread) or none", "last", 0, {0}, 0, 0, 0}, \
+    {"season", "period in rows of the seasonal-naive baseline (0 = none)", "0", 0, {0}, 0, 0, 0},               \
+    {"time-column", "date/time column for timestamps [detected]", NULL, 0, {0}, 0, 0, 0}
 
-static const char *train_flags_help =
-    "Normalization: z-score fitted on the training split, then (by default) each\n"
-    "window relative to its last observed value (--window-norm). Split: 8640/2880/2880\n"
-    "rows (12/4/4 months of hourly data) when the file has >= 14400 rows, else\n"
-    "0.6/0.2/0.2. Early stopping on the validation split keeps the best weights.";
+#define NET_FLAGS(hidden, layers)                                                                         \
+    {"out", "model file to write", NULL, 0, {0}, 0, 0, 0},                                                \
+    {"hidden", "LSTM units per layer", hidden, 0, {0}, 0, 0, 0},                                          \
+    {"layers", "stacked LSTM layers", layers, 0, {0}, 0, 0, 0},                                           \
+    {"mode", "point or dist", "point", 0, {0}, 0, 0, 0},                                                  \
+    {"bins", "bins per value in dist mode", d_bins, 0, {0}, 0, 0, 0},                                     \
+    {"dropout", "dropout on layer outputs", "0", 0, {0}, 0, 0, 0},                                        \
+    {"epochs", "training epochs", d_epochs, 0, {0}, 0, 0, 0},                                             \
+    {"batch", "mini-batch size", d_batch, 0, {0}, 0, 0, 0},                                               \
+    {"lr", "Adam learning rate", d_lr, 0, {0}, 0, 0, 0},                                                  \
+    {"clip", "gradient-norm clip (0 = off)", "1", 0, {0}, 0, 0, 0},                                       \
+    {"patience", "early-stopping patience in epochs (0 = off)", "3", 0, {0}, 0, 0, 0},                    \
+    {"seed", "random seed", "1", 0, {0}, 0, 0, 0},                                                        \
+    {"no-partial", "write nothing when training is interrupted or fails", NULL, 1, {0}, 0, 0, 0},         \
+    {"quiet", "no progress output", NULL, 1, {0}, 0, 0, 0}
 
-#define COMMON_TRAIN_FLAGS(hidden, layers)                                                              \
-    {"csv", "CSV file", NULL, 0, {0}, 0, 0},                                                            \
-    {"target", "target column(s), comma-separated", NULL, 0, {0}, 0, 0},                                \
-    {"features", "input columns, comma-separated (targets are added) [target only]", NULL, 0, {0}, 0, 0}, \
-    {"out", "model file to write", NULL, 0, {0}, 0, 0},                                                 \
-    {"lookback", "input steps per window", "96", 0, {0}, 0, 0},                                         \
-    {"horizon", "steps forecast", "24", 0, {0}, 0, 0},                                                  \
-    {"hidden", "LSTM units per layer", hidden, 0, {0}, 0, 0},                                           \
-    {"layers", "stacked LSTM layers", layers, 0, {0}, 0, 0},                                            \
-    {"epochs", "training epochs", "10", 0, {0}, 0, 0},                                                  \
-    {"batch", "mini-batch size", "32", 0, {0}, 0, 0},                                                   \
-    {"lr", "Adam learning rate", "0.001", 0, {0}, 0, 0},                                                \
-    {"clip", "gradient-norm clip (0 = off)", "1", 0, {0}, 0, 0},                                        \
-    {"seed", "random seed", "1", 0, {0}, 0, 0},                                                         \
-    {"split", "train,val,test as ratios or rows", "auto", 0, {0}, 0, 0},                                \
-    {"mode", "point or dist", "point", 0, {0}, 0, 0},                                                   \
-    {"bins", "bins per value in dist mode", "32", 0, {0}, 0, 0},                                        \
-    {"dropout", "dropout on layer outputs", "0", 0, {0}, 0, 0},                                         \
-    {"patience", "early-stopping patience in epochs (0 = off)", "3", 0, {0}, 0, 0},                     \
-    {"window-norm", "last, mean or none", "last", 0, {0}, 0, 0},                                        \
-    {"stride", "rows between training windows", "1", 0, {0}, 0, 0},                                     \
-    {"max-rows", "use only the first N rows (0 = all)", "0", 0, {0}, 0, 0},                             \
-    {"missing", "error, interpolate or ffill", "error", 0, {0}, 0, 0},                                  \
-    {"quiet", "no progress output", NULL, 1, {0}, 0, 0}
+static flag train_flags[] = {DATA_FLAGS, NET_FLAGS("64", "2")};
+static flag distill_flags[] = {
+    {"csv", "CSV file (the teachers' data settings are used)", NULL, 0, {0}, 0, 0, 0},
+    {"teacher", "teacher model (repeat for an ensemble)", NULL, 0, {0}, 0, 1, 0},
+    {"target", "check: the teachers' target(s)", NULL, 0, {0}, 0, 0, 0},
+    NET_FLAGS("16", "1"),
+    {"alpha", "weight of the soft loss", "0.5", 0, {0}, 0, 0, 0},
+    {"beta", "weight of the sequence loss", "0.1", 0, {0}, 0, 0, 0},
+    {"temperature", "softmax temperature (dist mode)", "2", 0, {0}, 0, 0, 0},
+    {"alpha-warmup", "epochs over which alpha rises from 0", "0", 0, {0}, 0, 0, 0},
+};
 
 typedef struct teachers {
     kdts_model m[MAX_TEACHERS];
     kdts_lstm view[MAX_TEACHERS];
+    const kdts_lstm *ptr[MAX_TEACHERS];
     int n;
 } teachers;
 
+/* The teachers of `distill`: loaded, checked for the same data settings. */
+static void load_teachers(teachers *te, const cmd *c)
+{
+    flag *tf = F(c, "teacher");
+    kdts_error e;
+    int i;
+    memset(te, 0, sizeof *te);
+    if (tf->nmulti == 0) die(EXIT_USAGE, "distill: at least one --teacher is required");
+    for (i = 0; i < tf->nmulti; ++i) {
+        load_model(&te->m[i], tf->multi[i]);
+        if (kdts_model_lstm(&te->m[i], &te->view[i], &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, tf->multi[i]);
+        te->ptr[i] = &te->view[i];
+        te->n++;
+        if (i > 0) {
+            const kdts_model *a = &te->m[0], *b = &te->m[i];
+            if (a->n_features != b->n_features || a->n_targets != b->n_targets || a->horizon != b->horizon ||
+                a->lookback != b->lookback || a->window_norm != b->window_norm || a->names_len != b->names_len ||
+                memcmp(a->names, b->names, a->names_len) ||
+                memcmp(a->scaler.offset, b->scaler.offset, sizeof(float) * a->n_features) ||
+                memcmp(a->scaler.scale, b->scaler.scale, sizeof(float) * a->n_features))
+                die(EXIT_DATA, "teacher %s was trained on other data settings than %s", shown(tf->multi[i]),
+                    shown(tf->multi[0]));
+        }
+    }
+    if (fstr(c, "target")) {
+        char *tb = strdup(fstr(c, "target")), *list[MAXF];
+        int n = split_list(tb, list, MAXF), k;
+        if (n != te->m[0].n_targets) die(EXIT_USAGE, "distill: --target does not match the teacher's targets");
+        for (k = 0; k < n; ++k) {
+            const char *want = kdts_model_feature_name(&te->m[0], te->m[0].target_index[k]);
+            if (strcmp(list[k], want)) die(EXIT_USAGE, "distill: the teacher predicts %s, not %s", shown(want), shown(list[k]));
+        }
+        free(tb);
+    }
+}
+
 static int run_training(const cmd *c, int distill)
 {
-    const char *csv = freq(c, "csv"), *out = freq(c, "out");
-    char *featbuf = NULL, *tgtbuf = NULL, *feats[MAXF], *tgts[MAXF];
-    int nf = 0, nk = 0, f, k, T, H, wnorm;
-    data d;
+    const char *csv = freq(c, "csv"), *out = freq(c, "out"), *inputs[MAX_TEACHERS + 1];
+    char *fbuf = NULL, *tbuf = NULL;
+    kdts_task task;
     teachers te;
-    kdts_scaler sc;
-    kdts_scaler_config scfg = kdts_scaler_config_default();
-    float *scaled[MAXF];
-    kdts_windows wtr, wva;
     kdts_lstm_config lc;
     kdts_lstm net;
     kdts_train_config tc;
     kdts_train_report rep;
-    kdts_dataset dtr, dva;
     kdts_error e;
     kdts_result r;
     kdts_model model;
-    kdts_model_desc desc;
     kdts_model_meta meta;
     progress pg;
-    const kdts_lstm *tv[MAX_TEACHERS];
-    const char *mode = fstr(c, "mode");
-    double t0;
+    int i, ninputs = 0, mode = fchoice(c, "mode", "point|dist"), numeric = 0;
     memset(&e, 0, sizeof e);
-    memset(&te, 0, sizeof te);
     memset(&meta, 0, sizeof meta);
-    T = (int)fint(c, "lookback", 1, 100000);
-    H = (int)fint(c, "horizon", 1, 100000);
-    wnorm = parse_wnorm(c);
-    if (strcmp(mode, "point") && strcmp(mode, "dist")) die(EXIT_USAGE, "%s: --mode must be point or dist", c->name);
-    if (distill) {
-        flag *tf = F(c, "teacher");
-        int i;
-        if (tf->nmulti == 0) die(EXIT_USAGE, "distill: at least one --teacher is required");
-        for (i = 0; i < tf->nmulti; ++i) {
-            load_model(&te.m[i], tf->multi[i], "teacher");
-            if (kdts_model_lstm(&te.m[i], &te.view[i], &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "teacher");
-            tv[i] = &te.view[i];
-            te.n++;
-            if (i > 0) {
-                const kdts_model *a = &te.m[0], *b = &te.m[i];
-                if (a->n_features != b->n_features || a->n_targets != b->n_targets || a->horizon != b->horizon ||
-                    a->lookback != b->lookback || a->window_norm != b->window_norm ||
-                    memcmp(a->names, b->names, a->names_len < b->names_len ? a->names_len : b->names_len) ||
-                    memcmp(a->scaler.offset, b->scaler.offset, sizeof(float) * a->n_features) ||
-                    memcmp(a->scaler.scale, b->scaler.scale, sizeof(float) * a->n_features))
-                    die(EXIT_DATA, "teacher %s was trained on other data settings than %s", tf->multi[i], tf->multi[0]);
-            }
-        }
-        /* the student sees the data exactly as the teachers did */
-        for (f = 0; f < te.m[0].n_features; ++f) feats[nf++] = (char *)kdts_model_feature_name(&te.m[0], f);
-        for (k = 0; k < te.m[0].n_targets; ++k) tgts[nk++] = feats[te.m[0].target_index[k]];
-        if (fstr(c, "target")) {
-            char *tb = strdup(fstr(c, "target")), *list[MAXF];
-            int n = split_list(tb, list, MAXF);
-            if (n != nk) die(EXIT_USAGE, "distill: --target does not match the teacher's targets");
-            for (k = 0; k < n; ++k)
-                if (strcmp(list[k], tgts[k])) die(EXIT_USAGE, "distill: teacher predicts '%s', not '%s'", tgts[k], list[k]);
-            free(tb);
-        }
-        if ((was_set("lookback") && T != te.m[0].lookback) || (was_set("horizon") && H != te.m[0].horizon) ||
-            (was_set("window-norm") && wnorm != te.m[0].window_norm) || was_set("features"))
-            die(EXIT_USAGE, "distill: lookback, horizon, features and window norm come from the teacher "
-                            "(lookback %d, horizon %d)", te.m[0].lookback, te.m[0].horizon);
-        T = te.m[0].lookback;
-        H = te.m[0].horizon;
-        wnorm = te.m[0].window_norm;
-    } else {
-        tgtbuf = strdup(freq(c, "target"));
-        nk = split_list(tgtbuf, tgts, MAXF);
-        if (nk < 1) die(EXIT_USAGE, "train: --target is empty");
-        if (fstr(c, "features")) {
-            featbuf = strdup(fstr(c, "features"));
-            nf = split_list(featbuf, feats, MAXF);
-            if (nf < 0) die(EXIT_USAGE, "train: too many features (at most %d)", MAXF);
-        }
-        for (k = 0; k < nk; ++k) {
-            int found = 0;
-            for (f = 0; f < nf; ++f) found |= !strcmp(feats[f], tgts[k]);
-            if (!found) {
-                if (nf >= MAXF) die(EXIT_USAGE, "train: too many features");
-                feats[nf++] = tgts[k];
-            }
-        }
-    }
-    load_data(&d, c, csv, feats, nf, tgts, nk);
-    make_split(&d, c);
-    /* scaler: z-score on the training rows, model feature order */
-    memset(&sc, 0, sizeof sc);
-    scfg.kind = KDTS_SCALER_ZSCORE;
-    if (distill) {
-        sc = te.m[0].scaler;
-    } else {
-        for (f = 0; f < nf; ++f) {
-            r = kdts_scaler_fit_column(&sc, &scfg, f, d.X ? d.t.col[f] + d.split.train.begin : NULL,
-                                       d.split.train.end - d.split.train.begin, &e);
-            if (r != KDTS_OK) die_err(&e, r, "scaler");
-        }
-    }
-    for (f = 0; f < nf; ++f) {
-        scaled[f] = (float *)malloc((size_t)d.rows * sizeof(float));
-        if (!scaled[f]) die(EXIT_DATA, "out of memory");
-        memcpy(scaled[f], d.t.col[f], (size_t)d.rows * sizeof(float));
-        kdts_scaler_apply_column(&sc, f, scaled[f], d.rows);
-    }
-    build_windows(&wtr, &d, scaled, d.split.train, T, H, wnorm, (int)fint(c, "stride", 1, 100000), "train");
-    memset(&wva, 0, sizeof wva);
-    if (d.split.val.end - d.split.val.begin >= T + H)
-        build_windows(&wva, &d, scaled, d.split.val, T, H, wnorm, 1, "validation");
-    if (wtr.n > 2000000000L) die(EXIT_DATA, "too many windows");
-    dtr.x = wtr.x;
-    dtr.y = wtr.y;
-    dtr.n = (int)wtr.n;
-    dtr.T = T;
-    dtr.F = nf;
-    dtr.h = nk * H;
-    dva = dtr;
-    dva.x = wva.x;
-    dva.y = wva.y;
-    dva.n = (int)wva.n;
-    /* network */
+    memset(&te, 0, sizeof te);
+    /* everything that can be checked, before any work */
+    inputs[ninputs++] = csv;
+    if (distill)
+        for (i = 0; i < F(c, "teacher")->nmulti; ++i) inputs[ninputs++] = F(c, "teacher")->multi[i];
+    check_output(c->name, out, inputs, ninputs);
     memset(&lc, 0, sizeof lc);
-    lc.input = nf;
-    lc.hidden = (int)fint(c, "hidden", 1, 65536);
+    lc.hidden = (int)fint(c, "hidden", 1, KDTS_MAX_DIM);
     lc.layers = (int)fint(c, "layers", 1, KDTS_MAX_LAYERS);
-    lc.horizon = nk * H;
     lc.dropout = (float)fnum(c, "dropout", 0, 0.95);
-    if (!strcmp(mode, "dist")) {
-        /* bins over the training targets' range (normalized), 5% margin */
-        double lo = 1e30, hi = -1e30, m;
-        size_t i, n = (size_t)wtr.n * T * nk * H;
-        lc.mode = KDTS_MODE_DIST;
-        lc.bins = (int)fint(c, "bins", 2, 4096);
-        for (i = 0; i < n; ++i) {
-            if (wtr.y[i] < lo) lo = wtr.y[i];
-            if (wtr.y[i] > hi) hi = wtr.y[i];
-        }
-        if (!(hi > lo)) hi = lo + 1;
-        m = 0.05 * (hi - lo);
-        lc.bin_lo = (float)(lo - m);
-        lc.bin_hi = (float)(hi + m);
-        if (distill && te.m[0].arch.mode == KDTS_MODE_DIST && te.m[0].arch.bins == lc.bins) {
-            lc.bin_lo = te.m[0].arch.bin_lo; /* same bins as the teacher for L_soft */
-            lc.bin_hi = te.m[0].arch.bin_hi;
-        }
-    }
-    r = kdts_lstm_init(&net, &lc, (unsigned long long)fint(c, "seed", 0, 2000000000L), &e);
-    if (r != KDTS_OK) die_err(&e, r, "model");
+    lc.mode = mode ? KDTS_MODE_DIST : KDTS_MODE_POINT;
+    lc.bins = (int)fint(c, "bins", 2, 4096);
     memset(&tc, 0, sizeof tc);
     tc.epochs = (int)fint(c, "epochs", 1, 1000000);
     tc.batch = (int)fint(c, "batch", 1, 1000000);
@@ -569,280 +714,298 @@ static int run_training(const cmd *c, int distill)
         tc.temperature = (float)fnum(c, "temperature", 1e-3, 1e3);
         tc.alpha_warmup = (int)fint(c, "alpha-warmup", 0, 1000000);
     }
+    if (kdts_train_config_check(&tc, &e) != KDTS_OK) die(EXIT_USAGE, "%s: %s", c->name, e.message);
+    /* the data */
+    if (distill) {
+        load_teachers(&te, c);
+        open_model_task(&task, c, &te.m[0], csv, 0);
+        if (lc.mode == KDTS_MODE_DIST && te.m[0].arch.mode == KDTS_MODE_DIST && !given(c, "bins"))
+            lc.bins = te.m[0].arch.bins;
+    } else {
+        open_train_task(&task, c, &fbuf, &tbuf);
+    }
+    print_warnings(&task);
+    if (task.data[KDTS_PART_VAL].n == 0)
+        warn("%s: no validation part: no early stopping, the last epoch's weights are kept", task.source);
+    kdts_task_net_config(&task, &lc);
+    if (distill && lc.mode == KDTS_MODE_DIST && te.m[0].arch.mode == KDTS_MODE_DIST && te.m[0].arch.bins == lc.bins) {
+        lc.bin_lo = te.m[0].arch.bin_lo; /* the teacher's bins, for the soft loss */
+        lc.bin_hi = te.m[0].arch.bin_hi;
+    }
+    r = kdts_lstm_init(&net, &lc, tc.seed, &e);
+    if (r != KDTS_OK) die_err(&e, r, c->name);
+    /* progress and Ctrl-C */
+    memset(&pg, 0, sizeof pg);
     pg.tty = isatty(2);
     pg.quiet = fbool(c, "quiet");
+    pg.width = term_width();
     pg.t0 = now_s();
     tc.on_epoch = on_epoch;
+    tc.on_batch = on_batch;
     tc.user = &pg;
-    t0 = now_s();
+    signal(SIGINT, on_sigint);
     if (!pg.quiet)
-        fprintf(stderr, "%s %dx%d %s on %s: %d train / %d val windows of %d steps, %d feature(s), horizon %d\n",
-                distill ? "distilling" : "training", lc.layers, lc.hidden, mode, base_name(csv), dtr.n, dva.n, T, nf, H);
-    r = kdts_train(&net, &tc, &dtr, dva.n > 0 ? &dva : NULL, distill ? tv : NULL, distill ? te.n : 0, &rep, &e);
-    if (pg.tty && !pg.quiet) fputc('\n', stderr);
-    if (r != KDTS_OK) die_err(&e, r, "training failed (nothing written)");
-    /* metadata */
-    meta.seed = tc.seed;
-    meta.epochs = tc.epochs;
-    meta.epochs_run = rep.epochs_run;
-    meta.best_epoch = rep.best_epoch;
-    meta.batch = tc.batch;
-    meta.patience = tc.patience;
-    meta.lr = tc.adam.lr;
-    meta.final_loss = (float)rep.final_loss;
-    meta.best_val_mse = dva.n > 0 ? (float)rep.best_val_mse : -1.0f;
-    meta.seconds = now_s() - t0;
-    meta.rows_train = d.split.train.end - d.split.train.begin;
-    meta.rows_val = d.split.val.end - d.split.val.begin;
-    meta.rows_test = d.split.test.end - d.split.test.begin;
-    snprintf(meta.source, sizeof meta.source, "%s", base_name(csv));
+        fprintf(stderr, "%s %dx%d %s on %s: %d train / %d val windows of %d steps, %d input(s), %d target(s) x %d\n",
+                distill ? "distilling" : "training", lc.layers, lc.hidden, mode ? "dist" : "point", task.source,
+                task.data[0].n, task.data[1].n, task.cfg.lookback, task.F, task.K, task.cfg.horizon);
+    r = kdts_task_fit(&task, &net, &tc, distill ? te.ptr : NULL, distill ? te.n : 0, &rep, &e);
+    signal(SIGINT, SIG_DFL);
+    numeric = r == KDTS_ERR_NONFINITE;
+    if (pg.tty && !pg.quiet && (g_interrupted || r != KDTS_OK)) fputc('\n', stderr);
+    if (r != KDTS_OK && r != KDTS_ERR_NONFINITE) die_err(&e, r, "training failed (nothing written)");
+    if (r == KDTS_ERR_NONFINITE && (fbool(c, "no-partial") || (rep.steps == 0 && rep.epochs_run == 0)))
+        die(EXIT_DATA, "training stopped: %s; nothing written", e.message);
+    /* metadata and the model */
+    kdts_model_meta_from_training(&meta, &tc, &rep, distill ? te.n : 0);
     if (distill) {
-        int i, n = 0;
-        meta.n_teachers = te.n;
-        meta.alpha = tc.alpha;
-        meta.beta = tc.beta;
-        meta.temperature = tc.temperature;
-        meta.alpha_warmup = tc.alpha_warmup;
+        int n = 0;
         for (i = 0; i < te.n; ++i) {
             meta.teacher_params += te.m[i].nparams;
             if (n < (int)sizeof meta.teacher)
-                n += snprintf(meta.teacher + n, sizeof meta.teacher - n, "%s%s (%dx%d %s)", i ? "; " : "",
+                n += snprintf(meta.teacher + n, sizeof meta.teacher - (size_t)n, "%s%s (%dx%d %s)", i ? "; " : "",
                               base_name(F(c, "teacher")->multi[i]), te.m[i].arch.layers, te.m[i].arch.hidden,
                               te.m[i].arch.mode == KDTS_MODE_DIST ? "dist" : "point");
         }
     }
-    memset(&desc, 0, sizeof desc);
-    desc.lookback = T;
-    desc.horizon = H;
-    desc.n_features = nf;
-    desc.feature_names = (const char *const *)feats;
-    desc.n_targets = nk;
-    desc.target_index = d.target;
-    desc.window_norm = wnorm;
-    desc.scaler = &sc;
-    desc.meta = &meta;
-    r = kdts_model_create(&model, &net, &desc, &e);
-    if (r != KDTS_OK) die_err(&e, r, "model");
-    r = kdts_model_save_file(&model, out, &e);
-    if (r != KDTS_OK) die_err(&e, r, "save");
-    if (!pg.quiet)
-        fprintf(stderr, "wrote %s: %lu parameters, best validation MSE %.5f at epoch %d, %.1f s\n", out,
-                (unsigned long)model.nparams, meta.best_val_mse, rep.best_epoch, meta.seconds);
+    r = kdts_task_model(&task, &net, &meta, &model, &e);
+    if (r != KDTS_OK) die_err(&e, r, c->name);
+    if (g_interrupted && fbool(c, "no-partial")) die(EXIT_INTERRUPTED, "interrupted; nothing written (--no-partial)");
+    save_model(&model, out);
+    if (g_interrupted) {
+        fprintf(stderr, "kdts: interrupted at epoch %d: wrote the %s weights so far to %s\n", rep.epochs_run,
+                rep.best_val_mse >= 0 ? "best validated" : "last", out);
+    } else if (numeric) {
+        fprintf(stderr, "kdts: error: training stopped at epoch %d: %s; wrote the %s weights so far to %s\n",
+                rep.epochs_run ? rep.epochs_run : 1, e.message, rep.best_val_mse >= 0 ? "best validated" : "last good",
+                out);
+    } else if (!pg.quiet) {
+        if (rep.best_val_mse >= 0)
+            fprintf(stderr, "wrote %s: %lu parameters, best validation MSE %.5f at epoch %d of %d, %.1f s\n", out,
+                    (unsigned long)model.nparams, rep.best_val_mse, rep.best_epoch, rep.epochs_run, rep.seconds);
+        else
+            fprintf(stderr, "wrote %s: %lu parameters, %d epochs (no validation part), %.1f s\n", out,
+                    (unsigned long)model.nparams, rep.epochs_run, rep.seconds);
+    }
     kdts_model_free(&model);
     kdts_lstm_free(&net);
-    kdts_windows_free(&wtr);
-    kdts_windows_free(&wva);
-    for (f = 0; f < nf; ++f) free(scaled[f]);
-    {
-        int i;
-        for (i = 0; i < te.n; ++i) kdts_model_free(&te.m[i]);
-    }
-    free_data(&d);
-    free(featbuf);
-    free(tgtbuf);
-    return 0;
+    for (i = 0; i < te.n; ++i) kdts_model_free(&te.m[i]);
+    kdts_task_free(&task);
+    free(fbuf);
+    free(tbuf);
+    return g_interrupted ? EXIT_INTERRUPTED : numeric ? EXIT_DATA : 0;
 }
 
-static flag train_flags[] = {COMMON_TRAIN_FLAGS("64", "2")};
-static flag distill_flags[] = {
-    COMMON_TRAIN_FLAGS("16", "1"),
-    {"teacher", "teacher model (repeat for an ensemble)", NULL, 0, {0}, 0, 1},
-    {"alpha", "weight of the soft loss", "0.5", 0, {0}, 0, 0},
-    {"beta", "weight of the sequence loss", "0.1", 0, {0}, 0, 0},
-    {"temperature", "softmax temperature (dist mode)", "2", 0, {0}, 0, 0},
-    {"alpha-warmup", "epochs over which alpha rises from 0", "0", 0, {0}, 0, 0},
-};
-
-/* ---- loading a model and its data --------------------------------------- */
-
-/* Load --model and its --csv data (the model's columns, split as in training). */
-static void load_model_data(data *d, kdts_model *m, const cmd *c)
-{
-    char *feats[MAXF], *tgts[MAXF];
-    int f, k;
-    load_model(m, freq(c, "model"), "model");
-    for (f = 0; f < m->n_features; ++f) feats[f] = (char *)kdts_model_feature_name(m, f);
-    for (k = 0; k < m->n_targets; ++k) tgts[k] = feats[m->target_index[k]];
-    load_data(d, c, freq(c, "csv"), feats, m->n_features, tgts, m->n_targets);
-    make_split(d, c);
-}
-
-static void infer_open(kdts_infer *inf, const kdts_model *m)
-{
-    kdts_error e;
-    memset(&e, 0, sizeof e);
-    if (kdts_infer_create(inf, m, 0, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "inference");
-}
-
-/* Free what load_model_data and infer_open made. */
-static void free_model_data(kdts_infer *inf, data *d, kdts_model *m)
-{
-    kdts_infer_free(inf);
-    free_data(d);
-    kdts_model_free(m);
-}
-
-/* ---- eval --------------------------------------------------------------- */
-
-typedef struct acc {
-    double se, ae, ape, sy, syy;
-    long n, nape;
-} acc;
-
-static void acc_add(acc *a, double pred, double truth)
-{
-    double e = pred - truth;
-    a->se += e * e;
-    a->ae += fabs(e);
-    if (fabs(truth) > 1e-8) {
-        a->ape += fabs(e / truth);
-        a->nape++;
-    }
-    a->sy += truth;
-    a->syy += truth * truth;
-    a->n++;
-}
-
-static void acc_print(const char *label, const acc *a)
-{
-    double mse = a->se / a->n, sst = a->syy - a->sy * a->sy / a->n;
-    printf("  %-22s MSE %10.5f  MAE %9.5f  RMSE %9.5f  MAPE %8.2f%%  R2 %8.4f\n", label, mse, a->ae / a->n, sqrt(mse),
-           a->nape ? 100.0 * a->ape / a->nape : 0.0, sst > 0 ? 1.0 - a->se / sst : 0.0);
-}
+/* ---- eval ------------------------------------------------------------------ */
 
 static flag eval_flags[] = {
-    {"model", "model file", NULL, 0, {0}, 0, 0},
-    {"csv", "CSV file", NULL, 0, {0}, 0, 0},
-    {"split", "train,val,test as ratios or rows (as in training)", "auto", 0, {0}, 0, 0},
-    {"split-part", "which part: train, val, test or all", "test", 0, {0}, 0, 0},
-    {"max-rows", "use only the first N rows (0 = all)", "0", 0, {0}, 0, 0},
-    {"missing", "error, interpolate or ffill", "error", 0, {0}, 0, 0},
+    {"model", "model file", NULL, 0, {0}, 0, 0, 0},
+    {"csv", "CSV file", NULL, 0, {0}, 0, 0, 0},
+    {"split-part", "which part: train, val or test", "test", 0, {0}, 0, 0, 0},
+    {"coverage", "prediction interval coverage (dist mode)", "0.8", 0, {0}, 0, 0, 0},
+    {"season", "period of the seasonal-naive baseline [the model's]", NULL, 0, {0}, 0, 0, 0},
+    {"missing", "only for models that do not record it", NULL, 0, {0}, 0, 0, 0},
+    {"split", "only for models that do not record it", NULL, 0, {0}, 0, 0, 0},
+    {"max-rows", "only for models that do not record it", NULL, 0, {0}, 0, 0, 0},
 };
+
+/* One row of eval's table (at most 80 columns). */
+static void score_row(const char *label, const kdts_scores *s)
+{
+    char mape[32];
+    if (s->mape >= 0) snprintf(mape, sizeof mape, "%7.2f%%", s->mape);
+    else snprintf(mape, sizeof mape, "%8s", "-");
+    outf("%-25s %8.5f %8.5f %9.4g %9.4g %s %7.4f\n", label, s->mse, s->mae, s->mse_orig, s->mae_orig, mape, s->r2);
+}
+
+static const char *part_name(kdts_part p) { return p == KDTS_PART_TRAIN ? "train" : p == KDTS_PART_VAL ? "val" : "test"; }
 
 static int cmd_eval(const cmd *c)
 {
     kdts_model m;
-    data d;
-    kdts_infer inf;
-    kdts_range rg;
-    long s, nw;
-    int T, H, K, k, j;
-    float *fc;
-    acc mo, mn, po, pn;
-    load_model_data(&d, &m, c);
-    rg = pick_range(&d, c, fstr(c, "split-part"));
-    T = m.lookback;
-    H = m.horizon;
-    K = m.n_targets;
-    nw = rg.end - rg.begin - T - H + 1;
-    if (nw < 1) die(EXIT_DATA, "the %s rows %ld..%ld hold no window of %d+%d rows", fstr(c, "split-part"), rg.begin, rg.end, T, H);
-    infer_open(&inf, &m);
-    fc = (float *)malloc((size_t)K * H * sizeof(float));
-    memset(&mo, 0, sizeof mo);
-    mn = po = pn = mo;
-    for (s = rg.begin; s < rg.begin + nw; ++s) {
-        const float *x = d.X + (size_t)s * d.F;
-        kdts_result r = kdts_infer_window(&inf, x, T, fc, NULL, NULL, 0, NULL);
-        if (r != KDTS_OK) die(EXIT_DATA, "inference failed at row %ld: %s", s, kdts_result_str(r));
-        for (k = 0; k < K; ++k) {
-            int f = m.target_index[k];
-            float last = x[(size_t)(T - 1) * d.F + f];
-            for (j = 0; j < H; ++j) {
-                float y = d.X[(size_t)(s + T + j) * d.F + f], p = fc[k * H + j];
-                acc_add(&mo, p, y);
-                acc_add(&po, last, y);
-                acc_add(&mn, kdts_scaler_apply_value(&m.scaler, f, p), kdts_scaler_apply_value(&m.scaler, f, y));
-                acc_add(&pn, kdts_scaler_apply_value(&m.scaler, f, last), kdts_scaler_apply_value(&m.scaler, f, y));
-            }
-        }
+    kdts_task task;
+    kdts_error e;
+    kdts_result r;
+    kdts_scores sm, sb[2];
+    const char *bname[2];
+    int all, dist, nb = 0, b, best = -1, j, H;
+    kdts_part part = pick_part(c, "test", &all);
+    float cov = (float)fnum(c, "coverage", 0.01, 0.99), *fc, *lo = NULL, *hi = NULL, *bf;
+    double *step;
+    char seasonal[48];
+    long n;
+    if (all) die(EXIT_USAGE, "eval: --split-part must be train, val or test");
+    memset(&e, 0, sizeof e);
+    load_model(&m, freq(c, "model"));
+    open_model_task(&task, c, &m, freq(c, "csv"), 1);
+    print_warnings(&task);
+    if (task.split_differs)
+        warn("%s has %ld rows, the model's data had %lld: its split is recomputed on these rows", task.source, task.rows,
+             m.data.rows);
+    n = task.win[part].n;
+    if (n < 1) die(EXIT_DATA, "the %s part of %s has no windows of %d+%d rows", part_name(part), task.source, m.lookback, m.horizon);
+    H = task.cfg.horizon;
+    dist = m.arch.mode == KDTS_MODE_DIST;
+    fc = (float *)malloc(sizeof(float) * (size_t)n * task.K * H);
+    bf = (float *)malloc(sizeof(float) * (size_t)n * task.K * H);
+    step = (double *)malloc(sizeof(double) * (size_t)H);
+    if (dist) {
+        lo = (float *)malloc(sizeof(float) * (size_t)n * task.K * H);
+        hi = (float *)malloc(sizeof(float) * (size_t)n * task.K * H);
     }
-    printf("model %s: %dx%d %s, lookback %d, horizon %d\n", base_name(freq(c, "model")), m.arch.layers, m.arch.hidden,
-           m.arch.mode == KDTS_MODE_DIST ? "dist" : "point", T, H);
-    printf("data %s, %s rows %ld..%ld: %ld windows x %d targets x %d steps\n", base_name(freq(c, "csv")),
-           fstr(c, "split-part"), rg.begin, rg.end, nw, K, H);
-    printf("normalized units (z-score of the training split):\n");
-    acc_print("model", &mn);
-    acc_print("persistence (last value)", &pn);
-    printf("original units:\n");
-    acc_print("model", &mo);
-    acc_print("persistence (last value)", &po);
+    if (!fc || !bf || !step || (dist && (!lo || !hi))) die(EXIT_DATA, "out of memory");
+    r = kdts_task_forecast_model(&task, part, &m, fc, lo, hi, cov, &e);
+    if (r == KDTS_OK) r = kdts_task_score(&task, part, fc, lo, hi, cov, &sm, step, &e);
+    if (r != KDTS_OK) die_err(&e, r, "eval");
+    /* baselines */
+    bname[nb] = "persistence";
+    if (kdts_task_baseline(&task, part, KDTS_BASELINE_PERSISTENCE, bf, &e) != KDTS_OK ||
+        kdts_task_score(&task, part, bf, NULL, NULL, 0, &sb[nb++], NULL, &e) != KDTS_OK)
+        die_err(&e, KDTS_ERR_DATA, "eval");
+    if (task.season > 0) {
+        snprintf(seasonal, sizeof seasonal, "seasonal naive (%d)", task.season);
+        bname[nb] = seasonal;
+        if (kdts_task_baseline(&task, part, KDTS_BASELINE_SEASONAL, bf, &e) != KDTS_OK ||
+            kdts_task_score(&task, part, bf, NULL, NULL, 0, &sb[nb++], NULL, &e) != KDTS_OK)
+            die_err(&e, KDTS_ERR_DATA, "eval");
+    }
+    outf("model %s: LSTM %dx%d %s, lookback %d, horizon %d, %d target(s)\n", base_name(freq(c, "model")), m.arch.layers,
+         m.arch.hidden, dist ? "dist" : "point", m.lookback, H, task.K);
+    {
+        const kdts_range *rg = part == KDTS_PART_TRAIN ? &task.split.train : part == KDTS_PART_VAL ? &task.split.val
+                                                                                                   : &task.split.test;
+        outf("data %s, %s rows %ld..%ld: %ld windows x %d target(s) x %d steps\n\n", task.source, part_name(part),
+             rg->begin + 1, rg->end, n, task.K, H);
+    }
+    outf("%-25s %17s %19s\n", "", "normalized", "original units");
+    outf("%-25s %8s %8s %9s %9s %8s %7s\n", "", "MSE", "MAE", "MSE", "MAE", "MAPE", "R2");
+    score_row("model", &sm);
+    for (b = 0; b < nb; ++b) {
+        score_row(bname[b], &sb[b]);
+        if (best < 0 || sb[b].mse < sb[best].mse) best = b;
+    }
+    outf("(normalized: units of the training split's scaled target)\n\n");
+    if (sm.mse < sb[best].mse)
+        outf("the model beats the best baseline, %s, by %.1f%% (normalized MSE)\n", bname[best],
+             100.0 * (sb[best].mse - sm.mse) / sb[best].mse);
+    else
+        outf("WARNING: the model does not beat the baseline %s\n(normalized MSE %.5f against %.5f)\n", bname[best],
+             sm.mse, sb[best].mse);
+    outf("\nnormalized MSE by step ahead:\n");
+    for (j = 0; j < H; ++j) {
+        outf("%s%3d %.5f", j % 6 ? "   " : "  ", j + 1, step[j]);
+        if (j % 6 == 5 || j == H - 1) outf("\n");
+    }
+    if (dist)
+        outf("\n%.0f%% intervals: coverage %.3f, mean pinball loss %.5f (normalized)\n", 100.0 * cov, sm.coverage,
+             sm.pinball);
+    out_check();
     free(fc);
-    free_model_data(&inf, &d, &m);
+    free(bf);
+    free(step);
+    free(lo);
+    free(hi);
+    kdts_task_free(&task);
+    kdts_model_free(&m);
     return 0;
 }
 
-/* ---- predict ------------------------------------------------------------ */
+/* ---- predict ----------------------------------------------------------------- */
 
 static flag predict_flags[] = {
-    {"model", "model file", NULL, 0, {0}, 0, 0},
-    {"csv", "CSV file", NULL, 0, {0}, 0, 0},
-    {"last", "only the last N forecasts (0 = every window)", "0", 0, {0}, 0, 0},
-    {"coverage", "prediction interval coverage (dist mode)", "0.8", 0, {0}, 0, 0},
-    {"split", "train,val,test as ratios or rows", "auto", 0, {0}, 0, 0},
-    {"split-part", "rows to forecast from: train, val, test or all", "all", 0, {0}, 0, 0},
-    {"max-rows", "use only the first N rows (0 = all)", "0", 0, {0}, 0, 0},
-    {"missing", "error, interpolate or ffill", "error", 0, {0}, 0, 0},
+    {"model", "model file", NULL, 0, {0}, 0, 0, 0},
+    {"csv", "CSV file", NULL, 0, {0}, 0, 0, 0},
+    {"last", "only the forecasts from the last N rows (0 = every row)", "0", 0, {0}, 0, 0, 0},
+    {"coverage", "prediction interval coverage (dist mode)", "0.8", 0, {0}, 0, 0, 0},
+    {"split-part", "rows to forecast from: train, val, test or all", "all", 0, {0}, 0, 0, 0},
+    {"missing", "only for models that do not record it", NULL, 0, {0}, 0, 0, 0},
+    {"split", "only for models that do not record it", NULL, 0, {0}, 0, 0, 0},
+    {"max-rows", "only for models that do not record it", NULL, 0, {0}, 0, 0, 0},
 };
 
 static int cmd_predict(const cmd *c)
 {
     kdts_model m;
-    data d;
+    kdts_task task;
     kdts_infer inf;
+    kdts_error e;
     kdts_range rg;
     long e0, e1, last = fint(c, "last", 0, 2000000000L), row;
-    int T, H, K, k, j, dist;
-    float cov = (float)fnum(c, "coverage", 0, 1);
-    float *fc, *lo, *hi, *all;
-    size_t V, i;
-    load_model_data(&d, &m, c);
-    rg = pick_range(&d, c, "all");
+    int T, H, K, k, j, dist, all, times;
+    float cov = (float)fnum(c, "coverage", 0.01, 0.99);
+    float *x, *fc, *lo, *hi;
+    size_t V;
+    kdts_part part = pick_part(c, "all", &all);
+    memset(&e, 0, sizeof e);
+    load_model(&m, freq(c, "model"));
+    open_model_task(&task, c, &m, freq(c, "csv"), 1);
+    print_warnings(&task);
+    if (all) rg.begin = 0, rg.end = task.rows;
+    else rg = part == KDTS_PART_TRAIN ? task.split.train : part == KDTS_PART_VAL ? task.split.val : task.split.test;
     T = m.lookback;
     H = m.horizon;
     K = m.n_targets;
     V = (size_t)K * H;
     dist = m.arch.mode == KDTS_MODE_DIST;
-    /* a forecast from every row e whose window rows e-T+1..e lie in the range */
+    times = task.times.t != NULL;
+    /* a forecast from every row whose window of T rows lies in the range */
     e0 = rg.begin + T - 1;
     e1 = rg.end - 1;
-    if (e1 < e0) die(EXIT_DATA, "fewer than %d rows to forecast from", T);
+    if (e1 < e0) die(EXIT_DATA, "%s: the %s rows (%ld) are fewer than the lookback %d", task.source, all ? "data" : part_name(part),
+                     rg.end - rg.begin, T);
     if (last > 0 && e1 - last + 1 > e0) e0 = e1 - last + 1;
-    infer_open(&inf, &m);
-    all = (float *)malloc((size_t)(e1 - e0 + 1) * V * 3 * sizeof(float));
-    if (!all) die(EXIT_DATA, "out of memory");
-    for (row = e0; row <= e1; ++row) {
-        kdts_result r;
-        fc = all + (size_t)(row - e0) * V * 3;
-        lo = fc + V;
-        hi = lo + V;
-        r = kdts_infer_window(&inf, d.X + (size_t)(row - T + 1) * d.F, T, fc, dist ? lo : NULL, dist ? hi : NULL, cov, NULL);
-        if (r != KDTS_OK) die(EXIT_DATA, "inference failed at row %ld: %s", row, kdts_result_str(r));
-    }
-    /* everything computed: print */
-    printf("row");
+    if (kdts_infer_create(&inf, &m, 0, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "inference");
+    x = (float *)malloc(sizeof(float) * (size_t)T * task.F);
+    fc = (float *)malloc(sizeof(float) * V * 3);
+    if (!x || !fc) die(EXIT_DATA, "out of memory");
+    lo = fc + V;
+    hi = lo + V;
+    /* header: one line per origin and step */
+    outf(times ? "origin,time,step" : "origin_row,row,step");
     for (k = 0; k < K; ++k) {
         const char *nm = kdts_model_feature_name(&m, m.target_index[k]);
-        for (j = 0; j < H; ++j) {
-            printf(",%s_t+%d", nm, j + 1);
-            if (dist) printf(",%s_t+%d_lo,%s_t+%d_hi", nm, j + 1, nm, j + 1);
+        char buf[300];
+        putchar(',');
+        out_csv_field(nm);
+        if (dist) {
+            snprintf(buf, sizeof buf, "%s_lo", nm);
+            putchar(',');
+            out_csv_field(buf);
+            snprintf(buf, sizeof buf, "%s_hi", nm);
+            putchar(',');
+            out_csv_field(buf);
         }
     }
-    printf("\n");
+    outf("\n");
     for (row = e0; row <= e1; ++row) {
-        fc = all + (size_t)(row - e0) * V * 3;
-        printf("%ld", row);
-        for (i = 0; i < V; ++i) {
-            printf(",%.6g", fc[i]);
-            if (dist) printf(",%.6g,%.6g", fc[V + i], fc[2 * V + i]);
+        kdts_result r = kdts_task_input(&task, row, x, &e);
+        if (r == KDTS_OK) r = kdts_infer_window(&inf, x, T, fc, dist ? lo : NULL, dist ? hi : NULL, cov, &e);
+        if (r != KDTS_OK) die(EXIT_DATA, "%s: forecast from row %ld: %s", task.source, row + 1, e.message);
+        for (j = 0; j < H; ++j) {
+            char a[64], b[64];
+            if (times) {
+                kdts_task_time(&task, row, 0, a, sizeof a);
+                kdts_task_time(&task, row, j + 1, b, sizeof b);
+                outf("%s,%s,%d", a, b, j + 1);
+            } else {
+                outf("%ld,%ld,%d", row + 1, row + 2 + j, j + 1);
+            }
+            for (k = 0; k < K; ++k) {
+                outf(",%.6g", fc[k * H + j]);
+                if (dist) outf(",%.6g,%.6g", lo[k * H + j], hi[k * H + j]);
+            }
+            outf("\n");
         }
-        printf("\n");
     }
-    free(all);
-    free_model_data(&inf, &d, &m);
-    return fflush(stdout) == 0 ? 0 : EXIT_DATA;
+    out_check();
+    free(x);
+    free(fc);
+    kdts_infer_free(&inf);
+    kdts_task_free(&task);
+    kdts_model_free(&m);
+    return 0;
 }
 
-/* ---- info and bench ----------------------------------------------------- */
+/* ---- info and bench ---------------------------------------------------------- */
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -854,15 +1017,17 @@ static int cmp_d(const void *a, const void *b)
 static double bench_latency(const kdts_model *m, int runs)
 {
     kdts_infer inf;
+    kdts_error e;
     double *t = (double *)malloc((size_t)runs * sizeof(double)), med;
     float *x = (float *)malloc((size_t)m->lookback * m->n_features * sizeof(float));
-    float fc[4096];
+    float *fc = (float *)malloc(sizeof(float) * (size_t)m->arch.horizon);
     int i, n = m->lookback * m->n_features, reps = 1;
     kdts_rng rng;
-    if (!t || !x || (size_t)m->arch.horizon > sizeof fc / sizeof fc[0]) die(EXIT_DATA, "bench: too large");
+    if (!t || !x || !fc) die(EXIT_DATA, "bench: out of memory");
     kdts_rng_seed(&rng, 7);
-    for (i = 0; i < n; ++i) x[i] = m->scaler.offset[i % m->n_features] + kdts_rng_normal(&rng) * m->scaler.scale[i % m->n_features];
-    infer_open(&inf, m);
+    for (i = 0; i < n; ++i)
+        x[i] = m->scaler.offset[i % m->n_features] + kdts_rng_normal(&rng) * m->scaler.scale[i % m->n_features];
+    if (kdts_infer_create(&inf, m, 0, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "inference");
     /* repeat a run until it lasts >= 20 us for a stable clock reading */
     for (;;) {
         double t0 = now_s(), dt;
@@ -882,6 +1047,7 @@ static double bench_latency(const kdts_model *m, int runs)
     kdts_infer_free(&inf);
     free(t);
     free(x);
+    free(fc);
     return med;
 }
 
@@ -889,58 +1055,67 @@ static void print_info(const kdts_model *m, const char *path)
 {
     const kdts_lstm_config *a = &m->arch;
     const kdts_model_meta *mt = &m->meta;
+    const kdts_data_settings *s = &m->data;
     size_t fbytes = 0;
     int f, k;
     kdts_model_save_mem(m, NULL, 0, &fbytes, NULL);
-    printf("model        %s\n", path);
-    printf("architecture LSTM %d layer(s) x %d units, input %d, head %d outputs (%s", a->layers, a->hidden, a->input,
-           kdts__outputs(a), a->mode == KDTS_MODE_DIST ? "dist" : "point");
-    if (a->mode == KDTS_MODE_DIST) printf(", %d bins over [%g, %g]", a->bins, a->bin_lo, a->bin_hi);
-    printf(")\n");
-    printf("parameters   %lu (%lu bytes of weights, %lu bytes on disk)\n", (unsigned long)m->nparams,
-           (unsigned long)kdts_model_weight_bytes(m), (unsigned long)fbytes);
-    printf("FLOPs        %.0f per forecast (lookback %d)\n", kdts_lstm_forecast_flops(a, m->lookback), m->lookback);
-    printf("features    ");
+    outf("model        %s\n", shown(path));
+    outf("kind         LSTM, %d layer(s) x %d units, input %d, head %d outputs (%s", a->layers, a->hidden, a->input,
+         kdts__outputs(a), a->mode == KDTS_MODE_DIST ? "dist" : "point");
+    if (a->mode == KDTS_MODE_DIST) outf(", %d bins over [%g, %g]", a->bins, a->bin_lo, a->bin_hi);
+    outf(")\n");
+    outf("parameters   %lu (%lu bytes of weights, %lu bytes on disk)\n", (unsigned long)m->nparams,
+         (unsigned long)kdts_model_weight_bytes(m), (unsigned long)fbytes);
+    outf("FLOPs        %.0f per forecast (lookback %d)\n", kdts_lstm_forecast_flops(a, m->lookback), m->lookback);
+    outf("inputs      ");
     for (f = 0; f < m->n_features; ++f)
-        printf(" %s (mean %g, std %g)", kdts_model_feature_name(m, f), m->scaler.offset[f], m->scaler.scale[f]);
-    printf("\ntargets     ");
-    for (k = 0; k < m->n_targets; ++k) printf(" %s", kdts_model_feature_name(m, m->target_index[k]));
-    printf(", horizon %d, lookback %d, window norm %s\n", m->horizon, m->lookback,
-           m->window_norm == KDTS_WNORM_LAST ? "last" : m->window_norm == KDTS_WNORM_MEANSTD ? "mean" : "none");
-    printf("training     seed %llu, %d/%d epochs (best %d), batch %d, lr %g, patience %d, dropout %g, %.1f s\n",
-           mt->seed, mt->epochs_run, mt->epochs, mt->best_epoch, mt->batch, mt->lr, mt->patience, a->dropout, mt->seconds);
-    printf("             final loss %.6g, best validation MSE %.6g, rows train/val/test %lld/%lld/%lld, data %s\n",
-           mt->final_loss, mt->best_val_mse, mt->rows_train, mt->rows_val, mt->rows_test, mt->source[0] ? mt->source : "-");
-    if (mt->n_teachers)
-        printf("distillation %d teacher(s), %llu parameters: %s; alpha %g, beta %g, T %g, alpha warm-up %d\n",
-               mt->n_teachers, mt->teacher_params, mt->teacher, mt->alpha, mt->beta, mt->temperature, mt->alpha_warmup);
+        outf(" %s (offset %g, scale %g)", shown(kdts_model_feature_name(m, f)), m->scaler.offset[f], m->scaler.scale[f]);
+    outf("\ntargets     ");
+    for (k = 0; k < m->n_targets; ++k) outf(" %s", shown(kdts_model_feature_name(m, m->target_index[k])));
+    outf(", horizon %d, lookback %d, window norm %s\n", m->horizon, m->lookback,
+         m->window_norm == KDTS_WNORM_LAST ? "last" : m->window_norm == KDTS_WNORM_MEANSTD ? "mean" : "none");
+    if (s->recorded)
+        outf("data         %s: %lld rows (train %lld..%lld, val %lld..%lld, test %lld..%lld), missing %s, stride %d%s%s\n",
+             mt->source[0] ? shown(mt->source) : "-", s->rows, s->train_begin + 1, s->train_end, s->val_begin + 1,
+             s->val_end, s->test_begin + 1, s->test_end, s->missing == 0 ? "error" : s->missing == 1 ? "interpolate" : "ffill",
+             s->stride, s->time_column[0] ? ", times from column " : "", s->time_column[0] ? shown(s->time_column) : "");
     else
-        printf("distillation none (hard labels)\n");
+        outf("data         %s (settings not recorded)\n", mt->source[0] ? shown(mt->source) : "-");
+    outf("training     seed %llu, %d/%d epochs (best %d), batch %d, lr %g, patience %d, dropout %g, %.1f s\n", mt->seed,
+         mt->epochs_run, mt->epochs, mt->best_epoch, mt->batch, mt->lr, mt->patience, a->dropout, mt->seconds);
+    if (mt->best_val_mse >= 0) outf("             final loss %.6g, best validation MSE %.6g\n", mt->final_loss, mt->best_val_mse);
+    else outf("             final loss %.6g, no validation\n", mt->final_loss);
+    if (mt->n_teachers)
+        outf("distillation %d teacher(s), %llu parameters: %s; alpha %g, beta %g, T %g, alpha warm-up %d\n", mt->n_teachers,
+             mt->teacher_params, shown(mt->teacher), mt->alpha, mt->beta, mt->temperature, mt->alpha_warmup);
+    else
+        outf("distillation none (hard labels)\n");
 }
 
 static flag info_flags[] = {
-    {"model", "model file", NULL, 0, {0}, 0, 0},
-    {"bench", "also measure the single-window latency", NULL, 1, {0}, 0, 0},
+    {"model", "model file", NULL, 0, {0}, 0, 0, 0},
+    {"bench", "also measure the single-window latency", NULL, 1, {0}, 0, 0, 0},
 };
 
 static int cmd_info(const cmd *c)
 {
     kdts_model m;
-    load_model(&m, freq(c, "model"), "model");
+    load_model(&m, freq(c, "model"));
     print_info(&m, freq(c, "model"));
-    if (fbool(c, "bench")) printf("latency      %.2f us per forecast (median, kdts_infer_window)\n", 1e6 * bench_latency(&m, 51));
+    if (fbool(c, "bench")) outf("latency      %.2f us per forecast (median, kdts_infer_window)\n", 1e6 * bench_latency(&m, 51));
+    out_check();
     kdts_model_free(&m);
     return 0;
 }
 
 static flag bench_flags[] = {
-    {"model", "model file (else a random model of the sizes below)", NULL, 0, {0}, 0, 0},
-    {"hidden", "units per layer", "64", 0, {0}, 0, 0},
-    {"layers", "layers", "2", 0, {0}, 0, 0},
-    {"input", "features", "1", 0, {0}, 0, 0},
-    {"lookback", "window steps", "96", 0, {0}, 0, 0},
-    {"horizon", "steps forecast", "24", 0, {0}, 0, 0},
-    {"runs", "timed runs (median reported)", "101", 0, {0}, 0, 0},
+    {"model", "model file (else a random model of the sizes below)", NULL, 0, {0}, 0, 0, 0},
+    {"hidden", "units per layer", "64", 0, {0}, 0, 0, 0},
+    {"layers", "layers", "2", 0, {0}, 0, 0, 0},
+    {"input", "features", "1", 0, {0}, 0, 0, 0},
+    {"lookback", "window steps", d_lookback, 0, {0}, 0, 0, 0},
+    {"horizon", "steps forecast", d_horizon, 0, {0}, 0, 0, 0},
+    {"runs", "timed runs (median reported)", "101", 0, {0}, 0, 0, 0},
 };
 
 static int cmd_bench(const cmd *c)
@@ -951,40 +1126,41 @@ static int cmd_bench(const cmd *c)
     int runs = (int)fint(c, "runs", 1, 100000);
     size_t bytes = 0;
     memset(&e, 0, sizeof e);
-    if (fstr(c, "model")) {
-        load_model(&m, fstr(c, "model"), "model");
+    if (fstr(c, "model") && given(c, "model")) {
+        load_model(&m, fstr(c, "model"));
     } else {
         kdts_lstm_config lc;
         kdts_model_desc d;
         memset(&lc, 0, sizeof lc);
         lc.input = (int)fint(c, "input", 1, MAXF);
-        lc.hidden = (int)fint(c, "hidden", 1, 65536);
+        lc.hidden = (int)fint(c, "hidden", 1, KDTS_MAX_DIM);
         lc.layers = (int)fint(c, "layers", 1, KDTS_MAX_LAYERS);
         lc.horizon = (int)fint(c, "horizon", 1, 4096);
         if (kdts_lstm_init(&net, &lc, 1, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "model");
         memset(&d, 0, sizeof d);
-        d.lookback = (int)fint(c, "lookback", 1, 100000);
+        d.lookback = (int)fint(c, "lookback", 1, KDTS_MAX_DIM);
         d.horizon = lc.horizon;
         d.n_features = lc.input;
         if (kdts_model_create(&m, &net, &d, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "model");
         kdts_lstm_free(&net);
     }
     kdts_model_save_mem(&m, NULL, 0, &bytes, NULL);
-    printf("%dx%d LSTM, input %d, horizon %d, lookback %d, %s: %lu parameters, file %lu bytes, %.0f FLOPs, "
-           "%.2f us per forecast (median of %d, %s)\n",
-           m.arch.layers, m.arch.hidden, m.arch.input, m.arch.horizon, m.lookback,
-           m.arch.mode == KDTS_MODE_DIST ? "dist" : "point", (unsigned long)m.nparams, (unsigned long)bytes,
-           kdts_lstm_forecast_flops(&m.arch, m.lookback), 1e6 * bench_latency(&m, runs), runs, kdts_simd_name());
+    outf("%dx%d LSTM, input %d, horizon %d, lookback %d, %s: %lu parameters, file %lu bytes, %.0f FLOPs, "
+         "%.2f us per forecast (median of %d, %s)\n",
+         m.arch.layers, m.arch.hidden, m.arch.input, m.arch.horizon, m.lookback,
+         m.arch.mode == KDTS_MODE_DIST ? "dist" : "point", (unsigned long)m.nparams, (unsigned long)bytes,
+         kdts_lstm_forecast_flops(&m.arch, m.lookback), 1e6 * bench_latency(&m, runs), runs, kdts_simd_name());
+    out_check();
     kdts_model_free(&m);
     return 0;
 }
 
-/* ---- inspect ------------------------------------------------------------ */
+/* ---- inspect -------------------------------------------------------------------- */
 
 static flag inspect_flags[] = {
-    {"csv", "CSV file", NULL, 0, {0}, 0, 0},
-    {"target", "check that this column exists and is numeric", NULL, 0, {0}, 0, 0},
-    {"missing", "error, interpolate or ffill (how the reader would fill)", "interpolate", 0, {0}, 0, 0},
+    {"csv", "CSV file", NULL, 0, {0}, 0, 0, 0},
+    {"target", "check that this column exists and is numeric", NULL, 0, {0}, 0, 0, 0},
+    {"missing", "how train would treat missing values: error, interpolate or ffill", "error", 0, {0}, 0, 0, 0},
 };
 
 static int cmd_inspect(const cmd *c)
@@ -992,17 +1168,30 @@ static int cmd_inspect(const cmd *c)
     const char *path = freq(c, "csv");
     kdts_csv_config cc = kdts_csv_config_default();
     kdts_table t;
-    int k;
-    cc.missing = missing_policy(c);
+    kdts_error e;
+    kdts_result r;
+    long missing = 0;
+    int k, policy = fchoice(c, "missing", MISSING_WORDS);
+    memset(&e, 0, sizeof e);
+    cc.missing = KDTS_MISSING_INTERPOLATE; /* read through gaps to count them */
     cc.keep_text = 1;
-    read_csv(&t, path, &cc);
-    printf("file       %s\n", path);
-    printf("delimiter  %s\n", t.delimiter == '\t' ? "tab" : t.delimiter == ';' ? "';'" : "','");
-    printf("rows       %ld data rows, %d fields per row\n", t.rows, t.file_columns);
-    printf("columns    %d numeric, %d text\n", t.cols, t.text_cols);
-    for (k = 0; k < t.text_cols; ++k)
-        printf("  text     %-16s first %s, last %s\n", t.text_name[k], kdts_table_text(&t, k, 0),
-               kdts_table_text(&t, k, t.rows - 1));
+    r = kdts_csv_read_file(&t, path, &cc, &e);
+    if (r != KDTS_OK) die_err(&e, r, NULL);
+    if (fstr(c, "target") && kdts_table_find(&t, fstr(c, "target")) < 0) {
+        int text = 0;
+        for (k = 0; k < t.text_cols; ++k) text |= !strcmp(t.text_name[k], fstr(c, "target"));
+        die(EXIT_DATA, "%s: %s %s", shown(path), shown(fstr(c, "target")),
+            text ? "is a text column, not numeric" : "is not a column of this file");
+    }
+    outf("file       %s\n", shown(path));
+    outf("delimiter  %s\n", t.delimiter == '\t' ? "tab" : t.delimiter == ';' ? "';'" : "','");
+    outf("rows       %ld data rows, %d fields per row\n", t.rows, t.file_columns);
+    outf("columns    %d numeric, %d text\n", t.cols, t.text_cols);
+    for (k = 0; k < t.text_cols; ++k) {
+        const char *a = kdts_table_text(&t, k, 0), *b = kdts_table_text(&t, k, t.rows - 1);
+        int dates = kdts_time_parse(a, strlen(a), NULL, NULL) && kdts_time_parse(b, strlen(b), NULL, NULL);
+        outf("  text     %-16s first %s, last %s%s\n", shown(t.text_name[k]), shown(a), shown(b), dates ? " (dates)" : "");
+    }
     for (k = 0; k < t.cols; ++k) {
         double mn = 1e300, mx = -1e300, s = 0;
         long i;
@@ -1012,23 +1201,23 @@ static int cmd_inspect(const cmd *c)
             if (v > mx) mx = v;
             s += v;
         }
-        printf("  numeric  %-16s field %d, missing %ld, min %g, mean %g, max %g\n", t.name[k], t.file_column[k] + 1,
-               t.missing[k], mn, s / t.rows, mx);
+        missing += t.missing[k];
+        outf("  numeric  %-16s field %d, missing %ld, min %g, mean %g, max %g\n", shown(t.name[k]), t.file_column[k] + 1,
+             t.missing[k], mn, s / t.rows, mx);
     }
-    if (fstr(c, "target") && kdts_table_find(&t, fstr(c, "target")) < 0) {
-        kdts_table_free(&t);
-        die(EXIT_DATA, "%s: target column '%s' is not a numeric column", path, fstr(c, "target"));
-    }
+    if (missing && policy == KDTS_MISSING_ERROR)
+        outf("missing    %ld value(s): train stops on them unless given --missing interpolate or ffill\n", missing);
+    out_check();
     kdts_table_free(&t);
     return 0;
 }
 
-/* ---- export-c ----------------------------------------------------------- */
+/* ---- export-c ------------------------------------------------------------------ */
 
 static flag export_flags[] = {
-    {"model", "model file", NULL, 0, {0}, 0, 0},
-    {"name", "C identifier prefix of the arrays", NULL, 0, {0}, 0, 0},
-    {"out", "header to write [NAME.h]", NULL, 0, {0}, 0, 0},
+    {"model", "model file", NULL, 0, {0}, 0, 0, 0},
+    {"name", "C identifier prefix of the arrays", NULL, 0, {0}, 0, 0, 0},
+    {"out", "header to write [NAME.h]", NULL, 0, {0}, 0, 0, 0},
 };
 
 static int cmd_export(const cmd *c)
@@ -1036,43 +1225,58 @@ static int cmd_export(const cmd *c)
     kdts_model m;
     kdts_error e;
     kdts_result r;
-    const char *name = freq(c, "name");
-    char path[1024];
+    const char *name = freq(c, "name"), *model = freq(c, "model");
+    char *path;
+    size_t n = strlen(name) + 3;
     memset(&e, 0, sizeof e);
-    if (fstr(c, "out")) snprintf(path, sizeof path, "%s", fstr(c, "out"));
-    else snprintf(path, sizeof path, "%s.h", name);
-    load_model(&m, freq(c, "model"), "model");
+    path = (char *)malloc(n + (fstr(c, "out") ? strlen(fstr(c, "out")) : 0) + 1);
+    if (!path) die(EXIT_DATA, "out of memory");
+    if (fstr(c, "out")) strcpy(path, fstr(c, "out"));
+    else sprintf(path, "%s.h", name);
+    check_output("export-c", path, &model, 1);
+    load_model(&m, model);
     r = kdts_model_export_c(&m, name, path, &e);
-    if (r != KDTS_OK) die_err(&e, r, "export");
-    fprintf(stderr, "wrote %s (%lu parameters)\n", path, (unsigned long)m.nparams);
+    if (r != KDTS_OK) die_err(&e, r, NULL);
+    fprintf(stderr, "wrote %s (%lu parameters)\n", shown(path), (unsigned long)m.nparams);
     kdts_model_free(&m);
+    free(path);
     return 0;
 }
 
-/* ---- main --------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------------- */
 
 #define NF(a) (int)(sizeof(a) / sizeof((a)[0]))
 
 int main(int argc, char **argv)
 {
     cmd cmds[] = {
-        {"train", NULL, "--csv F --target COL --out teacher.kdts [flags]", train_flags, NF(train_flags)},
+        {"train",
+         "Train a model (a teacher) on a CSV series. Scaler fit on the training split (z-score by default),\n"
+         "each window relative to its last observed value, early stopping on the validation split with the\n"
+         "best weights kept. --split auto: 8640/2880/2880 rows (ETT's 12/4/4 months of hourly data) when the\n"
+         "file has >= 14400 rows, else 0.6/0.2/0.2. The model file records every data setting, so eval,\n"
+         "predict, distill and export-c need only the model and the CSV. Ctrl-C stops and saves the best\n"
+         "weights so far.",
+         "--csv F --target COL --out teacher.kdts [flags]", train_flags, NF(train_flags)},
         {"distill",
-         "Train a small student on the soft targets of one or more teachers (ensemble:\n"
-         "averaged), loss alpha*L_soft + (1-alpha)*L_hard + beta*L_seq. The data settings\n"
-         "(features, targets, lookback, horizon, scaler, window norm) come from the teachers.",
+         "Train a small student on the soft targets of one or more teachers (ensemble: averaged), loss\n"
+         "alpha*L_soft + (1-alpha)*L_hard + beta*L_seq. The data settings (inputs, targets, lookback,\n"
+         "horizon, split, scaler, window norm) are the teachers'.",
          "--csv F --teacher T.kdts [--teacher T2.kdts ...] --out student.kdts [flags]", distill_flags,
          NF(distill_flags)},
         {"eval",
-         "MSE, MAE, RMSE, MAPE and R2 of the model's forecasts on one split, in normalized\n"
-         "and original units, with the persistence baseline (last value repeated).",
+         "Errors of the model's forecasts on one part of the split the model records, in normalized and\n"
+         "original units, by step ahead, with the persistence and seasonal-naive baselines (and, in dist\n"
+         "mode, interval coverage and pinball loss).",
          "--model M.kdts --csv F [--split-part test]", eval_flags, NF(eval_flags)},
-        {"predict", "Forecasts as CSV on stdout: one line per window end row (original units).",
+        {"predict",
+         "Forecasts as CSV on stdout, original units: one line per forecast origin and step ahead, with\n"
+         "the origin's and the target's timestamps when the CSV has a date/time column.",
          "--model M.kdts --csv F [--last N]", predict_flags, NF(predict_flags)},
-        {"info", "Architecture, parameters, FLOPs per forecast, bytes and training metadata.",
+        {"info", "Kind, architecture, parameters, FLOPs per forecast, bytes, data settings and training metadata.",
          "--model M.kdts [--bench]", info_flags, NF(info_flags)},
         {"inspect",
-         "What the CSV reader sees: delimiter, columns, rows, missing values, min/mean/max,\n"
+         "What the CSV reader sees: delimiter, columns, rows, dates, missing values, min/mean/max,\n"
          "or the reader's error with file, line and column.",
          "--csv F [--target COL]", inspect_flags, NF(inspect_flags)},
         {"export-c", "Write the model as a C header of static const arrays and a const kdts_model.",
@@ -1081,12 +1285,14 @@ int main(int argc, char **argv)
          "[--model M.kdts | --hidden H --layers L --lookback T --horizon h]", bench_flags, NF(bench_flags)},
     };
     int i, n = NF(cmds);
-    cmds[0].summary = train_flags_help;
+    library_defaults();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         printf("kdts %s - knowledge distillation for time-series forecasting\n\nusage: kdts <command> [flags]\n\n",
                KDTS_VERSION_STRING);
         for (i = 0; i < n; ++i) printf("  %-9s %s\n", cmds[i].name, cmds[i].usage);
-        printf("\nkdts <command> --help describes a command. Exit status: 0 ok, 1 bad file or data, 2 bad usage.\n");
+        printf("\nkdts <command> --help describes a command. Exit status: 0 ok, 1 bad file or data, 2 bad usage,\n"
+               "130 interrupted.\n");
+        out_check();
         return argc < 2 ? EXIT_USAGE : 0;
     }
     for (i = 0; i < n; ++i) {
@@ -1103,6 +1309,6 @@ int main(int argc, char **argv)
         default: return cmd_bench(&cmds[i]);
         }
     }
-    die(EXIT_USAGE, "unknown command '%s' (see kdts --help)", argv[1]);
+    die(EXIT_USAGE, "unknown command '%s' (see kdts --help)", shown(argv[1]));
     return EXIT_USAGE;
 }

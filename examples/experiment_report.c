@@ -1,0 +1,525 @@
+/* experiment_report.c - the experiment's report: aggregation over seeds,
+   paired differences with a significance test, the Markdown tables and
+   claims (results.md), results.csv / grid.csv and the summary on stdout. */
+#include "experiment.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if !defined(_WIN32)
+#include <sys/utsname.h>
+#endif
+
+/* ---- aggregation ------------------------------------------------------------ */
+
+typedef struct agg {
+    run_kind kind;
+    int layers, hidden, mode, n, hard_last;
+    double mse_n[2], mae_n[2], mse_o[2], mae_o[2], val[2]; /* mean, std */
+    double params, flops, lat_us, train_s;
+    double alpha, beta, temp;
+} agg;
+
+static int same_key(const run_rec *a, const char *series, run_kind kind, int hidden, int mode, int table)
+{
+    return !strcmp(a->series, series) && a->kind == kind && (hidden < 0 || a->hidden == hidden) &&
+           (mode < 0 || a->mode == mode) && (table < 0 || a->table == table);
+}
+
+/* The runs of (series, kind[, hidden, mode]) of the main table; n = 0 if none. */
+static agg aggregate(const experiment *e, const char *series, run_kind kind, int hidden, int mode)
+{
+    agg a;
+    double v[5][MAX_SEEDS * 4];
+    int i, n = 0;
+    memset(&a, 0, sizeof a);
+    for (i = 0; i < e->nruns; ++i) {
+        const run_rec *r = &e->runs[i];
+        if (!same_key(r, series, kind, hidden, mode, TAB_MAIN) || n >= MAX_SEEDS * 4) continue;
+        if (n == 0) {
+            a.kind = r->kind;
+            a.layers = r->layers;
+            a.hidden = r->hidden;
+            a.mode = r->mode;
+            a.hard_last = r->hard_last;
+            a.params = r->params;
+            a.flops = r->flops;
+            a.alpha = r->alpha;
+            a.beta = r->beta;
+            a.temp = r->temp;
+        }
+        v[0][n] = r->mse_n;
+        v[1][n] = r->mae_n;
+        v[2][n] = r->mse_o;
+        v[3][n] = r->mae_o;
+        v[4][n] = r->val_mse;
+        a.lat_us += r->lat_us;
+        a.train_s += r->train_s;
+        n++;
+    }
+    a.n = n;
+    if (!n) return a;
+    a.mse_n[0] = ex_mean(v[0], n), a.mse_n[1] = ex_std(v[0], n);
+    a.mae_n[0] = ex_mean(v[1], n), a.mae_n[1] = ex_std(v[1], n);
+    a.mse_o[0] = ex_mean(v[2], n), a.mse_o[1] = ex_std(v[2], n);
+    a.mae_o[0] = ex_mean(v[3], n), a.mae_o[1] = ex_std(v[3], n);
+    a.val[0] = ex_mean(v[4], n), a.val[1] = ex_std(v[4], n);
+    a.lat_us /= n;
+    a.train_s /= n;
+    return a;
+}
+
+double kind_mean_mse(const experiment *e, const char *series, run_kind kind)
+{
+    return aggregate(e, series, kind, -1, -1).mse_n[0];
+}
+
+/* ---- paired differences -------------------------------------------------------- */
+
+/* Paired difference A - B of test MSE (normalized) over matching seeds,
+   with a one-sided paired t-test at the 5% level: `shown` is -1 when A is
+   lower beyond noise, +1 when higher beyond noise, 0 otherwise (including
+   fewer than 3 pairs). */
+typedef struct paired {
+    int n, wins, shown;
+    double mean, sd, rel, t;
+} paired;
+
+/* One-sided 95% critical values of Student's t for 1..30 degrees of freedom. */
+static const double T95[31] = {0,     6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812,
+                               1.796, 1.782, 1.771, 1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725,
+                               1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697};
+
+static paired pair_diff(const experiment *e, const char *series, run_kind ka, int mode_a, run_kind kb, int mode_b,
+                        int hidden)
+{
+    paired p;
+    double d[MAX_SEEDS * 4], rs = 0;
+    int i, j;
+    memset(&p, 0, sizeof p);
+    memset(d, 0, sizeof d);
+    for (i = 0; i < e->nruns; ++i) {
+        const run_rec *a = &e->runs[i];
+        if (!same_key(a, series, ka, hidden, mode_a, TAB_MAIN)) continue;
+        for (j = 0; j < e->nruns; ++j) {
+            const run_rec *b = &e->runs[j];
+            if (same_key(b, series, kb, hidden, mode_b, TAB_MAIN) && b->seed == a->seed && p.n < MAX_SEEDS * 4) {
+                d[p.n++] = a->mse_n - b->mse_n;
+                rs += b->mse_n;
+                if (a->mse_n < b->mse_n) p.wins++;
+                break;
+            }
+        }
+    }
+    p.mean = ex_mean(d, p.n);
+    p.sd = ex_std(d, p.n);
+    p.rel = p.n && rs > 0 ? 100.0 * p.mean / (rs / p.n) : 0.0;
+    if (p.n >= 3) {
+        double crit = T95[p.n - 1 < 30 ? p.n - 1 : 30];
+        p.t = p.sd > 0 ? p.mean / (p.sd / sqrt((double)p.n)) : (p.mean < 0 ? -1e300 : p.mean > 0 ? 1e300 : 0);
+        p.shown = p.t < -crit ? -1 : p.t > crit ? 1 : 0;
+    }
+    return p;
+}
+
+sweep_stat sweep_stats(const experiment *e, const char *series, int h, unsigned long long seed0, int nseeds)
+{
+    sweep_stat st;
+    double a1[MAX_SEEDS], a2[MAX_SEEDS], dsum[MAX_SEEDS];
+    int r;
+    memset(&st, 0, sizeof st);
+    for (r = 0; r < e->nruns; ++r) {
+        const run_rec *x = &e->runs[r];
+        if (strcmp(x->series, series) || x->hidden != h || x->mode != KDTS_MODE_POINT || x->seed < (int)seed0 ||
+            x->seed >= (int)(seed0 + nseeds))
+            continue;
+        if (x->kind == RUN_RAW && st.nraw < MAX_SEEDS) {
+            int y;
+            a1[st.nraw++] = x->mse_n;
+            st.params = x->params;
+            st.flops = x->flops;
+            for (y = 0; y < e->nruns; ++y) {
+                const run_rec *z = &e->runs[y];
+                if (!strcmp(z->series, series) && z->kind == RUN_KD && z->hidden == h && z->mode == KDTS_MODE_POINT &&
+                    z->seed == x->seed && st.npair < MAX_SEEDS) {
+                    dsum[st.npair++] = z->mse_n - x->mse_n;
+                    if (z->mse_n < x->mse_n) st.wins++;
+                    break;
+                }
+            }
+        }
+        if (x->kind == RUN_KD && st.nkd < MAX_SEEDS) a2[st.nkd++] = x->mse_n;
+    }
+    st.raw[0] = ex_mean(a1, st.nraw), st.raw[1] = ex_std(a1, st.nraw);
+    st.kd[0] = ex_mean(a2, st.nkd), st.kd[1] = ex_std(a2, st.nkd);
+    st.diff[0] = ex_mean(dsum, st.npair), st.diff[1] = ex_std(dsum, st.npair);
+    return st;
+}
+
+/* ---- formatting ------------------------------------------------------------------ */
+
+static void fmt_flops(char *buf, size_t cap, double f)
+{
+    if (f >= 1e9) snprintf(buf, cap, "%.2f G", f / 1e9);
+    else if (f >= 1e6) snprintf(buf, cap, "%.2f M", f / 1e6);
+    else if (f >= 1e3) snprintf(buf, cap, "%.1f k", f / 1e3);
+    else snprintf(buf, cap, "%.0f", f);
+}
+
+static void fmt_pm(char *buf, size_t cap, const double *ms, int n, int dec)
+{
+    if (n > 1) snprintf(buf, cap, "%.*f ± %.*f", dec, ms[0], dec, ms[1]);
+    else snprintf(buf, cap, "%.*f", dec, ms[0]);
+}
+
+/* The order of the main table's rows. */
+static const run_kind MAIN_ORDER[] = {RUN_PERSISTENCE, RUN_SEASONAL,      RUN_TEACHER,        RUN_TEACHER_ENSEMBLE,
+                                      RUN_TEACHER_DIST, RUN_MID,          RUN_RAW,            RUN_RAW_LAST,
+                                      RUN_KD,           RUN_KD_ALPHA_ONLY, RUN_KD_BETA_ONLY,  RUN_RAW_DIST,
+                                      RUN_KD_DIST,      RUN_KD_ENSEMBLE,  RUN_KD_INCREMENTAL, RUN_KD_PROGRESSIVE};
+#define N_MAIN_ORDER ((int)(sizeof MAIN_ORDER / sizeof MAIN_ORDER[0]))
+
+/* The main table of one series in Markdown. */
+static void write_main_table(FILE *f, const experiment *e, const char *series)
+{
+    int i;
+    fprintf(f, "| model | size | mode | α / β / T | n | test MSE (norm.) | test MAE (norm.) | test MSE (orig.) | "
+               "test MAE (orig.) | val MSE | params | FLOPs/forecast | latency µs | train s |\n");
+    fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (i = 0; i < N_MAIN_ORDER; ++i) {
+        run_kind k = MAIN_ORDER[i];
+        const run_kind_info *ki = &RUN_INFO[k];
+        agg a = aggregate(e, series, k, -1, -1);
+        char c1[48], c2[48], c3[48], c4[48], c5[48], fl[32], size[32], w[48], lat[32], mode[48];
+        int baseline = k == RUN_PERSISTENCE || k == RUN_SEASONAL;
+        if (!a.n) continue;
+        fmt_pm(c1, sizeof c1, a.mse_n, a.n, 4);
+        fmt_pm(c2, sizeof c2, a.mae_n, a.n, 4);
+        fmt_pm(c3, sizeof c3, a.mse_o, a.n, 3);
+        fmt_pm(c4, sizeof c4, a.mae_o, a.n, 3);
+        fmt_pm(c5, sizeof c5, a.val, a.n, 4);
+        fmt_flops(fl, sizeof fl, a.flops);
+        if (baseline) snprintf(size, sizeof size, "-");
+        else if (k == RUN_TEACHER_ENSEMBLE) snprintf(size, sizeof size, "%d×(%dx%d)", e->o.teachers, a.layers, a.hidden);
+        else snprintf(size, sizeof size, "%dx%d", a.layers, a.hidden);
+        if (ki->soft != SOFT_NONE) {
+            if (a.mode == KDTS_MODE_DIST) snprintf(w, sizeof w, "%.2g / %.2g / %.2g", a.alpha, a.beta, a.temp);
+            else snprintf(w, sizeof w, "%.2g / %.2g / -", a.alpha, a.beta);
+        } else {
+            snprintf(w, sizeof w, "-");
+        }
+        if (baseline) snprintf(lat, sizeof lat, "-");
+        else snprintf(lat, sizeof lat, "%.1f", a.lat_us);
+        snprintf(mode, sizeof mode, "%s", baseline ? "-"
+                                          : a.mode == KDTS_MODE_DIST ? (a.hard_last ? "dist (hard: last step)" : "dist")
+                                                                     : (a.hard_last ? "point (hard: last step)" : "point"));
+        if (k == RUN_SEASONAL) snprintf(size, sizeof size, "period %d", a.hidden);
+        fprintf(f, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %.1f |\n", ki->label, size,
+                mode, w, a.n, c1, c2, c3, c4, c5, a.params, fl, lat, a.train_s);
+    }
+}
+
+typedef struct pair_spec {
+    run_kind a, b;
+    int mode_a, mode_b; /* -1: any */
+    const char *label;
+} pair_spec;
+
+static const pair_spec PAIRS[] = {
+    {RUN_KD, RUN_RAW, KDTS_MODE_POINT, KDTS_MODE_POINT, "KD (point) − raw (point)"},
+    {RUN_KD, RUN_RAW_LAST, KDTS_MODE_POINT, KDTS_MODE_POINT, "KD (point) − raw with last-step hard loss (control)"},
+    {RUN_KD_ALPHA_ONLY, RUN_RAW, KDTS_MODE_POINT, KDTS_MODE_POINT, "KD alpha only − raw"},
+    {RUN_KD_BETA_ONLY, RUN_RAW, KDTS_MODE_POINT, KDTS_MODE_POINT, "KD beta only − raw"},
+    {RUN_KD_DIST, RUN_RAW_DIST, KDTS_MODE_DIST, KDTS_MODE_DIST, "KD (dist) − raw (dist)"},
+    {RUN_KD_DIST, RUN_RAW, -1, KDTS_MODE_POINT, "KD (dist) − raw (point)"},
+    {RUN_KD_ENSEMBLE, RUN_RAW, KDTS_MODE_POINT, KDTS_MODE_POINT, "KD ensemble − raw"},
+    {RUN_KD_INCREMENTAL, RUN_RAW, KDTS_MODE_POINT, KDTS_MODE_POINT, "KD incremental − raw"},
+    {RUN_KD_PROGRESSIVE, RUN_RAW, KDTS_MODE_POINT, KDTS_MODE_POINT, "KD progressive − raw"},
+};
+#define N_PAIRS ((int)(sizeof PAIRS / sizeof PAIRS[0]))
+
+static const char *verdict(const paired *p)
+{
+    if (p->n < 3) return "too few seeds for the test";
+    return p->shown < 0 ? "lower (significant)" : p->shown > 0 ? "higher (significant)" : "not shown";
+}
+
+static void write_pair_table(FILE *f, const experiment *e, const char *series, int hidden)
+{
+    int i;
+    fprintf(f, "| comparison (same seeds, epochs, lr, early stopping; only the loss differs) | n | KD − raw test MSE "
+               "(norm.), mean ± std | relative | seeds where KD won | paired t-test (one-sided, 5%%) |\n"
+               "|---|---|---|---|---|---|\n");
+    for (i = 0; i < N_PAIRS; ++i) {
+        const pair_spec *ps = &PAIRS[i];
+        paired p = pair_diff(e, series, ps->a, ps->mode_a, ps->b, ps->mode_b, hidden);
+        if (!p.n) continue;
+        fprintf(f, "| %s | %d | %+.5f ± %.5f | %+.2f%% | %d of %d | %s |\n", ps->label, p.n, p.mean, p.sd, p.rel, p.wins,
+                p.n, verdict(&p));
+    }
+}
+
+/* Verdicts on the claims of the source document for one series. A claim
+   about a difference holds only when the paired t-test shows it. */
+static void write_claims(FILE *f, const experiment *e, const char *series, int hidden)
+{
+    agg pe = aggregate(e, series, RUN_PERSISTENCE, -1, -1);
+    agg sn = aggregate(e, series, RUN_SEASONAL, -1, -1);
+    agg te = aggregate(e, series, RUN_TEACHER, -1, KDTS_MODE_POINT);
+    agg raw = aggregate(e, series, RUN_RAW, hidden, KDTS_MODE_POINT);
+    agg kd = aggregate(e, series, RUN_KD, hidden, KDTS_MODE_POINT);
+    paired p = pair_diff(e, series, RUN_KD, KDTS_MODE_POINT, RUN_RAW, KDTS_MODE_POINT, hidden);
+    paired c = pair_diff(e, series, RUN_KD, KDTS_MODE_POINT, RUN_RAW_LAST, KDTS_MODE_POINT, hidden);
+    double keep_raw, keep_kd, best_base = pe.mse_n[0];
+    const char *v, *best_name = "persistence";
+    if (!te.n || !raw.n || !kd.n) return;
+    if (sn.n && sn.mse_n[0] < best_base) best_base = sn.mse_n[0], best_name = "seasonal naive";
+    /* 1. more accurate than raw */
+    if (p.n < 3) v = "not shown (fewer than 3 seeds)";
+    else if (p.shown < 0 && (!c.n || c.shown < 0)) v = "holds";
+    else if (p.shown < 0) v = "mixed (KD beats the raw student beyond noise, the control below not)";
+    else if (p.shown > 0) v = "does not hold (KD is worse beyond noise)";
+    else v = "not shown (the difference is within the seed noise)";
+    fprintf(f, "- **Distilled student more accurate than the raw one: %s.** KD − raw test MSE = %+.5f ± %.5f "
+               "(%+.2f%%), KD won on %d of %d seeds (raw %.4f ± %.4f, KD %.4f ± %.4f); paired t = %.2f.\n",
+            v, p.mean, p.sd, p.rel, p.wins, p.n, raw.mse_n[0], raw.mse_n[1], kd.mse_n[0], kd.mse_n[1], p.t);
+    if (c.n) {
+        agg rl = aggregate(e, series, RUN_RAW_LAST, hidden, KDTS_MODE_POINT);
+        fprintf(f, "  Control: a raw student trained with the hard loss on the last step only scores %.4f ± %.4f; "
+                   "KD − this control = %+.5f ± %.5f (%+.2f%%), KD won on %d of %d seeds (%s).\n",
+                rl.mse_n[0], rl.mse_n[1], c.mean, c.sd, c.rel, c.wins, c.n, verdict(&c));
+    }
+    /* 2. close to the teacher: share of the teacher's gain over the best baseline kept */
+    if (best_base > te.mse_n[0]) {
+        keep_raw = 100.0 * (best_base - raw.mse_n[0]) / (best_base - te.mse_n[0]);
+        keep_kd = 100.0 * (best_base - kd.mse_n[0]) / (best_base - te.mse_n[0]);
+        v = keep_kd >= 75 ? "holds" : keep_kd >= 25 ? "mixed" : "does not hold";
+        fprintf(f, "- **Close to the teacher: %s.** Teacher %.4f, KD student %.4f (%+.1f%% vs. teacher), best baseline "
+                   "(%s) %.4f: the KD student keeps %.0f%% of the teacher's gain over it (raw student: %.0f%%).\n",
+                v, te.mse_n[0], kd.mse_n[0], 100.0 * (kd.mse_n[0] - te.mse_n[0]) / te.mse_n[0], best_name, best_base,
+                keep_kd, keep_raw);
+    } else {
+        fprintf(f, "- **Close to the teacher: not measurable.** The teacher (%.4f) does not beat the best baseline, "
+                   "%s (%.4f), here: it is not a useful teacher with these settings.\n",
+                te.mse_n[0], best_name, best_base);
+    }
+    /* 3. cheaper */
+    {
+        double fr = te.flops / kd.flops, pr = te.params / kd.params, lr = kd.lat_us > 0 ? te.lat_us / kd.lat_us : 0;
+        v = fr >= 10 && lr >= 3 ? "holds" : fr >= 10 || lr >= 3 ? "mixed" : "does not hold";
+        fprintf(f, "- **Much cheaper to run: %s.** %.0fx fewer FLOPs per forecast (%.0f vs. %.0f), %.0fx fewer "
+                   "parameters (%.0f vs. %.0f), %.1fx lower measured latency (%.1f µs vs. %.1f µs per forecast, "
+                   "kdts_infer_window).\n",
+                v, fr, kd.flops, te.flops, pr, kd.params, te.params, lr, kd.lat_us, te.lat_us);
+    }
+}
+
+/* ---- files ------------------------------------------------------------------------- */
+
+static void machine_info(char *mach, size_t mcap, char *cpu, size_t ccap)
+{
+    FILE *f;
+    snprintf(mach, mcap, "unknown");
+    snprintf(cpu, ccap, "unknown");
+#if !defined(_WIN32)
+    {
+        struct utsname u;
+        if (uname(&u) == 0) snprintf(mach, mcap, "%s %s", u.sysname, u.machine);
+    }
+#endif
+    f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512];
+        int ncpu = 0;
+        while (fgets(line, sizeof line, f)) {
+            if (!strncmp(line, "model name", 10)) {
+                char *c = strchr(line, ':');
+                if (c && ncpu == 0) {
+                    size_t n;
+                    c++;
+                    while (*c == ' ') c++;
+                    n = strlen(c);
+                    while (n && (c[n - 1] == '\n' || c[n - 1] == ' ')) c[--n] = 0;
+                    snprintf(cpu, ccap, "%s", c);
+                }
+                ncpu++;
+            }
+        }
+        fclose(f);
+        if (ncpu > 0) {
+            size_t n = strlen(cpu);
+            snprintf(cpu + n, ccap - n, " (%d logical CPUs)", ncpu);
+        }
+    }
+}
+
+static FILE *open_out(const char *dir, const char *name)
+{
+    char path[1024];
+    FILE *f;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) ex_die("output path too long: %s", dir);
+    f = fopen(path, "w");
+    if (!f) ex_die("cannot write %s", path);
+    return f;
+}
+
+static void close_out(FILE *f, const char *name)
+{
+    if (ferror(f) | fclose(f)) ex_die("writing %s failed", name);
+}
+
+void write_csv(const experiment *e, const char *dir)
+{
+    FILE *f = open_out(dir, "results.csv");
+    int i;
+    fprintf(f, "series,model,seed,layers,hidden,mode,bins,hard_last_only,alpha,beta,T,test_mse_norm,test_mae_norm,"
+               "test_mse_orig,test_mae_orig,val_mse_norm,params,flops,latency_us,train_seconds,epochs_run,best_epoch,"
+               "table\n");
+    for (i = 0; i < e->nruns; ++i) {
+        const run_rec *r = &e->runs[i];
+        fprintf(f, "%s,%s,%d,%d,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,%.0f,%.4g,%.4g,%d,%d,%s\n",
+                r->series, RUN_INFO[r->kind].id, r->seed, r->layers, r->hidden,
+                r->mode == KDTS_MODE_DIST ? "dist" : "point", r->bins, r->hard_last, r->alpha, r->beta, r->temp,
+                r->mse_n, r->mae_n, r->mse_o, r->mae_o, r->val_mse, r->params, r->flops, r->lat_us, r->train_s,
+                r->epochs_run, r->best_epoch, r->table == TAB_SWEEP ? "sweep" : "main");
+    }
+    close_out(f, "results.csv");
+    f = open_out(dir, "grid.csv");
+    fprintf(f, "series,mode,alpha,beta,T,val_mse_norm,chosen\n");
+    for (i = 0; i < e->ngrid; ++i) {
+        const grid_rec *g = &e->grid[i];
+        fprintf(f, "%s,%s,%.6g,%.6g,%.6g,%.9g,%d\n", g->series, g->mode == KDTS_MODE_DIST ? "dist" : "point", g->alpha,
+                g->beta, g->temp, g->val_mse, g->chosen);
+    }
+    close_out(f, "grid.csv");
+}
+
+void write_report(const experiment *e, const series_out *so, int nseries, double total_s)
+{
+    const options *o = &e->o;
+    char mach[256], cpu[256], date[64];
+    time_t tt = time(NULL);
+    FILE *f;
+    int i, j, q;
+    machine_info(mach, sizeof mach, cpu, sizeof cpu);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&tt));
+    f = open_out(o->out, "results.md");
+    fprintf(f, "# kdts distillation experiment\n\n");
+    fprintf(f, "- date: %s\n- machine: %s, %s\n- SIMD path: %s\n- command:", date, mach, cpu, kdts_simd_name());
+    for (i = 0; i < e->argc; ++i) fprintf(f, " %s", e->argv[i]);
+    fprintf(f, "\n- mode: %s; %d seed%s (%llu..%llu); wall time %.1f s\n",
+            o->full ? "--full" : o->quick ? "--quick" : "default", o->seeds, o->seeds > 1 ? "s" : "", o->seed,
+            o->seed + o->seeds - 1, total_s);
+    fprintf(f, "\nAll errors are on the test split unless marked val; *normalized* = units of the z-scored target "
+               "(scaler fit on the training rows), *original* = the CSV's units. Mean ± sample std over seeds. "
+               "Test errors come from the deployment path: each trained model is packed with its data settings "
+               "(`kdts_task_model`), saved under `models/` (open any with `kdts info` / `kdts eval`), and run by "
+               "`kdts_infer` on the raw test windows. Latency = median wall time of one forecast through "
+               "`kdts_infer_window` (one window, single thread, memory set up beforehand); FLOPs per forecast from "
+               "`kdts_lstm_forecast_flops` (the LSTM over every step, the head on the last). Training time = wall "
+               "seconds of training (the CPU may be shared: times are indicative). Every KD student of a row uses "
+               "the same seeds, epochs, learning rate and early-stopping rule as the raw student: only the loss "
+               "differs. The KD (point) students learn from teacher #1; the ensemble student from the average of "
+               "all point teachers; the dist student from the distribution-mode teacher (soft loss T²·KL on its bin "
+               "probabilities, plus β·L_seq on its expected values). Soft targets are computed once per teacher "
+               "and shared by the students. Differences are judged by a one-sided paired t-test over the seeds at "
+               "the 5%% level: \"not shown\" when the difference is within the seed noise.\n");
+    if (e->notes[0]) fprintf(f, "\nNotes:\n\n%s", e->notes);
+    for (j = 0; j < nseries; ++j) {
+        const series_out *s = &so[j];
+        int hidden = o->s_hidden;
+        fprintf(f, "\n## %s\n\nSetup: %s.\n\n", s->name, s->setup);
+        fprintf(f, "Distillation weights: α = %.2g, β = %.2g%s, T = %.2g%s.\n\n", s->chosen_alpha, s->chosen_beta,
+                s->grid_alpha || s->grid_beta ? " (chosen by the validation grid below)" : " (given)", s->chosen_temp,
+                s->grid_temp ? " (validation grid)" : o->no_dist ? " (unused)" : " (given)");
+        write_main_table(f, e, s->name);
+        {
+            agg te = aggregate(e, s->name, RUN_TEACHER, -1, 0), st = aggregate(e, s->name, RUN_KD, hidden, 0);
+            agg td = aggregate(e, s->name, RUN_TEACHER_DIST, -1, 1), sd = aggregate(e, s->name, RUN_KD_DIST, hidden, 1);
+            if (te.n && st.n)
+                fprintf(f, "\nFLOPs ratio teacher / student (point): %.1fx; parameters %.1fx.", te.flops / st.flops,
+                        te.params / st.params);
+            if (td.n && sd.n)
+                fprintf(f, " Distribution mode (%d bins): %.1fx FLOPs, %.1fx parameters.", o->bins,
+                        td.flops / sd.flops, td.params / sd.params);
+            fprintf(f, "\n");
+        }
+        fprintf(f, "\n### Paired differences, student size 1x%d\n\n", hidden);
+        write_pair_table(f, e, s->name, hidden);
+        fprintf(f, "\n### Choice of α, β, T (validation split only, seed %llu, student 1x%d)\n\n", o->seed, hidden);
+        {
+            int r;
+            for (r = 0; r < e->nruns; ++r)
+                if (same_key(&e->runs[r], s->name, RUN_RAW, hidden, 0, TAB_MAIN) && e->runs[r].seed == (int)o->seed)
+                    fprintf(f, "Reference: raw student (α = 0, β = 0), same seed: val MSE %.5f.\n\n", e->runs[r].val_mse);
+        }
+        fprintf(f, "| mode | α | β | T | val MSE (norm.) | chosen |\n|---|---|---|---|---|---|\n");
+        for (i = 0; i < e->ngrid; ++i) {
+            const grid_rec *g = &e->grid[i];
+            char tb[32];
+            if (strcmp(g->series, s->name)) continue;
+            if (g->mode) snprintf(tb, sizeof tb, "%.2g", g->temp);
+            else snprintf(tb, sizeof tb, "-");
+            fprintf(f, "| %s | %.2g | %.2g | %s | %.5f | %s |\n", g->mode ? "dist" : "point", g->alpha, g->beta, tb,
+                    g->val_mse, g->chosen ? "**yes**" : "");
+        }
+        fprintf(f, "\n### Student size sweep (point mode, %s)\n\n", o->full ? "all seeds" : "first seed");
+        fprintf(f, "| student | params | FLOPs/forecast | raw test MSE | KD test MSE | KD − raw | seeds KD won |\n"
+                   "|---|---|---|---|---|---|---|\n");
+        for (q = 0; q < s->nsweep; ++q) {
+            int h = (int)s->sweep_sizes[q];
+            sweep_stat st = sweep_stats(e, s->name, h, o->seed, o->full ? o->seeds : 1);
+            char fls[32], r1[48], r2[48], dd[64];
+            fmt_pm(r1, sizeof r1, st.raw, st.nraw, 4);
+            fmt_pm(r2, sizeof r2, st.kd, st.nkd, 4);
+            if (st.npair > 1) snprintf(dd, sizeof dd, "%+.5f ± %.5f", st.diff[0], st.diff[1]);
+            else snprintf(dd, sizeof dd, "%+.5f", st.diff[0]);
+            fmt_flops(fls, sizeof fls, st.flops);
+            fprintf(f, "| 1x%d | %.0f | %s | %s | %s | %s | %d of %d |\n", h, st.params, fls, r1, r2, dd, st.wins,
+                    st.npair);
+        }
+        fprintf(f, "\n### Claims of the source document (%s)\n\n", s->name);
+        write_claims(f, e, s->name, hidden);
+        fprintf(f, "\nPictures: [%s_learning.svg](%s_learning.svg) (learning curves), [%s_forecast.svg](%s_forecast.svg) "
+                   "(forecast vs. actual on the first windows of the test split, original units), "
+                   "[%s_size.svg](%s_size.svg) (test MSE vs. student size). Time for this series: %.1f s.\n",
+                s->name, s->name, s->name, s->name, s->name, s->name, s->seconds);
+    }
+    if (nseries > 1) {
+        int wins_series = 0, nser = 0;
+        fprintf(f, "\n## Across series: is distillation more stable?\n\n");
+        fprintf(f, "| series | KD − raw (norm. MSE) | relative | seeds KD won | paired t-test | std over seeds raw | "
+                   "std over seeds KD | KD dist − raw dist | seeds won |\n|---|---|---|---|---|---|---|---|---|\n");
+        for (j = 0; j < nseries; ++j) {
+            paired p = pair_diff(e, so[j].name, RUN_KD, 0, RUN_RAW, 0, o->s_hidden);
+            paired pd = pair_diff(e, so[j].name, RUN_KD_DIST, 1, RUN_RAW_DIST, 1, o->s_hidden);
+            agg raw = aggregate(e, so[j].name, RUN_RAW, o->s_hidden, 0);
+            agg kd = aggregate(e, so[j].name, RUN_KD, o->s_hidden, 0);
+            if (!p.n) continue;
+            nser++;
+            if (p.mean < 0) wins_series++;
+            fprintf(f, "| %s | %+.5f ± %.5f | %+.2f%% | %d of %d | %s | %.5f | %.5f | %+.5f ± %.5f | %d of %d |\n",
+                    so[j].name, p.mean, p.sd, p.rel, p.wins, p.n, verdict(&p), raw.mse_n[1], kd.mse_n[1], pd.mean,
+                    pd.sd, pd.wins, pd.n);
+        }
+        fprintf(f, "\nKD (point) has the lower mean test MSE on %d of %d series.\n", wins_series, nser);
+    }
+    fprintf(f, "\nFiles: results.csv (one row per trained model and seed, with its table), grid.csv (validation "
+               "grid), models/ (every reported model), SVG pictures.\n");
+    close_out(f, "results.md");
+}
+
+void print_summary(const experiment *e, const series_out *so, int nseries)
+{
+    int j;
+    for (j = 0; j < nseries; ++j) {
+        printf("\n== %s (α = %.2g, β = %.2g, T = %.2g)\n\n", so[j].name, so[j].chosen_alpha, so[j].chosen_beta,
+               so[j].chosen_temp);
+        write_main_table(stdout, e, so[j].name);
+        printf("\n");
+        write_pair_table(stdout, e, so[j].name, e->o.s_hidden);
+        printf("\n");
+        write_claims(stdout, e, so[j].name, e->o.s_hidden);
+    }
+}
