@@ -512,6 +512,7 @@ typedef struct kdts_epoch_info {
     int batch, batches;      /* optimizer steps done in this epoch, of the
                                 epoch's total                               */
     long long step;          /* optimizer steps since training started      */
+    double lr;               /* learning rate of the last step              */
 } kdts_epoch_info;
 
 /* Progress callback (after every epoch, or after every optimizer step):
@@ -530,8 +531,25 @@ typedef kdts_result (*kdts_grad_fn)(float *grads, size_t n, kdts_result local, v
 /* Training settings. Zero-initialized fields take the defaults in
    brackets (filled in by kdts_train_config_check, the one place that
    knows them). */
+/* Learning-rate schedules (kdts_train_config.schedule). */
+typedef enum kdts_lr_schedule {
+    KDTS_LR_CONSTANT = 0, /* default: adam.lr throughout (after any warm-up)   */
+    KDTS_LR_COSINE = 1    /* after the warm-up, cosine decay from adam.lr to
+                             adam.lr * lr_min over the remaining planned steps */
+} kdts_lr_schedule;
+
 typedef struct kdts_train_config {
     int epochs;           /* passes over the training windows [10]           */
+    long long steps;      /* optimizer-step budget: > 0 replaces epochs by
+                             ceil(steps / steps per epoch), and training
+                             ends after `steps` steps (the last epoch cut
+                             short), so a short series gets as many updates
+                             as a long one [0 = epochs decide]               */
+    int schedule;         /* kdts_lr_schedule [CONSTANT]                     */
+    long long warmup_steps; /* linear learning-rate warm-up from lr/warmup to
+                             lr over the first steps [0 = none]             */
+    float lr_min;         /* COSINE: the final learning rate as a fraction of
+                             adam.lr, in [0, 1] [0]                          */
     int batch;            /* windows per optimizer step [32]                */
     int keep_partial;     /* 0: each epoch ends at its last full batch (the
                              n % batch leftover windows - different ones each
@@ -602,6 +620,9 @@ typedef struct kdts_trainer {
     int batches;             /* optimizer steps per epoch                  */
     int epoch;               /* epochs completed                           */
     long long step;          /* optimizer steps taken                      */
+    long long planned;       /* optimizer steps planned (epochs x batches,
+                                or cfg.steps)                              */
+    float lr0;               /* the base learning rate (adam.lr)           */
     int use_probs;           /* dist-mode soft loss on teacher probabilities */
     const float *tv, *tp;    /* soft targets (n,T,h) and (n,h,K), or NULL  */
     double best_val, last_val; /* -1 = none yet                            */
@@ -4711,6 +4732,12 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: keep_partial must be 0 or 1");
     if (c->shard_count < 1 || c->shard_index < 0 || c->shard_index >= c->shard_count)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: shard %d of %d", c->shard_index, c->shard_count);
+    if (c->steps < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: a step budget of %lld", c->steps);
+    if (c->schedule != KDTS_LR_CONSTANT && c->schedule != KDTS_LR_COSINE)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: unknown learning-rate schedule %d", c->schedule);
+    if (c->warmup_steps < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: warm-up of %lld steps", c->warmup_steps);
+    if (!(c->lr_min >= 0.0f && c->lr_min <= 1.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: lr_min %g is not in [0, 1]", (double)c->lr_min);
     return KDTS_OK;
 }
 
@@ -4758,6 +4785,14 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_
     t->K = m->cfg.bins;
     t->batch = t->cfg.batch < t->n ? t->cfg.batch : t->n;
     t->batches = t->n / t->batch + (t->cfg.keep_partial && t->n % t->batch ? 1 : 0);
+    if (t->cfg.steps > 0) {
+        long long e = (t->cfg.steps + t->batches - 1) / t->batches;
+        if (e > 2000000000LL) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %lld steps is too many", t->cfg.steps);
+        t->cfg.epochs = (int)e;
+        t->planned = t->cfg.steps;
+    } else {
+        t->planned = (long long)t->cfg.epochs * t->batches;
+    }
     t->best_val = t->last_val = -1.0;
     t->t0 = KDTS_NOW_SECONDS();
     rows = (t->batch + t->cfg.shard_count - 1) / t->cfg.shard_count;
@@ -4766,6 +4801,7 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_
                                       t->T, 0, err)) != KDTS_OK)
         goto fail;
     if ((r = kdts_adam_init(&t->adam, &t->cfg.adam, m->nparams, err)) != KDTS_OK) goto fail;
+    t->lr0 = t->adam.cfg.lr;
     t->idx = (int *)KDTS_MALLOC((size_t)t->n * sizeof(int));
     t->bx = kdts__falloc((size_t)rows * t->T * t->F);
     t->by = kdts__falloc((size_t)rows * t->T * t->h);
@@ -4899,6 +4935,21 @@ static void kdts__trainer_info(const kdts_trainer *t, kdts_epoch_info *info, int
     info->batch = nb;
     info->batches = t->batches;
     info->step = t->step;
+    info->lr = t->adam.cfg.lr;
+}
+
+/* The learning rate of the next step: warm-up, then the schedule. */
+static float kdts__trainer_lr(const kdts_trainer *t)
+{
+    long long s = t->step, w = t->cfg.warmup_steps, total = t->planned;
+    double lr = t->lr0;
+    if (w > 0 && s < w) return (float)(lr * (double)(s + 1) / (double)w);
+    if (t->cfg.schedule == KDTS_LR_COSINE && total > w) {
+        double x = (double)(s - w) / (double)(total - w), lo = lr * t->cfg.lr_min;
+        if (x > 1.0) x = 1.0;
+        lr = lo + (lr - lo) * 0.5 * (1.0 + cos(3.14159265358979323846 * x));
+    }
+    return (float)lr;
 }
 
 /* One optimizer step on windows idx[b0 .. b0+nb) (this shard's share). */
@@ -4955,6 +5006,7 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
     /* an absurd learning rate can overflow the weights even with a finite
        gradient: undo such an update and stop */
     memcpy(t->prev, m->params, m->nparams * sizeof(float));
+    t->adam.cfg.lr = kdts__trainer_lr(t);
     kdts_adam_step(&t->adam, m->params, m->grads);
     for (i = 0; i < m->nparams && kdts__isfinite(m->params[i]); ++i) {
     }
@@ -4992,7 +5044,7 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
     }
     t->alpha = alpha;
     kdts_rng_shuffle(&t->rng, t->idx, t->n);
-    for (b0 = 0; b0 < t->n && nb < t->batches; b0 += t->batch) {
+    for (b0 = 0; b0 < t->n && nb < t->batches && t->step < t->planned; b0 += t->batch) {
         kdts_loss_value lv;
         int rows = t->n - b0 < t->batch ? t->n - b0 : t->batch;
         kdts_result r;
@@ -5058,7 +5110,7 @@ KDTSDEF kdts_result kdts_trainer_validate(kdts_trainer *t, kdts_epoch_info *info
 
 KDTSDEF int kdts_trainer_done(const kdts_trainer *t)
 {
-    if (!t->m || t->stop || t->epoch >= t->cfg.epochs) return 1;
+    if (!t->m || t->stop || t->epoch >= t->cfg.epochs || t->step >= t->planned) return 1;
     return t->val && t->cfg.patience > 0 && t->since_best >= t->cfg.patience;
 }
 

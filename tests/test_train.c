@@ -291,6 +291,65 @@ static void test_val_overflow(const kdts_dataset *d)
     kdts_lstm_free(&m);
 }
 
+typedef struct lrlog {
+    double lr[64];
+    long long n;
+} lrlog;
+
+static int log_lr(const kdts_epoch_info *in, void *user)
+{
+    lrlog *l = (lrlog *)user;
+    if (l->n < 64) l->lr[l->n] = in->lr;
+    l->n++;
+    return 0;
+}
+
+/* A step budget and the learning-rate schedules. */
+static void test_budget(const kdts_dataset *d)
+{
+    kdts_lstm m;
+    kdts_train_config c;
+    kdts_train_report rep;
+    lrlog l;
+    int i, ok = 1;
+    new_model(&m, 4, 1, 37);
+    base_cfg(&c);
+    c.steps = 13; /* 5 steps per epoch: 3 epochs, the last cut to 3 steps */
+    c.epochs = 99;
+    memset(&l, 0, sizeof l);
+    c.on_batch = log_lr;
+    c.user = &l;
+    KT_CHECK(kdts_train(&m, &c, d, d, NULL, 0, &rep, NULL) == KDTS_OK, "budget run");
+    KT_CHECK(rep.steps == 13 && rep.epochs_run == 3 && l.n == 13, "13 steps in 3 epochs (%lld, %d)", rep.steps,
+             rep.epochs_run);
+    for (i = 0; i < 13; ++i) ok &= fabs(l.lr[i] - 5e-3) < 1e-9;
+    KT_CHECK(ok, "constant learning rate");
+    /* warm-up 4 steps, then cosine to 10% over the 20 planned steps */
+    c.steps = 20;
+    c.warmup_steps = 4;
+    c.schedule = KDTS_LR_COSINE;
+    c.lr_min = 0.1f;
+    memset(&l, 0, sizeof l);
+    KT_CHECK(kdts_train(&m, &c, d, NULL, NULL, 0, &rep, NULL) == KDTS_OK && l.n == 20, "schedule run");
+    ok = 1;
+    for (i = 0; i < 20; ++i) {
+        double want = i < 4 ? 5e-3 * (i + 1) / 4.0
+                            : 5e-4 + (5e-3 - 5e-4) * 0.5 * (1 + cos(3.14159265358979 * (i - 4) / 16.0));
+        if (fabs(l.lr[i] - want) > 1e-6 * want) {
+            ok = 0;
+            printf("step %d: lr %g, want %g\n", i, l.lr[i], want);
+        }
+    }
+    KT_CHECK(ok && fabs(l.lr[19] - (5e-4 + 4.5e-3 * 0.5 * (1 + cos(3.14159265358979 * 15 / 16.0)))) < 1e-8,
+             "warm-up then cosine");
+    c.lr_min = 2;
+    KT_CHECK(kdts_train(&m, &c, d, NULL, NULL, 0, NULL, NULL) == KDTS_ERR_ARG, "lr_min out of range");
+    c.lr_min = 0;
+    c.schedule = 7;
+    KT_CHECK(kdts_train(&m, &c, d, NULL, NULL, 0, NULL, NULL) == KDTS_ERR_ARG, "unknown schedule");
+    kdts_lstm_free(&m);
+}
+
 /* The message builder against the C library's snprintf. */
 static void test_messages(void)
 {
@@ -350,6 +409,7 @@ int main(void)
     test_hook_stop(&d);
     test_soft_targets(&d);
     test_val_overflow(&d);
+    test_budget(&d);
     test_messages();
     return kt_done();
 }

@@ -608,6 +608,10 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"bins", "bins per value in dist mode", d_bins, 0, {0}, 0, 0, 0},                                     \
     {"dropout", "dropout on layer outputs", "0", 0, {0}, 0, 0, 0},                                        \
     {"epochs", "training epochs", d_epochs, 0, {0}, 0, 0, 0},                                             \
+    {"steps", "optimizer-step budget instead of --epochs (0 = epochs)", "0", 0, {0}, 0, 0, 0},            \
+    {"schedule", "learning rate: constant or cosine (decay after the warm-up)", "constant", 0, {0}, 0, 0, 0}, \
+    {"warmup", "steps of linear learning-rate warm-up", "0", 0, {0}, 0, 0, 0},                             \
+    {"lr-min", "cosine: final learning rate as a fraction of --lr", "0", 0, {0}, 0, 0, 0},                 \
     {"batch", "mini-batch size", d_batch, 0, {0}, 0, 0, 0},                                               \
     {"lr", "Adam learning rate", d_lr, 0, {0}, 0, 0, 0},                                                  \
     {"clip", "gradient-norm clip (0 = off)", "1", 0, {0}, 0, 0, 0},                                       \
@@ -708,6 +712,10 @@ static int run_training(const cmd *c, int distill)
     tc.adam.clip_norm = (float)fnum(c, "clip", 0, 1e9);
     tc.seed = (unsigned long long)fint(c, "seed", 0, 2000000000L);
     tc.patience = (int)fint(c, "patience", 0, 1000000);
+    tc.steps = fint(c, "steps", 0, 2000000000L);
+    tc.schedule = fchoice(c, "schedule", "constant|cosine");
+    tc.warmup_steps = fint(c, "warmup", 0, 2000000000L);
+    tc.lr_min = (float)fnum(c, "lr-min", 0, 1);
     if (distill) {
         tc.alpha = (float)fnum(c, "alpha", 0, 1);
         tc.beta = (float)fnum(c, "beta", 0, 1e6);
