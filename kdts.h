@@ -54,12 +54,28 @@
    kdts_scaler_*, kdts_windows_make, kdts_train (or kdts_trainer_* in
    parts), kdts_predict, kdts_model_create.
 
+   The linear baseline on the same windows, fitted in closed form with the
+   ridge parameter chosen on validation windows xv, yv (nv of them):
+
+       kdts_linear lin;
+       kdts_linear_config lc = {0};
+       kdts_linear_gram g;
+       double lambda;
+       lc.lookback = T; lc.horizon = 24;   // lc.kind = KDTS_LINEAR_DLINEAR
+       kdts_linear_init(&lin, &lc, 1, NULL);
+       kdts_linear_gram_init(&g, &lin.cfg, x, y, n, T, NULL);
+       kdts_linear_fit_select(&lin, &g, xv, yv, nv, T, NULL, 0, NULL, &lambda, NULL);
+       kdts_linear_forward(&lin, x, 1, T, forecast, NULL);
+       kdts_linear_gram_free(&g); kdts_linear_free(&lin);
+
    CONTENTS (grep for the tags)
        >>common   result codes, kdts_error, portable RNG
        >>matrix   kdts_gemm (cache-blocked, SIMD micro-kernels), vector kernels
        >>lstm     stacked LSTM with a per-step head: init, forward, backward
        >>loss     hard / soft / sequence losses, distribution mode
        >>adam     Adam / AdamW, gradient clipping
+       >>linear   NLinear / DLinear window models, closed-form ridge fit,
+                  seasonal-period detection
        >>train    training loop (whole or in parts) with teachers, prediction
        >>data     CSV reader, missing values, scalers, windows, splits
        >>task     one forecasting job: data, split, scaler, windows, fit,
@@ -483,6 +499,269 @@ KDTSDEF double kdts_adam_step(kdts_adam *a, float *params, float *grads);
 /* Global L2 norm of g (n); if max_norm > 0 and the norm exceeds it, scale g
    so its norm is max_norm. Returns the norm before scaling. */
 KDTSDEF double kdts_clip_grad_norm(float *g, size_t n, float max_norm);
+
+/* ======================================================================== */
+/* >>linear : NLinear / DLinear window models, ridge fit, season detection  */
+/* ======================================================================== */
+
+/* A linear forecaster maps the whole input window straight to the forecast:
+   the baseline every forecasting model is measured against, and a cheap
+   teacher or student. It takes the windows the rest of kdts takes, x
+   (B,T,F), and gives the forecast of each window, (B,O), with the outputs
+   of the LSTM's head: O = horizon values in KDTS_MODE_POINT (in the order
+   of kdts_windows.y[n][T-1][:]: target k, step j at k*H+j), or horizon x
+   bins logits in KDTS_MODE_DIST (value j in columns j*bins ..
+   j*bins+bins-1), so the losses apply unchanged with T = 1 (out (B,1,O),
+   target the windows' last step y[:,T-1,:], (B,1,h)). A linear model has no
+   per-step outputs: there is no L_seq of its own (with T = 1 the sequence
+   term is the last-step soft term).
+
+   How the window enters: x[b] is read as one vector of T*F values in its
+   memory order, index t*F+f (feature fastest), and every output sees every
+   feature at every step: W[o][t*F+f] weighs feature f at step t. With F = 1
+   this is the univariate model of the literature; with F > 1 the features
+   are mixed (the literature's multivariate variant instead applies one
+   univariate map per channel; feed each channel as its own F = 1 window
+   for that).
+
+   NLinear: out = W z + b, z = x. The literature's NLinear subtracts the
+   window's last value before the map and adds it back after; windows made
+   with kdts_window_config.norm = KDTS_WNORM_LAST are already relative to
+   their last value (inputs and targets), so the plain map on them IS that
+   model. For windows that are not relative, set subtract_last: then
+   z[t*F+f] = x[t][f] - x[T-1][f] inside the model and the last input value
+   of the target feature is added to every output (point mode only).
+
+   DLinear: the window (z, after subtract_last) is split per feature into a
+   trend, the centred moving average of `kernel` steps with the window
+   padded at both ends by repeating its first and last values,
+       trend[t][f] = (1/kernel) sum_{j=-p..p} z[clamp(t+j, 0, T-1)][f],
+       p = (kernel-1)/2,
+   and the remainder z - trend; out = W_t trend + b_t + W_s (z - trend) +
+   b_s. (Every DLinear is also an NLinear: out = (W_s + (W_t - W_s) A) z +
+   b_t + b_s, with A the moving-average operator; the two differ in what
+   training and the ridge penalty prefer, not in what they can express.) */
+typedef enum kdts_linear_kind {
+    KDTS_LINEAR_NLINEAR = 0, /* one map from the window (default)            */
+    KDTS_LINEAR_DLINEAR = 1  /* trend + remainder, one map each, summed       */
+} kdts_linear_kind;
+
+/* Architecture. Zero-initialized fields take the defaults in brackets. */
+typedef struct kdts_linear_config {
+    int input;        /* F: values per time step [1]                          */
+    int lookback;     /* T: steps per window (required, >= 1); the map is
+                         made for this T                                      */
+    int horizon;      /* h: values forecast per window [1] (as
+                         kdts_lstm_config.horizon: targets x steps)           */
+    kdts_mode mode;   /* KDTS_MODE_POINT or KDTS_MODE_DIST, as the LSTM       */
+    int bins;         /* K: bins per value in KDTS_MODE_DIST [32]             */
+    float bin_lo;     /* range covered by the bins, in normalized units       */
+    float bin_hi;     /* [-4, 4] when both are 0                              */
+    kdts_linear_kind kind;
+    int kernel;       /* DLinear moving-average length, odd, >= 1 [25]        */
+    int subtract_last;/* 1: subtract each feature's last input value inside
+                         the model and add the target feature's last value
+                         to every output (point mode only); 0: the window is
+                         used as given (already relative: KDTS_WNORM_LAST)    */
+    int target_rev;   /* with subtract_last: the input feature holding the
+                         target, counted from the last one: 0 = feature F-1
+                         (where kdts_windows_make puts the default target
+                         when the features are all columns), 1 = F-2, ...
+                         [0]. One target only; for several, make the windows
+                         relative with KDTS_WNORM_LAST instead.               */
+} kdts_linear_config;
+
+/* A model: configuration, one contiguous parameter buffer and a gradient
+   buffer of the same layout. Layout, with D = T*F (PyTorch nn.Linear
+   weight and bias, row-major):
+     NLinear: W (O x D), b (O)
+     DLinear: W_t (O x D), b_t (O) on the trend, then W_s (O x D), b_s (O)
+              on the remainder. */
+typedef struct kdts_linear {
+    kdts_linear_config cfg; /* with defaults filled in                      */
+    int outputs;            /* O                                            */
+    int inputs;             /* D = T*F values per window                    */
+    size_t nparams;
+    float *params;          /* (nparams) owned                              */
+    float *grads;           /* (nparams) owned, same layout                 */
+    size_t off_w, off_b;    /* NLinear map; DLinear trend map               */
+    size_t off_w2, off_b2;  /* DLinear remainder map (0 for NLinear)        */
+    float *scratch;         /* (D) owned by DLinear models: the backward's
+                               input-gradient scratch (NULL for NLinear)    */
+} kdts_linear;
+
+/* Fill the defaults of *cfg in place and validate it (T*F at most
+   16*KDTS_MAX_DIM). KDTS_ERR_ARG names the bad field in err. */
+KDTSDEF kdts_result kdts_linear_config_check(kdts_linear_config *cfg, kdts_error *err);
+
+/* Number of parameters of an architecture (0 if invalid or overflowing):
+   (D+1)*O for NLinear, 2*(D+1)*O for DLinear. */
+KDTSDEF size_t kdts_linear_param_count(const kdts_linear_config *cfg);
+
+/* Floating-point operations of one forecast (one window; multiply and add
+   counted separately): NLinear 2*D*O + O, plus D + O with subtract_last;
+   DLinear adds the moving average as computed (running sums: F*kernel for
+   the first window of each feature, one add and one subtract per further
+   step, one multiply per value: F*kernel + 3*D - 2*F), the remainder (D),
+   the second map (2*D*O + O) and the sum of the maps (O). The model has no
+   per-step outputs, so this is also its per-window cost in training's
+   forward. 0 for an invalid configuration. */
+KDTSDEF double kdts_linear_flops(const kdts_linear_config *cfg);
+
+/* Allocate a model and initialize it from `seed` the way PyTorch's
+   nn.Linear does (every weight and bias uniform in +-1/sqrt(D)), with the
+   portable RNG: the same seed gives the same weights everywhere. Gradients
+   start at zero. Free with kdts_linear_free. On failure *m is untouched.
+   KDTS_ERR_ARG (bad config), KDTS_ERR_NOMEM. */
+KDTSDEF kdts_result kdts_linear_init(kdts_linear *m, const kdts_linear_config *cfg,
+                                     unsigned long long seed, kdts_error *err);
+/* Re-draw the weights of an initialized model from `seed` (grads zeroed). */
+KDTSDEF void kdts_linear_reset(kdts_linear *m, unsigned long long seed);
+/* Release a model's buffers (safe on a zeroed or freed model). */
+KDTSDEF void kdts_linear_free(kdts_linear *m);
+/* Set every gradient to zero. */
+KDTSDEF void kdts_linear_zero_grad(kdts_linear *m);
+
+/* Forecast of each of B windows: out (B,O) from x (B,T,F). T must be
+   cfg.lookback. Never allocates, keeps nothing (no workspace: backward
+   takes x again), touches only out; reentrant. Dist mode writes logits.
+   KDTS_ERR_SHAPE (T != lookback), KDTS_ERR_ARG (NULL pointer, B < 0). */
+KDTSDEF kdts_result kdts_linear_forward(const kdts_linear *m, const float *x, int B, int T,
+                                        float *out, kdts_error *err);
+
+/* Gradients of the B windows x (B,T,F) given dout (B,O) = dL/d(out):
+   ADDS the parameter gradients into m->grads (call kdts_linear_zero_grad
+   first) and, when dx is not NULL, WRITES dL/dx into dx (B,T,F). Needs no
+   forward before it. Never allocates (a DLinear model uses m->scratch, so
+   one model's backward must not run on two threads at once). Errors as
+   kdts_linear_forward. */
+KDTSDEF kdts_result kdts_linear_backward(kdts_linear *m, const float *x, int B, int T,
+                                         const float *dout, float *dx, kdts_error *err);
+
+/* ---- Closed-form fit (ridge least squares, point mode) ------------------ */
+
+/* The sufficient statistics of a least-squares fit on n training windows,
+   in double precision: means and centred second moments of the model's
+   inputs z (the window, after subtract_last) and of the targets. Built
+   once, they give the ridge solution for any lambda in O(D^3) without
+   touching the data again, so choosing lambda on a validation split costs
+   one pass over the training windows. The statistics depend on T, F,
+   horizon, subtract_last and target_rev only: one set serves an NLinear
+   and a DLinear model (any kernel) of that shape. Owned memory: free with
+   kdts_linear_gram_free. */
+typedef struct kdts_linear_gram {
+    kdts_linear_config cfg; /* the configuration it was built for (checked) */
+    int d, O;               /* D = T*F inputs, O = horizon outputs          */
+    long n;                 /* windows                                      */
+    double *xmean;          /* (D) mean input                               */
+    double *ymean;          /* (O) mean target                              */
+    double *sxx;            /* (D,D) (1/n) sum (z - zmean)(z - zmean)^T     */
+    double *sxy;            /* (D,O) (1/n) sum (z - zmean)(y - ymean)^T     */
+    double *syy;            /* (O) (1/n) sum (y - ymean)^2: the MSE of the
+                               mean forecast                                */
+} kdts_linear_gram;
+
+/* Build the statistics of n >= 2 windows for models of configuration cfg
+   (point mode). x (n,T,F) inputs; y (n,S,O) targets of which the last step
+   is used: target of window i = y[i][S-1][:] (S = y_steps: 1 for (n,O)
+   targets, T for kdts_dataset / kdts_windows.y, whose forecast target is
+   y[i][T-1][:]). Two passes over the data (mean, then centred products),
+   accumulated in double. On failure *g is untouched. KDTS_ERR_ARG (config,
+   dist mode, n < 2, y_steps < 1), KDTS_ERR_NONFINITE (NaN/Inf in x or y),
+   KDTS_ERR_NOMEM. */
+KDTSDEF kdts_result kdts_linear_gram_init(kdts_linear_gram *g, const kdts_linear_config *cfg,
+                                          const float *x, const float *y, long n, int y_steps,
+                                          kdts_error *err);
+KDTSDEF void kdts_linear_gram_free(kdts_linear_gram *g);
+
+/* The ridge least-squares parameters of m from the statistics g:
+     minimize (1/n) sum_i |y_i - f(x_i)|^2 + lambda * |W|^2
+   over the weights and biases, the biases not penalized (so the solution
+   is the centred one: b = ymean - W zmean). |W|^2 is the squared Frobenius
+   norm of every weight (NLinear W; DLinear W_t and W_s). lambda is per
+   window and per unit of input variance: with z-scored inputs the
+   diagonal of sxx is about the inputs' variance, so lambda = 1e-2 weighs
+   the penalty like one percent of it; lambda does not grow with n. Each
+   output is its own ridge problem with the same lambda. Solved by the
+   normal equations (sxx + lambda I) W^T = sxy with a Cholesky
+   factorization in double: the normal equations are what makes every
+   further lambda cost a D^3/3 factorization instead of a pass over the
+   data (QR would redo O(n D^2) per lambda); they square the condition
+   number, which double precision affords (a condition number of 1e5 in
+   the windows leaves some 6 correct digits, as many as float parameters
+   keep). Inputs whose centred variance is at most 1e-12 of the largest
+   (constant over the training windows, such as the last step of windows
+   relative to their last value, which is always 0) are left out and get
+   weight 0. lambda = 0 is plain least squares; it needs the remaining
+   inputs linearly independent (KDTS_ERR_DATA otherwise: use lambda > 0).
+   DLinear: the ridge problem in the 2D regressors z = (trend, remainder)
+   = M x, M = [A; I - A], solved without forming its 2D x 2D system: with
+   Q = M^T M = L L^T (positive definite), the solution is W_t^T = A u,
+   W_s^T = u - A u, u = L^-T v, (L^T sxx L + lambda I) v = L^T sxy, a D x D
+   Cholesky per lambda (no data pass; exactly the 2D ridge solution). At
+   lambda = 0 that problem is singular (the two maps are redundant), so
+   lambda = 0 gives W_t = W_s = the NLinear least-squares W (the same
+   forecasts). DLinear puts the whole bias in b_t (b_s = 0): only their
+   sum acts. Cost: O(D^3) per call (kdts_linear_fit_select shares the
+   lambda-independent part across its lambdas).
+   m must be a point-mode model of the configuration g was built for
+   (kind and kernel may differ): KDTS_ERR_SHAPE otherwise. Gradients are
+   untouched. Allocates its solver memory (KDTS_ERR_NOMEM). On failure
+   m->params are untouched. KDTS_ERR_ARG (lambda < 0 or not finite). */
+KDTSDEF kdts_result kdts_linear_gram_solve(const kdts_linear_gram *g, kdts_linear *m,
+                                           double lambda, kdts_error *err);
+
+/* One-shot ridge fit: kdts_linear_gram_init + kdts_linear_gram_solve (see
+   both for x, y, y_steps, lambda and the results). */
+KDTSDEF kdts_result kdts_linear_fit(kdts_linear *m, const float *x, const float *y, long n,
+                                    int y_steps, double lambda, kdts_error *err);
+
+/* Choose lambda on a validation split: for each of the nl values of
+   lambdas (NULL = the default grid: 0 and 10^(k/2) for k = -10 .. 4, i.e.
+   1e-5 .. 100, nl ignored), solve from g into m, forecast the nv
+   validation windows xv (nv,T,F) and take the MSE against yv (nv,S,O)
+   (last step, as kdts_linear_gram_init); keep the lambda with the lowest
+   MSE (the first on ties) and leave m solved with it. val_mse (nl values,
+   or 16 for the default grid) receives every MSE (a lambda whose solve
+   fails, e.g. 0 on singular inputs, gets -1 and is skipped) and may be
+   NULL; *best_lambda (may be NULL) the chosen value. KDTS_ERR_DATA when no
+   lambda could be solved; otherwise as kdts_linear_gram_solve. */
+KDTSDEF kdts_result kdts_linear_fit_select(kdts_linear *m, const kdts_linear_gram *g,
+                                           const float *xv, const float *yv, long nv,
+                                           int y_steps, const double *lambdas, int nl,
+                                           double *val_mse, double *best_lambda,
+                                           kdts_error *err);
+
+/* ---- Seasonal period -------------------------------------------------------- */
+
+/* The dominant seasonal period of a series x (n), from the autocorrelation
+   of its first differences d_t = x_{t+1} - x_t (differencing removes the
+   trend and level shifts; a seasonal pattern of period P stays, as a
+   positive autocorrelation at lag P). With r(k) the sample autocorrelation
+   of d (biased estimator, mean removed), a lag P in [min_period,
+   max_period] is a candidate when r is a local maximum there (r(P-1) <
+   r(P) >= r(P+1)) and significant: r(P) > 0.1 and r(P) > 3 sqrt((1 + 2
+   sum_{j<P} r(j)^2) / (n-1)) (three standard errors of Bartlett's formula
+   for a series with no correlation beyond lag P-1; the 0.1 floor keeps
+   the many lags of a long series from passing by chance). The candidate
+   with the largest r wins, except that the smallest candidate P whose r
+   is at least 0.8 of the winner's and whose multiple m*P (m = the
+   winner's lag / P rounded, >= 2) lies within m steps of the winner's lag
+   is taken instead: harmonics 2P, 3P of a period, nearly as strong, do
+   not win over P by noise. Finally the period moves to P-1 or P+1 (within
+   the range) when that lag's multiples m*P' (m = 1 .. max_period/(P+1),
+   the same count for the three) have the higher mean r: near a smooth
+   peak r(P-1), r(P), r(P+1) differ by less than the noise, the run of
+   multiples does not. *period receives the period, or 0 when no lag
+   qualifies; *strength (may be NULL) r at the period (0 when none). The
+   result is left untouched on failure.
+   Needs 2 <= min_period <= max_period <= (n-2)/2 (two periods of
+   differences): KDTS_ERR_ARG otherwise; KDTS_ERR_NONFINITE for NaN/Inf in
+   x (err->line = 1-based index); KDTS_ERR_NOMEM. Cost O(n * max_period).
+   Hourly ETTh1 / ETTh2 oil temperature give 24, daily log page views 7,
+   monthly air passengers 12 (tests/test_linear.c). */
+KDTSDEF kdts_result kdts_season_detect(const float *x, long n, int min_period, int max_period,
+                                       int *period, float *strength, kdts_error *err);
 
 /* ======================================================================== */
 /* >>train : training and prediction on arrays                              */
@@ -4543,6 +4822,1015 @@ KDTSDEF double kdts_adam_step(kdts_adam *a, float *p, float *g)
         p[i] = p[i] * decay - step * m[i] / (sqrtf(v[i]) / bc2s + eps);
     }
     return norm;
+}
+
+/* ======================================================================== */
+/* >>linear                                                                 */
+/* ======================================================================== */
+
+/* T*F limit: a window of more values is absurd for a linear map. */
+#define KDTS__LIN_MAX_INPUTS ((long)KDTS_MAX_DIM * 16)
+
+static void kdts__lin_defaults(kdts_linear_config *c)
+{
+    if (c->input == 0) c->input = 1;
+    if (c->horizon == 0) c->horizon = 1;
+    if (c->mode == KDTS_MODE_DIST && c->bins == 0) c->bins = 32;
+    if (c->mode == KDTS_MODE_DIST && c->bin_lo == 0.0f && c->bin_hi == 0.0f) {
+        c->bin_lo = -4.0f;
+        c->bin_hi = 4.0f;
+    }
+    if (c->kind == KDTS_LINEAR_DLINEAR && c->kernel == 0) c->kernel = 25;
+}
+
+/* Validate a config whose defaults are filled; 0 or the failure. */
+static kdts_result kdts__lin_validate(const kdts_linear_config *c, kdts_error *err)
+{
+    if (c->input < 1 || c->input > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "input width %d out of range 1..%d", c->input, KDTS_MAX_DIM);
+    if (c->lookback < 1 || c->lookback > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lookback %d out of range 1..%d", c->lookback, KDTS_MAX_DIM);
+    if (c->input > KDTS__LIN_MAX_INPUTS / c->lookback) /* no overflow with a 32-bit long */
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lookback %d x input %d exceeds %ld values", c->lookback, c->input,
+                          KDTS__LIN_MAX_INPUTS);
+    if (c->horizon < 1 || c->horizon > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "horizon %d out of range 1..%d", c->horizon, KDTS_MAX_DIM);
+    if (c->mode != KDTS_MODE_POINT && c->mode != KDTS_MODE_DIST)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown output mode %d", (int)c->mode);
+    if (c->mode == KDTS_MODE_DIST) {
+        if (c->bins < 2 || c->bins > 4096)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "bins %d out of range 2..4096", c->bins);
+        if (!(c->bin_hi > c->bin_lo) || !kdts__isfinite(c->bin_lo) || !kdts__isfinite(c->bin_hi))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "bin range must satisfy lo < hi");
+        if ((long)c->horizon * c->bins > KDTS_MAX_DIM)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "horizon x bins exceeds %d", KDTS_MAX_DIM);
+        if (c->subtract_last)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                              "subtract_last needs point mode (make the windows relative with KDTS_WNORM_LAST)");
+    }
+    if (c->kind != KDTS_LINEAR_NLINEAR && c->kind != KDTS_LINEAR_DLINEAR)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown linear model kind %d", (int)c->kind);
+    if (c->kind == KDTS_LINEAR_DLINEAR && (c->kernel < 1 || c->kernel > KDTS_MAX_DIM || c->kernel % 2 == 0))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "moving-average kernel %d must be odd, 1..%d", c->kernel,
+                          KDTS_MAX_DIM);
+    if (c->subtract_last != 0 && c->subtract_last != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "subtract_last must be 0 or 1");
+    if (c->subtract_last && (c->target_rev < 0 || c->target_rev >= c->input))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "target_rev %d out of range 0..%d", c->target_rev, c->input - 1);
+    return KDTS_OK;
+}
+
+static int kdts__lin_outputs(const kdts_linear_config *c)
+{
+    return c->mode == KDTS_MODE_DIST ? c->horizon * c->bins : c->horizon;
+}
+
+/* Parameter count of a validated config (0 on overflow). */
+static size_t kdts__lin_count(const kdts_linear_config *c)
+{
+    size_t D = (size_t)c->lookback * (size_t)c->input, O = (size_t)kdts__lin_outputs(c), n, t;
+    if (!kdts__mul_ok(D + 1, O, &n)) return 0;
+    if (c->kind == KDTS_LINEAR_DLINEAR && !kdts__mul_ok(n, 2, &n)) return 0;
+    if (!kdts__mul_ok(n, 2 * sizeof(float), &t)) return 0;
+    return n;
+}
+
+KDTSDEF kdts_result kdts_linear_config_check(kdts_linear_config *cfg, kdts_error *err)
+{
+    kdts_result r;
+    if (!cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL config");
+    kdts__lin_defaults(cfg);
+    r = kdts__lin_validate(cfg, err);
+    if (r != KDTS_OK) return r;
+    if (kdts__lin_count(cfg) == 0) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "parameter count overflows");
+    return KDTS_OK;
+}
+
+KDTSDEF size_t kdts_linear_param_count(const kdts_linear_config *cfg)
+{
+    kdts_linear_config c;
+    if (!cfg) return 0;
+    c = *cfg;
+    kdts__lin_defaults(&c);
+    if (kdts__lin_validate(&c, NULL) != KDTS_OK) return 0;
+    return kdts__lin_count(&c);
+}
+
+KDTSDEF double kdts_linear_flops(const kdts_linear_config *cfg)
+{
+    kdts_linear_config c;
+    double D, O, f;
+    if (!cfg) return 0.0;
+    c = *cfg;
+    kdts__lin_defaults(&c);
+    if (kdts__lin_validate(&c, NULL) != KDTS_OK) return 0.0;
+    D = (double)c.lookback * c.input;
+    O = kdts__lin_outputs(&c);
+    f = 2.0 * D * O + O;
+    if (c.subtract_last) f += D + O;
+    if (c.kind == KDTS_LINEAR_DLINEAR)
+        f += (double)c.input * c.kernel + 3.0 * D - 2.0 * c.input + D + 2.0 * D * O + O + O;
+    return f;
+}
+
+KDTSDEF void kdts_linear_zero_grad(kdts_linear *m)
+{
+    if (m && m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+}
+
+KDTSDEF void kdts_linear_reset(kdts_linear *m, unsigned long long seed)
+{
+    kdts_rng r;
+    size_t i;
+    float k = 1.0f / sqrtf((float)m->inputs);
+    kdts_rng_seed(&r, seed);
+    for (i = 0; i < m->nparams; ++i) m->params[i] = (2.0f * kdts_rng_uniform(&r) - 1.0f) * k;
+    kdts_linear_zero_grad(m);
+}
+
+KDTSDEF kdts_result kdts_linear_init(kdts_linear *m, const kdts_linear_config *cfg,
+                                     unsigned long long seed, kdts_error *err)
+{
+    kdts_linear t;
+    kdts_result r;
+    size_t D, O;
+    if (!m || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL model or config");
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_linear_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    t.outputs = kdts__lin_outputs(&t.cfg);
+    t.inputs = t.cfg.lookback * t.cfg.input;
+    D = (size_t)t.inputs;
+    O = (size_t)t.outputs;
+    t.nparams = kdts__lin_count(&t.cfg);
+    t.off_w = 0;
+    t.off_b = D * O;
+    if (t.cfg.kind == KDTS_LINEAR_DLINEAR) {
+        t.off_w2 = (D + 1) * O;
+        t.off_b2 = t.off_w2 + D * O;
+    }
+    t.params = kdts__falloc(t.nparams);
+    t.grads = kdts__falloc(t.nparams);
+    if (t.cfg.kind == KDTS_LINEAR_DLINEAR) t.scratch = kdts__falloc(D);
+    if (!t.params || !t.grads || (t.cfg.kind == KDTS_LINEAR_DLINEAR && !t.scratch)) {
+        kdts__free_aligned(t.params);
+        kdts__free_aligned(t.grads);
+        kdts__free_aligned(t.scratch);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for %lu parameters", (unsigned long)t.nparams);
+    }
+    *m = t;
+    kdts_linear_reset(m, seed);
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_linear_free(kdts_linear *m)
+{
+    if (!m) return;
+    kdts__free_aligned(m->params);
+    kdts__free_aligned(m->grads);
+    kdts__free_aligned(m->scratch);
+    m->params = m->grads = m->scratch = NULL;
+    m->nparams = 0;
+}
+
+/* Values of the model's input vectors handled at a time on the stack. */
+#define KDTS__LIN_CHUNK 512
+
+/* The model's inputs for flat positions [c0, c0+len) of one window x
+   (T,F): z (after subtract_last) into zc, and for DLinear the trend into
+   tc and the remainder into rc (zc is then not written). */
+static void kdts__lin_inputs(const kdts_linear_config *c, const float *x, int c0, int len, float *zc, float *tc,
+                             float *rc)
+{
+    int T = c->lookback, F = c->input, i;
+    const float *last = x + (size_t)(T - 1) * F;
+    if (c->kind == KDTS_LINEAR_NLINEAR) {
+        if (c->subtract_last)
+            for (i = 0; i < len; ++i) zc[i] = x[c0 + i] - last[(c0 + i) % F];
+        else
+            memcpy(zc, x + c0, (size_t)len * sizeof(float));
+        return;
+    }
+    {
+        /* per feature, a running sum (in double) over the clamped window
+           as t advances: one add and one subtract per value after the
+           first of each feature in the chunk */
+        int p = (c->kernel - 1) / 2, t0 = c0 / F, t1 = (c0 + len - 1) / F, f, j;
+        double inv = 1.0 / (double)c->kernel;
+        for (f = 0; f < F; ++f) {
+            int ts = t0 * F + f < c0 ? t0 + 1 : t0, te = t1 * F + f >= c0 + len ? t1 - 1 : t1, t;
+            double sum = 0.0, l = c->subtract_last ? (double)last[f] : 0.0;
+            if (ts > te) continue;
+            for (j = ts - p; j <= ts + p; ++j) sum += (double)x[(size_t)(j < 0 ? 0 : (j > T - 1 ? T - 1 : j)) * F + f];
+            for (t = ts; t <= te; ++t) {
+                int q = t * F + f - c0;
+                if (t > ts) {
+                    int ja = t + p, jr = t - 1 - p;
+                    sum += (double)x[(size_t)(ja > T - 1 ? T - 1 : ja) * F + f];
+                    sum -= (double)x[(size_t)(jr < 0 ? 0 : jr) * F + f];
+                }
+                /* trend of z = x - last is trend(x) - last (the padding
+                   repeats the end values, so a constant passes through) */
+                tc[q] = (float)(sum * inv - l);
+                rc[q] = (float)((double)x[(size_t)t * F + f] - sum * inv);
+            }
+        }
+    }
+}
+
+static kdts_result kdts__lin_args(const kdts_linear *m, const float *x, int B, int T, const void *p,
+                                  kdts_error *err)
+{
+    if (!m || !m->params || (!x && B > 0) || (!p && B > 0) || B < 0)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL model/pointer or negative batch");
+    if (T != m->cfg.lookback)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "window of %d steps for a model of lookback %d", T,
+                          m->cfg.lookback);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_linear_forward(const kdts_linear *m, const float *x, int B, int T, float *out,
+                                        kdts_error *err)
+{
+    const kdts_linear_config *c;
+    int D, O, b, o, c0;
+    kdts_result r = kdts__lin_args(m, x, B, T, out, err);
+    if (r != KDTS_OK) return r;
+    c = &m->cfg;
+    D = m->inputs;
+    O = m->outputs;
+    for (b = 0; b < B; ++b) {
+        const float *xb = x + (size_t)b * D;
+        float *ob = out + (size_t)b * O;
+        const float *W = m->params + m->off_w, *bias = m->params + m->off_b;
+        for (o = 0; o < O; ++o) ob[o] = bias[o];
+        if (c->kind == KDTS_LINEAR_DLINEAR) {
+            const float *b2 = m->params + m->off_b2;
+            for (o = 0; o < O; ++o) ob[o] += b2[o];
+        }
+        if (c->kind == KDTS_LINEAR_NLINEAR && !c->subtract_last) {
+            for (o = 0; o < O; ++o) ob[o] += kdts_vec_dot(W + (size_t)o * D, xb, (size_t)D);
+        } else {
+            float zc[KDTS__LIN_CHUNK], rc[KDTS__LIN_CHUNK];
+            const float *W2 = m->params + m->off_w2;
+            for (c0 = 0; c0 < D; c0 += KDTS__LIN_CHUNK) {
+                int len = D - c0 < KDTS__LIN_CHUNK ? D - c0 : KDTS__LIN_CHUNK;
+                kdts__lin_inputs(c, xb, c0, len, zc, zc, rc);
+                for (o = 0; o < O; ++o) {
+                    float s = kdts_vec_dot(W + (size_t)o * D + c0, zc, (size_t)len);
+                    if (c->kind == KDTS_LINEAR_DLINEAR) s += kdts_vec_dot(W2 + (size_t)o * D + c0, rc, (size_t)len);
+                    ob[o] += s;
+                }
+            }
+        }
+        if (c->subtract_last) {
+            float l = xb[(size_t)(T - 1) * c->input + (c->input - 1 - c->target_rev)];
+            for (o = 0; o < O; ++o) ob[o] += l;
+        }
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_linear_backward(kdts_linear *m, const float *x, int B, int T, const float *dout,
+                                         float *dx, kdts_error *err)
+{
+    const kdts_linear_config *c;
+    int D, O, F, b, o, c0;
+    kdts_result r = kdts__lin_args(m, x, B, T, dout, err);
+    if (r != KDTS_OK) return r;
+    if (!m->grads) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model without gradients");
+    c = &m->cfg;
+    D = m->inputs;
+    O = m->outputs;
+    F = c->input;
+    for (b = 0; b < B; ++b) {
+        const float *xb = x + (size_t)b * D, *db = dout + (size_t)b * O;
+        const float *W = m->params + m->off_w, *W2 = m->params + m->off_w2;
+        float *gW = m->grads + m->off_w, *gb = m->grads + m->off_b;
+        float *gW2 = m->grads + m->off_w2, *gb2 = m->grads + m->off_b2;
+        /* d bias = dout */
+        for (o = 0; o < O; ++o) gb[o] += db[o];
+        if (c->kind == KDTS_LINEAR_DLINEAR)
+            for (o = 0; o < O; ++o) gb2[o] += db[o];
+        /* d W[o] += dout[o] * z (trend / remainder for DLinear) */
+        if (c->kind == KDTS_LINEAR_NLINEAR && !c->subtract_last) {
+            for (o = 0; o < O; ++o) kdts_vec_axpy(gW + (size_t)o * D, db[o], xb, (size_t)D);
+        } else {
+            float zc[KDTS__LIN_CHUNK], rc[KDTS__LIN_CHUNK];
+            for (c0 = 0; c0 < D; c0 += KDTS__LIN_CHUNK) {
+                int len = D - c0 < KDTS__LIN_CHUNK ? D - c0 : KDTS__LIN_CHUNK;
+                kdts__lin_inputs(c, xb, c0, len, zc, zc, rc);
+                for (o = 0; o < O; ++o) {
+                    kdts_vec_axpy(gW + (size_t)o * D + c0, db[o], zc, (size_t)len);
+                    if (c->kind == KDTS_LINEAR_DLINEAR) kdts_vec_axpy(gW2 + (size_t)o * D + c0, db[o], rc, (size_t)len);
+                }
+            }
+        }
+        if (dx) {
+            float *dxb = dx + (size_t)b * D;
+            memset(dxb, 0, (size_t)D * sizeof(float));
+            if (c->kind == KDTS_LINEAR_NLINEAR) {
+                /* dz = W^T dout */
+                for (o = 0; o < O; ++o) kdts_vec_axpy(dxb, db[o], W + (size_t)o * D, (size_t)D);
+            } else {
+                /* dz = W_s^T dout + A^T (W_t - W_s)^T dout, g = (W_t - W_s)^T dout
+                   in scratch. A^T g at step s sums g[t] over the steps whose
+                   trend read x[s]: the window |t - s| <= p, plus at the
+                   first step max(0, p - t) g[t] more for every t (the
+                   repeated first value) and at the last step
+                   max(0, t + p - (T-1)) g[t] more */
+                float *g = m->scratch;
+                double inv = 1.0 / (double)c->kernel;
+                int p = (c->kernel - 1) / 2, t, f;
+                memset(g, 0, (size_t)D * sizeof(float));
+                for (o = 0; o < O; ++o) {
+                    kdts_vec_axpy(dxb, db[o], W2 + (size_t)o * D, (size_t)D);
+                    kdts_vec_axpy(g, db[o], W + (size_t)o * D, (size_t)D);
+                    kdts_vec_axpy(g, -db[o], W2 + (size_t)o * D, (size_t)D);
+                }
+                for (f = 0; f < F; ++f) {
+                    double win = 0.0, lo = 0.0, hi = 0.0;
+                    for (t = 0; t < T && t <= p; ++t) win += (double)g[(size_t)t * F + f];
+                    for (t = 0; t < T && t < p; ++t) lo += (double)(p - t) * g[(size_t)t * F + f];
+                    for (t = T - 1; t >= 0 && t + p > T - 1; --t) hi += (double)(t + p - (T - 1)) * g[(size_t)t * F + f];
+                    for (t = 0; t < T; ++t) {
+                        double v = win;
+                        if (t == 0) v += lo;
+                        if (t == T - 1) v += hi;
+                        dxb[(size_t)t * F + f] += (float)(v * inv);
+                        /* slide the window [t-p, t+p] to [t+1-p, t+1+p] */
+                        if (t + 1 + p <= T - 1) win += (double)g[(size_t)(t + 1 + p) * F + f];
+                        if (t - p >= 0) win -= (double)g[(size_t)(t - p) * F + f];
+                    }
+                }
+            }
+            if (c->subtract_last) {
+                /* z[t][f] = x[t][f] - x[T-1][f]; out += x[T-1][target] */
+                float *lastrow = dxb + (size_t)(T - 1) * F, s = 0.0f;
+                int t, f;
+                for (f = 0; f < F; ++f) {
+                    float cs = 0.0f;
+                    for (t = 0; t < T; ++t) cs += dxb[(size_t)t * F + f];
+                    lastrow[f] -= cs;
+                }
+                for (o = 0; o < O; ++o) s += db[o];
+                lastrow[F - 1 - c->target_rev] += s;
+            }
+        }
+    }
+    return KDTS_OK;
+}
+
+/* ---- closed-form fit ---------------------------------------------------- */
+
+static int kdts__lin_gram_cfg_ok(const kdts_linear_config *a, const kdts_linear_config *b)
+{
+    return a->input == b->input && a->lookback == b->lookback && a->horizon == b->horizon &&
+           a->subtract_last == b->subtract_last && (!a->subtract_last || a->target_rev == b->target_rev);
+}
+
+/* z of window xw (T,F) into zd (D) in double, and its target y into yd (O). */
+static void kdts__lin_zy(const kdts_linear_config *c, const float *xw, const float *yw, double *zd, double *yd)
+{
+    int T = c->lookback, F = c->input, O = c->horizon, D = T * F, i;
+    const float *last = xw + (size_t)(T - 1) * F;
+    double l = c->subtract_last ? (double)last[F - 1 - c->target_rev] : 0.0;
+    for (i = 0; i < D; ++i) zd[i] = c->subtract_last ? (double)xw[i] - (double)last[i % F] : (double)xw[i];
+    for (i = 0; i < O; ++i) yd[i] = (double)yw[i] - l;
+}
+
+KDTSDEF void kdts_linear_gram_free(kdts_linear_gram *g)
+{
+    if (!g) return;
+    if (g->xmean) KDTS_FREE(g->xmean);
+    memset(g, 0, sizeof *g);
+}
+
+/* Windows per block of the statistics pass. */
+#define KDTS__LIN_NB 32
+
+/* acc (4 x 4 tile, row stride lda) += sum over the nb rows w of
+   za[w][0..3]^T zb[w][0..3] (row strides lza, lzb): one block's share of
+   one tile of the second moments, fixed 4 x 4 so it stays in registers. */
+static void kdts__lin_tile(double *KDTS__RESTRICT acc, size_t lda, const double *za, const double *zb, size_t lza,
+                           size_t lzb, int nb)
+{
+    /* sixteen named accumulators: the rows i are kept in registers (and
+       each row of four is one vector where the compiler vectorizes) */
+    double s00 = 0.0, s01 = 0.0, s02 = 0.0, s03 = 0.0, s10 = 0.0, s11 = 0.0, s12 = 0.0, s13 = 0.0;
+    double s20 = 0.0, s21 = 0.0, s22 = 0.0, s23 = 0.0, s30 = 0.0, s31 = 0.0, s32 = 0.0, s33 = 0.0;
+    int w;
+    for (w = 0; w < nb; ++w) {
+        const double *pa = za + (size_t)w * lza, *pb = zb + (size_t)w * lzb;
+        double a0 = pa[0], a1 = pa[1], a2 = pa[2], a3 = pa[3], b0 = pb[0], b1 = pb[1], b2 = pb[2], b3 = pb[3];
+        s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3;
+        s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3;
+        s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3;
+        s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
+    }
+    acc[0] += s00; acc[1] += s01; acc[2] += s02; acc[3] += s03;
+    acc += lda;
+    acc[0] += s10; acc[1] += s11; acc[2] += s12; acc[3] += s13;
+    acc += lda;
+    acc[0] += s20; acc[1] += s21; acc[2] += s22; acc[3] += s23;
+    acc += lda;
+    acc[0] += s30; acc[1] += s31; acc[2] += s32; acc[3] += s33;
+}
+
+KDTSDEF kdts_result kdts_linear_gram_init(kdts_linear_gram *g, const kdts_linear_config *cfg, const float *x,
+                                          const float *y, long n, int y_steps, kdts_error *err)
+{
+    kdts_linear_gram t;
+    kdts_result r;
+    size_t D, O, D4, O4, total, bytes, sbytes, i, a, b;
+    long w, w0;
+    double *zd, *yd, *mem, *acc, *accy, *Zb, *Yb, inv;
+    if (!g || !cfg || !x || !y) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL argument");
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_linear_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    if (t.cfg.mode != KDTS_MODE_POINT)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "the closed-form fit is for point mode only");
+    if (n < 2 || y_steps < 1) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "need n >= 2 windows and y_steps >= 1");
+    t.d = t.cfg.lookback * t.cfg.input;
+    t.O = t.cfg.horizon;
+    t.n = n;
+    D = (size_t)t.d;
+    O = (size_t)t.O;
+    D4 = (D + 3) & ~(size_t)3;
+    O4 = (O + 3) & ~(size_t)3;
+    /* kept (one block): xmean D, ymean O, sxx D*D, sxy D*O, syy O;
+       scratch (freed here): acc D4*D4, accy D4*O4, Zb NB*D4, Yb NB*O4 */
+    if (!kdts__mul_ok(D, D + O, &total) || !kdts__add_ok(total, D + 2 * O, &total) ||
+        !kdts__mul_ok(total, sizeof(double), &bytes) || !kdts__mul_ok(D4, D4 + O4, &sbytes) ||
+        !kdts__add_ok(sbytes, (size_t)KDTS__LIN_NB * (D4 + O4), &sbytes) ||
+        !kdts__mul_ok(sbytes, sizeof(double), &sbytes))
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "statistics size overflows");
+    mem = (double *)KDTS_MALLOC(bytes);
+    acc = mem ? (double *)KDTS_MALLOC(sbytes) : NULL;
+    if (!mem || !acc) {
+        if (mem) KDTS_FREE(mem);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the %lu x %lu statistics", (unsigned long)D,
+                          (unsigned long)D);
+    }
+    memset(mem, 0, bytes);
+    memset(acc, 0, sbytes);
+    t.xmean = mem;
+    t.ymean = t.xmean + D;
+    t.sxx = t.ymean + O;
+    t.sxy = t.sxx + D * D;
+    t.syy = t.sxy + D * O;
+    accy = acc + D4 * D4;
+    Zb = accy + D4 * O4;
+    Yb = Zb + (size_t)KDTS__LIN_NB * D4;
+    zd = Zb;
+    yd = Yb;
+    /* pass 1: means */
+    for (w = 0; w < n; ++w) {
+        const float *xw = x + (size_t)w * D, *yw = y + ((size_t)w * y_steps + (size_t)(y_steps - 1)) * O;
+        kdts__lin_zy(&t.cfg, xw, yw, zd, yd);
+        for (i = 0; i < D; ++i) t.xmean[i] += zd[i];
+        for (i = 0; i < O; ++i) t.ymean[i] += yd[i];
+    }
+    for (i = 0; i < D; ++i) t.xmean[i] /= (double)n;
+    for (i = 0; i < O; ++i) t.ymean[i] /= (double)n;
+    for (i = 0; i < D + O; ++i)
+        if (!(fabs(i < D ? t.xmean[i] : t.ymean[i - D]) < 1e300)) {
+            KDTS_FREE(mem);
+            KDTS_FREE(acc);
+            return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "NaN or Inf in the training %s",
+                              i < D ? "inputs" : "targets");
+        }
+    /* pass 2: centred products in blocks of NB windows (rows zero-padded
+       to a multiple of 4 values), 4 x 4 tiles of the upper triangle */
+    for (w0 = 0; w0 < n; w0 += KDTS__LIN_NB) {
+        int nb = n - w0 < KDTS__LIN_NB ? (int)(n - w0) : KDTS__LIN_NB, k;
+        for (k = 0; k < nb; ++k) {
+            const float *xw = x + (size_t)(w0 + k) * D;
+            const float *yw = y + ((size_t)(w0 + k) * y_steps + (size_t)(y_steps - 1)) * O;
+            double *zr = Zb + (size_t)k * D4, *yr = Yb + (size_t)k * O4;
+            kdts__lin_zy(&t.cfg, xw, yw, zr, yr);
+            for (i = 0; i < D; ++i) zr[i] -= t.xmean[i];
+            for (i = 0; i < O; ++i) {
+                yr[i] -= t.ymean[i];
+                t.syy[i] += yr[i] * yr[i];
+            }
+        }
+        for (a = 0; a < D4; a += 4) {
+            for (b = a; b < D4; b += 4) kdts__lin_tile(acc + a * D4 + b, D4, Zb + a, Zb + b, D4, D4, nb);
+            for (b = 0; b < O4; b += 4) kdts__lin_tile(accy + a * O4 + b, O4, Zb + a, Yb + b, D4, O4, nb);
+        }
+    }
+    inv = 1.0 / (double)n;
+    for (a = 0; a < D; ++a) {
+        for (b = a; b < D; ++b) t.sxx[a * D + b] = t.sxx[b * D + a] = acc[a * D4 + b] * inv;
+        for (b = 0; b < O; ++b) t.sxy[a * O + b] = accy[a * O4 + b] * inv;
+    }
+    for (i = 0; i < O; ++i) t.syy[i] *= inv;
+    KDTS_FREE(acc);
+    *g = t;
+    return KDTS_OK;
+}
+
+/* In place: the moving average (DLinear's trend operator A, edges padded by
+   repeating the end values) of the vector v (D = T*F, index t*F+f) read
+   with stride s, through tmp (T). A is applied per feature along t. */
+static void kdts__lin_ma_d(double *v, size_t s, int T, int F, int kernel, double *tmp)
+{
+    int p = (kernel - 1) / 2, t, f, j;
+    for (f = 0; f < F; ++f) {
+        for (t = 0; t < T; ++t) {
+            double acc = 0.0;
+            for (j = t - p; j <= t + p; ++j) {
+                int u = j < 0 ? 0 : (j > T - 1 ? T - 1 : j);
+                acc += v[((size_t)u * F + f) * s];
+            }
+            tmp[t] = acc / kernel;
+        }
+        for (t = 0; t < T; ++t) v[((size_t)t * F + f) * s] = tmp[t];
+    }
+}
+
+/* sum a[k] b[k] in double, four partial sums (a fixed order). */
+static double kdts__dot_d(const double *a, const double *b, size_t n)
+{
+    double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+    size_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        s0 += a[k] * b[k];
+        s1 += a[k + 1] * b[k + 1];
+        s2 += a[k + 2] * b[k + 2];
+        s3 += a[k + 3] * b[k + 3];
+    }
+    for (; k < n; ++k) s0 += a[k] * b[k];
+    return (s0 + s1) + (s2 + s3);
+}
+
+/* In place, the Cholesky factor L (lower triangle, row-major, stride N) of
+   the symmetric S + lambda I (lower triangle read). Returns 0, or 1 when a
+   pivot is not above 1e-13 of the largest diagonal element (not positive
+   definite to working precision). */
+static int kdts__chol(double *S, size_t N, double lambda)
+{
+    size_t i, j;
+    double dmax = 0.0;
+    for (i = 0; i < N; ++i)
+        if (S[i * N + i] + lambda > dmax) dmax = S[i * N + i] + lambda;
+    for (i = 0; i < N; ++i) {
+        double *ri = S + i * N, s;
+        for (j = 0; j < i; ++j) {
+            const double *rj = S + j * N;
+            ri[j] = (ri[j] - kdts__dot_d(ri, rj, j)) / rj[j];
+        }
+        s = ri[i] + lambda - kdts__dot_d(ri, ri, i);
+        if (!(s > 1e-13 * dmax)) return 1;
+        ri[i] = sqrt(s);
+    }
+    return 0;
+}
+
+/* R (N x O) := (L L^T)^-1 R for the factor L of kdts__chol. */
+static void kdts__chol_solve(const double *L, double *R, size_t N, size_t O)
+{
+    size_t i, k, o;
+    for (i = 0; i < N; ++i) {
+        const double *li = L + i * N;
+        double *yi = R + i * O;
+        for (k = 0; k < i; ++k) {
+            double l = li[k];
+            const double *yk = R + k * O;
+            if (l != 0.0)
+                for (o = 0; o < O; ++o) yi[o] -= l * yk[o];
+        }
+        for (o = 0; o < O; ++o) yi[o] /= li[i];
+    }
+    for (i = N; i-- > 0;) {
+        double *xi = R + i * O;
+        for (k = i + 1; k < N; ++k) {
+            double l = L[k * N + i];
+            const double *xk = R + k * O;
+            if (l != 0.0)
+                for (o = 0; o < O; ++o) xi[o] -= l * xk[o];
+        }
+        for (o = 0; o < O; ++o) xi[o] /= L[i * N + i];
+    }
+}
+
+/* What the ridge solves of one model shape share, so that fitting many
+   lambdas repeats only a factorization.
+   NLinear (and DLinear at lambda 0): the inputs with variance above 1e-12
+   of the largest (idx[0..nk)), and per solve the nk x nk system
+   (sxx + lambda I) W^T = sxy restricted to them.
+   DLinear at lambda > 0: the regressors are z = M x, M = [A; I - A] (2D
+   of them), and the ridge solution in z is w = (M S M^T + lambda I)^-1 M c
+   (S = sxx, c = sxy) = M (S Q + lambda I)^-1 c with Q = M^T M = A^T A +
+   (I - A)^T (I - A), positive definite (Mv = 0 needs Av = 0 and v = Av).
+   With Q = L L^T and u = L^-T v that is the symmetric D x D system
+   (L^T S L + lambda I) v = L^T c: L, P = L^T S L and L^T c are computed
+   once, each lambda factors P + lambda I; then W_t^T = A u, W_s^T = u - A u.
+   Half the size of the 2D system in (trend, remainder), so an eighth of
+   its factorization. */
+typedef struct kdts__lin_solver {
+    size_t D, O, nk;
+    int T, F, kernel, dl;
+    double *mem;
+    size_t *idx;          /* (nk) kept inputs (NLinear path)              */
+    double *S, *R;        /* (D,D), (D,O) factor and right-hand side      */
+    double *L, *P, *c;    /* DLinear: (D,D), (D,D), (D,O)                 */
+    double *au;           /* DLinear: (D,O) A u                           */
+    double *zt, *zs, *tmp; /* DLinear: mean trend and remainder (D), (T)  */
+} kdts__lin_solver;
+
+static void kdts__lin_solver_free(kdts__lin_solver *s)
+{
+    if (s->mem) KDTS_FREE(s->mem);
+    s->mem = NULL;
+}
+
+static kdts_result kdts__lin_solver_init(kdts__lin_solver *s, const kdts_linear_gram *g, const kdts_linear *m,
+                                         kdts_error *err)
+{
+    size_t D = (size_t)g->d, O = (size_t)g->O, i, j, k, nd, bytes;
+    double vmax = 0.0;
+    memset(s, 0, sizeof *s);
+    if (!g->sxx || !m->params) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL statistics or model");
+    if (m->cfg.mode != KDTS_MODE_POINT || !kdts__lin_gram_cfg_ok(&g->cfg, &m->cfg))
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "the statistics were built for another shape or mode");
+    s->D = D;
+    s->O = O;
+    s->T = g->cfg.lookback;
+    s->F = g->cfg.input;
+    s->kernel = m->cfg.kernel;
+    s->dl = m->cfg.kind == KDTS_LINEAR_DLINEAR;
+    /* S, R, idx (as doubles); DLinear adds L, P, c, au, zt, zs, tmp */
+    if (!kdts__mul_ok(D, D + O + 1, &nd) ||
+        (s->dl && !kdts__add_ok(nd, 2 * D * D + 2 * D * O + 2 * D + (size_t)s->T, &nd)) ||
+        !kdts__mul_ok(nd, sizeof(double), &bytes))
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "solver size overflows");
+    s->mem = (double *)KDTS_MALLOC(bytes);
+    if (!s->mem)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the %lu x %lu system", (unsigned long)D,
+                          (unsigned long)D);
+    s->S = s->mem;
+    s->R = s->S + D * D;
+    s->idx = (size_t *)(void *)(s->R + D * O);
+    for (i = 0; i < D; ++i)
+        if (g->sxx[i * D + i] > vmax) vmax = g->sxx[i * D + i];
+    for (i = 0; i < D; ++i)
+        if (vmax > 0.0 && g->sxx[i * D + i] > 1e-12 * vmax) s->idx[s->nk++] = i;
+    if (s->dl) {
+        double *A = s->S, *T1 = s->S; /* S serves as scratch while preparing */
+        int T = s->T, F = s->F;
+        s->L = (double *)(s->idx) + D;
+        s->P = s->L + D * D;
+        s->c = s->P + D * D;
+        s->au = s->c + D * O;
+        s->zt = s->au + D * O;
+        s->zs = s->zt + D;
+        s->tmp = s->zs + D;
+        /* A: the moving average of every unit vector (column j = A e_j) */
+        memset(A, 0, D * D * sizeof(double));
+        for (j = 0; j < D; ++j) {
+            A[j * D + j] = 1.0;
+            kdts__lin_ma_d(A + j, D, T, F, s->kernel, s->tmp);
+        }
+        /* Q = 2 A^T A - A - A^T + I into L (A's rows are sparse) */
+        memset(s->L, 0, D * D * sizeof(double));
+        for (k = 0; k < D; ++k) {
+            const double *ak = A + k * D;
+            for (i = 0; i < D; ++i) {
+                double a = ak[i];
+                double *qi = s->L + i * D;
+                if (a == 0.0) continue;
+                for (j = 0; j < D; ++j) qi[j] += 2.0 * a * ak[j];
+            }
+        }
+        for (i = 0; i < D; ++i) {
+            for (j = 0; j < D; ++j) s->L[i * D + j] -= A[i * D + j] + A[j * D + i];
+            s->L[i * D + i] += 1.0;
+        }
+        if (kdts__chol(s->L, D, 0.0)) {
+            kdts__lin_solver_free(s);
+            return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "moving-average operator not invertible");
+        }
+        for (i = 0; i < D; ++i)
+            for (j = i + 1; j < D; ++j) s->L[i * D + j] = 0.0;
+        /* mean trend and remainder */
+        memcpy(s->zt, g->xmean, D * sizeof(double));
+        kdts__lin_ma_d(s->zt, 1, T, F, s->kernel, s->tmp);
+        for (i = 0; i < D; ++i) s->zs[i] = g->xmean[i] - s->zt[i];
+        /* T1 = S L (S = sxx, full), then P = L^T T1 (lower triangle) */
+        memset(T1, 0, D * D * sizeof(double));
+        for (i = 0; i < D; ++i) {
+            const double *si = g->sxx + i * D;
+            double *ti = T1 + i * D;
+            for (k = 0; k < D; ++k) {
+                double v = si[k];
+                const double *lk = s->L + k * D;
+                for (j = 0; j <= k; ++j) ti[j] += v * lk[j];
+            }
+        }
+        memset(s->P, 0, D * D * sizeof(double));
+        for (k = 0; k < D; ++k) {
+            const double *lk = s->L + k * D, *tk = T1 + k * D;
+            for (i = 0; i <= k; ++i) {
+                double l = lk[i];
+                double *pi = s->P + i * D;
+                if (l == 0.0) continue;
+                for (j = 0; j <= i; ++j) pi[j] += l * tk[j];
+            }
+        }
+        /* c = L^T sxy */
+        memset(s->c, 0, D * O * sizeof(double));
+        for (k = 0; k < D; ++k) {
+            const double *lk = s->L + k * D, *yk = g->sxy + k * O;
+            for (i = 0; i <= k; ++i) {
+                double l = lk[i], *ci = s->c + i * O;
+                size_t o;
+                if (l == 0.0) continue;
+                for (o = 0; o < O; ++o) ci[o] += l * yk[o];
+            }
+        }
+    }
+    return KDTS_OK;
+}
+
+/* Solve for one lambda into m (params untouched on failure). */
+static kdts_result kdts__lin_solver_run(kdts__lin_solver *s, const kdts_linear_gram *g, kdts_linear *m, double lambda,
+                                        kdts_error *err)
+{
+    size_t D = s->D, O = s->O, nk = s->nk, i, j, o;
+    float *W = m->params + m->off_w, *b = m->params + m->off_b;
+    if (!(lambda >= 0.0) || !(lambda < 1e300))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lambda must be >= 0 and finite");
+    if (!s->dl || lambda == 0.0) {
+        /* the kept inputs' system; DLinear at lambda 0: W_t = W_s = W */
+        for (i = 0; i < nk; ++i) {
+            for (j = 0; j <= i; ++j) s->S[i * nk + j] = g->sxx[s->idx[i] * D + s->idx[j]];
+            for (o = 0; o < O; ++o) s->R[i * O + o] = g->sxy[s->idx[i] * O + o];
+        }
+        if (nk == 0 || kdts__chol(s->S, nk, lambda))
+            return kdts__fail(err, KDTS_ERR_DATA, 0, 0,
+                              "the training inputs are linearly dependent: no least-squares solution at lambda %g "
+                              "(use lambda > 0)",
+                              lambda);
+        kdts__chol_solve(s->S, s->R, nk, O);
+        for (i = 0; i < nk * O; ++i)
+            if (!(fabs(s->R[i]) < 1e30))
+                return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "the solution is not finite (lambda %g)", lambda);
+        for (o = 0; o < O; ++o) {
+            double bs = g->ymean[o];
+            float *wo = W + o * D;
+            for (i = 0; i < D; ++i) wo[i] = 0.0f;
+            for (i = 0; i < nk; ++i) {
+                wo[s->idx[i]] = (float)s->R[i * O + o];
+                bs -= s->R[i * O + o] * g->xmean[s->idx[i]];
+            }
+            b[o] = (float)bs;
+        }
+        if (s->dl) {
+            float *W2 = m->params + m->off_w2, *b2 = m->params + m->off_b2;
+            memcpy(W2, W, D * O * sizeof(float));
+            for (o = 0; o < O; ++o) b2[o] = 0.0f;
+        }
+        return KDTS_OK;
+    }
+    /* DLinear, lambda > 0: (P + lambda I) v = c, u = L^-T v, W_t^T = A u,
+       W_s^T = u - A u, b_t = ymean - W_t zt - W_s zs, b_s = 0 */
+    {
+        double *u = s->R, *au = s->au;
+        float *W2 = m->params + m->off_w2, *b2 = m->params + m->off_b2;
+        for (i = 0; i < D; ++i)
+            for (j = 0; j <= i; ++j) s->S[i * D + j] = s->P[i * D + j];
+        memcpy(u, s->c, D * O * sizeof(double));
+        if (kdts__chol(s->S, D, lambda))
+            return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "the ridge system is not positive definite at lambda %g",
+                              lambda);
+        kdts__chol_solve(s->S, u, D, O);
+        for (i = D; i-- > 0;) {
+            double *ui = u + i * O, d = s->L[i * D + i];
+            for (j = i + 1; j < D; ++j) {
+                double l = s->L[j * D + i];
+                const double *uj = u + j * O;
+                if (l != 0.0)
+                    for (o = 0; o < O; ++o) ui[o] -= l * uj[o];
+            }
+            for (o = 0; o < O; ++o) ui[o] /= d;
+        }
+        memcpy(au, u, D * O * sizeof(double));
+        for (o = 0; o < O; ++o) kdts__lin_ma_d(au + o, O, s->T, s->F, s->kernel, s->tmp);
+        for (i = 0; i < D * O; ++i)
+            if (!(fabs(u[i]) < 1e30) || !(fabs(au[i]) < 1e30))
+                return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "the solution is not finite (lambda %g)", lambda);
+        for (o = 0; o < O; ++o) {
+            double bs = g->ymean[o];
+            for (i = 0; i < D; ++i) {
+                double wt = au[i * O + o], ws = u[i * O + o] - au[i * O + o];
+                W[o * D + i] = (float)wt;
+                W2[o * D + i] = (float)ws;
+                bs -= wt * s->zt[i] + ws * s->zs[i];
+            }
+            b[o] = (float)bs;
+            b2[o] = 0.0f;
+        }
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_linear_gram_solve(const kdts_linear_gram *g, kdts_linear *m, double lambda,
+                                           kdts_error *err)
+{
+    kdts__lin_solver s;
+    kdts_result r;
+    if (!g || !m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL statistics or model");
+    if (!(lambda >= 0.0) || !(lambda < 1e300))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lambda must be >= 0 and finite");
+    r = kdts__lin_solver_init(&s, g, m, err);
+    if (r != KDTS_OK) return r;
+    r = kdts__lin_solver_run(&s, g, m, lambda, err);
+    kdts__lin_solver_free(&s);
+    return r;
+}
+
+KDTSDEF kdts_result kdts_linear_fit(kdts_linear *m, const float *x, const float *y, long n, int y_steps,
+                                    double lambda, kdts_error *err)
+{
+    kdts_linear_gram g;
+    kdts_result r;
+    if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL model");
+    r = kdts_linear_gram_init(&g, &m->cfg, x, y, n, y_steps, err);
+    if (r != KDTS_OK) return r;
+    r = kdts_linear_gram_solve(&g, m, lambda, err);
+    kdts_linear_gram_free(&g);
+    return r;
+}
+
+/* Windows forecast at a time by the validation of kdts_linear_fit_select. */
+#define KDTS__LIN_VAL_BATCH 64
+
+KDTSDEF kdts_result kdts_linear_fit_select(kdts_linear *m, const kdts_linear_gram *g, const float *xv,
+                                           const float *yv, long nv, int y_steps, const double *lambdas, int nl,
+                                           double *val_mse, double *best_lambda, kdts_error *err)
+{
+    double grid[16], best = -1.0, bestl = 0.0;
+    float *out;
+    size_t O, D;
+    int k, found = 0;
+    kdts_result r;
+    kdts__lin_solver s;
+    if (!m || !g || !g->sxx || !xv || !yv) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL argument");
+    if (nv < 1 || y_steps < 1) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "need nv >= 1 and y_steps >= 1");
+    if (!lambdas) {
+        grid[0] = 0.0;
+        for (k = 1; k < 16; ++k) grid[k] = pow(10.0, (k - 11) * 0.5);
+        lambdas = grid;
+        nl = 16;
+    }
+    if (nl < 1) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no lambda to try");
+    for (k = 0; k < nl; ++k)
+        if (!(lambdas[k] >= 0.0) || !(lambdas[k] < 1e300))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "lambda %d must be >= 0 and finite", k);
+    r = kdts__lin_solver_init(&s, g, m, err);
+    if (r != KDTS_OK) return r;
+    O = (size_t)m->outputs;
+    D = (size_t)m->inputs;
+    out = kdts__falloc(O * KDTS__LIN_VAL_BATCH);
+    if (!out) {
+        kdts__lin_solver_free(&s);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the validation forecasts");
+    }
+    for (k = 0; k < nl; ++k) {
+        double se = 0.0, mse;
+        long w0;
+        if (kdts__lin_solver_run(&s, g, m, lambdas[k], NULL) != KDTS_OK) {
+            if (val_mse) val_mse[k] = -1.0;
+            continue;
+        }
+        for (w0 = 0; w0 < nv; w0 += KDTS__LIN_VAL_BATCH) {
+            int nb = nv - w0 < KDTS__LIN_VAL_BATCH ? (int)(nv - w0) : KDTS__LIN_VAL_BATCH, b;
+            size_t o;
+            kdts_linear_forward(m, xv + (size_t)w0 * D, nb, m->cfg.lookback, out, NULL);
+            for (b = 0; b < nb; ++b) {
+                const float *yw = yv + ((size_t)(w0 + b) * y_steps + (size_t)(y_steps - 1)) * O;
+                for (o = 0; o < O; ++o) {
+                    double e = (double)out[(size_t)b * O + o] - (double)yw[o];
+                    se += e * e;
+                }
+            }
+        }
+        mse = se / ((double)nv * (double)O);
+        if (val_mse) val_mse[k] = mse;
+        if (!(mse < 1e300)) continue;
+        if (!found || mse < best) {
+            best = mse;
+            bestl = lambdas[k];
+            found = 1;
+        }
+    }
+    kdts__free_aligned(out);
+    if (!found) {
+        kdts__lin_solver_free(&s);
+        return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "no lambda gave a solution");
+    }
+    r = kdts__lin_solver_run(&s, g, m, bestl, err);
+    kdts__lin_solver_free(&s);
+    if (r != KDTS_OK) return r;
+    if (best_lambda) *best_lambda = bestl;
+    return KDTS_OK;
+}
+
+/* ---- seasonal period ---------------------------------------------------- */
+
+KDTSDEF kdts_result kdts_season_detect(const float *x, long n, int min_period, int max_period, int *period,
+                                       float *strength, kdts_error *err)
+{
+    double *d, *r, mean = 0.0, den = 0.0, bsum, bestr = 0.0;
+    unsigned char *cand;
+    long m, t;
+    int k, best = 0;
+    if (!x || !period) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL series or period");
+    if (min_period < 2 || max_period < min_period || n < 6 || (long)max_period > (n - 2) / 2)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "periods must satisfy 2 <= min_period (%d) <= max_period (%d) <= (n-2)/2 = %ld", min_period,
+                          max_period, n < 2 ? 0L : (n - 2) / 2);
+    for (t = 0; t < n; ++t)
+        if (!kdts__isfinite(x[t])) return kdts__fail(err, KDTS_ERR_NONFINITE, t + 1, 0, "NaN or Inf at index %ld", t);
+    m = n - 1;
+    d = (double *)KDTS_MALLOC(((size_t)m + 2 * (size_t)max_period + 4) * sizeof(double));
+    if (!d) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for %ld differences", m);
+    r = d + m;
+    cand = (unsigned char *)(r + max_period + 2);
+    for (t = 0; t < m; ++t) {
+        d[t] = (double)x[t + 1] - (double)x[t];
+        mean += d[t];
+    }
+    mean /= (double)m;
+    for (t = 0; t < m; ++t) {
+        d[t] -= mean;
+        den += d[t] * d[t];
+    }
+    if (!(den > 0.0)) {
+        /* a straight line: no season */
+        KDTS_FREE(d);
+        *period = 0;
+        if (strength) *strength = 0.0f;
+        return KDTS_OK;
+    }
+    for (k = 0; k <= max_period + 1; ++k) {
+        double s = 0.0;
+        for (t = 0; t + k < m; ++t) s += d[t] * d[t + k];
+        r[k] = s / den;
+    }
+    /* candidates (marked in cand[k]); Bartlett's variance uses r(1..P-1) */
+    bsum = 0.0;
+    for (k = 1; k < min_period; ++k) bsum += r[k] * r[k];
+    for (k = min_period; k <= max_period; ++k) {
+        double se = sqrt((1.0 + 2.0 * bsum) / (double)m);
+        cand[k] = r[k] > r[k - 1] && r[k] >= r[k + 1] && r[k] > 0.1 && r[k] > 3.0 * se;
+        if (cand[k] && (!best || r[k] > bestr)) {
+            best = k;
+            bestr = r[k];
+        }
+        bsum += r[k] * r[k];
+    }
+    if (best) {
+        /* the smallest candidate nearly as strong as the winner that the
+           winner is a multiple of (within one step per multiple) is the
+           period, the winner its harmonic */
+        int win = best, q, bq, M;
+        double bs = -2.0;
+        for (k = min_period; k < win; ++k) {
+            int mlt = (win + k / 2) / k;
+            if (!cand[k] || r[k] < 0.8 * r[win] || mlt < 2) continue;
+            if (win - mlt * k <= mlt && mlt * k - win <= mlt) {
+                best = k;
+                break;
+            }
+        }
+        /* refine by one step: the lag whose multiples (up to max_period,
+           the same count for the three) have the highest mean r */
+        M = max_period / (best + 1);
+        if (M < 1) M = 1;
+        bq = best;
+        for (q = best - 1; q <= best + 1; ++q) {
+            double s = 0.0;
+            int mm;
+            if (q < min_period || q > max_period) continue;
+            for (mm = 1; mm <= M; ++mm) s += r[mm * q];
+            if (s > bs) {
+                bs = s;
+                bq = q;
+            }
+        }
+        best = bq;
+        bestr = r[best];
+    }
+    KDTS_FREE(d);
+    *period = best;
+    if (strength) *strength = (float)bestr;
+    return KDTS_OK;
 }
 
 /* ======================================================================== */
