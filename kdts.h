@@ -745,10 +745,12 @@ KDTSDEF kdts_result kdts_linear_fit_select(kdts_linear *m, const kdts_linear_gra
    for a series with no correlation beyond lag P-1; the 0.1 floor keeps
    the many lags of a long series from passing by chance). The candidate
    with the largest r wins, except that the smallest candidate P whose r
-   is at least 0.8 of the winner's and whose multiple m*P (m = the
-   winner's lag / P rounded, >= 2) lies within m steps of the winner's lag
-   is taken instead: harmonics 2P, 3P of a period, nearly as strong, do
-   not win over P by noise. Finally the period moves to P-1 or P+1 (within
+   is at least 0.8 of the winner's, whose multiple m*P (m = the winner's
+   lag / P rounded, >= 2) lies within m steps of the winner's lag, and
+   whose multiples 2P .. (m-1)P keep at least half of r(P) (within one
+   step) is taken instead: harmonics 2P, 3P of a period, nearly as strong,
+   do not win over P by noise, and a short lag that only looks like a
+   peak (noise depressing lag 1 of a smooth season) does not take over. Finally the period moves to P-1 or P+1 (within
    the range) when that lag's multiples m*P' (m = 1 .. max_period/(P+1),
    the same count for the three) have the higher mean r: near a smooth
    peak r(P-1), r(P), r(P+1) differ by less than the noise, the run of
@@ -1385,10 +1387,16 @@ typedef enum kdts_part {
 /* Baseline forecasters (kdts_task_baseline). */
 typedef enum kdts_baseline {
     KDTS_BASELINE_PERSISTENCE = 0, /* every future value = the last observed */
-    KDTS_BASELINE_SEASONAL = 1     /* the value one season earlier (the period
+    KDTS_BASELINE_SEASONAL = 1,    /* the value one season earlier (the period
                                       of kdts_task.season; rows before the
                                       window are read when the season is
                                       longer than the lookback)              */
+    KDTS_BASELINE_NLINEAR = 2,     /* a linear map of the window (NLinear, see
+                                      >>linear), ridge least squares on the
+                                      training windows with lambda chosen on
+                                      the validation windows                */
+    KDTS_BASELINE_DLINEAR = 3      /* the same with DLinear's trend and
+                                      remainder maps (moving average of 25)  */
 } kdts_baseline;
 
 /* The data settings of a task as plain data: what a model file records so
@@ -1402,7 +1410,8 @@ typedef struct kdts_data_settings {
     int relative;           /* kdts_relative                                */
     int stride;             /* rows between training windows                */
     int bins, bin_rule;     /* distribution mode: bins, kdts_bin_rule       */
-    int season;             /* period of the seasonal baseline (0 = none)   */
+    int season;             /* period of the seasonal baseline as resolved
+                               (-1 = none)                                  */
     double split_sizes[3];  /* as given (KDTS_SPLIT_RATIO / _ROWS)          */
     long long max_rows;     /* rows read from the file (0 = all)            */
     long long rows;         /* rows the split was made of                   */
@@ -1448,7 +1457,9 @@ typedef struct kdts_task_config {
     int bins;                      /* bins of distribution mode [32]         */
     int bin_rule;                  /* kdts_bin_rule [QUANTILE]               */
     int season;                    /* period of the seasonal baseline in rows
-                                      [0 = none]                            */
+                                      [0 = detected from the training rows of
+                                      the first target (kdts_season_detect,
+                                      periods 2 .. 400); -1 = none]          */
     const char *source_name;       /* data name recorded in models [the file
                                       name without its folder]               */
     int allow_short;               /* 1: a part too short for one window is
@@ -1491,6 +1502,7 @@ typedef struct kdts_task {
     kdts_dataset data[3];         /* the same as kdts_dataset views         */
     float bin_lo, bin_hi;         /* bin range for distribution mode        */
     int season;                   /* seasonal baseline period (0 = none)    */
+    float season_strength;        /* autocorrelation at a detected period   */
     kdts_times times;
     char source[128];             /* data name                              */
     int split_differs;            /* kdts_task_open_model: the file has
@@ -1586,8 +1598,19 @@ KDTSDEF kdts_result kdts_task_forecast_model(const kdts_task *task, kdts_part pa
                                              const struct kdts_model *m, float *fc, float *lo, float *hi,
                                              float coverage, kdts_error *err);
 
+/* The task's closed-form linear model: NLinear or DLinear (point mode, on
+   the task's windows; the last value subtracted inside the model when the
+   windows are not relative) fit by ridge least squares on the training
+   windows, lambda chosen on the validation windows (the default grid of
+   kdts_linear_fit_select; 1e-3 without validation windows). m is
+   initialized here: free it with kdts_linear_free. *lambda (may be NULL)
+   receives the chosen lambda. */
+KDTSDEF kdts_result kdts_task_fit_linear(const kdts_task *task, kdts_linear_kind kind, kdts_linear *m,
+                                         double *lambda, kdts_error *err);
+
 /* A baseline's forecasts for every window of a part, original units
-   (n, K*horizon). KDTS_ERR_ARG for the seasonal baseline without a season. */
+   (n, K*horizon). KDTS_ERR_ARG for the seasonal baseline without a season.
+   The linear baselines are fit here (kdts_task_fit_linear) on every call. */
 KDTSDEF kdts_result kdts_task_baseline(const kdts_task *task, kdts_part part, kdts_baseline kind, float *fc,
                                        kdts_error *err);
 
@@ -5805,6 +5828,17 @@ KDTSDEF kdts_result kdts_season_detect(const float *x, long n, int min_period, i
             int mlt = (win + k / 2) / k;
             if (!cand[k] || r[k] < 0.8 * r[win] || mlt < 2) continue;
             if (win - mlt * k <= mlt && mlt * k - win <= mlt) {
+                /* a true period repeats: its multiples below the winner
+                   keep at least half its correlation (within one step) */
+                int j, ok = 1;
+                for (j = 2; j < mlt && ok; ++j) {
+                    int l = j * k;
+                    double rr = r[l];
+                    if (r[l - 1] > rr) rr = r[l - 1];
+                    if (r[l + 1] > rr) rr = r[l + 1];
+                    ok = rr >= 0.5 * r[k];
+                }
+                if (!ok) continue;
                 best = k;
                 break;
             }
@@ -8095,8 +8129,8 @@ KDTSDEF kdts_result kdts_task_config_check(kdts_task_config *c, kdts_error *err)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: unknown clipping %d", c->clip);
     if (!(c->norm_eps >= 0.0f) || !kdts__isfinite(c->norm_eps))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: the normalization epsilon must be a number >= 0");
-    if (c->season < 0 || c->season > KDTS_MAX_DIM)
-        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: season %d out of range 0..%d", c->season, KDTS_MAX_DIM);
+    if (c->season < -1 || c->season > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: season %d out of range -1..%d", c->season, KDTS_MAX_DIM);
     if (c->max_rows < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: max_rows %ld < 0", c->max_rows);
     if (c->allow_short != 0 && c->allow_short != 1)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task: allow_short must be 0 or 1");
@@ -8631,7 +8665,20 @@ static kdts_result kdts__task_build(kdts_task *task, const struct kdts_model *m,
         d->h = task->K * c->horizon;
     }
     if ((r = kdts__task_bins(task)) != KDTS_OK) return kdts__fail(err, r, 0, 0, "out of memory for the bin range");
-    task->season = c->season;
+    /* the season: given, none, or detected on the first target's training rows */
+    if (c->season > 0) {
+        task->season = c->season;
+    } else if (c->season == 0) {
+        long n = task->split.train.end - task->split.train.begin;
+        int maxp = (int)((n - 2) / 2 < 400 ? (n - 2) / 2 : 400), per = 0;
+        float strength = 0;
+        if (maxp >= 2 &&
+            kdts_season_detect(t->col[task->target[0]] + task->split.train.begin, n, 2, maxp, &per, &strength, NULL) ==
+                KDTS_OK) {
+            task->season = per;
+            task->season_strength = strength;
+        }
+    }
     /* timestamps */
     if (!c->time_column || c->time_column[0]) {
         int found = -1;
@@ -8682,7 +8729,7 @@ static kdts_result kdts__task_build(kdts_task *task, const struct kdts_model *m,
         s->stride = c->stride;
         s->bins = c->bins;
         s->bin_rule = c->bin_rule;
-        s->season = c->season;
+        s->season = task->season > 0 ? task->season : -1;
         s->max_rows = c->max_rows;
         s->rows = rows;
         s->train_begin = task->split.train.begin;
@@ -9085,6 +9132,40 @@ KDTSDEF kdts_result kdts_task_forecast_model(const kdts_task *task, kdts_part pa
     return r;
 }
 
+KDTSDEF kdts_result kdts_task_fit_linear(const kdts_task *task, kdts_linear_kind kind, kdts_linear *m,
+                                         double *lambda, kdts_error *err)
+{
+    kdts_linear_config lc;
+    kdts_linear_gram g;
+    const kdts_dataset *tr = &task->data[KDTS_PART_TRAIN], *va = &task->data[KDTS_PART_VAL];
+    kdts_result r;
+    double lam = 1e-3;
+    if (tr->n < 2) return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "linear fit: fewer than 2 training windows");
+    memset(&lc, 0, sizeof lc);
+    lc.input = task->F;
+    lc.lookback = task->cfg.lookback;
+    lc.horizon = task->K * task->cfg.horizon;
+    lc.mode = KDTS_MODE_POINT;
+    lc.kind = kind;
+    if (task->cfg.relative == KDTS_RELATIVE_NONE && task->K == 1) {
+        lc.subtract_last = 1;
+        lc.target_rev = task->F - 1 - task->target[0];
+    }
+    if ((r = kdts_linear_init(m, &lc, 1, err)) != KDTS_OK) return r;
+    r = kdts_linear_gram_init(&g, &lc, tr->x, tr->y, tr->n, tr->T, err);
+    if (r == KDTS_OK) {
+        if (va->n > 0) r = kdts_linear_fit_select(m, &g, va->x, va->y, va->n, va->T, NULL, 0, NULL, &lam, err);
+        else r = kdts_linear_gram_solve(&g, m, lam, err);
+        kdts_linear_gram_free(&g);
+    }
+    if (r != KDTS_OK) {
+        kdts_linear_free(m);
+        return r;
+    }
+    if (lambda) *lambda = lam;
+    return KDTS_OK;
+}
+
 KDTSDEF kdts_result kdts_task_baseline(const kdts_task *task, kdts_part part, kdts_baseline kind, float *fc,
                                        kdts_error *err)
 {
@@ -9093,6 +9174,24 @@ KDTSDEF kdts_result kdts_task_baseline(const kdts_task *task, kdts_part part, kd
     long n;
     kdts_result r = kdts__task_part(task, part, err);
     if (r != KDTS_OK) return r;
+    if (kind == KDTS_BASELINE_NLINEAR || kind == KDTS_BASELINE_DLINEAR) {
+        kdts_linear lm;
+        long i0, q;
+        int V = K * H, F = task->F;
+        r = kdts_task_fit_linear(task, kind == KDTS_BASELINE_NLINEAR ? KDTS_LINEAR_NLINEAR : KDTS_LINEAR_DLINEAR, &lm,
+                                 NULL, err);
+        if (r != KDTS_OK) return r;
+        for (i0 = 0; i0 < w->n && r == KDTS_OK; i0 += 256) {
+            int nb = w->n - i0 < 256 ? (int)(w->n - i0) : 256;
+            r = kdts_linear_forward(&lm, w->x + (size_t)i0 * T * F, nb, T, fc + (size_t)i0 * V, err);
+        }
+        for (q = 0; q < w->n * V && r == KDTS_OK; ++q) {
+            long wn = q / V;
+            fc[q] = kdts__task_unwindow(task, w, wn, (int)(q % V) / H, fc[q]);
+        }
+        kdts_linear_free(&lm);
+        return r;
+    }
     if (kind != KDTS_BASELINE_PERSISTENCE && kind != KDTS_BASELINE_SEASONAL)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown baseline %d", (int)kind);
     if (kind == KDTS_BASELINE_SEASONAL && p < 1)
@@ -9236,7 +9335,7 @@ static kdts_result kdts__data_settings_check(const kdts_data_settings *d)
         d->split > KDTS_SPLIT_ROWS || d->scaling < KDTS_SCALING_ZSCORE || d->scaling > KDTS_SCALING_NONE ||
         d->relative < KDTS_RELATIVE_LAST || d->relative > KDTS_RELATIVE_NONE || d->stride < 1 ||
         d->stride > KDTS_MAX_DIM || d->bins < 2 || d->bins > 4096 || d->bin_rule < KDTS_BINS_QUANTILE ||
-        d->bin_rule > KDTS_BINS_MINMAX || d->season < 0 || d->season > KDTS_MAX_DIM || d->scaler_clip < KDTS_CLIP_NONE ||
+        d->bin_rule > KDTS_BINS_MINMAX || d->season < -1 || d->season > KDTS_MAX_DIM || d->scaler_clip < KDTS_CLIP_NONE ||
         d->scaler_clip > KDTS_CLIP_QUANTILE || d->max_rows < 0 || d->rows < 0 || !kdts__isfinite(d->clip_k) ||
         !kdts__isfinite(d->clip_q))
         return KDTS_ERR_ARG;

@@ -53,6 +53,8 @@ const run_kind_info RUN_INFO[RUN_KINDS] = {
     /* id, label, size, dist, soft, weights, hard_last, warmup */
     {"persistence", "persistence (last value)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
     {"seasonal-naive", "seasonal naive (value one season earlier)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
+    {"nlinear", "NLinear (closed-form ridge on the window)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
+    {"dlinear", "DLinear (closed-form ridge, trend + remainder)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
     {"teacher", "teacher", SIZE_TEACHER, 0, SOFT_NONE, W_NONE, 0, 0},
     {"teacher-ensemble", "teacher ensemble (avg. forecast)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
     {"teacher-dist", "teacher (dist)", SIZE_TEACHER, 1, SOFT_NONE, W_NONE, 0, 0},
@@ -179,7 +181,7 @@ static void defaults(options *o)
     o->lookback = 96;
     o->horizon = 24;
     o->stride = 3;
-    o->season = 24;
+    o->season = 0;
     o->t_hidden = 64;
     o->t_layers = 2;
     o->s_hidden = 8;
@@ -222,7 +224,8 @@ static void usage(void)
            "  --lookback T        input steps per window [%d]\n"
            "  --horizon H         values forecast per step [%d]\n"
            "  --stride S          rows between training windows (val/test use 1) [%d]\n"
-           "  --season P          period of the seasonal-naive baseline in rows [%d]\n"
+           "  --season P          period of the seasonal-naive baseline in rows, 0 = detected\n"
+           "                      on the training rows, -1 = none [%d]\n"
            "models\n"
            "  --teacher LxH       teacher layers x hidden [%dx%d]\n"
            "  --student H         student hidden units (1 layer) [%d]\n"
@@ -370,7 +373,7 @@ static void parse_args(options *o, int argc, char **argv)
     if (o->lookback < 1 || o->horizon < 1 || o->stride < 1 || o->batch < 1 || o->epochs < 1 || o->s_epochs < 1)
         ex_die("lookback, horizon, stride, batch and epochs must be >= 1");
     if (o->t_hidden < 1 || o->t_layers < 1 || o->t_layers > KDTS_MAX_LAYERS || o->s_hidden < 1 || o->m_hidden < 1 ||
-        o->bins < 2 || o->season < 0)
+        o->bins < 2 || o->season < -1)
         ex_die("bad model sizes");
     if (!(o->alpha >= 0 && o->alpha <= 1) || !(o->beta >= 0) || !(o->temp > 0)) ex_die("bad alpha, beta or temperature");
 }
@@ -499,7 +502,7 @@ static int make_series(experiment *e, series_out *so)
             s->lookback = i < 2 ? o->lookback : 56;
             s->horizon = i < 2 ? o->horizon : 7;
             s->stride = i < 2 ? o->stride : 1;
-            s->season = i < 2 ? 24 : 7;
+            s->season = 0; /* detected: 24 (hourly ETT), 7 (daily page views) */
             s->epochs = i < 2 ? o->epochs : 3 * o->epochs;
             s->s_epochs = i < 2 ? o->s_epochs : 3 * o->s_epochs;
         }
@@ -598,7 +601,9 @@ static void plan_series(plan *p, const experiment *e, int si, series_state *st)
     unsigned long long seed0 = o->seed;
     int have_dist = !o->no_dist, k, s, q, first = p->n;
     plan_add(p, RUN_PERSISTENCE, si, 0, 0, TAB_MAIN);
-    if (so->season > 0) plan_add(p, RUN_SEASONAL, si, 0, 0, TAB_MAIN);
+    if (st->task.season > 0) plan_add(p, RUN_SEASONAL, si, 0, 0, TAB_MAIN);
+    plan_add(p, RUN_NLINEAR, si, 0, 0, TAB_MAIN);
+    plan_add(p, RUN_DLINEAR, si, 0, 0, TAB_MAIN);
     for (k = 0; k < o->teachers; ++k) {
         plan_item *it = plan_add(p, RUN_TEACHER, si, seed0 + 100 + (unsigned long long)k, 0, TAB_MAIN);
         it->teacher = k;
@@ -838,14 +843,30 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         rec->table = it->table;
         rec->temp = 1;
     }
-    if (it->kind == RUN_PERSISTENCE || it->kind == RUN_SEASONAL) {
-        kdts_baseline b = it->kind == RUN_PERSISTENCE ? KDTS_BASELINE_PERSISTENCE : KDTS_BASELINE_SEASONAL;
+    if (it->kind == RUN_PERSISTENCE || it->kind == RUN_SEASONAL || it->kind == RUN_NLINEAR || it->kind == RUN_DLINEAR) {
+        kdts_baseline b = it->kind == RUN_PERSISTENCE ? KDTS_BASELINE_PERSISTENCE
+                          : it->kind == RUN_SEASONAL  ? KDTS_BASELINE_SEASONAL
+                          : it->kind == RUN_NLINEAR   ? KDTS_BASELINE_NLINEAR
+                                                      : KDTS_BASELINE_DLINEAR;
+        if (it->kind == RUN_NLINEAR || it->kind == RUN_DLINEAR) {
+            kdts_linear lm;
+            double lam = 0;
+            double t0 = now_seconds();
+            check(kdts_task_fit_linear(task, it->kind == RUN_NLINEAR ? KDTS_LINEAR_NLINEAR : KDTS_LINEAR_DLINEAR, &lm,
+                                       &lam, &err),
+                  &err, "linear fit");
+            rec->train_s = now_seconds() - t0;
+            rec->params = (double)lm.nparams;
+            rec->flops = kdts_linear_flops(&lm.cfg);
+            rec->alpha = lam; /* the ridge lambda chosen on validation (results.csv column alpha) */
+            kdts_linear_free(&lm);
+        }
         check(kdts_task_baseline(task, KDTS_PART_TEST, b, fc, &err), &err, "baseline");
         score_mse(st, KDTS_PART_TEST, fc, &stt);
         check(kdts_task_baseline(task, KDTS_PART_VAL, b, fc, &err), &err, "baseline");
         rec->val_mse = score_mse(st, KDTS_PART_VAL, fc, &sv);
         rec->mse_n = stt.mse, rec->mae_n = stt.mae, rec->mse_o = stt.mse_orig, rec->mae_o = stt.mae_orig;
-        if (it->kind == RUN_SEASONAL) rec->hidden = so->season;
+        if (it->kind == RUN_SEASONAL) rec->hidden = task->season;
         fprintf(stderr, "[%s] %s: test MSE %.5f (normalized), val %.5f\n", so->name, ki->id, rec->mse_n, rec->val_mse);
         free(fc);
         return;
@@ -1087,21 +1108,28 @@ static void series_end(experiment *e, series_state *st)
              "target %s, inputs: %s; %s; z-score fit on the training rows; windows of %d steps normalized relative "
              "to their last observed value; %d-step direct forecast at every step (hard loss on every step); "
              "training windows every %d rows (%ld), validation %ld and test %ld windows (every row); seasonal "
-             "naive with period %d; teacher %dx%d, %d epochs; students 1x%d, %d epochs; mid 1x%d; batch %d, Adam "
+             "naive with period %d (%s); NLinear and DLinear fit in closed form on the training windows with the "
+             "ridge lambda chosen on the validation windows; teacher %dx%d, %d epochs; students 1x%d, %d epochs; mid 1x%d; batch %d, Adam "
              "lr %g, best-validation weights (patience %d); distribution mode: %d bins over [%.3f, %.3f] "
              "(1%%-99%% quantiles of the training targets, widened 10%%), dist teacher with the hard loss on every "
              "step, dist students on the %s",
              so->target, so->features ? so->features : so->target, so->split, so->lookback, so->horizon, so->stride,
-             so->ntrain, so->nval, so->ntest, so->season, o->t_layers, o->t_hidden, so->epochs, o->s_hidden,
+             so->ntrain, so->nval, so->ntest, t->season, so->season > 0 ? "given" : "detected on the training rows",
+             o->t_layers, o->t_hidden, so->epochs, o->s_hidden,
              so->s_epochs, o->m_hidden, o->batch, (double)o->lr, o->patience, o->bins, (double)t->bin_lo,
              (double)t->bin_hi, o->dist_hard_all ? "every step" : "last step only");
     {
-        double te = kind_mean_mse(e, so->name, RUN_TEACHER), pe = kind_mean_mse(e, so->name, RUN_PERSISTENCE);
-        double sn = kind_mean_mse(e, so->name, RUN_SEASONAL), best = sn > 0 && sn < pe ? sn : pe;
+        static const run_kind base[4] = {RUN_PERSISTENCE, RUN_SEASONAL, RUN_NLINEAR, RUN_DLINEAR};
+        double te = kind_mean_mse(e, so->name, RUN_TEACHER), best = 0;
+        int b, bi = 0;
+        for (b = 0; b < 4; ++b) {
+            double v = kind_mean_mse(e, so->name, base[b]);
+            if (v > 0 && (best == 0 || v < best)) best = v, bi = b;
+        }
         if (te >= best)
-            note(e, "- %s: the teacher (%.4f) does not beat the best baseline (%.4f): it is not a useful teacher "
-                    "with these settings.\n",
-                 so->name, te, best);
+            note(e, "- %s: the teacher (%.4f) does not beat the best baseline, %s (%.4f): it is not a useful "
+                    "teacher with these settings.\n",
+                 so->name, te, RUN_INFO[base[bi]].label, best);
     }
     for (k = 0; k < st->nteachers; ++k) {
         kdts_lstm_free(&st->teachers[k]);

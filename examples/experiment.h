@@ -23,6 +23,9 @@
 typedef enum run_kind {
     RUN_PERSISTENCE,      /* baseline: the last value                        */
     RUN_SEASONAL,         /* baseline: the value one season earlier          */
+    RUN_NLINEAR,          /* baseline: closed-form NLinear (ridge, lambda on
+                             validation)                                     */
+    RUN_DLINEAR,          /* baseline: closed-form DLinear                   */
     RUN_TEACHER,          /* the point teachers (several seeds)             */
     RUN_TEACHER_ENSEMBLE, /* their averaged forecast (not trained)           */
     RUN_TEACHER_DIST,     /* the distribution-mode teacher                   */

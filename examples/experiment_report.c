@@ -174,7 +174,8 @@ static void fmt_pm(char *buf, size_t cap, const double *ms, int n, int dec)
 }
 
 /* The order of the main table's rows. */
-static const run_kind MAIN_ORDER[] = {RUN_PERSISTENCE, RUN_SEASONAL,      RUN_TEACHER,        RUN_TEACHER_ENSEMBLE,
+static const run_kind MAIN_ORDER[] = {RUN_PERSISTENCE, RUN_SEASONAL,      RUN_NLINEAR,        RUN_DLINEAR,
+                                      RUN_TEACHER,      RUN_TEACHER_ENSEMBLE,
                                       RUN_TEACHER_DIST, RUN_MID,          RUN_RAW,            RUN_RAW_LAST,
                                       RUN_KD,           RUN_KD_ALPHA_ONLY, RUN_KD_BETA_ONLY,  RUN_RAW_DIST,
                                       RUN_KD_DIST,      RUN_KD_ENSEMBLE,  RUN_KD_INCREMENTAL, RUN_KD_PROGRESSIVE};
@@ -192,7 +193,7 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
         const run_kind_info *ki = &RUN_INFO[k];
         agg a = aggregate(e, series, k, -1, -1);
         char c1[48], c2[48], c3[48], c4[48], c5[48], fl[32], size[32], w[48], lat[32], mode[48];
-        int baseline = k == RUN_PERSISTENCE || k == RUN_SEASONAL;
+        int baseline = k == RUN_PERSISTENCE || k == RUN_SEASONAL || k == RUN_NLINEAR || k == RUN_DLINEAR;
         if (!a.n) continue;
         fmt_pm(c1, sizeof c1, a.mse_n, a.n, 4);
         fmt_pm(c2, sizeof c2, a.mae_n, a.n, 4);
@@ -215,6 +216,7 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
                                           : a.mode == KDTS_MODE_DIST ? (a.hard_last ? "dist (hard: last step)" : "dist")
                                                                      : (a.hard_last ? "point (hard: last step)" : "point"));
         if (k == RUN_SEASONAL) snprintf(size, sizeof size, "period %d", a.hidden);
+        if (k == RUN_NLINEAR || k == RUN_DLINEAR) snprintf(w, sizeof w, "λ %.2g", a.alpha);
         fprintf(f, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %.1f |\n", ki->label, size,
                 mode, w, a.n, c1, c2, c3, c4, c5, a.params, fl, lat, a.train_s);
     }
@@ -266,6 +268,7 @@ static void write_claims(FILE *f, const experiment *e, const char *series, int h
 {
     agg pe = aggregate(e, series, RUN_PERSISTENCE, -1, -1);
     agg sn = aggregate(e, series, RUN_SEASONAL, -1, -1);
+    agg nl = aggregate(e, series, RUN_NLINEAR, -1, -1), dl = aggregate(e, series, RUN_DLINEAR, -1, -1);
     agg te = aggregate(e, series, RUN_TEACHER, -1, KDTS_MODE_POINT);
     agg raw = aggregate(e, series, RUN_RAW, hidden, KDTS_MODE_POINT);
     agg kd = aggregate(e, series, RUN_KD, hidden, KDTS_MODE_POINT);
@@ -275,6 +278,8 @@ static void write_claims(FILE *f, const experiment *e, const char *series, int h
     const char *v, *best_name = "persistence";
     if (!te.n || !raw.n || !kd.n) return;
     if (sn.n && sn.mse_n[0] < best_base) best_base = sn.mse_n[0], best_name = "seasonal naive";
+    if (nl.n && nl.mse_n[0] < best_base) best_base = nl.mse_n[0], best_name = "NLinear";
+    if (dl.n && dl.mse_n[0] < best_base) best_base = dl.mse_n[0], best_name = "DLinear";
     /* 1. more accurate than raw */
     if (p.n < 3) v = "not shown (fewer than 3 seeds)";
     else if (p.shown < 0 && (!c.n || c.shown < 0)) v = "holds";

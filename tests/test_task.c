@@ -157,6 +157,8 @@ static void test_build(void)
         KT_CHECK(kdts_task_time(&task, 0, -1, b, sizeof b) && !strcmp(b, "2016-06-30 23:00:00"), "time -1 %s", b);
     }
     KT_CHECK(task.nwarn == 0, "no warnings (%d: %s)", task.nwarn, task.nwarn ? task.warnings[0] : "");
+    KT_CHECK(task.season == 24 && task.settings.season == 24 && task.season_strength > 0.1,
+             "the daily season detected on the training rows (%d, r %g)", task.season, (double)task.season_strength);
     kdts_windows_free(&w);
     kdts_table_free(&t);
     /* the same task from a table */
@@ -368,6 +370,25 @@ static void test_forecast_score(void)
              step[0], step[1], step[2]);
     KT_CHECK(kdts_task_score(&task, KDTS_PART_TEST, fa, NULL, NULL, 0, &s, NULL, &e) == KDTS_OK && s.mse < sp.mse,
              "the trained net (%g) beats persistence (%g) on a sine", s.mse, sp.mse);
+    /* the closed-form linear baselines: a sine is what they fit best */
+    {
+        kdts_scores sl, sd;
+        kdts_linear lm;
+        double lam = -1;
+        KT_CHECK(kdts_task_baseline(&task, KDTS_PART_TEST, KDTS_BASELINE_NLINEAR, se, &e) == KDTS_OK &&
+                     kdts_task_score(&task, KDTS_PART_TEST, se, NULL, NULL, 0, &sl, NULL, &e) == KDTS_OK,
+                 "NLinear baseline: %s", e.message);
+        KT_CHECK(kdts_task_baseline(&task, KDTS_PART_TEST, KDTS_BASELINE_DLINEAR, se, &e) == KDTS_OK &&
+                     kdts_task_score(&task, KDTS_PART_TEST, se, NULL, NULL, 0, &sd, NULL, &e) == KDTS_OK,
+                 "DLinear baseline: %s", e.message);
+        printf("baselines on the noisy daily sine: persistence %.4f, NLinear %.4f, DLinear %.4f, LSTM %.4f\n", sp.mse,
+               sl.mse, sd.mse, s.mse);
+        KT_CHECK(sl.mse < 0.5 * sp.mse && sd.mse < 0.5 * sp.mse, "linear fits beat persistence on a sine");
+        KT_CHECK(kdts_task_fit_linear(&task, KDTS_LINEAR_NLINEAR, &lm, &lam, &e) == KDTS_OK && lam >= 0 &&
+                     lm.cfg.lookback == 12 && lm.cfg.horizon == 3,
+                 "the linear model itself, lambda %g", lam);
+        kdts_linear_free(&lm);
+    }
     /* intervals: lo = hi = truth gives coverage 1 and pinball 0 */
     for (i = 0; i < n; ++i)
         for (j = 0; j < 3; ++j) fb[i * 3 + j] = task.table.col[0][task.win[2].start[i] + 12 + j];

@@ -833,8 +833,8 @@ static int cmd_eval(const cmd *c)
     kdts_task task;
     kdts_error e;
     kdts_result r;
-    kdts_scores sm, sb[2];
-    const char *bname[2];
+    kdts_scores sm, sb[4];
+    const char *bname[4];
     int all, dist, nb = 0, b, best = -1, j, H;
     kdts_part part = pick_part(c, "test", &all);
     float cov = (float)fnum(c, "coverage", 0.01, 0.99), *fc, *lo = NULL, *hi = NULL, *bf;
@@ -876,6 +876,16 @@ static int cmd_eval(const cmd *c)
             kdts_task_score(&task, part, bf, NULL, NULL, 0, &sb[nb++], NULL, &e) != KDTS_OK)
             die_err(&e, KDTS_ERR_DATA, "eval");
     }
+    if (task.data[KDTS_PART_TRAIN].n >= 2 && m.arch.mode == KDTS_MODE_POINT) {
+        static const char *const lname[2] = {"NLinear (ridge)", "DLinear (ridge)"};
+        int k;
+        for (k = 0; k < 2; ++k) {
+            bname[nb] = lname[k];
+            if (kdts_task_baseline(&task, part, k ? KDTS_BASELINE_DLINEAR : KDTS_BASELINE_NLINEAR, bf, &e) != KDTS_OK ||
+                kdts_task_score(&task, part, bf, NULL, NULL, 0, &sb[nb++], NULL, &e) != KDTS_OK)
+                die_err(&e, KDTS_ERR_DATA, "eval");
+        }
+    }
     outf("model %s: LSTM %dx%d %s, lookback %d, horizon %d, %d target(s)\n", base_name(freq(c, "model")), m.arch.layers,
          m.arch.hidden, dist ? "dist" : "point", m.lookback, H, task.K);
     {
@@ -891,7 +901,9 @@ static int cmd_eval(const cmd *c)
         score_row(bname[b], &sb[b]);
         if (best < 0 || sb[b].mse < sb[best].mse) best = b;
     }
-    outf("(normalized: units of the training split's scaled target)\n\n");
+    outf("(normalized: units of the training split's scaled target; linear fits on the training windows,\n"
+         "lambda chosen on the validation windows; season %s)\n\n",
+         task.season > 0 ? (F(c, "season") && given(c, "season") ? "given" : "from the model's training rows") : "none");
     if (sm.mse < sb[best].mse)
         outf("the model beats the best baseline, %s, by %.1f%% (normalized MSE)\n", bname[best],
              100.0 * (sb[best].mse - sm.mse) / sb[best].mse);
