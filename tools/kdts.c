@@ -901,9 +901,9 @@ static int cmd_eval(const cmd *c)
         score_row(bname[b], &sb[b]);
         if (best < 0 || sb[b].mse < sb[best].mse) best = b;
     }
-    outf("(normalized: units of the training split's scaled target; linear models fit on the training\n"
-         "windows, lambda chosen on the validation windows; season %s)\n\n",
-         task.season > 0 ? (F(c, "season") && given(c, "season") ? "given" : "of the model's training rows") : "none");
+    outf("normalized: units of the training split's scaled target. Linear: ridge fit on the\n"
+         "training windows, lambda chosen on validation. Season: %s.\n\n",
+         task.season > 0 ? (F(c, "season") && given(c, "season") ? "given" : "from the training rows") : "none");
     if (sm.mse < sb[best].mse)
         outf("the model beats the best baseline, %s, by %.1f%% (normalized MSE)\n", bname[best],
              100.0 * (sb[best].mse - sm.mse) / sb[best].mse);
