@@ -902,8 +902,8 @@ static int cmd_eval(const cmd *c)
         if (best < 0 || sb[b].mse < sb[best].mse) best = b;
     }
     outf("normalized: units of the training split's scaled target. Linear: ridge fit on\n"
-         "the training windows, lambda chosen on validation. Season: %s.\n\n",
-         task.season > 0 ? (F(c, "season") && given(c, "season") ? "given" : "from the training rows") : "none");
+         "the training windows, lambda chosen on validation; season %s.\n\n",
+         task.season > 0 ? (F(c, "season") && given(c, "season") ? "given" : "of the training rows") : "none");
     if (sm.mse < sb[best].mse)
         outf("the model beats the best baseline, %s, by %.1f%% (normalized MSE)\n", bname[best],
              100.0 * (sb[best].mse - sm.mse) / sb[best].mse);
