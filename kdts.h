@@ -72,6 +72,7 @@
        >>common   result codes, kdts_error, portable RNG
        >>matrix   kdts_gemm (cache-blocked, SIMD micro-kernels), vector kernels
        >>lstm     stacked LSTM with a per-step head: init, forward, backward
+       >>gru      stacked GRU with a per-step head: init, forward, backward
        >>loss     hard / soft / sequence losses, distribution mode
        >>adam     Adam / AdamW, gradient clipping
        >>linear   NLinear / DLinear window models, closed-form ridge fit,
@@ -115,7 +116,8 @@
        state. Arrays are row-major, last index fastest; shape comments use
        B batch, T steps, F features, H hidden, O head outputs, h horizon,
        K bins, L layers. The LSTM follows PyTorch's nn.LSTM (gate order
-       i, f, g, o), so weights can be compared with and imported from it.
+       i, f, g, o) and the GRU nn.GRU (gate order r, z, n), so weights can
+       be compared with and imported from them.
 
    LIMITATIONS
        Single precision. CPU only. The SIMD path is fixed at compile time
@@ -397,6 +399,166 @@ KDTSDEF void kdts_lstm_final_state(const kdts_lstm_ws *ws, float *hN, float *cN)
 KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws,
                                        const float *dout, float *dx,
                                        float *dh0, float *dc0, kdts_error *err);
+
+/* ======================================================================== */
+/* >>gru : stacked GRU with a per-step linear head                          */
+/* ======================================================================== */
+
+/* Architecture of a GRU: the same fields, meanings and defaults as
+   kdts_lstm_config (zero-initialized fields take the defaults). */
+typedef struct kdts_gru_config {
+    int input;     /* F: values per time step [1]                             */
+    int hidden;    /* H: units per layer (required, >= 1)                     */
+    int layers;    /* L: stacked layers [1], at most KDTS_MAX_LAYERS           */
+    int horizon;   /* h: values forecast at each step [1]                     */
+    kdts_mode mode;
+    int bins;      /* K: bins per value in KDTS_MODE_DIST [32]                */
+    float bin_lo;  /* range covered by the bins, in normalized units          */
+    float bin_hi;  /* [-4, 4] when both are 0                                 */
+    float dropout; /* inverted dropout on every layer's output while training */
+} kdts_gru_config;
+
+/* A GRU model: configuration, one contiguous parameter buffer and a
+   gradient buffer of the same layout. Layout, for each layer l: W_ih
+   (3H x I_l), W_hh (3H x H), b_ih (3H), b_hh (3H), gate order r, z, n (as
+   PyTorch's nn.GRU: weight_ih_l{l}, weight_hh_l{l}, bias_ih_l{l},
+   bias_hh_l{l}; I_0 = input, I_l = hidden); then the head W (O x H) and
+   b (O), with O = horizon (point) or horizon*bins (dist) as for the LSTM.
+   Each step of a layer, from its input x and the previous state h:
+     r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+     z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+     n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+     h' = (1 - z) * n + z * h
+   The layers are stacked (layer l's outputs are layer l+1's inputs) and
+   the head is applied to the top layer's output at every step. */
+typedef struct kdts_gru {
+    kdts_gru_config cfg;  /* with defaults filled in                        */
+    int outputs;          /* O                                              */
+    size_t nparams;
+    float *params;        /* (nparams) owned                                */
+    float *grads;         /* (nparams) owned, same layout                   */
+    size_t off_wih[KDTS_MAX_LAYERS], off_whh[KDTS_MAX_LAYERS];
+    size_t off_bih[KDTS_MAX_LAYERS], off_bhh[KDTS_MAX_LAYERS];
+    size_t off_head_w, off_head_b;
+} kdts_gru;
+
+/* Fill the defaults of *cfg in place and validate it (the rules of
+   kdts_lstm_config_check). KDTS_ERR_ARG names the bad field in err. */
+KDTSDEF kdts_result kdts_gru_config_check(kdts_gru_config *cfg, kdts_error *err);
+
+/* Number of parameters of an architecture (0 if invalid or overflowing). */
+KDTSDEF size_t kdts_gru_param_count(const kdts_gru_config *cfg);
+
+/* Floating-point operations of one forward pass over a window of T steps
+   (multiply and add counted separately; nonlinearities as one each): per
+   layer and step 2*3H*(I+H) for the products, 6H for the biases, 9H for
+   the cell; the head 2*H*O + O. */
+KDTSDEF double kdts_gru_flops(const kdts_gru_config *cfg, int T);
+/* The same for one forecast: the head on the last step only, as in
+   kdts_gru_forecast. */
+KDTSDEF double kdts_gru_forecast_flops(const kdts_gru_config *cfg, int T);
+
+/* Allocate a model and initialize it from `seed` the way PyTorch does
+   (every weight and bias, the head's too, uniform in +-1/sqrt(H)), with
+   the portable RNG: the same seed gives the same weights everywhere.
+   Gradients start at zero. Free with kdts_gru_free. KDTS_ERR_ARG (bad
+   config), KDTS_ERR_NOMEM; *m untouched on failure. */
+KDTSDEF kdts_result kdts_gru_init(kdts_gru *m, const kdts_gru_config *cfg,
+                                  unsigned long long seed, kdts_error *err);
+/* Re-draw the weights of an initialized model from `seed` (gradients zeroed). */
+KDTSDEF void kdts_gru_reset(kdts_gru *m, unsigned long long seed);
+/* Release a model's buffers (safe on a zeroed or freed model). */
+KDTSDEF void kdts_gru_free(kdts_gru *m);
+/* Set every gradient to zero. */
+KDTSDEF void kdts_gru_zero_grad(kdts_gru *m);
+
+/* Working memory for forward and backward with at most `max_batch`
+   windows of at most `max_steps` steps: what forward keeps for backward
+   (gates, hidden states, dropout masks), packed weights and GEMM scratch;
+   nothing is allocated inside forward or backward. One workspace serves
+   one architecture (any model of that shape). The per-step arrays are in
+   the layout of kdts_lstm_ws: time-major (T,B,...) with one row block,
+   else block after block, each time-major (block k: rows b0 .. b0+nb-1,
+   starting at row b0*T, b0*(T+1) for h). */
+typedef struct kdts_gru_ws {
+    kdts_gru_config cfg;
+    int outputs, max_batch, max_steps, train;
+    int B, T;             /* shape of the last forward                      */
+    int part;             /* row blocks of the last forward: 1, or with
+                             OpenMP one per thread                          */
+    float *mem;           /* one block, carved below                        */
+    size_t mem_floats;
+    float *xin;           /* (T,B,F) layer-0 input                          */
+    float *gates[KDTS_MAX_LAYERS]; /* (T,B,4H): n, r, z and W_hn h + b_hn
+                                      (before the forward's cell: the
+                                      pre-activations in the same order)    */
+    float *h[KDTS_MAX_LAYERS];     /* (T+1,B,H) hidden states, h0 first     */
+    float *drop[KDTS_MAX_LAYERS];  /* (T,B,H) dropped outputs (train+dropout) */
+    float *mask[KDTS_MAX_LAYERS];  /* (T,B,H) dropout scale 0 or 1/(1-p)    */
+    float *out;           /* (T,B,O) head output, time-major whatever part
+                             is; (B,O) after kdts_gru_forecast              */
+    float *outb;          /* (T,B,O) head output in blocks (threads > 1)    */
+    float *wpack_f[KDTS_MAX_LAYERS]; /* W_hh^T packed for the batch forward,
+                                        or W_hh for the single-sequence step */
+    float *wpack_x[KDTS_MAX_LAYERS]; /* W_ih^T (rows n, r, z) packed for a
+                                        batch forward                       */
+    float *wpack_b[KDTS_MAX_LAYERS]; /* W_hh packed for backward (train)    */
+    float *wperm;         /* (4H,max(F,H)) W_ih rows reordered n, r, z, 0   */
+    float *dG, *dA, *dB, *dh, *dout; /* backward scratch (train)            */
+    size_t dg_floats;     /* dG: one block of steps' gradients (4H a row)   */
+    float *tpriv;         /* per thread (threads > 1): private gradient
+                             sums of the backward                           */
+    size_t tpriv_floats;
+    float *scratch;       /* GEMM packing scratch, one per thread           */
+    int threads;          /* threads a forward or backward may use: 1, or
+                             with OpenMP omp_get_max_threads() when the
+                             workspace was made                              */
+    float *bsum;          /* (4H) biases in gate-array order: b_in,
+                             b_ir + b_hr, b_iz + b_hz, b_hn                 */
+    int dropout_active;
+    int trained;          /* the last forward was a training forward        */
+} kdts_gru_ws;
+
+/* Allocate a workspace. train = 0 gives a smaller, forward-only one.
+   KDTS_ERR_ARG (bad config or sizes), KDTS_ERR_NOMEM. */
+KDTSDEF kdts_result kdts_gru_ws_init(kdts_gru_ws *ws, const kdts_gru_config *cfg,
+                                     int max_batch, int max_steps, int train,
+                                     kdts_error *err);
+KDTSDEF void kdts_gru_ws_free(kdts_gru_ws *ws);
+
+/* Forward pass over B windows of T steps.
+   x   (B,T,F) inputs, batch-major;  h0 (L,B,H) initial state or NULL (zeros)
+   out (B,T,O) head output at every step (may be NULL: read ws->out (T,B,O))
+   train: 1 keeps what backward needs and applies dropout (drawn from rng,
+   which may be NULL when cfg.dropout is 0); 0 is inference.
+   KDTS_ERR_SHAPE if B or T exceed the workspace or the workspace was made
+   for another architecture; KDTS_ERR_ARG for train with a forward-only
+   workspace or dropout without rng. */
+KDTSDEF kdts_result kdts_gru_forward(const kdts_gru *m, kdts_gru_ws *ws,
+                                     const float *x, int B, int T,
+                                     const float *h0, float *out, int train,
+                                     kdts_rng *rng, kdts_error *err);
+
+/* Inference forward that applies the head to the last step only: the
+   forecast of each window. out (B,O) (may be NULL: read ws->out (B,O)).
+   Same hidden states as kdts_gru_forward with train = 0 (so
+   kdts_gru_final_state works after it); errors as kdts_gru_forward. */
+KDTSDEF kdts_result kdts_gru_forecast(const kdts_gru *m, kdts_gru_ws *ws,
+                                      const float *x, int B, int T,
+                                      const float *h0, float *out, kdts_error *err);
+
+/* Final hidden states of the last forward (L,B,H). */
+KDTSDEF void kdts_gru_final_state(const kdts_gru_ws *ws, float *hN);
+
+/* Full back-propagation through time of the last training forward.
+   dout (B,T,O) gradient of the loss w.r.t. the head outputs.
+   Adds the parameter gradients into m->grads (call kdts_gru_zero_grad
+   first); writes dx (B,T,F) and dh0 (L,B,H) when not NULL.
+   KDTS_ERR_ARG if the last forward was not a training forward of this
+   architecture. */
+KDTSDEF kdts_result kdts_gru_backward(kdts_gru *m, kdts_gru_ws *ws,
+                                      const float *dout, float *dx,
+                                      float *dh0, kdts_error *err);
 
 /* ======================================================================== */
 /* >>loss : hard, soft and sequence losses, distribution mode               */
@@ -3394,43 +3556,48 @@ static void kdts__lstm_cell(float *gt, const float *bias, const float *cp, float
     }
 }
 
-/* Floats of a gate matrix (4H rows, K columns) packed by kdts__pack_step:
-   H rounded up to whole vectors when there are vectors. */
-static size_t kdts__step_pack_floats(size_t H, size_t K)
+/* Floats of a matrix of G gates (G*H rows, K columns) packed by
+   kdts__pack_gates: H rounded up to whole vectors when there are vectors. */
+static size_t kdts__gates_pack_floats(size_t H, size_t K, int G)
 {
 #ifdef KDTS__VW
     H = (H + KDTS__VW - 1) / KDTS__VW * KDTS__VW;
 #endif
-    return 4 * H * K;
+    return (size_t)G * H * K;
 }
 
-/* Pack a gate matrix W (4H rows: gates i, f, g, o of H units each; K columns;
-   row-major, like W_ih and W_hh) for kdts__lstm_step1. With vectors: chunks
-   of KDTS__VW units as (chunk, k, gate, lane), the last chunk padded with
-   zeros, so one step streams the matrix once front to back; without: each
-   unit as (unit, gate, k). kdts__step_pack_floats(H, K) floats. */
-static void kdts__pack_step(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT W, int H, int K)
+/* Pack a gate matrix W (G*H rows: G gates of H units each, in row order;
+   K columns; row-major, like W_ih and W_hh) for a fused single-sequence
+   step. With vectors: chunks of KDTS__VW units as (chunk, k, gate, lane),
+   the last chunk padded with zeros, so one step streams the matrix once
+   front to back; without: each unit as (unit, gate, k).
+   kdts__gates_pack_floats(H, K, G) floats. */
+static void kdts__pack_gates(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT W, int H, int K, int G)
 {
     int j, k, q;
 #ifdef KDTS__VW
     int l;
-    for (j = 0; j < H; j += KDTS__VW, dst += (size_t)4 * KDTS__VW * K)
-        for (q = 0; q < 4; ++q)
+    for (j = 0; j < H; j += KDTS__VW, dst += (size_t)G * KDTS__VW * K)
+        for (q = 0; q < G; ++q)
             for (l = 0; l < KDTS__VW; ++l) {
                 /* row q*H + j + l of W, read in order, is lane l of gate q */
                 const float *w = W + ((size_t)q * H + j + l) * K;
                 float *d = dst + (size_t)q * KDTS__VW + l;
                 if (j + l < H)
-                    for (k = 0; k < K; ++k) d[(size_t)k * 4 * KDTS__VW] = w[k];
+                    for (k = 0; k < K; ++k) d[(size_t)k * G * KDTS__VW] = w[k];
                 else
-                    for (k = 0; k < K; ++k) d[(size_t)k * 4 * KDTS__VW] = 0.0f;
+                    for (k = 0; k < K; ++k) d[(size_t)k * G * KDTS__VW] = 0.0f;
             }
 #else
     for (j = 0; j < H; ++j)
-        for (q = 0; q < 4; ++q)
+        for (q = 0; q < G; ++q)
             for (k = 0; k < K; ++k) *dst++ = W[((size_t)q * H + j) * K + k];
 #endif
 }
+
+/* The LSTM's four gates i, f, g, o (for kdts__lstm_step1). */
+static size_t kdts__step_pack_floats(size_t H, size_t K) { return kdts__gates_pack_floats(H, K, 4); }
+static void kdts__pack_step(float *dst, const float *W, int H, int K) { kdts__pack_gates(dst, W, H, K, 4); }
 
 #ifdef KDTS__VW
 /* The four gates' pre-activations of one chunk of units (its first n,
@@ -3574,7 +3741,9 @@ static void kdts__lstm_cell_back(const float *gt, const float *cp, const float *
 /* >>lstm                                                                   */
 /* ======================================================================== */
 
-KDTSDEF kdts_result kdts_lstm_config_check(kdts_lstm_config *c, kdts_error *err)
+/* The defaults and field checks of kdts_lstm_config_check (shared by the
+   GRU, whose config has the same fields); not the parameter count. */
+static kdts_result kdts__arch_check(kdts_lstm_config *c, kdts_error *err)
 {
     if (c->input == 0) c->input = 1;
     if (c->layers == 0) c->layers = 1;
@@ -3607,6 +3776,13 @@ KDTSDEF kdts_result kdts_lstm_config_check(kdts_lstm_config *c, kdts_error *err)
     }
     if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "dropout must be in [0, 1)");
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_lstm_config_check(kdts_lstm_config *c, kdts_error *err)
+{
+    kdts_result r = kdts__arch_check(c, err);
+    if (r != KDTS_OK) return r;
     if (kdts_lstm_param_count(c) == 0)
         return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "parameter count overflows");
     return KDTS_OK;
@@ -3617,47 +3793,81 @@ static int kdts__outputs(const kdts_lstm_config *c)
     return c->mode == KDTS_MODE_DIST ? c->horizon * c->bins : c->horizon;
 }
 
-/* Parameter count with overflow checks on an already validated config. */
-static size_t kdts__param_layout(const kdts_lstm_config *c, kdts_lstm *m)
+/* Parameter count of a stacked recurrent network with G gate blocks of H
+   rows per layer (4 for the LSTM, 3 for the GRU) and the head, with
+   overflow checks, on an already validated config; when off is not NULL
+   it receives the offsets: per layer l W_ih, W_hh, b_ih, b_hh at
+   off[4l .. 4l+3], then the head's W and b at off[4L], off[4L+1]. */
+static size_t kdts__rnn_layout(const kdts_lstm_config *c, size_t G, size_t *off)
 {
     size_t H = (size_t)c->hidden, total = 0, t, n;
     int l;
     for (l = 0; l < c->layers; ++l) {
         size_t I = l == 0 ? (size_t)c->input : H;
-        if (m) m->off_wih[l] = total;
-        if (!kdts__mul_ok(4 * H, I, &n) || !kdts__add_ok(total, n, &total)) return 0;
-        if (m) m->off_whh[l] = total;
-        if (!kdts__mul_ok(4 * H, H, &n) || !kdts__add_ok(total, n, &total)) return 0;
-        if (m) m->off_bih[l] = total;
-        total += 4 * H;
-        if (m) m->off_bhh[l] = total;
-        total += 4 * H;
+        if (off) off[4 * l] = total;
+        if (!kdts__mul_ok(G * H, I, &n) || !kdts__add_ok(total, n, &total)) return 0;
+        if (off) off[4 * l + 1] = total;
+        if (!kdts__mul_ok(G * H, H, &n) || !kdts__add_ok(total, n, &total)) return 0;
+        if (off) off[4 * l + 2] = total;
+        total += G * H;
+        if (off) off[4 * l + 3] = total;
+        total += G * H;
     }
-    if (m) m->off_head_w = total;
+    if (off) off[4 * c->layers] = total;
     if (!kdts__mul_ok((size_t)kdts__outputs(c), H, &n) || !kdts__add_ok(total, n, &total)) return 0;
-    if (m) m->off_head_b = total;
+    if (off) off[4 * c->layers + 1] = total;
     if (!kdts__add_ok(total, (size_t)kdts__outputs(c), &total)) return 0;
     if (!kdts__mul_ok(total, 2 * sizeof(float), &t)) return 0;
     return total;
 }
 
-KDTSDEF size_t kdts_lstm_param_count(const kdts_lstm_config *cfg)
+/* Parameter count with overflow checks on an already validated config. */
+static size_t kdts__param_layout(const kdts_lstm_config *c, kdts_lstm *m)
 {
-    if (!cfg || cfg->hidden < 1 || cfg->input < 0 || cfg->layers < 0 || cfg->horizon < 0) return 0;
-    {
-        kdts_lstm_config c = *cfg;
-        if (c.input == 0) c.input = 1;
-        if (c.layers == 0) c.layers = 1;
-        if (c.horizon == 0) c.horizon = 1;
-        if (c.mode == KDTS_MODE_DIST && c.bins == 0) c.bins = 32;
-        if (c.layers > KDTS_MAX_LAYERS || c.input > KDTS_MAX_DIM || c.hidden > KDTS_MAX_DIM ||
-            c.horizon > KDTS_MAX_DIM || (c.mode == KDTS_MODE_DIST && (c.bins < 2 || c.bins > 4096)))
-            return 0;
-        return kdts__param_layout(&c, NULL);
+    size_t off[4 * KDTS_MAX_LAYERS + 2], n = kdts__rnn_layout(c, 4, off);
+    int l;
+    if (m && n) {
+        for (l = 0; l < c->layers; ++l) {
+            m->off_wih[l] = off[4 * l];
+            m->off_whh[l] = off[4 * l + 1];
+            m->off_bih[l] = off[4 * l + 2];
+            m->off_bhh[l] = off[4 * l + 3];
+        }
+        m->off_head_w = off[4 * c->layers];
+        m->off_head_b = off[4 * c->layers + 1];
     }
+    return n;
 }
 
-KDTSDEF double kdts_lstm_flops(const kdts_lstm_config *c, int T)
+/* The defaults of kdts_lstm_config_check on a copy, for the counts: 0 if a
+   field is out of range. */
+static int kdts__arch_defaults(kdts_lstm_config *c)
+{
+    if (c->hidden < 1 || c->input < 0 || c->layers < 0 || c->horizon < 0) return 0;
+    if (c->input == 0) c->input = 1;
+    if (c->layers == 0) c->layers = 1;
+    if (c->horizon == 0) c->horizon = 1;
+    if (c->mode == KDTS_MODE_DIST && c->bins == 0) c->bins = 32;
+    if (c->layers > KDTS_MAX_LAYERS || c->input > KDTS_MAX_DIM || c->hidden > KDTS_MAX_DIM ||
+        c->horizon > KDTS_MAX_DIM || (c->mode == KDTS_MODE_DIST && (c->bins < 2 || c->bins > 4096)))
+        return 0;
+    return 1;
+}
+
+KDTSDEF size_t kdts_lstm_param_count(const kdts_lstm_config *cfg)
+{
+    kdts_lstm_config c;
+    if (!cfg) return 0;
+    c = *cfg;
+    if (!kdts__arch_defaults(&c)) return 0;
+    return kdts__param_layout(&c, NULL);
+}
+
+/* Forward FLOPs of a stacked recurrent network with G gate blocks per
+   layer (products 2*G*H*(I+H), biases 2*G*H) and `cell` operations per
+   hidden unit and step, plus the head at every step (head_steps = T) or
+   at the last one (1). */
+static double kdts__rnn_flops(const kdts_lstm_config *c, int T, double G, double cell, int head_steps)
 {
     double H = c->hidden, f = 0.0;
     int l, L = c->layers ? c->layers : 1;
@@ -3665,27 +3875,31 @@ KDTSDEF double kdts_lstm_flops(const kdts_lstm_config *c, int T)
                                       : (c->horizon ? c->horizon : 1);
     for (l = 0; l < L; ++l) {
         double I = l == 0 ? (c->input ? c->input : 1) : H;
-        f += 2.0 * 4.0 * H * (I + H) + 4.0 * 2.0 * H /* biases */ + 10.0 * H /* cell */;
+        f += 2.0 * G * H * (I + H) + G * 2.0 * H /* biases */ + cell * H /* cell */;
     }
-    f += 2.0 * H * O + O;
-    return f * T;
+    return f * T + (double)head_steps * (2.0 * H * O + O);
 }
+
+KDTSDEF double kdts_lstm_flops(const kdts_lstm_config *c, int T) { return kdts__rnn_flops(c, T, 4.0, 10.0, T); }
 
 KDTSDEF double kdts_lstm_forecast_flops(const kdts_lstm_config *c, int T)
 {
-    double H = c->hidden;
-    int O = c->mode == KDTS_MODE_DIST ? (c->horizon ? c->horizon : 1) * (c->bins ? c->bins : 32)
-                                      : (c->horizon ? c->horizon : 1);
-    return T < 1 ? 0.0 : kdts_lstm_flops(c, T) - (T - 1) * (2.0 * H * O + O);
+    return T < 1 ? 0.0 : kdts__rnn_flops(c, T, 4.0, 10.0, 1);
+}
+
+/* p (n) uniform in +-1/sqrt(H) from seed (PyTorch's recurrent init). */
+static void kdts__init_uniform(float *p, size_t n, int H, unsigned long long seed)
+{
+    kdts_rng r;
+    size_t i;
+    float k = 1.0f / sqrtf((float)H);
+    kdts_rng_seed(&r, seed);
+    for (i = 0; i < n; ++i) p[i] = (2.0f * kdts_rng_uniform(&r) - 1.0f) * k;
 }
 
 KDTSDEF void kdts_lstm_reset(kdts_lstm *m, unsigned long long seed)
 {
-    kdts_rng r;
-    size_t i;
-    float k = 1.0f / sqrtf((float)m->cfg.hidden);
-    kdts_rng_seed(&r, seed);
-    for (i = 0; i < m->nparams; ++i) m->params[i] = (2.0f * kdts_rng_uniform(&r) - 1.0f) * k;
+    kdts__init_uniform(m->params, m->nparams, m->cfg.hidden, seed);
     kdts_lstm_zero_grad(m);
 }
 
@@ -3751,6 +3965,24 @@ static int kdts__bwd_block(int B, int H, int T)
     return tb > (size_t)T ? T : (int)tb;
 }
 
+/* Floats of one thread's private gradient sums in a backward with R gate
+   rows (4H for the LSTM, 3H for the GRU), layer input width I and O head
+   outputs: dW_hh (R,H), dW_ih (R,I), the two biases (R each), the head's
+   dW (O,H) and db (O). */
+static size_t kdts__priv_floats(size_t R, size_t H, size_t I, size_t O) { return R * (H + I + 2) + O * (H + 1); }
+
+/* In a workspace layout walk (locals base, off, ok): the next `count`
+   floats, rounded to 16 (64 bytes), for ptr; only counted when base is
+   NULL; ok = 0 on overflow. */
+#define KDTS__CARVE(ptr, count)                                                     \
+    do {                                                                            \
+        size_t n_ = (count), r_;                                                    \
+        if (n_ > ((size_t)-1) / 8) ok = 0;                                          \
+        r_ = (n_ + 15) & ~(size_t)15;                                               \
+        if (!kdts__add_ok(off, r_, &off)) ok = 0;                                   \
+        if (base && ok) (ptr) = base + off - r_;                                    \
+    } while (0)
+
 /* Walk the workspace layout: with base == NULL only count floats. Every
    carved block is rounded to 16 floats (64 bytes). Returns 0 on overflow. */
 static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
@@ -3760,14 +3992,6 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
     size_t F = (size_t)c->input, O = (size_t)ws->outputs, off = 0, TB;
     size_t maxI = F > H ? F : H;
     int l, ok = 1;
-#define KDTS__CARVE(ptr, count)                                                     \
-    do {                                                                            \
-        size_t n_ = (count), r_;                                                    \
-        if (n_ > ((size_t)-1) / 8) ok = 0;                                          \
-        r_ = (n_ + 15) & ~(size_t)15;                                               \
-        if (!kdts__add_ok(off, r_, &off)) ok = 0;                                   \
-        if (base && ok) (ptr) = base + off - r_;                                    \
-    } while (0)
     if (!kdts__mul_ok(T, B, &TB)) return 0;
     if (TB > ((size_t)-1) / 64 / (maxI + 4 * H + O + 1)) return 0;
     KDTS__CARVE(ws->xin, TB * F);
@@ -3800,7 +4024,7 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
         KDTS__CARVE(ws->dG, ws->dg_floats);
         if (ws->threads > 1) {
             /* dW_hh, dW_ih, two bias sums, the head's dW and db */
-            ws->tpriv_floats = (4 * H * (H + maxI + 2) + O * (H + 1) + 15) & ~(size_t)15;
+            ws->tpriv_floats = (kdts__priv_floats(4 * H, H, maxI, O) + 15) & ~(size_t)15;
             KDTS__CARVE(ws->tpriv, ws->tpriv_floats * (size_t)ws->threads);
         }
         KDTS__CARVE(ws->dA, TB * maxI);
@@ -3811,7 +4035,6 @@ static size_t kdts__ws_layout(kdts_lstm_ws *ws, float *base)
     }
     KDTS__CARVE(ws->scratch, KDTS__GEMM_SCRATCH * (size_t)ws->threads);
     KDTS__CARVE(ws->bsum, 4 * H);
-#undef KDTS__CARVE
     return ok ? off : 0;
 }
 
@@ -3900,17 +4123,18 @@ static void kdts__share(int n, int nt, int tid, int q, int *i0, int *cnt)
     if (*cnt < 0) *cnt = 0;
 }
 
-/* Row blocks for a batch of B in workspace ws (kdts_lstm_ws.part): with
-   OpenMP one per thread when the batch is large enough to split, else 1. */
-static int kdts__parts(const kdts_lstm_ws *ws, int B)
+/* Row blocks for a batch of B in a workspace made for `threads` threads
+   (kdts_lstm_ws.part, kdts_gru_ws.part): with OpenMP one per thread when
+   the batch is large enough to split, else 1. */
+static int kdts__parts(int threads, int B)
 {
 #ifdef _OPENMP
     int p = omp_get_max_threads();
     if (B < 2 * KDTS__MR || omp_in_parallel() || p < 2) return 1;
-    if (p > ws->threads) p = ws->threads;
+    if (p > threads) p = threads;
     return p < B / KDTS__MR ? p : B / KDTS__MR; /* blocks of KDTS__MR rows or more */
 #else
-    (void)ws;
+    (void)threads;
     (void)B;
     return 1;
 #endif
@@ -3988,8 +4212,8 @@ static void kdts__proj_small(float *KDTS__RESTRICT G, const float *KDTS__RESTRIC
 }
 
 /* For a univariate input x (rows) and dG (rows,n; rows ld apart), in one
-   pass over dG: gw (n) += dG^T x and gb1, gb2 (n) += the column sums of dG
-   (a GEMM with N = 1 is mostly overhead). Even and odd rows go to separate
+   pass over dG: gw (n) += dG^T x and gb1 and, when not NULL, gb2 (n) +=
+   the column sums of dG (a GEMM with N = 1 is mostly overhead). Even and odd rows go to separate
    accumulators (shorter chains). */
 static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const float *dG, const float *x, size_t rows,
                                    int n, size_t ld)
@@ -4013,7 +4237,7 @@ static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const floa
         }
         s0 = kdts__vadd(s0, s1);
         kdts__vst(gb1 + j, kdts__vadd(kdts__vld(gb1 + j), s0));
-        kdts__vst(gb2 + j, kdts__vadd(kdts__vld(gb2 + j), s0));
+        if (gb2) kdts__vst(gb2 + j, kdts__vadd(kdts__vld(gb2 + j), s0));
         kdts__vst(gw + j, kdts__vadd(kdts__vld(gw + j), kdts__vadd(w0, w1)));
     }
 #endif
@@ -4025,21 +4249,87 @@ static void kdts__dgrad_univariate(float *gw, float *gb1, float *gb2, const floa
             w += x[r] * d;
         }
         gb1[j] += s;
-        gb2[j] += s;
+        if (gb2) gb2[j] += s;
         gw[j] += w;
     }
 }
 
 /* ---- forward ------------------------------------------------------------ */
 
+/* The outputs of a layer (H wide) at step 0 of the row block (b0, nb) of
+   a forward over T steps, in the blocked layout of the workspaces: with
+   dropout the dropped outputs drop (blocks of T*nb rows), else the hidden
+   states h (blocks of (T+1)*nb rows, the initial state first); its steps
+   are nb rows apart. */
+static const float *kdts__block_out(const float *h, const float *drop, int T, int H, int b0, int nb)
+{
+    if (drop) return drop + (size_t)b0 * T * H;
+    return h + ((size_t)b0 * (T + 1) + (size_t)nb) * H;
+}
+
 /* The input of layer l (l == layers: the head's) at step 0 of the row
    block (b0, nb) of the last forward; its steps are nb rows apart. */
 static const float *kdts__layer_input(const kdts_lstm_ws *ws, int l, int b0, int nb)
 {
-    size_t H = (size_t)ws->cfg.hidden, T = (size_t)ws->T;
-    if (l == 0) return ws->xin + (size_t)b0 * T * ws->cfg.input;
-    if (ws->dropout_active) return ws->drop[l - 1] + (size_t)b0 * T * H;
-    return ws->h[l - 1] + ((size_t)b0 * (T + 1) + (size_t)nb) * H;
+    if (l == 0) return ws->xin + (size_t)b0 * ws->T * ws->cfg.input;
+    return kdts__block_out(ws->h[l - 1], ws->dropout_active ? ws->drop[l - 1] : NULL, ws->T, ws->cfg.hidden, b0, nb);
+}
+
+/* Inverted dropout on one layer's outputs: mask (T steps x B rows x H, in
+   the blocked layout of P row blocks) gets 1/(1-p) with probability 1-p,
+   else 0, drawn from rng in (t, b, unit) order whatever the blocks, so the
+   masks do not depend on the number of threads. */
+static void kdts__dropout_draw(float *mask, int B, int T, int H, int P, float p, kdts_rng *rng)
+{
+    float keep = 1.0f - p, scale = 1.0f / keep;
+    int k, b0, nb, t, r;
+    for (t = 0; t < T; ++t)
+        for (k = 0; k < P; ++k) {
+            float *mk;
+            kdts__block(B, P, k, &b0, &nb);
+            mk = mask + ((size_t)b0 * T + (size_t)t * nb) * H;
+            for (r = 0; r < nb * H; ++r) mk[r] = kdts_rng_uniform(rng) < keep ? scale : 0.0f;
+        }
+}
+
+/* The head of a forward over B rows of T steps in P row blocks: out = Top
+   W^T + b at every step, or (last) at the last one; Top: the top layer's
+   outputs h / drop as in kdts__block_out. Each thread on its row blocks:
+   all their steps in one product (into outb with several blocks, then
+   those rows into wsout (T,B,O); one block is already in that order), or
+   the last step into wsout (B,O); then into out ((B,T,O) or (B,O)) when
+   not NULL. One block: a team of one, so the product may still be split
+   across threads by kdts__gemm_core. scratch: KDTS__GEMM_SCRATCH floats
+   per thread. */
+static void kdts__head_fwd(const float *hw, const float *hb, const float *h, const float *drop, int B, int T, int H,
+                           int O, int P, int last, float *wsout, float *outb, float *out, float *scratch)
+{
+    KDTS__TEAM_BEGIN(P)
+    {
+        int k, b0, nb, t;
+        float *scr = scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
+        for (k = tid_; k < P; k += nt_) {
+            const float *top;
+            float *ob;
+            size_t rows;
+            kdts__block(B, P, k, &b0, &nb);
+            if (nb <= 0) continue;
+            top = kdts__block_out(h, drop, T, H, b0, nb);
+            if (last) top += (size_t)(T - 1) * nb * H;
+            rows = last ? (size_t)nb : (size_t)T * nb;
+            ob = last ? wsout + (size_t)b0 * O : (P > 1 ? outb : wsout) + (size_t)b0 * T * O;
+            kdts__fill_rows(ob, hb, (size_t)O, rows);
+            kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, top, H, hw, H, 1.0f, ob, O, scr, NULL);
+            if (last) {
+                if (out) memcpy(out + (size_t)b0 * O, ob, (size_t)nb * O * sizeof(float));
+                continue;
+            }
+            for (t = 0; P > 1 && t < T; ++t)
+                memcpy(wsout + ((size_t)t * B + b0) * O, ob + (size_t)t * nb * O, (size_t)nb * O * sizeof(float));
+            if (out) kdts__swap_bt(out + (size_t)b0 * T * O, ob, nb, T, O, 0);
+        }
+    }
+    KDTS__TEAM_END
 }
 
 /* The forward pass; last != 0 applies the head to the last step only
@@ -4066,7 +4356,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
     ws->B = B;
     ws->T = T;
     ws->dropout_active = train && c->dropout > 0.0f && ws->drop[0] != NULL;
-    ws->part = P = B == 1 ? 1 : kdts__parts(ws, B);
+    ws->part = P = B == 1 ? 1 : kdts__parts(ws->threads, B);
     /* (B,T,F) -> (T,B,F), block by block */
     kdts__swap_blocks(ws->xin, x, B, T, F, P, 1);
     for (l = 0; l < L; ++l) {
@@ -4076,19 +4366,7 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
         float *bs = ws->bsum;
         int I = l == 0 ? F : H, j, narrow = kdts__narrow(I, H);
         for (j = 0; j < 4 * H; ++j) bs[j] = bih[j] + bhh[j];
-        if (ws->dropout_active) {
-            /* inverted dropout on this layer's outputs: the scales drawn in
-               (t, b, unit) order whatever the blocks */
-            float keep = 1.0f - c->dropout, scale = 1.0f / keep;
-            int k, b0, nb, t, r;
-            for (t = 0; t < T; ++t)
-                for (k = 0; k < P; ++k) {
-                    float *mk;
-                    kdts__block(B, P, k, &b0, &nb);
-                    mk = ws->mask[l] + ((size_t)b0 * T + (size_t)t * nb) * H;
-                    for (r = 0; r < nb * H; ++r) mk[r] = kdts_rng_uniform(rng) < keep ? scale : 0.0f;
-                }
-        }
+        if (ws->dropout_active) kdts__dropout_draw(ws->mask[l], B, T, H, P, c->dropout, rng);
         if (B == 1) {
             /* One sequence: each step fused, weights packed for it. The
                input part of the pre-activations (W_ih x_t + b_ih + b_hh):
@@ -4181,38 +4459,9 @@ static kdts_result kdts__lstm_fwd(const kdts_lstm *m, kdts_lstm_ws *ws, const fl
         }
         KDTS__TEAM_END
     }
-    /* The head: out = H_top W^T + b at every step, or at the last one.
-       Each thread on its row blocks: all their steps in one product (into
-       ws->outb with several blocks, then those rows into ws->out (T,B,O);
-       one block is already in that order), or the last step into ws->out
-       (B,O); then into out. One block: a team of one, so the product may
-       still be split across threads by kdts__gemm_core. */
-    KDTS__TEAM_BEGIN(P)
-    {
-        int k, b0, nb, t;
-        float *scr = ws->scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
-        for (k = tid_; k < P; k += nt_) {
-            const float *top;
-            float *ob;
-            size_t rows;
-            kdts__block(B, P, k, &b0, &nb);
-            if (nb <= 0) continue;
-            top = kdts__layer_input(ws, L, b0, nb);
-            if (last) top += (size_t)(T - 1) * nb * H;
-            rows = last ? (size_t)nb : (size_t)T * nb;
-            ob = last ? ws->out + (size_t)b0 * O : (P > 1 ? ws->outb : ws->out) + (size_t)b0 * T * O;
-            kdts__fill_rows(ob, hb, (size_t)O, rows);
-            kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, (int)rows, O, H, 1.0f, top, H, hw, H, 1.0f, ob, O, scr, NULL);
-            if (last) {
-                if (out) memcpy(out + (size_t)b0 * O, ob, (size_t)nb * O * sizeof(float));
-                continue;
-            }
-            for (t = 0; P > 1 && t < T; ++t)
-                memcpy(ws->out + ((size_t)t * B + b0) * O, ob + (size_t)t * nb * O, (size_t)nb * O * sizeof(float));
-            if (out) kdts__swap_bt(out + (size_t)b0 * T * O, ob, nb, T, O, 0);
-        }
-    }
-    KDTS__TEAM_END
+    /* the head at every step, or at the last one */
+    kdts__head_fwd(hw, hb, ws->h[L - 1], ws->dropout_active ? ws->drop[L - 1] : NULL, B, T, H, O, P, last, ws->out,
+                   ws->outb, out, ws->scratch);
     return KDTS_OK;
 }
 
@@ -4297,6 +4546,48 @@ static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, 
 
 /* ---- backward ----------------------------------------------------------- */
 
+/* The head's part of the backward for one row block: rows rows of dout
+   dok (rows,O) and of the top layer's outputs top (rows,H): hdw (O,H) +=
+   dok^T top, hdb (O) += the column sums of dok (one block: a team of one,
+   so the product may still be split by kdts__gemm_core), and dL/dTop into
+   dH (rows,H) = dok W. */
+static void kdts__head_back(const float *hw, float *hdw, float *hdb, const float *dok, const float *top, size_t rows,
+                            int H, int O, float *dH, float *scr)
+{
+    kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, (int)rows, 1.0f, dok, O, top, H, 1.0f, hdw, H, scr, NULL);
+    kdts__colsum_add(hdb, NULL, dok, rows, O, (size_t)O);
+    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)rows, H, O, 1.0f, dok, O, hw, H, 0.0f, dH, H, scr, NULL);
+}
+
+/* The team's private gradient sums (per thread, `stride` floats apart in
+   tpriv, laid out as kdts__priv_floats says) added into the gradients,
+   thread tid of nt its share of the R gate rows (and, with head, of the O
+   head rows). Every thread of the team calls it after a barrier. */
+static void kdts__priv_reduce(const float *tpriv, size_t stride, int nt, int tid, int R, int H, int I, int O, int head,
+                              float *gwhh, float *gwih, float *gbih, float *gbhh, float *ghw, float *ghb)
+{
+    int p, j, m0, mn, o0, on;
+    kdts__share(R, nt, tid, 16, &m0, &mn);
+    kdts__share(O, nt, tid, 1, &o0, &on);
+    for (p = 0; p < nt; ++p) {
+        const float *q = tpriv + (size_t)p * stride;
+        for (j = m0 * H; j < (m0 + mn) * H; ++j) gwhh[j] += q[j];
+        q += (size_t)R * H;
+        for (j = m0 * I; j < (m0 + mn) * I; ++j) gwih[j] += q[j];
+        q += (size_t)R * I;
+        for (j = m0; j < m0 + mn; ++j) {
+            gbih[j] += q[j];
+            gbhh[j] += q[R + j];
+        }
+        q += 2 * (size_t)R;
+        if (head) {
+            for (j = o0 * H; j < (o0 + on) * H; ++j) ghw[j] += q[j];
+            q += (size_t)O * H;
+            for (j = o0; j < o0 + on; ++j) ghb[j] += q[j];
+        }
+    }
+}
+
 KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const float *dout,
                                        float *dx, float *dh0, float *dc0, kdts_error *err)
 {
@@ -4331,7 +4622,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
            the gradients at the end, each thread a share of the gate rows. */
         KDTS__TEAM_BEGIN(P)
         {
-            int k, b0, nb, m0, mn, t0, t1, t;
+            int k, b0, nb, t0, t1, t;
             size_t G4 = (size_t)4 * H;
             float *scr = ws->scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
             float *pv = nt_ > 1 ? ws->tpriv + (size_t)tid_ * ws->tpriv_floats : NULL;
@@ -4345,7 +4636,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                 g2 = g1 + G4;
                 hdw = g2 + G4;
                 hdb = hdw + (size_t)O * H;
-                memset(pv, 0, (G4 * (size_t)(H + I + 2) + (size_t)O * (H + 1)) * sizeof(float));
+                memset(pv, 0, kdts__priv_floats(G4, (size_t)H, (size_t)I, (size_t)O) * sizeof(float));
             }
             for (k = tid_; k < P; k += nt_) {
                 /* this block's rows of every array, nb per step */
@@ -4364,17 +4655,9 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                 dHk = dH + (size_t)b0 * T * H;
                 dBk = dBelow + (size_t)b0 * T * I;
                 dGk = ws->dG + (size_t)b0 * tb * G4;
-                if (head) {
-                    /* the head: dW += dOut^T Htop, db += the column sums
-                       of dOut (one block: a team of one, so the product
-                       may still be split by kdts__gemm_core), dL/dh_top =
-                       dOut W */
-                    kdts__gemm_core(KDTS_TRANS, KDTS_NOTRANS, O, H, T * nb, 1.0f, dok, O,
-                                    kdts__layer_input(ws, L, b0, nb), H, 1.0f, hdw, H, scr, NULL);
-                    kdts__colsum_add(hdb, NULL, dok, (size_t)T * nb, O, (size_t)O);
-                    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, T * nb, H, O, 1.0f, dok, O, hw, H, 0.0f, dHk, H,
-                                      scr, NULL);
-                }
+                if (head) /* the head: its dW, db and dL/dh_top */
+                    kdts__head_back(hw, hdw, hdb, dok, kdts__layer_input(ws, L, b0, nb), (size_t)T * nb, H, O, dHk,
+                                    scr);
                 if (ws->dropout_active) {
                     /* the dropout mask on what comes from above */
                     const float *mk = ws->mask[l] + (size_t)b0 * T * H;
@@ -4426,27 +4709,9 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
             if (pv) {
                 /* the team's private sums into the gradients, each thread
                    its share of the gate rows (and of the head's rows) */
-                int p, j, o0, on;
                 KDTS__TEAM_BARRIER
-                kdts__share(4 * H, nt_, tid_, 16, &m0, &mn);
-                kdts__share(O, nt_, tid_, 1, &o0, &on);
-                for (p = 0; p < nt_; ++p) {
-                    const float *q = ws->tpriv + (size_t)p * ws->tpriv_floats;
-                    for (j = m0 * H; j < (m0 + mn) * H; ++j) gwhh[j] += q[j];
-                    q += G4 * H;
-                    for (j = m0 * I; j < (m0 + mn) * I; ++j) gwih[j] += q[j];
-                    q += G4 * I;
-                    for (j = m0; j < m0 + mn; ++j) {
-                        gbih[j] += q[j];
-                        gbhh[j] += q[G4 + j];
-                    }
-                    q += 2 * G4;
-                    if (head) {
-                        for (j = o0 * H; j < (o0 + on) * H; ++j) ghw[j] += q[j];
-                        q += (size_t)O * H;
-                        for (j = o0; j < o0 + on; ++j) ghb[j] += q[j];
-                    }
-                }
+                kdts__priv_reduce(ws->tpriv, ws->tpriv_floats, nt_, tid_, 4 * H, H, I, O, head, gwhh, gwih, gbih,
+                                  gbhh, ghw, ghb);
             }
         }
         KDTS__TEAM_END
@@ -4461,6 +4726,876 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
         }
     }
     return KDTS_OK;
+}
+
+/* ======================================================================== */
+/* >>gru                                                                    */
+/* ======================================================================== */
+
+/* The gate arrays. Every step keeps a row of 4H floats per sequence
+   (kdts_gru_ws.gates; the backward's dG has the same layout), in four
+   blocks of H units:
+     0  the candidate's input part  a_ni = W_in x + b_in   (after the cell: n)
+     1  a_r = W_ir x + W_hr h + b_ir + b_hr                 (after: r)
+     2  a_z = W_iz x + W_hz h + b_iz + b_hz                 (after: z)
+     3  the candidate's hidden part a_nh = W_hn h + b_hn    (kept)
+   so that the input product fills blocks 0..2 at once (W_ih with its rows
+   reordered n, r, z: kdts_gru_ws.wperm) and the recurrent product blocks
+   1..3 at once (W_hh as stored, r, z, n), each one GEMM. Then
+     n = tanh(a_ni + r * a_nh),  h' = n + z * (h - n)   (= (1-z) n + z h). */
+
+static void kdts__gru_to_lstm_cfg(kdts_lstm_config *d, const kdts_gru_config *s)
+{
+    d->input = s->input;
+    d->hidden = s->hidden;
+    d->layers = s->layers;
+    d->horizon = s->horizon;
+    d->mode = s->mode;
+    d->bins = s->bins;
+    d->bin_lo = s->bin_lo;
+    d->bin_hi = s->bin_hi;
+    d->dropout = s->dropout;
+}
+
+static void kdts__gru_from_lstm_cfg(kdts_gru_config *d, const kdts_lstm_config *s)
+{
+    d->input = s->input;
+    d->hidden = s->hidden;
+    d->layers = s->layers;
+    d->horizon = s->horizon;
+    d->mode = s->mode;
+    d->bins = s->bins;
+    d->bin_lo = s->bin_lo;
+    d->bin_hi = s->bin_hi;
+    d->dropout = s->dropout;
+}
+
+KDTSDEF size_t kdts_gru_param_count(const kdts_gru_config *cfg)
+{
+    kdts_lstm_config c;
+    if (!cfg) return 0;
+    kdts__gru_to_lstm_cfg(&c, cfg);
+    if (!kdts__arch_defaults(&c)) return 0;
+    return kdts__rnn_layout(&c, 3, NULL);
+}
+
+KDTSDEF kdts_result kdts_gru_config_check(kdts_gru_config *cfg, kdts_error *err)
+{
+    kdts_lstm_config c;
+    kdts_result r;
+    kdts__gru_to_lstm_cfg(&c, cfg);
+    r = kdts__arch_check(&c, err);
+    if (r != KDTS_OK) return r;
+    kdts__gru_from_lstm_cfg(cfg, &c);
+    if (kdts_gru_param_count(cfg) == 0)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "parameter count overflows");
+    return KDTS_OK;
+}
+
+/* Cell operations per unit: the sigmoids of r and z (2); n: a multiply,
+   an add and the tanh (3); h' = (1 - z) n + z h as the formula reads: a
+   subtract, two multiplies and an add (4; kdts computes n + z (h - n),
+   one multiply fewer): 9 */
+KDTSDEF double kdts_gru_flops(const kdts_gru_config *cfg, int T)
+{
+    kdts_lstm_config c;
+    kdts__gru_to_lstm_cfg(&c, cfg);
+    return kdts__rnn_flops(&c, T, 3.0, 9.0, T);
+}
+
+KDTSDEF double kdts_gru_forecast_flops(const kdts_gru_config *cfg, int T)
+{
+    kdts_lstm_config c;
+    kdts__gru_to_lstm_cfg(&c, cfg);
+    return T < 1 ? 0.0 : kdts__rnn_flops(&c, T, 3.0, 9.0, 1);
+}
+
+KDTSDEF void kdts_gru_zero_grad(kdts_gru *m)
+{
+    if (m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+}
+
+KDTSDEF void kdts_gru_reset(kdts_gru *m, unsigned long long seed)
+{
+    kdts__init_uniform(m->params, m->nparams, m->cfg.hidden, seed);
+    kdts_gru_zero_grad(m);
+}
+
+KDTSDEF kdts_result kdts_gru_init(kdts_gru *m, const kdts_gru_config *cfg, unsigned long long seed,
+                                  kdts_error *err)
+{
+    kdts_gru t;
+    kdts_lstm_config lc;
+    kdts_result r;
+    size_t off[4 * KDTS_MAX_LAYERS + 2];
+    int l;
+    if (!m || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "gru: NULL model or config");
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_gru_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    kdts__gru_to_lstm_cfg(&lc, &t.cfg);
+    t.outputs = kdts__outputs(&lc);
+    t.nparams = kdts__rnn_layout(&lc, 3, off);
+    for (l = 0; l < t.cfg.layers; ++l) {
+        t.off_wih[l] = off[4 * l];
+        t.off_whh[l] = off[4 * l + 1];
+        t.off_bih[l] = off[4 * l + 2];
+        t.off_bhh[l] = off[4 * l + 3];
+    }
+    t.off_head_w = off[4 * t.cfg.layers];
+    t.off_head_b = off[4 * t.cfg.layers + 1];
+    t.params = kdts__falloc(t.nparams);
+    t.grads = kdts__falloc(t.nparams);
+    if (!t.params || !t.grads) {
+        kdts__free_aligned(t.params);
+        kdts__free_aligned(t.grads);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for %lu parameters",
+                          (unsigned long)t.nparams);
+    }
+    *m = t;
+    kdts_gru_reset(m, seed);
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_gru_free(kdts_gru *m)
+{
+    if (!m) return;
+    kdts__free_aligned(m->params);
+    kdts__free_aligned(m->grads);
+    m->params = m->grads = NULL;
+    m->nparams = 0;
+}
+
+/* ---- GRU cell kernels ----------------------------------------------------- */
+
+#ifdef KDTS__VW
+/* The cell on one vector of hidden units (the first n lanes, 0 < n <=
+   KDTS__VW) from the pre-activations ani, ar, az, anh (blocks 0..3, biases
+   included) and the previous state hp: h = n + z (hp - n); when gates is
+   not NULL n, r, z and anh go to gates, gates + H, + 2H, + 3H. */
+static KDTS__AINLINE void kdts__gru_vec(kdts__v ani, kdts__v ar, kdts__v az, kdts__v anh, const float *hp, float *h,
+                                        float *gates, int H, int n)
+{
+    kdts__v vr = kdts__vsigmoid(ar), vz = kdts__vsigmoid(az);
+    kdts__v vn = kdts__vtanh(kdts__vfma(vr, anh, ani));
+    kdts__v vh = kdts__vfma(vz, kdts__vsub(kdts__vldn(hp, n), vn), vn);
+    if (gates) {
+        kdts__vstn(gates, vn, n);
+        kdts__vstn(gates + H, vr, n);
+        kdts__vstn(gates + 2 * H, vz, n);
+        kdts__vstn(gates + 3 * H, anh, n);
+    }
+    kdts__vstn(h, vh, n);
+}
+#else
+/* Without vectors, the same for one hidden unit; a: the four blocks'
+   pre-activations. */
+static void kdts__gru_one(const float *a, float hp, float *h, float *gates, int H)
+{
+    float vr = kdts__sigmoidf(a[1]), vz = kdts__sigmoidf(a[2]), vn = tanhf(a[0] + vr * a[3]);
+    if (gates) {
+        gates[0] = vn;
+        gates[H] = vr;
+        gates[2 * H] = vz;
+        gates[3 * H] = a[3];
+    }
+    *h = vn + vz * (hp - vn);
+}
+#endif
+
+/* Fused cell for one step of B rows: g (B,4H) pre-activations in the
+   gate-array layout, in place (becomes n, r, z, a_nh); bias (3H: b_in,
+   b_ir + b_hr, b_iz + b_hz), when not NULL, added to blocks 0..2 first;
+   previous state hp and new state h (B,H each). */
+static void kdts__gru_cell(float *gt, const float *bias, const float *hp, float *h, int B, int H)
+{
+    int b, j;
+    for (b = 0; b < B; ++b) {
+        float *g = gt + (size_t)b * 4 * H;
+        size_t o = (size_t)b * H;
+#ifdef KDTS__VW
+        for (j = 0; j < H; j += KDTS__VW) {
+            int n = H - j < KDTS__VW ? H - j : KDTS__VW;
+            kdts__v ani = kdts__vldn(g + j, n), ar = kdts__vldn(g + H + j, n);
+            kdts__v az = kdts__vldn(g + 2 * H + j, n), anh = kdts__vldn(g + 3 * H + j, n);
+            if (bias) {
+                ani = kdts__vadd(ani, kdts__vldn(bias + j, n));
+                ar = kdts__vadd(ar, kdts__vldn(bias + H + j, n));
+                az = kdts__vadd(az, kdts__vldn(bias + 2 * H + j, n));
+            }
+            kdts__gru_vec(ani, ar, az, anh, hp + o + j, h + o + j, g + j, H, n);
+        }
+#else
+        for (j = 0; j < H; ++j) {
+            float a[4];
+            int q;
+            for (q = 0; q < 4; ++q) a[q] = g[q * H + j] + (bias && q < 3 ? bias[q * H + j] : 0.0f);
+            kdts__gru_one(a, hp[o + j], h + o + j, g + j, H);
+        }
+#endif
+    }
+}
+
+/* Backward of the cell for one step of B rows. gt: n, r, z, a_nh (B,4H);
+   hp: h_{t-1} (B,H); dh: the total dL/dh_t (B,H); dz: out (B,4H), the
+   gradient w.r.t. the four blocks' pre-activations; dprev (B,H), when not
+   NULL: the direct part of dL/dh_{t-1}, added (add != 0) or stored.
+     da_n  = dh (1 - z) (1 - n^2)      (block 0: d a_ni = d a_n)
+     da_r  = da_n a_nh r (1 - r)        da_z = dh (hp - n) z (1 - z)
+     da_nh = da_n r                     dL/dh_{t-1} (direct) = dh z */
+static void kdts__gru_cell_back(const float *gt, const float *hp, const float *dh, float *dz, float *dprev, int add,
+                                int B, int H)
+{
+    int b, j;
+    for (b = 0; b < B; ++b) {
+        const float *gn = gt + (size_t)b * 4 * H, *gr = gn + H, *gz = gr + H, *ga = gz + H;
+        float *zn = dz + (size_t)b * 4 * H, *zr = zn + H, *zz = zr + H, *za = zz + H;
+        const float *hpb = hp + (size_t)b * H, *dhb = dh + (size_t)b * H;
+        float *dpb = dprev ? dprev + (size_t)b * H : NULL;
+        j = 0;
+#ifdef KDTS__VW
+        {
+            kdts__v one = kdts__vset(1.0f);
+            for (; j + KDTS__VW <= H; j += KDTS__VW) {
+                kdts__v n = kdts__vld(gn + j), r = kdts__vld(gr + j), z = kdts__vld(gz + j);
+                kdts__v d = kdts__vld(dhb + j);
+                kdts__v dan = kdts__vmul(kdts__vmul(d, kdts__vsub(one, z)), kdts__vsub(one, kdts__vmul(n, n)));
+                kdts__vst(zn + j, dan);
+                kdts__vst(za + j, kdts__vmul(dan, r));
+                kdts__vst(zr + j, kdts__vmul(kdts__vmul(dan, kdts__vld(ga + j)), kdts__vmul(r, kdts__vsub(one, r))));
+                kdts__vst(zz + j, kdts__vmul(kdts__vmul(d, kdts__vsub(kdts__vld(hpb + j), n)),
+                                             kdts__vmul(z, kdts__vsub(one, z))));
+                if (dpb) kdts__vst(dpb + j, add ? kdts__vfma(d, z, kdts__vld(dpb + j)) : kdts__vmul(d, z));
+            }
+        }
+#endif
+        for (; j < H; ++j) {
+            float n = gn[j], r = gr[j], z = gz[j], d = dhb[j];
+            float dan = d * (1.0f - z) * (1.0f - n * n);
+            zn[j] = dan;
+            za[j] = dan * r;
+            zr[j] = dan * ga[j] * (r * (1.0f - r));
+            zz[j] = d * (hpb[j] - n) * (z * (1.0f - z));
+            if (dpb) dpb[j] = add ? dpb[j] + d * z : d * z;
+        }
+    }
+}
+
+#ifdef KDTS__VW
+/* The four blocks' pre-activations of one chunk of units (its first n,
+   0 < n <= KDTS__VW): z (block q at z + q*H) plus W_ih x into blocks
+   1, 2, 0 and W_hh hp into blocks 1, 2, 3, wx and wh pointing at the
+   chunk's rows packed by kdts__pack_gates (3 gates r, z, n). Even and odd
+   k of the recurrent product go to separate accumulators. */
+static KDTS__AINLINE void kdts__gru1_z(const float *z, int n, const float *x, int I, const float *wx,
+                                       const float *hp, int H, const float *wh, kdts__v *ani, kdts__v *ar,
+                                       kdts__v *az, kdts__v *anh)
+{
+    const int V = KDTS__VW;
+    kdts__v an = kdts__vldn(z, n), r0 = kdts__vldn(z + H, n), z0 = kdts__vldn(z + 2 * H, n);
+    kdts__v h0 = kdts__vldn(z + 3 * H, n);
+    kdts__v r1 = kdts__vset(0.0f), z1 = r1, h1 = r1;
+    const float *w = wx;
+    int k;
+    for (k = 0; k < I; ++k, w += 3 * V) {
+        kdts__v s = kdts__vset(x[k]);
+        r0 = kdts__vfma(s, kdts__vld(w), r0);
+        z0 = kdts__vfma(s, kdts__vld(w + V), z0);
+        an = kdts__vfma(s, kdts__vld(w + 2 * V), an);
+    }
+    w = wh;
+    for (k = 0; k + 2 <= H; k += 2, w += 6 * V) {
+        kdts__v s0 = kdts__vset(hp[k]), s1 = kdts__vset(hp[k + 1]);
+        r0 = kdts__vfma(s0, kdts__vld(w), r0);
+        z0 = kdts__vfma(s0, kdts__vld(w + V), z0);
+        h0 = kdts__vfma(s0, kdts__vld(w + 2 * V), h0);
+        r1 = kdts__vfma(s1, kdts__vld(w + 3 * V), r1);
+        z1 = kdts__vfma(s1, kdts__vld(w + 4 * V), z1);
+        h1 = kdts__vfma(s1, kdts__vld(w + 5 * V), h1);
+    }
+    if (k < H) {
+        kdts__v s0 = kdts__vset(hp[k]);
+        r0 = kdts__vfma(s0, kdts__vld(w), r0);
+        z0 = kdts__vfma(s0, kdts__vld(w + V), z0);
+        h0 = kdts__vfma(s0, kdts__vld(w + 2 * V), h0);
+    }
+    *ani = an;
+    *ar = kdts__vadd(r0, r1);
+    *az = kdts__vadd(z0, z1);
+    *anh = kdts__vadd(h0, h1);
+}
+#endif
+
+/* One GRU step of a single sequence (B = 1) with the products and the
+   cell fused per chunk of hidden units (the pre-activations never leave
+   registers): blocks = zin + W_ih x (0..2) + W_hh hp (1..3), zin (4H, the
+   gate-array layout) holding the biases (kdts_gru_ws.bsum), or the whole
+   input part with the biases when I = 0; wx = W_ih (3H,I) and wh = W_hh
+   (3H,H) packed by kdts__pack_gates with 3 gates. Then the cell as
+   kdts__gru_cell into h; n, r, z, a_nh (4H) into gates when not NULL
+   (gates may be zin; h must not overlap hp). rev != 0 runs the chunks
+   last to first (alternate it from step to step: a step then starts on
+   the weights the previous one ended with). */
+static void kdts__gru_step1(const float *zin, const float *x, int I, const float *wx, const float *hp,
+                            const float *wh, float *h, float *gates, int H, int rev)
+{
+#ifdef KDTS__VW
+    kdts__v ani, ar, az, anh;
+    int ci, nc = (H + KDTS__VW - 1) / KDTS__VW;
+    for (ci = 0; ci < nc; ++ci) {
+        int j = (rev ? nc - 1 - ci : ci) * KDTS__VW;
+        int n = H - j < KDTS__VW ? H - j : KDTS__VW;
+        kdts__gru1_z(zin + j, n, x, I, wx + (size_t)j * 3 * I, hp, H, wh + (size_t)j * 3 * H, &ani, &ar, &az, &anh);
+        kdts__gru_vec(ani, ar, az, anh, hp + j, h + j, gates ? gates + j : NULL, H, n);
+    }
+#else
+    const float *tx = wx, *th = wh;
+    int j, k;
+    (void)rev;
+    for (j = 0; j < H; ++j, tx += 3 * I, th += 3 * H) {
+        float a[4];
+        a[0] = zin[j];
+        a[1] = zin[H + j];
+        a[2] = zin[2 * H + j];
+        a[3] = zin[3 * H + j];
+        for (k = 0; k < I; ++k) {
+            a[1] += x[k] * tx[k];
+            a[2] += x[k] * tx[I + k];
+            a[0] += x[k] * tx[2 * I + k];
+        }
+        for (k = 0; k < H; ++k) {
+            a[1] += hp[k] * th[k];
+            a[2] += hp[k] * th[H + k];
+            a[3] += hp[k] * th[2 * H + k];
+        }
+        kdts__gru_one(a, hp[j], h + j, gates ? gates + j : NULL, H);
+    }
+#endif
+}
+
+/* wp (4H,I) = W_ih (3H,I: rows r, z, n) with its rows reordered n, r, z,
+   then H rows of zeros (the gate-array order; the zero rows give block 3
+   nothing in kdts__proj_small). */
+static void kdts__gru_perm_ih(float *wp, const float *wih, int H, int I)
+{
+    size_t n = (size_t)H * I;
+    memcpy(wp, wih + 2 * n, n * sizeof(float));
+    memcpy(wp + n, wih, 2 * n * sizeof(float));
+    memset(wp + 3 * n, 0, n * sizeof(float));
+}
+
+/* bs (4H) = the biases in gate-array order: b_in, b_ir + b_hr,
+   b_iz + b_hz, b_hn. */
+static void kdts__gru_bias(float *bs, const float *bih, const float *bhh, int H)
+{
+    int j;
+    for (j = 0; j < H; ++j) {
+        bs[j] = bih[2 * H + j];
+        bs[H + j] = bih[j] + bhh[j];
+        bs[2 * H + j] = bih[H + j] + bhh[H + j];
+        bs[3 * H + j] = bhh[2 * H + j];
+    }
+}
+
+/* ---- GRU workspace -------------------------------------------------------- */
+
+static size_t kdts__gru_ws_layout(kdts_gru_ws *ws, float *base)
+{
+    const kdts_gru_config *c = &ws->cfg;
+    size_t B = (size_t)ws->max_batch, T = (size_t)ws->max_steps, H = (size_t)c->hidden;
+    size_t F = (size_t)c->input, O = (size_t)ws->outputs, off = 0, TB;
+    size_t maxI = F > H ? F : H;
+    int l, ok = 1;
+    if (!kdts__mul_ok(T, B, &TB)) return 0;
+    if (TB > ((size_t)-1) / 64 / (maxI + 4 * H + O + 1)) return 0;
+    KDTS__CARVE(ws->xin, TB * F);
+    for (l = 0; l < c->layers; ++l) {
+        size_t I = l == 0 ? F : H;
+        /* W_hh packed for the batch GEMM, or for the single-sequence step */
+        size_t pg = kdts__packed_b_size((int)H, (int)(3 * H)), ps = kdts__gates_pack_floats(H, H, 3);
+        KDTS__CARVE(ws->gates[l], TB * 4 * H);
+        KDTS__CARVE(ws->h[l], (TB + B) * H);
+        if (ws->train && c->dropout > 0.0f) {
+            KDTS__CARVE(ws->drop[l], TB * H);
+            KDTS__CARVE(ws->mask[l], TB * H);
+        }
+        KDTS__CARVE(ws->wpack_f[l], pg > ps ? pg : ps);
+        KDTS__CARVE(ws->wpack_x[l], kdts__narrow((int)I, (int)H) ? 4 * H * I
+                                                                 : kdts__packed_b_size((int)I, (int)(3 * H)));
+        if (ws->train) KDTS__CARVE(ws->wpack_b[l], kdts__packed_b_size((int)(3 * H), (int)H));
+    }
+    KDTS__CARVE(ws->wperm, 4 * H * maxI);
+    KDTS__CARVE(ws->out, TB * O);
+    if (ws->threads > 1) KDTS__CARVE(ws->outb, TB * O);
+    if (ws->train) {
+        /* the gradients of one block of steps (kdts__bwd_block: 4H a row) */
+        size_t rb = KDTS__BWD_BLOCK_FLOATS / (4 * H), rows;
+        rows = rb > B ? (rb < TB ? rb : TB) : B;
+        ws->dg_floats = rows * 4 * H;
+        KDTS__CARVE(ws->dG, ws->dg_floats);
+        if (ws->threads > 1) {
+            ws->tpriv_floats = (kdts__priv_floats(3 * H, H, maxI, O) + 15) & ~(size_t)15;
+            KDTS__CARVE(ws->tpriv, ws->tpriv_floats * (size_t)ws->threads);
+        }
+        KDTS__CARVE(ws->dA, TB * maxI);
+        KDTS__CARVE(ws->dB, TB * maxI);
+        KDTS__CARVE(ws->dh, B * H);
+        KDTS__CARVE(ws->dout, TB * O);
+    }
+    KDTS__CARVE(ws->scratch, KDTS__GEMM_SCRATCH * (size_t)ws->threads);
+    KDTS__CARVE(ws->bsum, 4 * H);
+    return ok ? off : 0;
+}
+
+KDTSDEF kdts_result kdts_gru_ws_init(kdts_gru_ws *ws, const kdts_gru_config *cfg, int max_batch, int max_steps,
+                                     int train, kdts_error *err)
+{
+    kdts_gru_ws t;
+    kdts_lstm_config lc;
+    kdts_result r;
+    size_t n;
+    if (!ws || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "gru: NULL workspace or config");
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_gru_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    if (max_batch < 1 || max_steps < 1 || max_batch > KDTS_MAX_DIM * 16 || max_steps > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "workspace for batch %d x steps %d is out of range",
+                          max_batch, max_steps);
+    kdts__gru_to_lstm_cfg(&lc, &t.cfg);
+    t.outputs = kdts__outputs(&lc);
+    t.max_batch = max_batch;
+    t.max_steps = max_steps;
+    t.train = train ? 1 : 0;
+    t.threads = 1;
+#ifdef _OPENMP
+    t.threads = omp_get_max_threads() < 1 ? 1 : (omp_get_max_threads() > 64 ? 64 : omp_get_max_threads());
+#endif
+    n = kdts__gru_ws_layout(&t, NULL);
+    if (n == 0) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "workspace size overflows");
+    t.mem = kdts__falloc(n);
+    if (!t.mem)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for a %lu-byte workspace",
+                          (unsigned long)(n * sizeof(float)));
+    t.mem_floats = n;
+    kdts__gru_ws_layout(&t, t.mem);
+    *ws = t;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_gru_ws_free(kdts_gru_ws *ws)
+{
+    if (!ws) return;
+    kdts__free_aligned(ws->mem);
+    memset(ws, 0, sizeof *ws);
+}
+
+static int kdts__gru_same_arch(const kdts_gru_config *a, const kdts_gru_config *b)
+{
+    return a->input == b->input && a->hidden == b->hidden && a->layers == b->layers &&
+           a->horizon == b->horizon && a->mode == b->mode && a->bins == b->bins;
+}
+
+/* The input of layer l (l == layers: the head's) at step 0 of the row
+   block (b0, nb) of the last forward; its steps are nb rows apart. */
+static const float *kdts__gru_layer_input(const kdts_gru_ws *ws, int l, int b0, int nb)
+{
+    if (l == 0) return ws->xin + (size_t)b0 * ws->T * ws->cfg.input;
+    return kdts__block_out(ws->h[l - 1], ws->dropout_active ? ws->drop[l - 1] : NULL, ws->T, ws->cfg.hidden, b0, nb);
+}
+
+/* ---- GRU forward ---------------------------------------------------------- */
+
+/* The forward pass; last != 0 applies the head to the last step only
+   (ws->out then holds (B,O)). */
+static kdts_result kdts__gru_fwd(const kdts_gru *m, kdts_gru_ws *ws, const float *x, int B, int T, const float *h0,
+                                 float *out, int train, kdts_rng *rng, int last, kdts_error *err)
+{
+    const kdts_gru_config *c;
+    int H, F, O, L, l, P, dropout;
+    const float *hw, *hb;
+    if (!m || !ws || !x || !m->params)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "gru: NULL model, workspace or input");
+    c = &m->cfg;
+    H = c->hidden;
+    F = c->input;
+    O = m->outputs;
+    L = c->layers;
+    hw = m->params + m->off_head_w;
+    hb = m->params + m->off_head_b;
+    if (!ws->mem || !kdts__gru_same_arch(c, &ws->cfg))
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "gru: the workspace was made for another architecture");
+    if (B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0,
+                          "gru: %d windows of %d steps do not fit a workspace of %d x %d (or are < 1)", B, T,
+                          ws->max_batch, ws->max_steps);
+    if (train && !ws->train)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "gru: a training forward needs a training workspace");
+    dropout = train && c->dropout > 0.0f && ws->drop[0] != NULL;
+    if (dropout && !rng) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "gru: dropout needs a random number generator");
+    ws->B = B;
+    ws->T = T;
+    ws->dropout_active = dropout;
+    ws->trained = train ? 1 : 0;
+    ws->part = P = B == 1 ? 1 : kdts__parts(ws->threads, B);
+    /* (B,T,F) -> (T,B,F), block by block */
+    kdts__swap_blocks(ws->xin, x, B, T, F, P, 1);
+    for (l = 0; l < L; ++l) {
+        const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
+        const float *bih = m->params + m->off_bih[l], *bhh = m->params + m->off_bhh[l];
+        float *G = ws->gates[l], *hs = ws->h[l], *bs = ws->bsum;
+        int I = l == 0 ? F : H, narrow = kdts__narrow(I, H);
+        kdts__gru_bias(bs, bih, bhh, H);
+        if (dropout) kdts__dropout_draw(ws->mask[l], B, T, H, P, c->dropout, rng);
+        if (B == 1) {
+            /* One sequence: each step fused, weights packed for it. The
+               input part (blocks 0..2 with every bias): inside the step
+               for a narrow input; else for all steps at once into G, by a
+               direct loop or a GEMM. */
+            const float *layer_in = kdts__gru_layer_input(ws, l, 0, 1);
+            float *wt = ws->wpack_f[l], *wx = ws->scratch;
+            int t, fuse = narrow && kdts__gates_pack_floats((size_t)H, (size_t)I, 3) <= KDTS__GEMM_SCRATCH;
+            if (h0) memcpy(hs, h0 + (size_t)l * H, (size_t)H * sizeof(float));
+            else memset(hs, 0, (size_t)H * sizeof(float));
+            if (fuse) {
+                kdts__pack_gates(wx, wih, H, I, 3);
+            } else {
+                kdts__gru_perm_ih(ws->wperm, wih, H, I);
+                if (narrow) {
+                    kdts__pack_small(ws->wpack_x[l], ws->wperm, I, 4 * H);
+                    kdts__proj_small(G, layer_in, (size_t)T, I, ws->wpack_x[l], bs, 4 * H);
+                } else {
+                    kdts__fill_rows(G, bs, (size_t)4 * H, (size_t)T);
+                    kdts__gemm_core(KDTS_NOTRANS, KDTS_TRANS, T, 3 * H, I, 1.0f, layer_in, I, ws->wperm, I, 1.0f, G,
+                                    4 * H, ws->scratch, NULL);
+                }
+            }
+            kdts__pack_gates(wt, whh, H, H, 3);
+            for (t = 0; t < T; ++t) {
+                float *gt = G + (size_t)t * 4 * H;
+                kdts__gru_step1(fuse ? bs : gt, layer_in + (size_t)t * I, fuse ? I : 0, wx, hs + (size_t)t * H, wt,
+                                hs + (size_t)(t + 1) * H, train ? gt : NULL, H, t & 1);
+            }
+            if (dropout) {
+                const float *mk = ws->mask[l];
+                float *dr = ws->drop[l];
+                size_t r;
+                for (r = 0; r < (size_t)T * H; ++r) dr[r] = hs[H + r] * mk[r];
+            }
+            continue;
+        }
+        /* A batch: W_ih^T (rows n, r, z; narrow: for kdts__proj_small, with
+           the zero rows) and W_hh^T packed once, reused at every step: the
+           input product into blocks 0..2 of G_t, then the recurrent one
+           into blocks 1..3, then the cell while G_t is in L1 (adding the
+           biases when a GEMM did the input part: block 3 then starts from
+           b_hn). With OpenMP each thread runs all T steps on its own block
+           of rows, as the LSTM. */
+        kdts__gru_perm_ih(ws->wperm, wih, H, I);
+        if (narrow) kdts__pack_small(ws->wpack_x[l], ws->wperm, I, 4 * H);
+        else kdts__pack_b_full(ws->wpack_x[l], KDTS_TRANS, ws->wperm, I, I, 3 * H);
+        kdts__pack_b_full(ws->wpack_f[l], KDTS_TRANS, whh, H, H, 3 * H);
+        KDTS__TEAM_BEGIN(P)
+        {
+            int k, b0, nb, t, r;
+            for (k = tid_; k < P; k += nt_) {
+                size_t G4 = (size_t)4 * H, sh;
+                const float *xk;
+                float *gk, *hk;
+                kdts__block(B, P, k, &b0, &nb);
+                if (nb <= 0) continue;
+                /* this block's rows of every array: nb per step */
+                sh = (size_t)nb * H;
+                xk = kdts__gru_layer_input(ws, l, b0, nb);
+                gk = G + (size_t)b0 * T * G4;
+                hk = hs + (size_t)b0 * (T + 1) * H;
+                if (h0) memcpy(hk, h0 + ((size_t)l * B + b0) * H, sh * sizeof(float));
+                else memset(hk, 0, sh * sizeof(float));
+                for (t = 0; t < T; ++t) {
+                    float *gt = gk + (size_t)t * nb * G4;
+                    const float *xt = xk + (size_t)t * nb * I;
+                    if (narrow) {
+                        kdts__proj_small(gt, xt, (size_t)nb, I, ws->wpack_x[l], bs, 4 * H);
+                    } else {
+                        for (r = 0; r < nb; ++r) memcpy(gt + r * G4 + 3 * H, bs + 3 * H, (size_t)H * sizeof(float));
+                        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, 3 * H, I, 1.0f, xt, I, NULL, 0, 0.0f, gt,
+                                          4 * H, NULL, ws->wpack_x[l]);
+                    }
+                    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, 3 * H, H, 1.0f, hk + t * sh, H, NULL, 0, 1.0f,
+                                      gt + H, 4 * H, NULL, ws->wpack_f[l]);
+                    kdts__gru_cell(gt, narrow ? NULL : bs, hk + t * sh, hk + (t + 1) * sh, nb, H);
+                }
+                if (dropout) {
+                    const float *mk = ws->mask[l] + (size_t)b0 * T * H;
+                    float *dr = ws->drop[l] + (size_t)b0 * T * H;
+                    size_t q;
+                    for (q = 0; q < (size_t)T * sh; ++q) dr[q] = hk[sh + q] * mk[q];
+                }
+            }
+        }
+        KDTS__TEAM_END
+    }
+    /* the head at every step, or at the last one */
+    kdts__head_fwd(hw, hb, ws->h[L - 1], dropout ? ws->drop[L - 1] : NULL, B, T, H, O, P, last, ws->out, ws->outb,
+                   out, ws->scratch);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_gru_forward(const kdts_gru *m, kdts_gru_ws *ws, const float *x, int B, int T,
+                                     const float *h0, float *out, int train, kdts_rng *rng, kdts_error *err)
+{
+    return kdts__gru_fwd(m, ws, x, B, T, h0, out, train, rng, 0, err);
+}
+
+KDTSDEF kdts_result kdts_gru_forecast(const kdts_gru *m, kdts_gru_ws *ws, const float *x, int B, int T,
+                                      const float *h0, float *out, kdts_error *err)
+{
+    return kdts__gru_fwd(m, ws, x, B, T, h0, out, 0, NULL, 1, err);
+}
+
+KDTSDEF void kdts_gru_final_state(const kdts_gru_ws *ws, float *hN)
+{
+    int l, k, b0, nb, B = ws->B, H = ws->cfg.hidden, T = ws->T;
+    if (!hN) return;
+    for (l = 0; l < ws->cfg.layers; ++l)
+        for (k = 0; k < ws->part; ++k) {
+            /* step T of each row block */
+            kdts__block(B, ws->part, k, &b0, &nb);
+            if (nb <= 0) continue;
+            memcpy(hN + ((size_t)l * B + b0) * H, ws->h[l] + ((size_t)b0 * (T + 1) + (size_t)T * nb) * H,
+                   (size_t)nb * H * sizeof(float));
+        }
+}
+
+/* ---- GRU backward --------------------------------------------------------- */
+
+KDTSDEF kdts_result kdts_gru_backward(kdts_gru *m, kdts_gru_ws *ws, const float *dout, float *dx, float *dh0,
+                                      kdts_error *err)
+{
+    const kdts_gru_config *c;
+    int H, F, O, L, B, T, l, tb, P;
+    const float *hw;
+    float *ghw, *ghb, *dH, *dBelow;
+    if (!m || !ws || !dout || !m->grads)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "gru backward: NULL model, workspace or dout");
+    c = &m->cfg;
+    if (!ws->train || !ws->trained || !kdts__gru_same_arch(c, &ws->cfg) || ws->B < 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "gru backward: needs a training forward of this architecture "
+                          "first (the last forward of the workspace)");
+    H = c->hidden;
+    F = c->input;
+    O = m->outputs;
+    L = c->layers;
+    B = ws->B;
+    T = ws->T;
+    tb = kdts__bwd_block(B, H, T);
+    P = ws->part;
+    hw = m->params + m->off_head_w;
+    ghw = m->grads + m->off_head_w;
+    ghb = m->grads + m->off_head_b;
+    dH = ws->dA;
+    dBelow = ws->dB;
+    /* (B,T,O) -> (T,B,O), block by block */
+    kdts__swap_blocks(ws->dout, dout, B, T, O, P, 1);
+    for (l = L - 1; l >= 0; --l) {
+        const float *wih = m->params + m->off_wih[l], *whh = m->params + m->off_whh[l];
+        float *gwih = m->grads + m->off_wih[l], *gwhh = m->grads + m->off_whh[l];
+        float *gbih = m->grads + m->off_bih[l], *gbhh = m->grads + m->off_bhh[l];
+        int I = l == 0 ? F : H;
+        int head = l == L - 1;
+        kdts__gru_perm_ih(ws->wperm, wih, H, I);
+        kdts__pack_b_full(ws->wpack_b[l], KDTS_NOTRANS, whh, H, 3 * H, H);
+        /* Blocks of tb steps, last to first: through time, then the
+           products over the block's rows while its dz (in dG) is in cache.
+           The recurrence reads blocks 1..3 of dz (with W_hh), the input
+           gradient blocks 0..2 (with W_ih reordered n, r, z); the weight
+           gradients: dW_hh (rows r, z, n) += dz[1..3]^T h_{t-1}; dW_ih rows
+           r, z += dz[1..2]^T x and rows n += dz[0]^T x; db_hh += the column
+           sums of dz[1..3], db_ih those of dz[1..2] and dz[0]. Row blocks
+           and private sums with OpenMP as in kdts_lstm_backward. */
+        KDTS__TEAM_BEGIN(P)
+        {
+            int k, b0, nb, t0, t1, t;
+            size_t G4 = (size_t)4 * H, R = (size_t)3 * H;
+            float *scr = ws->scratch + (size_t)tid_ * KDTS__GEMM_SCRATCH;
+            float *pv = nt_ > 1 ? ws->tpriv + (size_t)tid_ * ws->tpriv_floats : NULL;
+            float *gw = gwhh, *gx = gwih, *g1 = gbih, *g2 = gbhh, *hdw = ghw, *hdb = ghb;
+            if (pv) {
+                gw = pv;
+                gx = gw + R * H;
+                g1 = gx + R * I;
+                g2 = g1 + R;
+                hdw = g2 + R;
+                hdb = hdw + (size_t)O * H;
+                memset(pv, 0, kdts__priv_floats(R, (size_t)H, (size_t)I, (size_t)O) * sizeof(float));
+            }
+            for (k = tid_; k < P; k += nt_) {
+                const float *xk, *gk, *hk, *dok;
+                float *dHk, *dBk, *dGk;
+                size_t sh;
+                kdts__block(B, P, k, &b0, &nb);
+                if (nb <= 0) continue;
+                sh = (size_t)nb * H;
+                xk = kdts__gru_layer_input(ws, l, b0, nb);
+                gk = ws->gates[l] + (size_t)b0 * T * G4;
+                hk = ws->h[l] + (size_t)b0 * (T + 1) * H;
+                dok = ws->dout + (size_t)b0 * T * O;
+                dHk = dH + (size_t)b0 * T * H;
+                dBk = dBelow + (size_t)b0 * T * I;
+                dGk = ws->dG + (size_t)b0 * tb * G4;
+                if (head) /* the head: its dW, db and dL/dh_top */
+                    kdts__head_back(hw, hdw, hdb, dok, kdts__gru_layer_input(ws, L, b0, nb), (size_t)T * nb, H, O,
+                                    dHk, scr);
+                if (ws->dropout_active) {
+                    /* the dropout mask on what comes from above */
+                    const float *mk = ws->mask[l] + (size_t)b0 * T * H;
+                    size_t q;
+                    for (q = 0; q < (size_t)T * sh; ++q) dHk[q] *= mk[q];
+                }
+                for (t1 = T; t1 > 0; t1 = t0) {
+                    const float *dzo = dGk, *xb;
+                    int rows;
+                    t0 = t1 > tb ? t1 - tb : 0;
+                    rows = (t1 - t0) * nb;
+                    for (t = t1 - 1; t >= t0; --t) {
+                        /* dH[t] holds the total dL/dh_t (from above, plus
+                           from step t+1); the cell adds the direct part of
+                           dL/dh_{t-1} into dH[t-1] (or stores it into dh
+                           at t = 0, when dh0 is wanted), the product the
+                           recurrent part */
+                        float *dht = dHk + t * sh, *dz = dGk + (size_t)(t - t0) * nb * G4;
+                        float *dprev = t > 0 ? dht - sh : (dh0 ? ws->dh + (size_t)b0 * H : NULL);
+                        kdts__gru_cell_back(gk + (size_t)t * nb * G4, hk + t * sh, dht, dz, dprev, t > 0, nb, H);
+                        if (dprev)
+                            kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, H, 3 * H, 1.0f, dz + H, 4 * H, NULL, 0,
+                                              1.0f, dprev, H, NULL, ws->wpack_b[l]);
+                        /* gradient w.r.t. this layer's input, these rows */
+                        if (l > 0 || dx)
+                            kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, nb, I, 3 * H, 1.0f, dz, 4 * H, ws->wperm, I,
+                                              0.0f, dBk + (size_t)t * nb * I, I, scr, NULL);
+                    }
+                    /* the block's weight and bias gradients over its rows */
+                    xb = xk + (size_t)t0 * nb * I;
+                    kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 3 * H, H, rows, 1.0f, dzo + H, 4 * H, hk + t0 * sh, H,
+                                      1.0f, gw, H, scr, NULL);
+                    if (I == 1) {
+                        kdts__dgrad_univariate(gx, g1, g2, dzo + H, xb, (size_t)rows, 2 * H, G4);
+                        kdts__dgrad_univariate(gx + 2 * H, g1 + 2 * H, NULL, dzo, xb, (size_t)rows, H, G4);
+                    } else {
+                        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, 2 * H, I, rows, 1.0f, dzo + H, 4 * H, xb, I, 1.0f,
+                                          gx, I, scr, NULL);
+                        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, H, I, rows, 1.0f, dzo, 4 * H, xb, I, 1.0f,
+                                          gx + (size_t)2 * H * I, I, scr, NULL);
+                        kdts__colsum_add(g1, g2, dzo + H, (size_t)rows, 2 * H, G4);
+                        kdts__colsum_add(g1 + 2 * H, NULL, dzo, (size_t)rows, H, G4);
+                    }
+                    kdts__colsum_add(g2 + 2 * H, NULL, dzo + 3 * H, (size_t)rows, H, G4);
+                }
+            }
+            if (pv) {
+                /* the team's private sums into the gradients, each thread
+                   its share of the gate rows (and of the head's rows) */
+                KDTS__TEAM_BARRIER
+                kdts__priv_reduce(ws->tpriv, ws->tpriv_floats, nt_, tid_, 3 * H, H, I, O, head, gwhh, gwih, gbih,
+                                  gbhh, ghw, ghb);
+            }
+        }
+        KDTS__TEAM_END
+        if (dh0) memcpy(dh0 + (size_t)l * B * H, ws->dh, (size_t)B * H * sizeof(float));
+        if (l == 0) {
+            if (dx) kdts__swap_blocks(dx, dBelow, B, T, F, P, 0);
+        } else {
+            float *tmp = dH;
+            dH = dBelow;
+            dBelow = tmp;
+        }
+    }
+    return KDTS_OK;
+}
+
+/* ---- GRU single-sequence inference pieces --------------------------------
+
+   For a deployment runner (kdts_infer): the weights packed once for the
+   fused step, then one step over all layers per observation from a state
+   (L,H), so a window of T observations costs T steps and a stateful
+   stream one step per observation. Packed layout: per layer W_ih (3H,I_l)
+   and W_hh (3H,H) packed by kdts__pack_gates (3 gates) and the 4H biases
+   in gate-array order (b_in, b_ir + b_hr, b_iz + b_hz, b_hn); then the
+   head's W^T (H,O). Not called inside the library yet (KDTS__UNUSED). */
+
+/* Offset of the head's W^T in the packed weights. */
+static size_t kdts__gru_infer_head_off(int L, int H, int I0)
+{
+    size_t off = 0, I = (size_t)I0;
+    int l;
+    for (l = 0; l < L; ++l) {
+        off += kdts__gates_pack_floats((size_t)H, I, 3) + kdts__gates_pack_floats((size_t)H, (size_t)H, 3) +
+               4 * (size_t)H;
+        I = (size_t)H;
+    }
+    return off;
+}
+
+/* Floats of the packed weights of a GRU with L layers of H units, input
+   width I0 and O head outputs. */
+static KDTS__UNUSED size_t kdts__gru_infer_floats(int L, int H, int I0, int O)
+{
+    return kdts__gru_infer_head_off(L, H, I0) + (size_t)H * (size_t)O;
+}
+
+/* Pack params (the kdts_gru layout) into wt (kdts__gru_infer_floats). */
+static KDTS__UNUSED void kdts__gru_infer_pack(float *wt, const float *params, int L, int H, int I0, int O)
+{
+    const float *P = params;
+    float *w = wt;
+    size_t l, j, k, I = (size_t)I0, HH = (size_t)H;
+    for (l = 0; l < (size_t)L; ++l) {
+        const float *wih = P, *whh = wih + 3 * HH * I, *bih = whh + 3 * HH * HH, *bhh = bih + 3 * HH;
+        kdts__pack_gates(w, wih, H, (int)I, 3);
+        w += kdts__gates_pack_floats(HH, I, 3);
+        kdts__pack_gates(w, whh, H, H, 3);
+        w += kdts__gates_pack_floats(HH, HH, 3);
+        kdts__gru_bias(w, bih, bhh, H);
+        w += 4 * HH;
+        P = bhh + 3 * HH;
+        I = HH;
+    }
+    for (k = 0; k < HH; ++k)
+        for (j = 0; j < (size_t)O; ++j) *w++ = P[j * HH + k];
+}
+
+/* One GRU step of every layer of one sequence: x (I0) the layer-0 input,
+   hs (L,H) the state, updated in place; tmp (H) scratch; wt packed by
+   kdts__gru_infer_pack; rev: alternate it from step to step (the same
+   results either way, fewer L1 misses). */
+static KDTS__UNUSED void kdts__gru_infer_step(const float *wt, int L, int H, int I0, const float *x, float *hs, float *tmp, int rev)
+{
+    const float *w = wt, *in = x;
+    int l, I = I0;
+    for (l = 0; l < L; ++l) {
+        float *h = hs + (size_t)l * H;
+        const float *wih = w, *whh = wih + kdts__gates_pack_floats((size_t)H, (size_t)I, 3);
+        const float *b = whh + kdts__gates_pack_floats((size_t)H, (size_t)H, 3);
+        w = b + (size_t)4 * H;
+        /* the new h into tmp: the step reads the old h until its last chunk */
+        kdts__gru_step1(b, in, I, wih, h, whh, tmp, NULL, H, rev);
+        memcpy(h, tmp, (size_t)H * sizeof(float));
+        in = h;
+        I = H;
+    }
+}
+
+/* The head on the top layer's state htop (H): out (O) = hb + W htop, with
+   W^T from the packed weights and hb the head's bias (params +
+   off_head_b). */
+static KDTS__UNUSED void kdts__gru_infer_head(const float *wt, const float *hb, int L, int H, int I0, int O, const float *htop,
+                                 float *out)
+{
+    const float *hwt = wt + kdts__gru_infer_head_off(L, H, I0);
+    int k;
+    memcpy(out, hb, (size_t)O * sizeof(float));
+    for (k = 0; k < H; ++k) kdts_vec_axpy(out, htop[k], hwt + (size_t)k * O, (size_t)O);
 }
 
 /* ======================================================================== */

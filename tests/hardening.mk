@@ -9,8 +9,8 @@
 #                        every test built and run with tcc (scalar path)
 #   make test-paths      scalar, SSE2, AVX2 and AVX-512 builds of every test,
 #                        and an OpenMP build run with 2 threads (its
-#                        LSTM tests also with 3: uneven shares, more threads
-#                        than cores)
+#                        LSTM and GRU tests also with 3: uneven shares,
+#                        more threads than cores)
 #   make test-cross      aarch64 (NEON), s390x (big-endian), armhf (32-bit,
 #                        NEON) under qemu-user; model files exchanged between
 #                        x86-64 and s390x; Cortex-M4 inference-only link
@@ -99,7 +99,7 @@ test-paths:
 	  $(MAKE) --no-print-directory ARCH=-march=native BUILD=build-avx512 EXPECT_SIMD=avx512 test-run; \
 	else echo "test-paths: this CPU has no AVX-512: that path was NOT run"; fi
 	OMP_NUM_THREADS=2 $(MAKE) --no-print-directory OPENMP=1 BUILD=build-omp test-run
-	OMP_NUM_THREADS=3 KT_RUN= sh tests/run.sh build-omp/test_core build-omp/test_gradcheck
+	OMP_NUM_THREADS=3 KT_RUN= sh tests/run.sh build-omp/test_core build-omp/test_gradcheck build-omp/test_gru
 
 # ---- other architectures under qemu-user ---------------------------------
 test-cross: test-cross-aarch64 test-cross-s390x test-cross-armhf test-cross-models test-cortex-m

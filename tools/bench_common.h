@@ -45,7 +45,7 @@ typedef struct bc_shape {
 #define BC_NSHAPES 19
 static bc_shape bc_shapes[BC_NSHAPES];
 
-static void bc_init_shapes(void)
+static KDTS__UNUSED void bc_init_shapes(void)
 {
     int R = kdts__bwd_block(32, 64, 96) * 32, RL = kdts__bwd_block(32, 128, 96) * 32;
     int RS = kdts__bwd_block(32, 16, 96) * 32, k = 0;
@@ -82,7 +82,7 @@ typedef void (*bc_gemm_fn)(int ta, int tb, int M, int N, int K, const float *A, 
                            int ldb, float beta, float *C, int ldc);
 
 /* Median GFLOP/s of fn on shape s: ~reps_s seconds split in 7 timed runs. */
-static double bc_time_gemm(const bc_shape *s, bc_gemm_fn fn, double budget_s)
+static KDTS__UNUSED double bc_time_gemm(const bc_shape *s, bc_gemm_fn fn, double budget_s)
 {
     int M = s->M, N = s->N, K = s->K, lda = s->ta ? M : K, ldb = s->tb ? K : N, i, r, reps;
     size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N, q;
@@ -109,10 +109,82 @@ static double bc_time_gemm(const bc_shape *s, bc_gemm_fn fn, double budget_s)
     return flops / bc_median(t, 7) * 1e-9;
 }
 
-static void bc_kdts_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+static KDTS__UNUSED void bc_kdts_gemm(int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
                          float beta, float *C, int ldc)
 {
     kdts_gemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+/* Per-core FMA peak in GFLOP/s, measured by a loop of 12 independent vector
+   FMA chains of the ISA kdts was compiled for (best of 5 runs, 1 when
+   quick); *isa names it. 0 when the build has no FMA vectors. The same
+   loop as tools/bench.c's. */
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+static KDTS__UNUSED double bc_peak_gflops(const char **isa, int quick)
+{
+#if defined(__AVX512F__) && !defined(KDTS_NO_SIMD) && !defined(KDTS_NO_AVX512)
+#define BC_PV __m512
+#define BC_PSET _mm512_set1_ps
+#define BC_PFMA _mm512_fmadd_ps
+#define BC_PADD _mm512_add_ps
+#define BC_PST _mm512_storeu_ps
+#define BC_PLANES 16
+#define BC_PCON "+v"
+    *isa = "AVX-512 FMA";
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(KDTS_NO_SIMD) && !defined(KDTS_NO_AVX2)
+#define BC_PV __m256
+#define BC_PSET _mm256_set1_ps
+#define BC_PFMA _mm256_fmadd_ps
+#define BC_PADD _mm256_add_ps
+#define BC_PST _mm256_storeu_ps
+#define BC_PLANES 8
+#define BC_PCON "+x"
+    *isa = "AVX2 FMA";
+#endif
+#ifdef BC_PV
+    double best = 0.0;
+    int r;
+    for (r = 0; r < 5; ++r) {
+        /* distinct starting values and an empty asm that "modifies" every
+           accumulator: the compiler can neither merge nor drop chains */
+        BC_PV a0 = BC_PSET(0.10f), a1 = BC_PSET(0.11f), a2 = BC_PSET(0.12f), a3 = BC_PSET(0.13f);
+        BC_PV a4 = BC_PSET(0.14f), a5 = BC_PSET(0.15f), a6 = BC_PSET(0.16f), a7 = BC_PSET(0.17f);
+        BC_PV a8 = BC_PSET(0.18f), a9 = BC_PSET(0.19f), a10 = BC_PSET(0.20f), a11 = BC_PSET(0.21f);
+        BC_PV x = BC_PSET(0.999999f), y = BC_PSET(1e-7f);
+        long i, n = 20000000;
+        double t0 = bc_now(), t;
+        float s[BC_PLANES];
+        for (i = 0; i < n; ++i) {
+            a0 = BC_PFMA(a0, x, y); a1 = BC_PFMA(a1, x, y); a2 = BC_PFMA(a2, x, y);
+            a3 = BC_PFMA(a3, x, y); a4 = BC_PFMA(a4, x, y); a5 = BC_PFMA(a5, x, y);
+            a6 = BC_PFMA(a6, x, y); a7 = BC_PFMA(a7, x, y); a8 = BC_PFMA(a8, x, y);
+            a9 = BC_PFMA(a9, x, y); a10 = BC_PFMA(a10, x, y); a11 = BC_PFMA(a11, x, y);
+            __asm__ volatile("" : BC_PCON(a0), BC_PCON(a1), BC_PCON(a2), BC_PCON(a3), BC_PCON(a4), BC_PCON(a5),
+                             BC_PCON(a6), BC_PCON(a7), BC_PCON(a8), BC_PCON(a9), BC_PCON(a10), BC_PCON(a11));
+        }
+        t = bc_now() - t0;
+        a0 = BC_PADD(BC_PADD(BC_PADD(a0, a1), BC_PADD(a2, a3)), BC_PADD(BC_PADD(a4, a5), BC_PADD(a6, a7)));
+        a0 = BC_PADD(a0, BC_PADD(BC_PADD(a8, a9), BC_PADD(a10, a11)));
+        BC_PST(s, a0);
+        if (s[0] == 12345.0f) printf(" ");
+        if (12.0 * 2.0 * BC_PLANES * n / t * 1e-9 > best) best = 12.0 * 2.0 * BC_PLANES * n / t * 1e-9;
+        if (quick) break;
+    }
+    return best;
+#undef BC_PV
+#undef BC_PSET
+#undef BC_PFMA
+#undef BC_PADD
+#undef BC_PST
+#undef BC_PLANES
+#undef BC_PCON
+#else
+    (void)quick;
+    *isa = "n/a";
+    return 0.0;
+#endif
 }
 
 #endif
