@@ -218,11 +218,13 @@ static void gc_run(const char *what, int B, int F, int H, int L, int horizon, in
     KT_CHECK(ws.part == 1, "%s: one row block", what);
     for (l = 0; l < L; ++l) masks[l] = ws.mask[l];
     if (dropout > 0.0f) {
-        /* the masks must drop some units and scale the others */
+        /* the masks must drop some units and scale the others by
+           1/(1-p) (in float variables: no excess precision) */
+        float keep = 1.0f - dropout, scale = 1.0f / keep;
         for (l = 0; l < L; ++l)
             for (i = 0; i < (size_t)T * B * H; ++i) {
                 if (masks[l][i] == 0.0f) zeros++;
-                else if (masks[l][i] == 1.0f / (1.0f - dropout)) scaled++;
+                else if (masks[l][i] == scale) scaled++;
                 else others++;
             }
         KT_CHECK(ws.dropout_active && zeros > 0 && scaled > 0 && others == 0 &&
