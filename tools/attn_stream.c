@@ -81,7 +81,7 @@ static double train(kdts_attn *m, const kdts_windows *w, int epochs, unsigned lo
                 memcpy(y + i * sy, w->y + (size_t)idx[b + i] * sy, sy * sizeof(float));
             }
             kdts_attn_forward(m, &ws, x, BB, T, out, 1, &r, NULL);
-            kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, T, &lv, dout);
+            kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, T, &lv, dout, NULL);
             kdts_attn_zero_grad(m);
             kdts_attn_backward(m, &ws, dout, NULL, NULL);
             kdts_adam_step(&adam, m->params, m->grads);

@@ -239,7 +239,7 @@ int main(int argc, char **argv)
     for (i = 0; i < warm + reps; ++i) {
         t0 = bc_now();
         kdts_attn_forward(&m, &ws, x, BB, BT, out, 1, &r, NULL);
-        kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout);
+        kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout, NULL);
         kdts_attn_zero_grad(&m);
         kdts_attn_backward(&m, &ws, dout, NULL, NULL);
         kdts_adam_step(&adam, m.params, m.grads);
