@@ -604,10 +604,6 @@ typedef struct kdts_attn_ws {
                                          by side                            */
     float *u[KDTS_ATTN_MAX_BLOCKS];   /* (R,ff) feed-forward pre-activation */
     float *g[KDTS_ATTN_MAX_BLOCKS];   /* (R,ff) activation (dropped)        */
-    float *p[KDTS_ATTN_MAX_BLOCKS];   /* (B,heads,T,T) attention
-                                         probabilities (train): row i over
-                                         keys 0..i (beyond: see
-                                         kdts__attn_head_fwd)               */
     float *mp[KDTS_ATTN_MAX_BLOCKS];  /* (B,heads,T,T) dropout scales of P  */
     float *m1[KDTS_ATTN_MAX_BLOCKS];  /* (R,d) after W_o                    */
     float *ma[KDTS_ATTN_MAX_BLOCKS];  /* (R,ff) after the activation        */
@@ -628,8 +624,9 @@ typedef struct kdts_attn_ws {
     float *pk_ff1[KDTS_ATTN_MAX_BLOCKS], *pk_ff2[KDTS_ATTN_MAX_BLOCKS];
     float *pk_head, *pk_in; /* W^T of the forward products packed for the
                              GEMM (W_in only when input > 8)                */
-    float *thr;           /* per thread: K^T or V^T (dh,T), two (T,T), the
-                             forecast's last-step rows                      */
+    float *thr;           /* per thread: K^T, V^T (dh,T), three (T,T)
+                             (probabilities, dS, dropped probabilities),
+                             the forecast's last-step rows                  */
     size_t thr_floats;
     float *scratch;       /* GEMM packing scratch, one per thread           */
 } kdts_attn_ws;
@@ -5348,6 +5345,8 @@ static void kdts__attn_transpose(float *KDTS__RESTRICT dst, const float *KDTS__R
     }
 }
 
+/* The causal attention probabilities P (T,T) of one (window, head): see
+   kdts__attn_head_fwd. */
 /* Causal attention of one (window, head) over T steps. q, k, v (T,dh)
    rows ld apart; o (T,dh) rows ldo apart. rb: the bias row of the last
    query, rb[t] = pos[T-1-t] (row i reads rb + T-1-i). P (T,T): the
@@ -5355,12 +5354,10 @@ static void kdts__attn_transpose(float *KDTS__RESTRICT dst, const float *KDTS__R
    the end of its row block of KDTS__ATT_RB rows (what the products read;
    the rest of the row is not written). kt (dh,T) scratch. mp (T,T):
    dropout scales or NULL; pd (T,T) scratch for the dropped P. */
-static void kdts__attn_head_fwd(const float *q, const float *k, const float *v, size_t ld, float *o, size_t ldo,
-                                int T, int dh, float scale, const float *rb, float *P, float *kt, const float *mp,
-                                float *pd, float *scratch)
+static void kdts__attn_probs(const float *q, const float *k, size_t ld, int T, int dh, float scale, const float *rb,
+                             float *P, float *kt, float *scratch)
 {
-    int i0, i1, i, t;
-    const float *Pv = P;
+    int i0, i1, i;
     kdts__attn_transpose(kt, k, ld, T, dh);
     for (i0 = 0; i0 < T; i0 = i1) {
         i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
@@ -5369,6 +5366,15 @@ static void kdts__attn_head_fwd(const float *q, const float *k, const float *v, 
                           0.0f, P + (size_t)i0 * T, T, scratch, NULL);
         for (i = i0; i < i1; ++i) kdts__attn_softmax_row(P + (size_t)i * T, P + (size_t)i * T, rb + (T - 1 - i), i + 1, i1);
     }
+}
+
+static void kdts__attn_head_fwd(const float *q, const float *k, const float *v, size_t ld, float *o, size_t ldo,
+                                int T, int dh, float scale, const float *rb, float *P, float *kt, const float *mp,
+                                float *pd, float *scratch)
+{
+    int i0, i1, i, t;
+    const float *Pv = P;
+    kdts__attn_probs(q, k, ld, T, dh, scale, rb, P, kt, scratch);
     if (mp) {
         for (i = 0; i < T; ++i) {
             for (t = 0; t <= i; ++t) pd[(size_t)i * T + t] = P[(size_t)i * T + t] * mp[(size_t)i * T + t];
@@ -5386,15 +5392,17 @@ static void kdts__attn_head_fwd(const float *q, const float *k, const float *v, 
 
 /* Backward of kdts__attn_head_fwd. dO (T,dh) rows lddo apart; writes dq,
    dk, dv (T,dh) rows ldg apart; adds the bias gradient of distance T-1-m
-   into gb[m]. P, mp as saved by the forward; dS, pd (T,T) and vt (dh,T)
-   scratch. */
+   into gb[m]. The probabilities are computed again into P (T,T) exactly as
+   the forward computed them (the same code: the same values); mp as in the
+   forward; dS, pd (T,T), kt and vt (dh,T) scratch. */
 static void kdts__attn_head_bwd(const float *q, const float *k, const float *v, size_t ld, const float *dO,
                                 size_t lddo, float *dq, float *dk, float *dv, size_t ldg, int T, int dh, float scale,
-                                const float *P, const float *mp, float *dS, float *pd, float *vt, float *gb,
-                                float *scratch)
+                                const float *rb, float *P, const float *mp, float *dS, float *pd, float *kt,
+                                float *vt, float *gb, float *scratch)
 {
     int i0, i1, i, t;
     const float *Pv = P;
+    kdts__attn_probs(q, k, ld, T, dh, scale, rb, P, kt, scratch);
     kdts__attn_transpose(vt, v, ld, T, dh);
     for (i0 = 0; i0 < T; i0 = i1) {
         i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
@@ -5469,6 +5477,21 @@ static void kdts__attn_cbuf(const kdts_attn_ws *ws, int tid, float **dh, float *
     *gb = *dqkv + kdts__attn_r16(C * 3 * d);
 }
 
+/* The attention scratch of thread tid for windows of T steps (see
+   kdts_attn_ws.thr). */
+static void kdts__attn_tbuf(const kdts_attn_ws *ws, int tid, int T, float **kt, float **vt, float **P, float **dS,
+                            float **pd, float **fq)
+{
+    size_t a = kdts__attn_r16((size_t)(ws->cfg.d_model / ws->cfg.heads) * T), b = kdts__attn_r16((size_t)T * T);
+    float *t = ws->thr + (size_t)tid * ws->thr_floats;
+    *kt = t;
+    *vt = t + a;
+    *P = t + 2 * a;
+    *dS = *P + b;
+    *pd = *dS + b;
+    *fq = *pd + b;
+}
+
 /* Threads for a workspace (1 without OpenMP). */
 static int kdts__attn_threads(const kdts_attn_ws *ws)
 {
@@ -5517,7 +5540,6 @@ static size_t kdts__attn_ws_layout(kdts_attn_ws *ws, float *base)
             KDTS__ACARVE(ws->att[l], R * d);
             KDTS__ACARVE(ws->u[l], R * ff);
             KDTS__ACARVE(ws->g[l], R * ff);
-            KDTS__ACARVE(ws->p[l], B * nh * TT);
             if (drop) {
                 KDTS__ACARVE(ws->mp[l], B * nh * TT);
                 KDTS__ACARVE(ws->m1[l], R * d);
@@ -5561,8 +5583,8 @@ static size_t kdts__attn_ws_layout(kdts_attn_ws *ws, float *base)
     }
     KDTS__ACARVE(ws->pk_head, kdts__packed_b_size((int)d, (int)O));
     if (F > KDTS__FUSE_IN) KDTS__ACARVE(ws->pk_in, kdts__packed_b_size((int)F, (int)d));
-    /* per thread: K^T / V^T, scores or dS, dropped P, forecast rows */
-    ws->thr_floats = kdts__attn_r16(dh * T) + 2 * kdts__attn_r16(TT) + kdts__attn_r16(fqw * (6 * d + ff));
+    /* per thread: K^T, V^T, probabilities, dS, dropped P, forecast rows */
+    ws->thr_floats = 2 * kdts__attn_r16(dh * T) + 3 * kdts__attn_r16(TT) + kdts__attn_r16(fqw * (6 * d + ff));
     KDTS__ACARVE(ws->thr, ws->thr_floats * (size_t)ws->threads);
     if (tr) {
         size_t C = kdts__attn_crows(ws->max_batch, ws->max_steps);
@@ -5635,12 +5657,13 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
     const float *P = m->params;
     int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j;
     size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, TT = (size_t)T * T, S = (size_t)c->max_steps;
-    size_t o1 = kdts__attn_r16((size_t)dh * T), o2 = o1 + kdts__attn_r16(TT);
+    float *kt, *vt, *Pb, *dS, *pd, *fq;
     float *hin = ws->h[l] + r0 * d, *hm = ws->hm[l] + r0 * d, *hout = ws->h[l + 1] + r0 * d;
     float *a = ws->a[l] + r0 * d, *qkv = ws->qkv[l] + r0 * 3 * d, *att = ws->att[l] + r0 * d;
     float *cc = ws->c[l] + r0 * d, *u = ws->u[l] + r0 * ff, *g = ws->g[l] + r0 * ff;
-    float *tw = ws->thr + (size_t)tid * ws->thr_floats, *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
+    float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
     float scale = 1.0f / sqrtf((float)dh);
+    kdts__attn_tbuf(ws, tid, T, &kt, &vt, &Pb, &dS, &pd, &fq);
     /* a = LN1(h); q k v = a W_qkv^T + b_qkv */
     kdts__ln_fwd(a, (size_t)d, ws->st1[l] ? ws->st1[l] + 2 * r0 : NULL, hin, (size_t)d, nr, d, P + o->ln1_g,
                  P + o->ln1_b);
@@ -5652,8 +5675,7 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
             const float *q = ws->qkv[l] + (size_t)w * T * 3 * d + (size_t)j * dh;
             kdts__attn_head_fwd(q, q + d, q + 2 * d, (size_t)3 * d, ws->att[l] + (size_t)w * T * d + (size_t)j * dh,
                                 (size_t)d, T, dh, scale, ws->rb + ((size_t)l * nh + j) * S,
-                                ws->p[l] ? ws->p[l] + bh * TT : tw + o1, tw, drop ? ws->mp[l] + bh * TT : NULL,
-                                tw + o2, sc);
+                                Pb, kt, drop ? ws->mp[l] + bh * TT : NULL, pd, sc);
         }
     /* hm = h + drop(att W_o^T + b_o) */
     if (drop) {
@@ -5694,12 +5716,15 @@ static void kdts__attn_last_rows(const kdts_attn *m, kdts_attn_ws *ws, int w0, i
     const kdts_attn_block_offsets *o = &m->blk[l];
     const float *P = m->params;
     size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, S = (size_t)c->max_steps, Td = (size_t)T * d;
-    size_t TT = (size_t)T * T, o1 = kdts__attn_r16((size_t)dh * T);
     float *hin = ws->h[l] + r0 * d, *a = ws->a[l] + r0 * d, *qkv = ws->qkv[l] + r0 * 3 * d;
-    float *tw = ws->thr + (size_t)tid * ws->thr_floats, *gs = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
-    float *kt = tw, *sc = tw + o1, *fq = tw + o1 + 2 * kdts__attn_r16(TT), scale = 1.0f / sqrtf((float)dh);
-    float *fo = fq + (size_t)nw * d, *fh = fo + (size_t)nw * d, *fc = fh + (size_t)nw * d;
-    float *fu = fc + (size_t)nw * d, *top = fu + (size_t)nw * ff;
+    float *gs = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH, *kt, *vt, *sc, *dS, *pd, *fq;
+    float scale = 1.0f / sqrtf((float)dh), *fo, *fh, *fc, *fu, *top;
+    kdts__attn_tbuf(ws, tid, T, &kt, &vt, &sc, &dS, &pd, &fq);
+    fo = fq + (size_t)nw * d;
+    fh = fo + (size_t)nw * d;
+    fc = fh + (size_t)nw * d;
+    fu = fc + (size_t)nw * d;
+    top = fu + (size_t)nw * ff;
     kdts__ln_fwd(a, (size_t)d, NULL, hin, (size_t)d, nr, d, P + o->ln1_g, P + o->ln1_b);
     /* k, v at every step (rows d..3d-1 of W_qkv); q at the last steps */
     kdts__attn_lin(qkv + d, (size_t)3 * d, a, (size_t)d, nr, P + o->qkv_w + (size_t)d * d, NULL, P + o->qkv_b + d,
@@ -5869,11 +5894,11 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
     const float *P = m->params, *dy;
     int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j, t;
     size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, TT = (size_t)T * T, S = (size_t)c->max_steps;
-    size_t o1 = kdts__attn_r16((size_t)dh * T), o2 = o1 + kdts__attn_r16(TT);
-    float *dH, *dd, *dff, *dqkv, *tmp, *gb;
-    float *tw = ws->thr + (size_t)tid * ws->thr_floats, *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
+    float *dH, *dd, *dff, *dqkv, *tmp, *gb, *kt, *vt, *Pb, *dS, *pd, *fq;
+    float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
     float scale = 1.0f / sqrtf((float)dh), *gp = G + o->pos;
     kdts__attn_cbuf(ws, tid, &dH, &dd, &dff, &dqkv, &tmp, &gb);
+    kdts__attn_tbuf(ws, tid, T, &kt, &vt, &Pb, &dS, &pd, &fq);
     /* feed-forward part: h' = hm + drop(y), y = g W_2^T + b_2 */
     dy = dH;
     if (drop) {
@@ -5901,8 +5926,8 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
             float *dq = dqkv + lw * 3 * d + (size_t)j * dh;
             memset(gb, 0, (size_t)T * sizeof(float));
             kdts__attn_head_bwd(q, q + d, q + 2 * d, (size_t)3 * d, dd + lw * d + (size_t)j * dh, (size_t)d, dq,
-                                dq + d, dq + 2 * d, (size_t)3 * d, T, dh, scale, ws->p[l] + bh * TT,
-                                drop ? ws->mp[l] + bh * TT : NULL, tw + o1, tw + o2, tw, gb, sc);
+                                dq + d, dq + 2 * d, (size_t)3 * d, T, dh, scale, ws->rb + ((size_t)l * nh + j) * S,
+                                Pb, drop ? ws->mp[l] + bh * TT : NULL, dS, pd, kt, vt, gb, sc);
             /* gb[m] holds distance T-1-m */
             for (t = 0; t < T; ++t) gp[(size_t)j * S + t] += gb[T - 1 - t];
         }

@@ -108,6 +108,7 @@ static void compare(const char *name, const kdts_attn *m, const float *s, long n
     double first = 0.0, sad = 0.0, mad = 0.0, sd2 = 0.0, sw2 = 0.0, es = 0.0, ew = 0.0;
     long t, cnt = 0, cnt_e = 0;
     int j;
+    memset(&st, 0, sizeof st);
     if (!mem || kdts__attn_inf_init(&st, &m->cfg, m->params, T, T, mem, nf, NULL) != KDTS_OK) {
         printf("%s: inference state failed\n", name);
         return;
@@ -171,7 +172,7 @@ int main(int argc, char **argv)
     o.T = 96;
     o.H = 24;
     o.seed = 1;
-    for (i = 1; i < argc; ++i) {
+    for (i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) goto usage;
         if (!strcmp(a, "--csv")) o.csv = v;
@@ -183,7 +184,6 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--lookback")) o.T = atoi(v);
         else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
         else goto usage;
-        ++i;
     }
     memset(&cc, 0, sizeof cc);
     cols[0] = o.column;

@@ -19,10 +19,14 @@
      infer-32   forecast of 32 windows (kdts_attn_forecast)
      stream     one observation through the key/value cache
                 (kdts__attn_inf_step, cache of 96 steps)
+   Every line gives the median wall time and, since the machine may be
+   shared, the median process CPU time of the same repetitions (PyTorch:
+   time.process_time), and ratios for both.
    FLOPs: kdts_attn_flops per window; a training step counts 3x the
    forward (as tools/bench.c); inference kdts_attn_forecast_flops. The
    per-core peak is measured in this run by a loop of independent vector
-   FMAs of the ISA kdts was compiled for. On Linux without OpenMP the
+   FMAs of the ISA kdts was compiled for, timed in CPU time like the rates
+   it is compared with. On Linux without OpenMP the
    process (and the PyTorch run it starts) is pinned to the CPU it starts
    on (--no-pin: not). */
 #if defined(__linux__)
@@ -53,6 +57,14 @@ static double bc_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU time of the process (all its threads). */
+static double bc_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int bc_cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -78,7 +90,7 @@ static double peak_gflops(const char **isa)
         __m512 a9 = _mm512_set1_ps(0.19f), a10 = _mm512_set1_ps(0.20f), a11 = _mm512_set1_ps(0.21f);
         __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
         long i, n = 20000000;
-        double t0 = bc_now(), t;
+        double t0 = bc_cpu(), t;
         float s[16];
         for (i = 0; i < n; ++i) {
             a0 = _mm512_fmadd_ps(a0, x, y); a1 = _mm512_fmadd_ps(a1, x, y); a2 = _mm512_fmadd_ps(a2, x, y);
@@ -88,7 +100,7 @@ static double peak_gflops(const char **isa)
             __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6),
                              "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
         }
-        t = bc_now() - t0;
+        t = bc_cpu() - t0;
         a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
                            _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
         a0 = _mm512_add_ps(a0, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
@@ -109,7 +121,7 @@ static double peak_gflops(const char **isa)
         __m256 a9 = _mm256_set1_ps(0.19f), a10 = _mm256_set1_ps(0.20f), a11 = _mm256_set1_ps(0.21f);
         __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
         long i, n = 20000000;
-        double t0 = bc_now(), t;
+        double t0 = bc_cpu(), t;
         float s[8];
         for (i = 0; i < n; ++i) {
             a0 = _mm256_fmadd_ps(a0, x, y); a1 = _mm256_fmadd_ps(a1, x, y); a2 = _mm256_fmadd_ps(a2, x, y);
@@ -119,7 +131,7 @@ static double peak_gflops(const char **isa)
             __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
                              "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
         }
-        t = bc_now() - t0;
+        t = bc_cpu() - t0;
         a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
                            _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
         a0 = _mm256_add_ps(a0, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
@@ -145,9 +157,9 @@ static double peak_gflops(const char **isa)
 
 int main(int argc, char **argv)
 {
-    int i, j, no_torch = 0, no_pin = 0, relu = 0, pinned = -1, reps, warm = 3, inner;
+    int i, j, no_torch = 0, no_pin = 0, relu = 0, pinned = -1, reps, warm = 3;
     const char *isa = "n/a";
-    double peak, t[64], t0, train_s, f1_s, w1_s, fB_s, st_s, fl, ffl, tt[3] = {0, 0, 0};
+    double peak, train_s[2], f1_s[2], w1_s[2], fB_s[2], st_s[2], fl, ffl, tt[3] = {0, 0, 0}, tc[3] = {0, 0, 0};
     kdts_attn_config cfg;
     kdts_attn m;
     kdts_attn_ws ws, ws1, wsB;
@@ -229,67 +241,62 @@ int main(int argc, char **argv)
     printf(", 1 thread");
 #endif
     if (pinned >= 0) printf(" pinned to CPU %d (PyTorch too)", pinned);
-    if (peak > 0) printf("; measured per-core peak (%s loop) %.1f GFLOP/s\n", isa, peak);
+    if (peak > 0) printf("; measured per-core peak (%s loop, CPU time) %.1f GFLOP/s\n", isa, peak);
     else printf("; FMA peak n/a\n");
     printf("model: input 1, d_model %d, %d blocks, %d heads, ff %d, %s, final norm, lookback %d, batch %d, horizon %d"
            " (%lu parameters)\nFLOPs: forward %.1f M per window, forecast %.1f M; training step = 3 x forward x batch\n\n",
            BD, BL, BNH, BFF, relu ? "ReLU" : "GELU", BT, BB, BH, (unsigned long)m.nparams, fl * 1e-6, ffl * 1e-6);
 
+#define BTIME(res, nreps, ninner, body)                                                       \
+    do {                                                                                       \
+        double tw_[64], tc_[64];                                                               \
+        for (i = 0; i < warm + (nreps); ++i) {                                                 \
+            double w0_ = bc_now(), c0_ = bc_cpu();                                             \
+            for (j = 0; j < (ninner); ++j) {                                                   \
+                body;                                                                          \
+            }                                                                                  \
+            if (i >= warm) {                                                                   \
+                tw_[i - warm] = (bc_now() - w0_) / (ninner);                                   \
+                tc_[i - warm] = (bc_cpu() - c0_) / (ninner);                                   \
+            }                                                                                  \
+        }                                                                                      \
+        (res)[0] = bc_median(tw_, (nreps));                                                    \
+        (res)[1] = bc_median(tc_, (nreps));                                                    \
+    } while (0)
     reps = g_quick ? 7 : 21;
-    for (i = 0; i < warm + reps; ++i) {
-        t0 = bc_now();
+    BTIME(train_s, reps, 1, {
         kdts_attn_forward(&m, &ws, x, BB, BT, out, 1, &r, NULL);
         kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout, NULL);
         kdts_attn_zero_grad(&m);
         kdts_attn_backward(&m, &ws, dout, NULL, NULL);
         kdts_adam_step(&adam, m.params, m.grads);
-        if (i >= warm) t[i - warm] = bc_now() - t0;
-    }
-    train_s = bc_median(t, reps);
+    });
     /* fresh inference state for the trained weights */
     kdts__attn_inf_init(&st, &m.cfg, m.params, BT, BT, mem, nf, NULL);
     reps = g_quick ? 7 : 15;
-    inner = 20;
-    for (i = 0; i < warm + reps; ++i) {
-        t0 = bc_now();
-        for (j = 0; j < inner; ++j) kdts_attn_forecast(&m, &ws1, x, 1, BT, fc, NULL);
-        if (i >= warm) t[i - warm] = (bc_now() - t0) / inner;
-    }
-    f1_s = bc_median(t, reps);
-    for (i = 0; i < warm + reps; ++i) {
-        t0 = bc_now();
-        for (j = 0; j < inner; ++j) kdts__attn_inf_window(&st, x, BT, fc);
-        if (i >= warm) t[i - warm] = (bc_now() - t0) / inner;
-    }
-    w1_s = bc_median(t, reps);
-    for (i = 0; i < warm + reps; ++i) {
-        t0 = bc_now();
-        kdts_attn_forecast(&m, &wsB, x, BB, BT, fc, NULL);
-        if (i >= warm) t[i - warm] = bc_now() - t0;
-    }
-    fB_s = bc_median(t, reps);
+    BTIME(f1_s, reps, 20, kdts_attn_forecast(&m, &ws1, x, 1, BT, fc, NULL));
+    BTIME(w1_s, reps, 20, kdts__attn_inf_window(&st, x, BT, fc));
+    BTIME(fB_s, reps, 1, kdts_attn_forecast(&m, &wsB, x, BB, BT, fc, NULL));
     kdts__attn_inf_reset(&st);
     for (j = 0; j < BT; ++j) kdts__attn_inf_step(&st, x + j, fc); /* cache full */
-    inner = 200;
-    for (i = 0; i < warm + reps; ++i) {
-        t0 = bc_now();
-        for (j = 0; j < inner; ++j) kdts__attn_inf_step(&st, x + (j % BT), fc);
-        if (i >= warm) t[i - warm] = (bc_now() - t0) / inner;
-    }
-    st_s = bc_median(t, reps);
+    BTIME(st_s, reps, 200, kdts__attn_inf_step(&st, x + (j % BT), fc));
+#undef BTIME
 
-    printf("%-34s %10s %9s %8s\n", "kdts", "ms", "GFLOP/s", "of peak");
+    printf("%-34s %10s %10s %9s %8s\n", "kdts", "wall ms", "CPU ms", "GFLOP/s", "of peak");
 #define BLINE(name, sec, flops)                                                                  \
     do {                                                                                         \
-        printf("%-34s %10.4f %9.1f ", name, (sec) * 1e3, (flops) / (sec) * 1e-9);                \
-        if (peak > 0) printf("%7.1f%%\n", 100.0 * (flops) / (sec) * 1e-9 / peak);                \
+        printf("%-34s %10.4f %10.4f %9.1f ", name, (sec)[0] * 1e3, (sec)[1] * 1e3,             \
+               (flops) / (sec)[1] * 1e-9);                                                      \
+        if (peak > 0) printf("%7.1f%%\n", 100.0 * (flops) / (sec)[1] * 1e-9 / peak);            \
         else printf("%8s\n", "n/a");                                                             \
     } while (0)
     BLINE("train step (B 32)", train_s, 3.0 * fl * BB);
     BLINE("infer-1 kdts_attn_forecast", f1_s, ffl);
     BLINE("infer-1 window, inference state", w1_s, ffl);
     BLINE("infer-32 kdts_attn_forecast", fB_s, ffl * BB);
-    printf("%-34s %10.4f   (cache of %d steps, per observation)\n", "stream step, inference state", st_s * 1e3, BT);
+    printf("%-34s %10.4f %10.4f   (cache of %d steps, per observation)\n", "stream step, inference state",
+           st_s[0] * 1e3, st_s[1] * 1e3, BT);
+    printf("(GFLOP/s and share of peak from the CPU time)\n");
     fflush(stdout);
     if (!no_torch && system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) {
         char cmd[256], line[256];
@@ -300,20 +307,23 @@ int main(int argc, char **argv)
         p = popen(cmd, "r");
         while (p && fgets(line, sizeof line, p)) {
             char key[32];
-            double v;
-            if (sscanf(line, "%31s %lf", key, &v) != 2) continue;
-            if (!strcmp(key, "train")) tt[0] = v;
-            else if (!strcmp(key, "infer1")) tt[1] = v;
-            else if (!strcmp(key, "inferB")) tt[2] = v;
+            double v, vc;
+            if (sscanf(line, "%31s %lf %lf", key, &v, &vc) != 3) continue;
+            if (!strcmp(key, "train")) tt[0] = v, tc[0] = vc;
+            else if (!strcmp(key, "infer1")) tt[1] = v, tc[1] = vc;
+            else if (!strcmp(key, "inferB")) tt[2] = v, tc[2] = vc;
         }
         if (p) pclose(p);
         if (tt[0] > 0) {
-            printf("\nPyTorch %s (1 thread, float32, Adam; OPENBLAS_CORETYPE=SkylakeX): time and kdts speed-up\n",
-                   "nn.TransformerEncoderLayer");
-            printf("%-34s %10.4f ms  kdts %.2fx\n", "train step (B 32)", tt[0] * 1e3, tt[0] / train_s);
-            printf("%-34s %10.4f ms  kdts_attn_forecast %.2fx, inference state %.2fx\n", "infer-1", tt[1] * 1e3,
-                   tt[1] / f1_s, tt[1] / w1_s);
-            printf("%-34s %10.4f ms  kdts %.2fx\n", "infer-32", tt[2] * 1e3, tt[2] / fB_s);
+            printf("\nPyTorch nn.TransformerEncoderLayer (1 thread, float32, Adam; OPENBLAS_CORETYPE=SkylakeX): time and "
+                   "kdts speed-up (wall; CPU)\n");
+            printf("%-34s %10s %10s\n", "", "wall ms", "CPU ms");
+            printf("%-34s %10.4f %10.4f   kdts %.2fx; %.2fx\n", "train step (B 32)", tt[0] * 1e3, tc[0] * 1e3,
+                   tt[0] / train_s[0], tc[0] / train_s[1]);
+            printf("%-34s %10.4f %10.4f   kdts_attn_forecast %.2fx; %.2fx, inference state %.2fx; %.2fx\n", "infer-1",
+                   tt[1] * 1e3, tc[1] * 1e3, tt[1] / f1_s[0], tc[1] / f1_s[1], tt[1] / w1_s[0], tc[1] / w1_s[1]);
+            printf("%-34s %10.4f %10.4f   kdts %.2fx; %.2fx\n", "infer-32", tt[2] * 1e3, tc[2] * 1e3, tt[2] / fB_s[0],
+                   tc[2] / fB_s[1]);
         } else {
             printf("\nPyTorch run failed: no ratios\n");
         }

@@ -7,10 +7,12 @@ an nn.Linear head; float32, 1 thread, Adam.
 
 usage: bench_attn_torch.py D BLOCKS HEADS FF ACT FINAL_NORM T B HORIZON [--quick]
 
-Prints lines "KEY SECONDS" with KEY one of
-  train   forward + per-step MSE + backward + Adam step (median)
-  infer1  forecast of one window under torch.no_grad() (median)
-  inferB  forecast of a batch of B windows under torch.no_grad() (median)
+Prints lines "KEY SECONDS CPU_SECONDS" with KEY one of
+  train   forward + per-step MSE + backward + Adam step
+  infer1  forecast of one window under torch.no_grad()
+  inferB  forecast of a batch of B windows under torch.no_grad()
+SECONDS is the median wall time, CPU_SECONDS the median process CPU time
+(time.process_time) of the same repetitions.
 The forecast runs every block at every step and the head on the last one.
 Run by bench_attn with OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1."""
 import math
@@ -60,15 +62,19 @@ class Net(torch.nn.Module):
 
 
 def median(fn, reps, warm=3):
+    """Median wall and median CPU seconds of fn over reps runs."""
     for _ in range(warm):
         fn()
-    ts = []
+    ts, cs = [], []
     for _ in range(reps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t0)
+        cs.append(time.process_time() - c0)
     ts.sort()
-    return ts[len(ts) // 2]
+    cs.sort()
+    return "%.7f %.7f" % (ts[len(ts) // 2], cs[len(cs) // 2])
 
 
 def main():
@@ -93,11 +99,11 @@ def main():
         opt.step()
 
     net.train()
-    print("train %.6f" % median(step, 5 if quick else 21), flush=True)
+    print("train %s" % median(step, 5 if quick else 21), flush=True)
     net.eval()
     with torch.no_grad():
-        print("infer1 %.7f" % median(lambda: net.forecast(x1), 11 if quick else 31), flush=True)
-        print("inferB %.7f" % median(lambda: net.forecast(x), 7 if quick else 15), flush=True)
+        print("infer1 %s" % median(lambda: net.forecast(x1), 11 if quick else 31), flush=True)
+        print("inferB %s" % median(lambda: net.forecast(x), 7 if quick else 15), flush=True)
 
 
 if __name__ == "__main__":
