@@ -574,10 +574,16 @@ KDTSDEF void kdts_attn_zero_grad(kdts_attn *m);
 
 /* Working memory for forward and backward with at most `max_batch` windows
    of at most `max_steps` steps (<= cfg.max_steps). It holds what forward
-   keeps for backward, the backward's scratch and GEMM packing scratch;
-   nothing is allocated inside forward or backward. One workspace serves one
-   architecture (any model of that shape). All per-step arrays are
-   batch-major, R = B*T rows of (B,T,...). */
+   keeps for backward (the attention probabilities are not kept: the
+   backward computes them again, exactly as the forward did), the
+   backward's scratch and GEMM packing scratch; nothing is allocated inside
+   forward or backward. One workspace serves one architecture (any model of
+   that shape). All per-step arrays are batch-major, R = B*T rows of
+   (B,T,...); an inference workspace (train = 0) has one buffer of each
+   kind shared by all blocks. Forward and backward work through chunks of
+   whole windows (about 160 rows); with OpenMP the chunks are shared
+   between threads and the backward sums its gradients in 4 fixed groups
+   of chunks, so no result depends on the number of threads. */
 typedef struct kdts_attn_ws {
     kdts_attn_config cfg;
     int outputs, max_batch, max_steps, train;
@@ -585,8 +591,8 @@ typedef struct kdts_attn_ws {
     int state;            /* last forward: 0 none, 1 inference, 2 training,
                              3 forecast                                     */
     int dropout_active;
-    int threads;          /* threads the attention part may use: 1, or with
-                             OpenMP omp_get_max_threads() when the
+    int threads;          /* threads forward and backward may use: 1, or
+                             with OpenMP omp_get_max_threads() when the
                              workspace was made                              */
     float *mem;           /* one block, carved below                        */
     size_t mem_floats;

@@ -10,15 +10,31 @@
    The finite differences are taken of the double model (eps 1e-6, so they
    are accurate to ~1e-9) at the float model's parameters: the check
    measures the float analytic gradients themselves. */
-#define KDTS_IMPLEMENTATION
-#include "kdts.h"
-#include "kt.h"
-#include "ref_read.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* every allocation kdts makes is counted: none inside forward, backward,
+   forecast or inference */
+static long g_allocs;
+static void *t_malloc(size_t n)
+{
+    g_allocs++;
+    return malloc(n);
+}
+static void *t_realloc(void *p, size_t n)
+{
+    g_allocs++;
+    return realloc(p, n);
+}
+#define KDTS_MALLOC(sz) t_malloc(sz)
+#define KDTS_REALLOC(p, sz) t_realloc((p), (sz))
+#define KDTS_FREE(p) free(p)
+#define KDTS_IMPLEMENTATION
+#include "kdts.h"
+#include "kt.h"
+#include "ref_read.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -440,6 +456,7 @@ static void test_batch(void)
     size_t nx, no, k;
     float *x, *out, *o1, *dout, *dx, *dx1, *gsum;
     double eo = 0, eg, edx = 0;
+    long allocs;
     KT_CHECK(kdts_attn_init(&m, &cfg, 3, NULL) == KDTS_OK && kdts_attn_init(&m1, &cfg, 3, NULL) == KDTS_OK, "init");
     kdts_rng_seed(&r, 8);
     randomize(&m, &r);
@@ -458,9 +475,12 @@ static void test_batch(void)
     gsum = (float *)calloc(m.nparams, 4);
     for (k = 0; k < nx; ++k) x[k] = frand(&r);
     for (k = 0; k < no; ++k) dout[k] = frand(&r);
+    allocs = g_allocs;
     kdts_attn_forward(&m, &ws, x, B, T, out, 1, NULL, NULL);
     kdts_attn_zero_grad(&m);
     kdts_attn_backward(&m, &ws, dout, dx, NULL);
+    kdts_attn_forecast(&m, &ws, x, B, T, NULL, NULL);
+    KT_CHECK(g_allocs == allocs, "forward, backward or forecast allocated (%ld)", g_allocs - allocs);
     for (b = 0; b < B; ++b) {
         size_t so = (size_t)T * O, sx = (size_t)T * cfg.input;
         kdts_attn_forward(&m1, &ws1, x + b * sx, 1, T, o1 + b * so, 1, NULL, NULL);
@@ -496,6 +516,7 @@ static void test_inference(int blocks, int act)
     size_t nf;
     float *mem, *series, *fw, *fs, *ff;
     double e_win = 0, e_first = 0, e_after = 0, mag = 0;
+    long allocs;
     kdts_error err;
     KT_CHECK(kdts_attn_init(&m, &cfg, 4, NULL) == KDTS_OK, "init");
     kdts_rng_seed(&r, 21);
@@ -515,6 +536,7 @@ static void test_inference(int blocks, int act)
              "inference state: lookback beyond max_steps accepted");
     KT_CHECK(kdts__attn_inf_init(&st, &m.cfg, m.params, LB, MAXW, mem, nf, &err) == KDTS_OK, "inference state: %s",
              err.message);
+    allocs = g_allocs;
     /* window inference against kdts_attn_forecast, windows of 1..MAXW */
     for (n = 1; n <= MAXW; n += 7) {
         kdts__attn_inf_window(&st, series, n, fw);
@@ -546,6 +568,7 @@ static void test_inference(int blocks, int act)
     kdts__attn_inf_reset(&st);
     for (n = 1; n <= N; ++n) kdts__attn_inf_step(&st, series + (size_t)(n - 1) * cfg.input, fw);
     KT_CHECK(memcmp(fw, fs, (size_t)O * 4) == 0, "the stream is not reproducible after a reset");
+    KT_CHECK(g_allocs == allocs, "inference allocated (%ld)", g_allocs - allocs);
     printf("inference, %d block(s): window vs forecast %.1e; stream first %d: bitwise %s (vs forecast %.1e); "
            "after: %.1e of max %.2f (%s)\n",
            blocks, e_win, LB, bitwise ? "equal" : "DIFFERENT", e_first, e_after, mag,
