@@ -74,6 +74,8 @@
        >>lstm     stacked LSTM with a per-step head: init, forward, backward
        >>gru      stacked GRU with a per-step head: init, forward, backward
        >>loss     hard / soft / sequence losses, distribution mode
+       >>attn     causal self-attention forecaster: init, forward, backward,
+                  window and streaming (key/value cache) inference
        >>adam     Adam / AdamW, gradient clipping
        >>linear   NLinear / DLinear window models, closed-form ridge fit,
                   seasonal-period detection
@@ -628,6 +630,263 @@ KDTSDEF void kdts_dist_expect(float *values, const float *logits, size_t n, int 
    coverage (e.g. 0.8), by linear interpolation of the bin CDF. */
 KDTSDEF void kdts_dist_interval(const float *logits, int K, float lo, float hi,
                                 float coverage, float *low, float *high);
+
+/* ======================================================================== */
+/* >>attn : causal self-attention forecaster (pre-norm Transformer encoder) */
+/* ======================================================================== */
+
+/* The model, for each input window x (T,F) on its own:
+     h = x W_in^T + b_in                                          (T,d)
+     for each block: nn.TransformerEncoderLayer(d, heads, ff, dropout,
+     activation, batch_first=True, norm_first=True) with a causal mask:
+       a = LN1(h);  [q k v] = a W_qkv^T + b_qkv                  (T,3d)
+       head j (dh = d/heads; its columns j*dh .. j*dh+dh-1 of q, k, v):
+         S[i][t] = q_i . k_t / sqrt(dh) + pos[j][i-t]   for t <= i
+         (keys after the query are masked), P = softmax over t of S,
+         o_i = sum_t P[i][t] v_t; the heads' o side by side      (T,d)
+       h = h + o W_o^T + b_o
+       h = h + act(LN2(h) W_1^T + b_1) W_2^T + b_2
+     with final_norm: h = LNf(h) (nn.TransformerEncoder's norm);
+     out = h W^T + b at every step                               (T,O)
+   LN is LayerNorm over d with eps 1e-5 and a gain and bias; act is the
+   exact GELU x*Phi(x) (erf form, PyTorch's default 'gelu') or ReLU. The
+   head is the LSTM's: O = horizon (point) or horizon*bins (dist, logits of
+   value j in columns j*bins .. j*bins+bins-1).
+
+   Positions: no additive encoding. Every block adds a learned relative
+   position bias pos (heads, max_steps) to its attention scores, indexed by
+   the distance i - t >= 0 between query and key. It starts as ALiBi's
+   linear penalty, pos[j][delta] = -delta * 2^(-8(j+1)/heads), and is
+   trained like every other weight. The scores depend on positions only
+   through distances, so a key or value never depends on where the window
+   starts: what lets the stream cache of the inference functions reuse
+   them. In PyTorch terms it is the float attn_mask (B*heads, T, T) given
+   to each layer: M[b*heads+j][i][t] = pos[j][i-t] for t <= i, -inf above.
+
+   Dropout (training with cfg.dropout = p > 0): inverted dropout (keep with
+   1-p, scale 1/(1-p)) where nn.TransformerEncoderLayer applies it: on the
+   attention probabilities, on the attention part's output (after W_o),
+   after the activation, and on the feed-forward part's output (after W_2).
+   Block by block the scales are drawn from rng in this order: attention
+   probabilities (window, head, query i, key t <= i), then the other three
+   (row-major (B,T,d), (B,T,ff), (B,T,d)). */
+
+/* Most blocks a model may stack. */
+#define KDTS_ATTN_MAX_BLOCKS 4
+
+/* Activation of the feed-forward part of every block. */
+typedef enum kdts_attn_act {
+    KDTS_ATTN_GELU = 0, /* x * Phi(x), Phi the standard normal CDF (erf form)  */
+    KDTS_ATTN_RELU = 1  /* max(x, 0)                                            */
+} kdts_attn_act;
+
+/* Architecture. Zero-initialized fields take the defaults in brackets. */
+typedef struct kdts_attn_config {
+    int input;       /* F: values per time step [1]                           */
+    int d_model;     /* d: token width (required, >= 1, a multiple of heads)  */
+    int heads;       /* attention heads [1]; each is d/heads wide             */
+    int ff;          /* width of the feed-forward layer [4*d_model]           */
+    int blocks;      /* encoder blocks [1], 1..KDTS_ATTN_MAX_BLOCKS            */
+    kdts_attn_act activation; /* [KDTS_ATTN_GELU]                             */
+    int final_norm;  /* 1: a LayerNorm after the last block; 0: none [0]      */
+    int max_steps;   /* longest window, and the length of each block's
+                        position-bias table [256]                             */
+    int horizon;     /* h: values forecast at each step [1]                   */
+    kdts_mode mode;
+    int bins;        /* K: bins per value in KDTS_MODE_DIST [32]              */
+    float bin_lo;    /* range covered by the bins, in normalized units        */
+    float bin_hi;    /* [-4, 4] when both are 0                               */
+    float dropout;   /* inverted dropout while training (see above), [0, 1)   */
+} kdts_attn_config;
+
+/* Offsets of one block's parameters in kdts_attn.params. */
+typedef struct kdts_attn_block_offsets {
+    size_t qkv_w, qkv_b; /* (3d,d) rows q, k, v (in_proj_weight); (3d)        */
+    size_t o_w, o_b;     /* (d,d), (d) out_proj                               */
+    size_t ff1_w, ff1_b; /* (ff,d), (ff) linear1                              */
+    size_t ff2_w, ff2_b; /* (d,ff), (d) linear2                               */
+    size_t ln1_g, ln1_b; /* (d), (d) norm1 gain and bias                      */
+    size_t ln2_g, ln2_b; /* (d), (d) norm2                                    */
+    size_t pos;          /* (heads, max_steps) relative position bias         */
+} kdts_attn_block_offsets;
+
+/* A model: configuration, one contiguous parameter buffer and a gradient
+   buffer of the same layout (so Adam, model files and C export see one
+   flat array). Layout, in this order (row-major):
+     W_in (d,F), b_in (d);
+     for each block: W_qkv (3d,d), b_qkv (3d), W_o (d,d), b_o (d),
+       W_1 (ff,d), b_1 (ff), W_2 (d,ff), b_2 (d), LN1 gain (d), LN1 bias
+       (d), LN2 gain (d), LN2 bias (d) - the order of the state_dict of
+       nn.TransformerEncoderLayer - then pos (heads, max_steps);
+     with final_norm: gain (d), bias (d);
+     the head W (O,d), b (O) last, as in kdts_lstm. */
+typedef struct kdts_attn {
+    kdts_attn_config cfg; /* with defaults filled in                        */
+    int outputs;          /* O                                              */
+    size_t nparams;
+    float *params;        /* (nparams) owned                                */
+    float *grads;         /* (nparams) owned, same layout                   */
+    size_t off_in_w, off_in_b;
+    kdts_attn_block_offsets blk[KDTS_ATTN_MAX_BLOCKS];
+    size_t off_lnf_g, off_lnf_b; /* final_norm only (0 otherwise)           */
+    size_t off_head_w, off_head_b;
+} kdts_attn;
+
+/* Fill the defaults of *cfg in place and validate it. KDTS_ERR_ARG names
+   the bad field in err. */
+KDTSDEF kdts_result kdts_attn_config_check(kdts_attn_config *cfg, kdts_error *err);
+
+/* Number of parameters of an architecture (0 if invalid or overflowing). */
+KDTSDEF size_t kdts_attn_param_count(const kdts_attn_config *cfg);
+
+/* Floating-point operations of one forward pass over a window of T steps
+   (multiply and add counted separately; the causal attention over the
+   T(T+1)/2 query-key pairs; exp, erf and 1/sqrt as one each; LayerNorm 8
+   per value, softmax 4 per score). */
+KDTSDEF double kdts_attn_flops(const kdts_attn_config *cfg, int T);
+/* The same for one forecast as kdts_attn_forecast computes it: the last
+   block runs its query, attention and feed-forward part at the last step
+   only, the head once. */
+KDTSDEF double kdts_attn_forecast_flops(const kdts_attn_config *cfg, int T);
+
+/* Allocate a model and initialize it from `seed` the way PyTorch initializes
+   these modules, with the portable RNG (the same seed gives the same
+   weights everywhere): Linear weights and biases uniform in +-1/sqrt(fan_in)
+   (W_in, W_1, W_2, the head; W_o too, with b_o = 0), W_qkv Xavier-uniform in
+   +-sqrt(6/(4d)) with b_qkv = 0, LayerNorm gains 1 and biases 0, pos the
+   ALiBi penalty. (nn.TransformerEncoder copies one layer into every block;
+   here each block is drawn on its own.) Gradients start at zero. Free with
+   kdts_attn_free. Returns KDTS_OK, KDTS_ERR_ARG, KDTS_ERR_NOMEM. */
+KDTSDEF kdts_result kdts_attn_init(kdts_attn *m, const kdts_attn_config *cfg,
+                                   unsigned long long seed, kdts_error *err);
+/* Re-draw the weights of an initialized model from `seed` (as init). */
+KDTSDEF void kdts_attn_reset(kdts_attn *m, unsigned long long seed);
+/* Release a model's buffers (safe on a zeroed or freed model). */
+KDTSDEF void kdts_attn_free(kdts_attn *m);
+/* Set every gradient to zero. */
+KDTSDEF void kdts_attn_zero_grad(kdts_attn *m);
+
+/* Working memory for forward and backward with at most `max_batch` windows
+   of at most `max_steps` steps (<= cfg.max_steps). It holds what forward
+   keeps for backward (the attention probabilities are not kept: the
+   backward computes them again, exactly as the forward did), the
+   backward's scratch and GEMM packing scratch; nothing is allocated inside
+   forward or backward. One workspace serves one architecture (any model of
+   that shape). All per-step arrays are batch-major, R = B*T rows of
+   (B,T,...); an inference workspace (train = 0) has one buffer of each
+   kind shared by all blocks. Forward and backward work through chunks of
+   whole windows (about 160 rows); with OpenMP the chunks are shared
+   between threads and the backward sums its gradients in 4 fixed groups
+   of chunks, so no result depends on the number of threads. */
+typedef struct kdts_attn_ws {
+    kdts_attn_config cfg;
+    int outputs, max_batch, max_steps, train;
+    int B, T;             /* shape of the last forward                      */
+    int state;            /* last forward: 0 none, 1 inference, 2 training,
+                             3 forecast                                     */
+    int dropout_active;
+    int threads;          /* threads forward and backward may use: 1, or
+                             with OpenMP omp_get_max_threads() when the
+                             workspace was made                              */
+    float *mem;           /* one block, carved below                        */
+    size_t mem_floats;
+    float *x;             /* (R,F) copy of the input (train)                */
+    float *wx;            /* (F,d) W_in^T for a narrow input                */
+    float *h[KDTS_ATTN_MAX_BLOCKS + 1]; /* (R,d) residual stream: h[0] the
+                             embedding, h[l+1] block l's output             */
+    float *hm[KDTS_ATTN_MAX_BLOCKS];  /* (R,d) after the attention part     */
+    float *a[KDTS_ATTN_MAX_BLOCKS];   /* (R,d) LN1 output                   */
+    float *c[KDTS_ATTN_MAX_BLOCKS];   /* (R,d) LN2 output                   */
+    float *st1[KDTS_ATTN_MAX_BLOCKS]; /* (R,2) LN1 mean and 1/std per row   */
+    float *st2[KDTS_ATTN_MAX_BLOCKS]; /* (R,2) LN2                          */
+    float *qkv[KDTS_ATTN_MAX_BLOCKS]; /* (R,3d) q, k, v                     */
+    float *att[KDTS_ATTN_MAX_BLOCKS]; /* (R,d) attention output, heads side
+                                         by side                            */
+    float *u[KDTS_ATTN_MAX_BLOCKS];   /* (R,ff) feed-forward pre-activation */
+    float *g[KDTS_ATTN_MAX_BLOCKS];   /* (R,ff) activation (dropped)        */
+    float *mp[KDTS_ATTN_MAX_BLOCKS];  /* (B,heads,T,T) dropout scales of P  */
+    float *m1[KDTS_ATTN_MAX_BLOCKS];  /* (R,d) after W_o                    */
+    float *ma[KDTS_ATTN_MAX_BLOCKS];  /* (R,ff) after the activation        */
+    float *m2[KDTS_ATTN_MAX_BLOCKS];  /* (R,d) after W_2                    */
+    float *hf, *stf;      /* (R,d), (R,2) final LayerNorm (final_norm)      */
+    float *out;           /* (R,O) head output, (B,O) after a forecast      */
+    float *rb;            /* (blocks, heads, max_steps) pos reversed for the
+                             window length of the last forward              */
+    float *cb;            /* per thread, for the rows of one chunk (C rows,
+                             kdts__attn_crows): backward dL/dh (C,d), two
+                             more (C,d), (C,ff), (C,3d), the dropout staging
+                             (C,d) and the bias gradient (max_steps)        */
+    size_t cb_floats;
+    float *gbuf;          /* OpenMP: gradient sums of the backward's fixed
+                             groups of windows, gstride floats each         */
+    size_t gstride;
+    float *pk_qkv[KDTS_ATTN_MAX_BLOCKS], *pk_o[KDTS_ATTN_MAX_BLOCKS];
+    float *pk_ff1[KDTS_ATTN_MAX_BLOCKS], *pk_ff2[KDTS_ATTN_MAX_BLOCKS];
+    float *pk_head, *pk_in; /* W^T of the forward products packed for the
+                             GEMM (W_in only when input > 8)                */
+    float *thr;           /* per thread: K^T, V^T (dh,T), three (T,T)
+                             (probabilities, dS, dropped probabilities),
+                             the forecast's last-step rows                  */
+    size_t thr_floats;
+    float *scratch;       /* GEMM packing scratch, one per thread           */
+} kdts_attn_ws;
+
+/* Allocate a workspace. train = 0 gives a smaller, inference-only one
+   (forward with train = 0 and forecast). Returns KDTS_OK, KDTS_ERR_ARG,
+   KDTS_ERR_NOMEM. */
+KDTSDEF kdts_result kdts_attn_ws_init(kdts_attn_ws *ws, const kdts_attn_config *cfg,
+                                      int max_batch, int max_steps, int train,
+                                      kdts_error *err);
+KDTSDEF void kdts_attn_ws_free(kdts_attn_ws *ws);
+
+/* Forward pass over B windows of T steps.
+   x   (B,T,F) inputs
+   out (B,T,O) head output at every step (may be NULL: read ws->out)
+   train: 1 keeps what backward needs and applies dropout (drawn from rng,
+   which may be NULL when cfg.dropout is 0); 0 is inference.
+   Returns KDTS_OK; KDTS_ERR_SHAPE if B or T exceed the workspace or the
+   workspace was made for another architecture; KDTS_ERR_ARG for train with
+   an inference workspace, a missing rng, or dropout with a workspace made
+   without it. */
+KDTSDEF kdts_result kdts_attn_forward(const kdts_attn *m, kdts_attn_ws *ws,
+                                      const float *x, int B, int T, float *out,
+                                      int train, kdts_rng *rng, kdts_error *err);
+
+/* Inference forward that applies the head to the last step only: the
+   forecast of each window. out (B,O) (may be NULL: read ws->out (B,O)).
+   Equal to the last step of kdts_attn_forward with train = 0 (to float
+   rounding; the last block runs its query, attention and feed-forward part
+   at the last step only). Errors as kdts_attn_forward. */
+KDTSDEF kdts_result kdts_attn_forecast(const kdts_attn *m, kdts_attn_ws *ws,
+                                       const float *x, int B, int T, float *out,
+                                       kdts_error *err);
+
+/* Back-propagation through the last training forward.
+   dout (B,T,O) gradient of the loss w.r.t. the head outputs.
+   Adds the parameter gradients into m->grads (call kdts_attn_zero_grad
+   first); writes dx (B,T,F) when not NULL. Returns KDTS_OK, or
+   KDTS_ERR_ARG when the last forward on ws was not a training forward of
+   this architecture. */
+KDTSDEF kdts_result kdts_attn_backward(kdts_attn *m, kdts_attn_ws *ws,
+                                       const float *dout, float *dx, kdts_error *err);
+
+/* Internal: the state deployment inference keeps for an attention model
+   (the functions kdts__attn_inf_* in the implementation; kdts_infer can
+   embed it). It lives in caller memory: per block a key cache (heads, dh,
+   cap) and a value cache (cap, d) for the stream and another pair for
+   window inference, the weights transposed for matrix-vector products and
+   a few vectors. Inputs are normalized values; outputs the head's O values. */
+typedef struct kdts__attn_inf {
+    kdts_attn net;         /* view: cfg, offsets, params = the model's (never
+                              written), grads NULL                          */
+    int cap[2];            /* cache length: [0] stream (lookback), [1] window */
+    long long seen;        /* observations fed to the stream since reset    */
+    float *wt;             /* W_in^T (F,d); per block W_qkv^T (d,3d), W_o^T
+                              (d,d), W_1^T (d,ff), W_2^T (ff,d); head W^T (d,O) */
+    float *kc[2], *vc[2];  /* per set: (L,heads,dh,cap) keys, (L,cap,d) values */
+    float *zb[2];          /* per set: (L,heads,2cap) pos in ring order      */
+    float *h, *a, *qkv, *o, *f, *sc, *out; /* (d) (d) (3d) (d) (ff) (cap) (O) */
+} kdts__attn_inf;
 
 /* ======================================================================== */
 /* >>adam : Adam / AdamW with bias correction and gradient clipping         */
@@ -5868,6 +6127,1677 @@ KDTSDEF kdts_result kdts_distill_loss(const kdts_loss_config *lc, float alpha, f
                                       float *dout, kdts_error *err)
 {
     return kdts_loss_eval(lc, 1.0f - alpha, alpha, beta, out, target, tvals, tprobs, B, T, lv, dout, err);
+}
+
+/* ======================================================================== */
+/* >>attn                                                                   */
+/* ======================================================================== */
+
+/* Query rows per block of the causal attention products: a block of rows
+   i0 .. i1-1 multiplies keys 0 .. i1-1 only, so about RB/2 of every row's
+   products fall above the diagonal instead of half the matrix. */
+#define KDTS__ATT_RB 16
+#define KDTS__LN_EPS 1e-5f
+
+static void kdts__attn_defaults(kdts_attn_config *c)
+{
+    if (c->input == 0) c->input = 1;
+    if (c->heads == 0) c->heads = 1;
+    if (c->ff == 0 && c->d_model > 0 && c->d_model <= KDTS_MAX_DIM / 4) c->ff = 4 * c->d_model;
+    if (c->blocks == 0) c->blocks = 1;
+    if (c->max_steps == 0) c->max_steps = 256;
+    if (c->horizon == 0) c->horizon = 1;
+    if (c->mode == KDTS_MODE_DIST && c->bins == 0) c->bins = 32;
+    if (c->mode == KDTS_MODE_DIST && c->bin_lo == 0.0f && c->bin_hi == 0.0f) {
+        c->bin_lo = -4.0f;
+        c->bin_hi = 4.0f;
+    }
+}
+
+static int kdts__attn_outputs(const kdts_attn_config *c)
+{
+    return c->mode == KDTS_MODE_DIST ? c->horizon * c->bins : c->horizon;
+}
+
+/* *off = *total, then *total += a*b; 0 on overflow. */
+static int kdts__attn_take(size_t *total, size_t a, size_t b, size_t *off)
+{
+    size_t n;
+    if (off) *off = *total;
+    return kdts__mul_ok(a, b, &n) && kdts__add_ok(*total, n, total);
+}
+
+/* Parameter offsets (into m when not NULL) and count of a config whose
+   fields are in range; 0 on overflow. */
+static size_t kdts__attn_layout(const kdts_attn_config *c, kdts_attn *m)
+{
+    size_t d = (size_t)c->d_model, F = (size_t)c->input, ff = (size_t)c->ff, t = 0, bytes;
+    size_t O = (size_t)kdts__attn_outputs(c), dummy;
+    int l, ok = 1;
+#define KDTS__TAKE(field, a, b) ok = ok && kdts__attn_take(&t, (a), (b), m ? &(field) : &dummy)
+    KDTS__TAKE(m->off_in_w, d, F);
+    KDTS__TAKE(m->off_in_b, d, 1);
+    for (l = 0; l < c->blocks; ++l) {
+        KDTS__TAKE(m->blk[l].qkv_w, 3 * d, d);
+        KDTS__TAKE(m->blk[l].qkv_b, 3 * d, 1);
+        KDTS__TAKE(m->blk[l].o_w, d, d);
+        KDTS__TAKE(m->blk[l].o_b, d, 1);
+        KDTS__TAKE(m->blk[l].ff1_w, ff, d);
+        KDTS__TAKE(m->blk[l].ff1_b, ff, 1);
+        KDTS__TAKE(m->blk[l].ff2_w, d, ff);
+        KDTS__TAKE(m->blk[l].ff2_b, d, 1);
+        KDTS__TAKE(m->blk[l].ln1_g, d, 1);
+        KDTS__TAKE(m->blk[l].ln1_b, d, 1);
+        KDTS__TAKE(m->blk[l].ln2_g, d, 1);
+        KDTS__TAKE(m->blk[l].ln2_b, d, 1);
+        KDTS__TAKE(m->blk[l].pos, (size_t)c->heads, (size_t)c->max_steps);
+    }
+    if (c->final_norm) {
+        KDTS__TAKE(m->off_lnf_g, d, 1);
+        KDTS__TAKE(m->off_lnf_b, d, 1);
+    } else if (m) {
+        m->off_lnf_g = m->off_lnf_b = 0;
+    }
+    KDTS__TAKE(m->off_head_w, O, d);
+    KDTS__TAKE(m->off_head_b, O, 1);
+#undef KDTS__TAKE
+    (void)dummy;
+    if (!ok || !kdts__mul_ok(t, 2 * sizeof(float), &bytes)) return 0;
+    return t;
+}
+
+/* Field checks of a config with defaults filled in. */
+static kdts_result kdts__attn_validate(const kdts_attn_config *c, kdts_error *err)
+{
+    if (c->input < 1 || c->input > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "input width %d out of range 1..%d", c->input, KDTS_MAX_DIM);
+    if (c->d_model < 1 || c->d_model > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "d_model %d out of range 1..%d", c->d_model, KDTS_MAX_DIM);
+    if (c->heads < 1 || c->heads > c->d_model || c->d_model % c->heads != 0)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "d_model %d is not a multiple of heads %d", c->d_model, c->heads);
+    if (c->ff < 1 || c->ff > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "ff %d out of range 1..%d", c->ff, KDTS_MAX_DIM);
+    if (c->blocks < 1 || c->blocks > KDTS_ATTN_MAX_BLOCKS)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "blocks %d out of range 1..%d", c->blocks, KDTS_ATTN_MAX_BLOCKS);
+    if (c->activation != KDTS_ATTN_GELU && c->activation != KDTS_ATTN_RELU)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown activation %d", (int)c->activation);
+    if (c->final_norm != 0 && c->final_norm != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "final_norm must be 0 or 1");
+    if (c->max_steps < 1 || c->max_steps > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "max_steps %d out of range 1..%d", c->max_steps, KDTS_MAX_DIM);
+    if (c->horizon < 1 || c->horizon > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "horizon %d out of range 1..%d", c->horizon, KDTS_MAX_DIM);
+    if (c->mode != KDTS_MODE_POINT && c->mode != KDTS_MODE_DIST)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown output mode %d", (int)c->mode);
+    if (c->mode == KDTS_MODE_DIST) {
+        if (c->bins < 2 || c->bins > 4096)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "bins %d out of range 2..4096", c->bins);
+        if (!(c->bin_hi > c->bin_lo) || !kdts__isfinite(c->bin_lo) || !kdts__isfinite(c->bin_hi))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "bin range must satisfy lo < hi");
+        if ((long)c->horizon * c->bins > KDTS_MAX_DIM)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "horizon x bins exceeds %d", KDTS_MAX_DIM);
+    }
+    if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "dropout must be in [0, 1)");
+    if (kdts__attn_layout(c, NULL) == 0)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "parameter count overflows");
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_attn_config_check(kdts_attn_config *c, kdts_error *err)
+{
+    kdts_result r;
+    if (!c) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_attn_config_check: NULL config");
+    kdts__attn_defaults(c);
+    r = kdts__attn_validate(c, err);
+    if (r != KDTS_OK) return r;
+    if (c->mode != KDTS_MODE_DIST) {
+        c->bins = 0;
+        c->bin_lo = c->bin_hi = 0.0f;
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF size_t kdts_attn_param_count(const kdts_attn_config *cfg)
+{
+    kdts_attn_config c;
+    if (!cfg) return 0;
+    c = *cfg;
+    if (kdts_attn_config_check(&c, NULL) != KDTS_OK) return 0;
+    return kdts__attn_layout(&c, NULL);
+}
+
+/* FLOPs of a forward over T steps; last != 0: as kdts_attn_forecast. */
+static double kdts__attn_flops(const kdts_attn_config *cfg, int Ti, int last)
+{
+    kdts_attn_config c = *cfg;
+    double d, F, ff, nh, O, T = Ti, f, act, rows;
+    int l;
+    kdts__attn_defaults(&c);
+    if (c.d_model < 1 || c.heads < 1 || c.ff < 1 || c.blocks < 1 || Ti < 1) return 0.0;
+    d = c.d_model;
+    F = c.input;
+    ff = c.ff;
+    nh = c.heads;
+    O = kdts__attn_outputs(&c);
+    act = c.activation == KDTS_ATTN_GELU ? 2.0 : 1.0;
+    f = T * (2.0 * F * d + d);
+    for (l = 0; l < c.blocks; ++l) {
+        if (!last || l < c.blocks - 1) {
+            double pairs = T * (T + 1.0) / 2.0;
+            f += T * (8.0 * d + 6.0 * d * d + 3.0 * d);   /* LN1, q k v             */
+            f += 2.0 * d * pairs * 2.0 + 5.0 * nh * pairs; /* QK^T, PV, bias+softmax */
+            f += T * (2.0 * d * d + 2.0 * d + 8.0 * d);   /* W_o, residual, LN2     */
+            f += T * (4.0 * d * ff + ff + act * ff + 2.0 * d); /* feed-forward      */
+        } else {
+            f += T * (8.0 * d + 4.0 * d * d + 2.0 * d);   /* LN1, k v at every step */
+            f += 2.0 * d * d + d;                          /* q at the last step     */
+            f += 4.0 * d * T + 5.0 * nh * T;               /* its attention          */
+            f += 2.0 * d * d + 2.0 * d + 8.0 * d + 4.0 * d * ff + ff + act * ff + 2.0 * d;
+        }
+    }
+    rows = last ? 1.0 : T;
+    if (c.final_norm) f += rows * 8.0 * d;
+    f += rows * (2.0 * d * O + O);
+    return f;
+}
+
+KDTSDEF double kdts_attn_flops(const kdts_attn_config *cfg, int T) { return cfg ? kdts__attn_flops(cfg, T, 0) : 0.0; }
+
+KDTSDEF double kdts_attn_forecast_flops(const kdts_attn_config *cfg, int T)
+{
+    return cfg ? kdts__attn_flops(cfg, T, 1) : 0.0;
+}
+
+static void kdts__attn_unif(float *p, size_t n, float bound, kdts_rng *r)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) p[i] = (2.0f * kdts_rng_uniform(r) - 1.0f) * bound;
+}
+
+static void kdts__attn_fill(float *p, size_t n, float v)
+{
+    size_t i;
+    for (i = 0; i < n; ++i) p[i] = v;
+}
+
+KDTSDEF void kdts_attn_reset(kdts_attn *m, unsigned long long seed)
+{
+    const kdts_attn_config *c = &m->cfg;
+    size_t d = (size_t)c->d_model, F = (size_t)c->input, ff = (size_t)c->ff, S = (size_t)c->max_steps;
+    size_t O = (size_t)m->outputs, t;
+    float *P = m->params, kd = 1.0f / sqrtf((float)d);
+    kdts_rng r;
+    int l, j;
+    kdts_rng_seed(&r, seed);
+    kdts__attn_unif(P + m->off_in_w, d * F, 1.0f / sqrtf((float)F), &r);
+    kdts__attn_unif(P + m->off_in_b, d, 1.0f / sqrtf((float)F), &r);
+    for (l = 0; l < c->blocks; ++l) {
+        const kdts_attn_block_offsets *o = &m->blk[l];
+        kdts__attn_unif(P + o->qkv_w, 3 * d * d, sqrtf(6.0f / (4.0f * (float)d)), &r);
+        kdts__attn_fill(P + o->qkv_b, 3 * d, 0.0f);
+        kdts__attn_unif(P + o->o_w, d * d, kd, &r);
+        kdts__attn_fill(P + o->o_b, d, 0.0f);
+        kdts__attn_unif(P + o->ff1_w, ff * d, kd, &r);
+        kdts__attn_unif(P + o->ff1_b, ff, kd, &r);
+        kdts__attn_unif(P + o->ff2_w, d * ff, 1.0f / sqrtf((float)ff), &r);
+        kdts__attn_unif(P + o->ff2_b, d, 1.0f / sqrtf((float)ff), &r);
+        kdts__attn_fill(P + o->ln1_g, d, 1.0f);
+        kdts__attn_fill(P + o->ln1_b, d, 0.0f);
+        kdts__attn_fill(P + o->ln2_g, d, 1.0f);
+        kdts__attn_fill(P + o->ln2_b, d, 0.0f);
+        for (j = 0; j < c->heads; ++j) {
+            /* ALiBi: slope 2^(-8(j+1)/heads) per unit of distance */
+            float slope = (float)pow(2.0, -8.0 * (j + 1) / c->heads);
+            for (t = 0; t < S; ++t) P[o->pos + (size_t)j * S + t] = -slope * (float)t;
+        }
+    }
+    if (c->final_norm) {
+        kdts__attn_fill(P + m->off_lnf_g, d, 1.0f);
+        kdts__attn_fill(P + m->off_lnf_b, d, 0.0f);
+    }
+    kdts__attn_unif(P + m->off_head_w, O * d, kd, &r);
+    kdts__attn_unif(P + m->off_head_b, O, kd, &r);
+    kdts_attn_zero_grad(m);
+}
+
+KDTSDEF kdts_result kdts_attn_init(kdts_attn *m, const kdts_attn_config *cfg, unsigned long long seed,
+                                   kdts_error *err)
+{
+    kdts_attn t;
+    kdts_result r;
+    if (!m || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_attn_init: NULL argument");
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_attn_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    t.outputs = kdts__attn_outputs(&t.cfg);
+    t.nparams = kdts__attn_layout(&t.cfg, &t);
+    t.params = kdts__falloc(t.nparams);
+    t.grads = kdts__falloc(t.nparams);
+    if (!t.params || !t.grads) {
+        kdts__free_aligned(t.params);
+        kdts__free_aligned(t.grads);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for %lu parameters", (unsigned long)t.nparams);
+    }
+    *m = t;
+    kdts_attn_reset(m, seed);
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_attn_free(kdts_attn *m)
+{
+    if (!m) return;
+    kdts__free_aligned(m->params);
+    kdts__free_aligned(m->grads);
+    m->params = m->grads = NULL;
+    m->nparams = 0;
+}
+
+KDTSDEF void kdts_attn_zero_grad(kdts_attn *m)
+{
+    if (m && m->grads) memset(m->grads, 0, m->nparams * sizeof(float));
+}
+
+/* ---- element-wise kernels ----------------------------------------------- */
+
+#ifdef KDTS__VW
+/* Sum and maximum of the lanes, as a tree of independent steps. */
+#define KDTS__MAX2(a, b) ((a) > (b) ? (a) : (b))
+static KDTS__AINLINE float kdts__vhsum(kdts__v v)
+{
+    float t[KDTS__VW];
+    kdts__vst(t, v);
+#if KDTS__VW == 16
+    {
+        float a0 = (t[0] + t[8]) + (t[4] + t[12]), a1 = (t[1] + t[9]) + (t[5] + t[13]);
+        float a2 = (t[2] + t[10]) + (t[6] + t[14]), a3 = (t[3] + t[11]) + (t[7] + t[15]);
+        return (a0 + a2) + (a1 + a3);
+    }
+#elif KDTS__VW == 8
+    return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+#else
+    return (t[0] + t[2]) + (t[1] + t[3]);
+#endif
+}
+static KDTS__AINLINE float kdts__vhmax(kdts__v v)
+{
+    float t[KDTS__VW], a0, a1;
+    kdts__vst(t, v);
+#if KDTS__VW == 16
+    {
+        float b0 = KDTS__MAX2(t[0], t[8]), b1 = KDTS__MAX2(t[1], t[9]), b2 = KDTS__MAX2(t[2], t[10]);
+        float b3 = KDTS__MAX2(t[3], t[11]), b4 = KDTS__MAX2(t[4], t[12]), b5 = KDTS__MAX2(t[5], t[13]);
+        float b6 = KDTS__MAX2(t[6], t[14]), b7 = KDTS__MAX2(t[7], t[15]);
+        b0 = KDTS__MAX2(b0, b4), b1 = KDTS__MAX2(b1, b5), b2 = KDTS__MAX2(b2, b6), b3 = KDTS__MAX2(b3, b7);
+        a0 = KDTS__MAX2(b0, b2), a1 = KDTS__MAX2(b1, b3);
+    }
+#elif KDTS__VW == 8
+    {
+        float b0 = KDTS__MAX2(t[0], t[4]), b1 = KDTS__MAX2(t[1], t[5]), b2 = KDTS__MAX2(t[2], t[6]);
+        float b3 = KDTS__MAX2(t[3], t[7]);
+        a0 = KDTS__MAX2(b0, b2), a1 = KDTS__MAX2(b1, b3);
+    }
+#else
+    a0 = KDTS__MAX2(t[0], t[2]), a1 = KDTS__MAX2(t[1], t[3]);
+#endif
+    return KDTS__MAX2(a0, a1);
+}
+/* 1 for x > 0 (x >= 1e-38), 0 for x <= 0, with min and max only */
+static KDTS__AINLINE kdts__v kdts__vstep(kdts__v x)
+{
+    return kdts__vmin(kdts__vmax(kdts__vmul(x, kdts__vset(1e38f)), kdts__vset(0.0f)), kdts__vset(1.0f));
+}
+#endif
+
+/* The standard normal CDF Phi(x) = erfc(-x/sqrt(2))/2, through
+   erfc(w) = t exp(-w^2 - 1.26551223 + t(1.00002368 + ...)), t = 1/(1 + w/2),
+   w >= 0, a Chebyshev fit with relative error below 1.2e-7 everywhere:
+   Phi = erfc(w)/2 for x < 0, 1 - erfc(w)/2 for x >= 0, w = |x|/sqrt(2).
+   With pdf != NULL also the density phi(x) = e^(-x^2/2)/sqrt(2 pi). */
+#define KDTS__ERFC_POLY(t)                                                                                  \
+    (-1.26551223f +                                                                                         \
+     (t) * (1.00002368f +                                                                                   \
+            (t) * (0.37409196f +                                                                            \
+                   (t) * (0.09678418f +                                                                     \
+                          (t) * (-0.18628806f +                                                             \
+                                 (t) * (0.27886807f +                                                       \
+                                        (t) * (-1.13520398f +                                               \
+                                               (t) * (1.48851587f + (t) * (-0.82215223f + (t) * 0.17087277f)))))))))
+static float kdts__phi_cdf(float x, float *pdf)
+{
+    float w = fabsf(x) * 0.70710678f, t = 1.0f / (1.0f + 0.5f * w), e, a;
+    if (pdf) {
+        float e1 = expf(-w * w);
+        *pdf = 0.39894228f * e1;
+        e = t * e1 * expf(KDTS__ERFC_POLY(t));
+    } else {
+        e = t * expf(-w * w + KDTS__ERFC_POLY(t));
+    }
+    a = 0.5f * e;
+    return x >= 0.0f ? 1.0f - a : a;
+}
+#ifdef KDTS__VW
+static KDTS__AINLINE kdts__v kdts__vphi_cdf(kdts__v x, kdts__v *pdf)
+{
+    kdts__v one = kdts__vset(1.0f), w, t, p, e, a;
+    w = kdts__vmul(kdts__vmax(x, kdts__vsub(kdts__vset(0.0f), x)), kdts__vset(0.70710678f));
+    t = kdts__vdiv(one, kdts__vfma(w, kdts__vset(0.5f), one));
+    p = kdts__vfma(t, kdts__vset(0.17087277f), kdts__vset(-0.82215223f));
+    p = kdts__vfma(t, p, kdts__vset(1.48851587f));
+    p = kdts__vfma(t, p, kdts__vset(-1.13520398f));
+    p = kdts__vfma(t, p, kdts__vset(0.27886807f));
+    p = kdts__vfma(t, p, kdts__vset(-0.18628806f));
+    p = kdts__vfma(t, p, kdts__vset(0.09678418f));
+    p = kdts__vfma(t, p, kdts__vset(0.37409196f));
+    p = kdts__vfma(t, p, kdts__vset(1.00002368f));
+    p = kdts__vfma(t, p, kdts__vset(-1.26551223f));
+    if (pdf) {
+        kdts__v e1 = kdts__vexp(kdts__vsub(kdts__vset(0.0f), kdts__vmul(w, w)));
+        *pdf = kdts__vmul(e1, kdts__vset(0.39894228f));
+        e = kdts__vmul(kdts__vmul(t, e1), kdts__vexp(p));
+    } else {
+        e = kdts__vmul(t, kdts__vexp(kdts__vsub(p, kdts__vmul(w, w))));
+    }
+    a = kdts__vmul(e, kdts__vset(0.5f));
+    /* a + step(x) (1 - 2a): a for x < 0, 1 - a for x > 0 (a = 1/2 at 0) */
+    return kdts__vfma(kdts__vstep(x), kdts__vsub(one, kdts__vadd(a, a)), a);
+}
+#endif
+
+/* g = act(u) [* mask] over n values (g may be u). */
+static void kdts__attn_act_fwd(float *g, const float *u, size_t n, int act, const float *mask)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) {
+        kdts__v x = kdts__vld(u + i), y;
+        if (act == KDTS_ATTN_GELU) y = kdts__vmul(x, kdts__vphi_cdf(x, NULL));
+        else y = kdts__vmax(x, kdts__vset(0.0f));
+        if (mask) y = kdts__vmul(y, kdts__vld(mask + i));
+        kdts__vst(g + i, y);
+    }
+#endif
+    for (; i < n; ++i) {
+        float x = u[i], y = act == KDTS_ATTN_GELU ? x * kdts__phi_cdf(x, NULL) : (x > 0.0f ? x : 0.0f);
+        g[i] = mask ? y * mask[i] : y;
+    }
+}
+
+/* du = dg [* mask] * act'(u) (du may be dg):
+   GELU' = Phi(x) + x phi(x); ReLU' = 1 for x > 0, else 0. */
+static void kdts__attn_act_bwd(float *du, const float *dg, const float *u, size_t n, int act, const float *mask)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) {
+        kdts__v x = kdts__vld(u + i), dy = kdts__vld(dg + i), dv;
+        if (mask) dy = kdts__vmul(dy, kdts__vld(mask + i));
+        if (act == KDTS_ATTN_GELU) {
+            kdts__v pdf, cdf = kdts__vphi_cdf(x, &pdf);
+            dv = kdts__vfma(x, pdf, cdf);
+        } else {
+            dv = kdts__vstep(x);
+        }
+        kdts__vst(du + i, kdts__vmul(dy, dv));
+    }
+#endif
+    for (; i < n; ++i) {
+        float x = u[i], dy = mask ? dg[i] * mask[i] : dg[i], dv;
+        if (act == KDTS_ATTN_GELU) {
+            float pdf, cdf = kdts__phi_cdf(x, &pdf);
+            dv = cdf + x * pdf;
+        } else {
+            dv = x > 0.0f ? 1.0f : 0.0f;
+        }
+        du[i] = dy * dv;
+    }
+}
+
+/* LayerNorm of rows x (rows, d; rows ldx apart) into y (ldy apart):
+   y = (x - mean) * rs * gain + bias, rs = 1/sqrt(var + 1e-5) (population
+   variance, two passes); st (rows,2) receives mean and rs when not NULL. */
+static void kdts__ln_fwd(float *y, size_t ldy, float *st, const float *x, size_t ldx, size_t rows, int d,
+                         const float *gain, const float *bias)
+{
+    size_t r;
+    for (r = 0; r < rows; ++r) {
+        const float *xr = x + r * ldx;
+        float *yr = y + r * ldy, s = 0.0f, q = 0.0f, mean, rs;
+        int j = 0;
+#ifdef KDTS__VW
+        kdts__v vs = kdts__vset(0.0f), vq = vs, vm, vr;
+        for (; j + KDTS__VW <= d; j += KDTS__VW) vs = kdts__vadd(vs, kdts__vld(xr + j));
+        s = kdts__vhsum(vs);
+#endif
+        for (; j < d; ++j) s += xr[j];
+        mean = s / (float)d;
+        j = 0;
+#ifdef KDTS__VW
+        vm = kdts__vset(mean);
+        for (; j + KDTS__VW <= d; j += KDTS__VW) {
+            kdts__v e = kdts__vsub(kdts__vld(xr + j), vm);
+            vq = kdts__vfma(e, e, vq);
+        }
+        q = kdts__vhsum(vq);
+#endif
+        for (; j < d; ++j) q += (xr[j] - mean) * (xr[j] - mean);
+        rs = 1.0f / sqrtf(q / (float)d + KDTS__LN_EPS);
+        j = 0;
+#ifdef KDTS__VW
+        vr = kdts__vset(rs);
+        for (; j + KDTS__VW <= d; j += KDTS__VW) {
+            kdts__v e = kdts__vmul(kdts__vsub(kdts__vld(xr + j), vm), vr);
+            kdts__vst(yr + j, kdts__vfma(e, kdts__vld(gain + j), kdts__vld(bias + j)));
+        }
+#endif
+        for (; j < d; ++j) yr[j] = (xr[j] - mean) * rs * gain[j] + bias[j];
+        if (st) {
+            st[2 * r] = mean;
+            st[2 * r + 1] = rs;
+        }
+    }
+}
+
+/* Backward of kdts__ln_fwd (rows d apart): with xh = (x - mean) rs and
+   e = dy * gain, dx = rs (e - mean(e) - xh mean(e xh)), written (acc == 0)
+   or added (acc != 0) into dx; dgain += sum over rows of dy xh, dbias +=
+   sum of dy. */
+static void kdts__ln_bwd(float *dx, int acc, const float *dy, const float *x, const float *st, size_t rows, int d,
+                         const float *gain, float *dgain, float *dbias)
+{
+    size_t r;
+    float inv_d = 1.0f / (float)d;
+    for (r = 0; r < rows; ++r) {
+        const float *xr = x + r * d, *dr = dy + r * d;
+        float *o = dx + r * d, mean = st[2 * r], rs = st[2 * r + 1], s1 = 0.0f, s2 = 0.0f, k1, k2;
+        int j = 0;
+#ifdef KDTS__VW
+        kdts__v vm = kdts__vset(mean), vr = kdts__vset(rs), a1 = kdts__vset(0.0f), a2 = a1, c1, c2;
+        for (; j + KDTS__VW <= d; j += KDTS__VW) {
+            kdts__v xh = kdts__vmul(kdts__vsub(kdts__vld(xr + j), vm), vr), g = kdts__vld(dr + j);
+            kdts__v e = kdts__vmul(g, kdts__vld(gain + j));
+            a1 = kdts__vadd(a1, e);
+            a2 = kdts__vfma(e, xh, a2);
+            kdts__vst(dgain + j, kdts__vfma(g, xh, kdts__vld(dgain + j)));
+            kdts__vst(dbias + j, kdts__vadd(g, kdts__vld(dbias + j)));
+        }
+        s1 = kdts__vhsum(a1);
+        s2 = kdts__vhsum(a2);
+#endif
+        for (; j < d; ++j) {
+            float xh = (xr[j] - mean) * rs, e = dr[j] * gain[j];
+            s1 += e;
+            s2 += e * xh;
+            dgain[j] += dr[j] * xh;
+            dbias[j] += dr[j];
+        }
+        k1 = s1 * inv_d;
+        k2 = s2 * inv_d;
+        j = 0;
+#ifdef KDTS__VW
+        c1 = kdts__vset(k1);
+        c2 = kdts__vset(k2);
+        for (; j + KDTS__VW <= d; j += KDTS__VW) {
+            kdts__v xh = kdts__vmul(kdts__vsub(kdts__vld(xr + j), vm), vr);
+            kdts__v e = kdts__vmul(kdts__vld(dr + j), kdts__vld(gain + j));
+            kdts__v v = kdts__vmul(vr, kdts__vsub(kdts__vsub(e, c1), kdts__vmul(xh, c2)));
+            if (acc) v = kdts__vadd(v, kdts__vld(o + j));
+            kdts__vst(o + j, v);
+        }
+#endif
+        for (; j < d; ++j) {
+            float xh = (xr[j] - mean) * rs, e = dr[j] * gain[j], v = rs * (e - k1 - xh * k2);
+            o[j] = acc ? o[j] + v : v;
+        }
+    }
+}
+
+/* dst[i] = a[i] + b[i] * m[i] over n values (dst may be a). */
+static void kdts__attn_resid_drop(float *dst, const float *a, const float *b, const float *m, size_t n)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW)
+        kdts__vst(dst + i, kdts__vfma(kdts__vld(b + i), kdts__vld(m + i), kdts__vld(a + i)));
+#endif
+    for (; i < n; ++i) dst[i] = a[i] + b[i] * m[i];
+}
+
+/* dst[i] = a[i] * m[i] over n values. */
+static void kdts__attn_mul(float *dst, const float *a, const float *m, size_t n)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) kdts__vst(dst + i, kdts__vmul(kdts__vld(a + i), kdts__vld(m + i)));
+#endif
+    for (; i < n; ++i) dst[i] = a[i] * m[i];
+}
+
+/* Inverted-dropout scales (0 or 1/keep) for n values, drawn in order. */
+static void kdts__attn_draw(float *mask, size_t n, float keep, kdts_rng *rng)
+{
+    size_t i;
+    float sc = 1.0f / keep;
+    for (i = 0; i < n; ++i) mask[i] = kdts_rng_uniform(rng) < keep ? sc : 0.0f;
+}
+
+/* Y (rows,n; ldy) = X (rows,k; ldx) W^T + b, or with acc != 0
+   Y += X W^T + b. W (n,k) is packed in scratch by the GEMM, or wp != NULL
+   is W^T packed once by kdts__pack_b_full (W then unused). */
+static void kdts__attn_lin(float *Y, size_t ldy, const float *X, size_t ldx, size_t rows, const float *W,
+                           const float *wp, const float *b, int n, int k, int acc, float *scratch)
+{
+    size_t r;
+    if (rows == 0) return;
+    if (!acc && ldy == (size_t)n) {
+        kdts__fill_rows(Y, b, (size_t)n, rows);
+    } else {
+        for (r = 0; r < rows; ++r) {
+            float *y = Y + r * ldy;
+            if (acc) kdts_vec_axpy(y, 1.0f, b, (size_t)n);
+            else memcpy(y, b, (size_t)n * sizeof(float));
+        }
+    }
+    if (wp)
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)rows, n, k, 1.0f, X, (int)ldx, NULL, 0, 1.0f, Y, (int)ldy,
+                          NULL, wp);
+    else
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_TRANS, (int)rows, n, k, 1.0f, X, (int)ldx, W, k, 1.0f, Y, (int)ldy,
+                          scratch, NULL);
+}
+
+/* dst (rows,n) = src (rows,n) + b in every row (dst may be src). */
+static void kdts__attn_rows_add(float *dst, const float *src, const float *b, size_t rows, int n)
+{
+    size_t r;
+    int j;
+    for (r = 0; r < rows; ++r) {
+        float *y = dst + r * n;
+        const float *x = src + r * n;
+        j = 0;
+#ifdef KDTS__VW
+        for (; j + KDTS__VW <= n; j += KDTS__VW) kdts__vst(y + j, kdts__vadd(kdts__vld(x + j), kdts__vld(b + j)));
+#endif
+        for (; j < n; ++j) y[j] = x[j] + b[j];
+    }
+}
+
+/* dW (n,k) += dY^T X and db (n) += the column sums of dY, for dY (rows,n)
+   and X (rows,k), rows contiguous. */
+static void kdts__attn_lin_grad(float *dW, float *db, const float *dY, const float *X, size_t rows, int n, int k,
+                                float *scratch)
+{
+    kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, n, k, (int)rows, 1.0f, dY, n, X, k, 1.0f, dW, k, scratch, NULL);
+    kdts__colsum_add(db, NULL, dY, rows, n, (size_t)n);
+}
+
+/* dX (rows,k) = dY (rows,n) W for W (n,k). */
+static void kdts__attn_lin_dx(float *dX, const float *dY, size_t rows, const float *W, int n, int k, float *scratch)
+{
+    kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)rows, k, n, 1.0f, dY, n, W, k, 0.0f, dX, k, scratch, NULL);
+}
+
+/* ---- attention of one (window, head) ------------------------------------ */
+
+/* Row of a causal softmax: p[t] = softmax over t < n of s[t] + bias[t],
+   p[t] = 0 for n <= t < T (p may be s; T: the end of the columns the
+   products read, so the zeros stop at the end of the row block). With vectors the last partial
+   vector is handled by partial loads and stores. */
+static void kdts__attn_softmax_row(float *p, const float *s, const float *bias, int n, int T)
+{
+    float mx = -FLT_MAX, sum = 0.0f, inv;
+    int t = 0;
+#ifdef KDTS__VW
+    const int V = KDTS__VW;
+    int nf = n / V * V, nt = n - nf;
+    kdts__v vm = kdts__vset(-FLT_MAX), vs = kdts__vset(0.0f), vi;
+    for (; t < nf; t += V) {
+        kdts__v v = kdts__vadd(kdts__vld(s + t), kdts__vld(bias + t));
+        kdts__vst(p + t, v);
+        vm = kdts__vmax(vm, v);
+    }
+    if (nt) {
+        /* the partial vector, its missing lanes -FLT_MAX for the maximum */
+        float buf[KDTS__VW];
+        kdts__v v = kdts__vadd(kdts__vldn(s + nf, nt), kdts__vldn(bias + nf, nt));
+        kdts__vstn(p + nf, v, nt);
+        kdts__vst(buf, vm);
+        kdts__vstn(buf, kdts__vmax(vm, v), nt);
+        vm = kdts__vld(buf);
+    }
+    mx = kdts__vhmax(vm);
+    vm = kdts__vset(mx);
+    for (t = 0; t < nf; t += V) {
+        kdts__v e = kdts__vexp(kdts__vsub(kdts__vld(p + t), vm));
+        kdts__vst(p + t, e);
+        vs = kdts__vadd(vs, e);
+    }
+    if (nt) {
+        kdts__vstn(p + nf, kdts__vexp(kdts__vsub(kdts__vldn(p + nf, nt), vm)), nt);
+        vs = kdts__vadd(vs, kdts__vldn(p + nf, nt));
+    }
+    sum = kdts__vhsum(vs);
+    inv = 1.0f / sum;
+    vi = kdts__vset(inv);
+    for (t = 0; t < nf; t += V) kdts__vst(p + t, kdts__vmul(kdts__vld(p + t), vi));
+    if (nt) kdts__vstn(p + nf, kdts__vmul(kdts__vldn(p + nf, nt), vi), nt);
+#else
+    for (; t < n; ++t) {
+        p[t] = s[t] + bias[t];
+        mx = p[t] > mx ? p[t] : mx;
+    }
+    for (t = 0; t < n; ++t) {
+        p[t] = expf(p[t] - mx);
+        sum += p[t];
+    }
+    inv = 1.0f / sum;
+    for (t = 0; t < n; ++t) p[t] *= inv;
+#endif
+    if (n < T) memset(p + n, 0, (size_t)(T - n) * sizeof(float));
+}
+
+/* Backward of a causal softmax row, in place: dp (T) holds dL/dP' over
+   t < n (P' = P*mask when mask is not NULL); on return ds[t] =
+   P[t] (dP[t] - sum_u P[u] dP[u]) with dP = dP'*mask, zeros for
+   n <= t < T; gb[t] += ds[t] for t < n. */
+static void kdts__attn_softmax_back_row(float *dp, const float *P, const float *mask, int n, int T, float *gb)
+{
+    float r = 0.0f;
+    int t = 0;
+#ifdef KDTS__VW
+    const int V = KDTS__VW;
+    kdts__v vr = kdts__vset(0.0f);
+    for (; t < n; t += V) {
+        int k = n - t < V ? n - t : V;
+        kdts__v g = kdts__vldn(dp + t, k);
+        if (mask) {
+            g = kdts__vmul(g, kdts__vldn(mask + t, k));
+            kdts__vstn(dp + t, g, k);
+        }
+        vr = kdts__vfma(g, kdts__vldn(P + t, k), vr);
+    }
+    r = kdts__vhsum(vr);
+    vr = kdts__vset(r);
+    for (t = 0; t < n; t += V) {
+        int k = n - t < V ? n - t : V;
+        kdts__v ds = kdts__vmul(kdts__vldn(P + t, k), kdts__vsub(kdts__vldn(dp + t, k), vr));
+        kdts__vstn(dp + t, ds, k);
+        kdts__vstn(gb + t, kdts__vadd(kdts__vldn(gb + t, k), ds), k);
+    }
+#else
+    for (; t < n; ++t) {
+        if (mask) dp[t] *= mask[t];
+        r += dp[t] * P[t];
+    }
+    for (t = 0; t < n; ++t) {
+        dp[t] = P[t] * (dp[t] - r);
+        gb[t] += dp[t];
+    }
+#endif
+    if (n < T) memset(dp + n, 0, (size_t)(T - n) * sizeof(float));
+}
+
+/* dst (n, T) = the first n columns... : dst[k*T + i] = src[i*ld + k] for
+   i < T, k < n (a (T,n) slice transposed). */
+static void kdts__attn_transpose(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT src, size_t ld, int T, int n)
+{
+    int i, k;
+    for (k = 0; k < n; ++k) {
+        float *d = dst + (size_t)k * T;
+        const float *q = src + k;
+        for (i = 0; i < T; ++i) d[i] = q[(size_t)i * ld];
+    }
+}
+
+/* The causal attention probabilities P (T,T) of one (window, head): see
+   kdts__attn_head_fwd. */
+/* Causal attention of one (window, head) over T steps. q, k, v (T,dh)
+   rows ld apart; o (T,dh) rows ldo apart. rb: the bias row of the last
+   query, rb[t] = pos[T-1-t] (row i reads rb + T-1-i). P (T,T): the
+   probabilities of each query row i over keys 0..i, 0 after them up to
+   the end of its row block of KDTS__ATT_RB rows (what the products read;
+   the rest of the row is not written). kt (dh,T) scratch. mp (T,T):
+   dropout scales or NULL; pd (T,T) scratch for the dropped P. */
+static void kdts__attn_probs(const float *q, const float *k, size_t ld, int T, int dh, float scale, const float *rb,
+                             float *P, float *kt, float *scratch)
+{
+    int i0, i1, i;
+    kdts__attn_transpose(kt, k, ld, T, dh);
+    for (i0 = 0; i0 < T; i0 = i1) {
+        i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
+        /* S = scale Q K^T for rows i0..i1-1, keys 0..i1-1 */
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, i1, dh, scale, q + (size_t)i0 * ld, (int)ld, kt, T,
+                          0.0f, P + (size_t)i0 * T, T, scratch, NULL);
+        for (i = i0; i < i1; ++i) kdts__attn_softmax_row(P + (size_t)i * T, P + (size_t)i * T, rb + (T - 1 - i), i + 1, i1);
+    }
+}
+
+static void kdts__attn_head_fwd(const float *q, const float *k, const float *v, size_t ld, float *o, size_t ldo,
+                                int T, int dh, float scale, const float *rb, float *P, float *kt, const float *mp,
+                                float *pd, float *scratch)
+{
+    int i0, i1, i, t;
+    const float *Pv = P;
+    kdts__attn_probs(q, k, ld, T, dh, scale, rb, P, kt, scratch);
+    if (mp) {
+        for (i = 0; i < T; ++i) {
+            for (t = 0; t <= i; ++t) pd[(size_t)i * T + t] = P[(size_t)i * T + t] * mp[(size_t)i * T + t];
+            for (; t < T; ++t) pd[(size_t)i * T + t] = 0.0f;
+        }
+        Pv = pd;
+    }
+    for (i0 = 0; i0 < T; i0 = i1) {
+        i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
+        /* O = P V for rows i0..i1-1: keys 0..i1-1 */
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, dh, i1, 1.0f, Pv + (size_t)i0 * T, T, v, (int)ld, 0.0f,
+                          o + (size_t)i0 * ldo, (int)ldo, scratch, NULL);
+    }
+}
+
+/* Backward of kdts__attn_head_fwd. dO (T,dh) rows lddo apart; writes dq,
+   dk, dv (T,dh) rows ldg apart; adds the bias gradient of distance T-1-m
+   into gb[m]. The probabilities are computed again into P (T,T) exactly as
+   the forward computed them (the same code: the same values); mp as in the
+   forward; dS, pd (T,T), kt and vt (dh,T) scratch. */
+static void kdts__attn_head_bwd(const float *q, const float *k, const float *v, size_t ld, const float *dO,
+                                size_t lddo, float *dq, float *dk, float *dv, size_t ldg, int T, int dh, float scale,
+                                const float *rb, float *P, const float *mp, float *dS, float *pd, float *kt,
+                                float *vt, float *gb, float *scratch)
+{
+    int i0, i1, i, t;
+    const float *Pv = P;
+    kdts__attn_probs(q, k, ld, T, dh, scale, rb, P, kt, scratch);
+    kdts__attn_transpose(vt, v, ld, T, dh);
+    for (i0 = 0; i0 < T; i0 = i1) {
+        i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
+        /* dP' = dO V^T for rows i0..i1-1, keys 0..i1-1; then dS row by row */
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, i1, dh, 1.0f, dO + (size_t)i0 * lddo, (int)lddo, vt, T,
+                          0.0f, dS + (size_t)i0 * T, T, scratch, NULL);
+        for (i = i0; i < i1; ++i)
+            kdts__attn_softmax_back_row(dS + (size_t)i * T, P + (size_t)i * T, mp ? mp + (size_t)i * T : NULL, i + 1,
+                                        i1, gb + (T - 1 - i));
+    }
+    if (mp) {
+        for (i = 0; i < T; ++i) {
+            for (t = 0; t <= i; ++t) pd[(size_t)i * T + t] = P[(size_t)i * T + t] * mp[(size_t)i * T + t];
+            for (; t < T; ++t) pd[(size_t)i * T + t] = 0.0f;
+        }
+        Pv = pd;
+    }
+    for (i0 = 0; i0 < T; i0 = i1) {
+        i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
+        /* dQ = scale dS K (rows i0.., keys 0..i1-1) */
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, dh, i1, scale, dS + (size_t)i0 * T, T, k, (int)ld,
+                          0.0f, dq + (size_t)i0 * ldg, (int)ldg, scratch, NULL);
+        /* keys i0..i1-1 get gradient from queries i0..T-1:
+           dV = P'^T dO, dK = scale dS^T Q */
+        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, i1 - i0, dh, T - i0, 1.0f, Pv + (size_t)i0 * T + i0, T,
+                          dO + (size_t)i0 * lddo, (int)lddo, 0.0f, dv + (size_t)i0 * ldg, (int)ldg, scratch, NULL);
+        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, i1 - i0, dh, T - i0, scale, dS + (size_t)i0 * T + i0, T,
+                          q + (size_t)i0 * ld, (int)ld, 0.0f, dk + (size_t)i0 * ldg, (int)ldg, scratch, NULL);
+    }
+}
+
+/* ---- workspace ---------------------------------------------------------- */
+
+static size_t kdts__attn_r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Forward and backward run chunk by chunk: a chunk is whole windows, about
+   KDTS__ATT_CHUNK_ROWS rows, taken through every block (and the head)
+   before the next, so its activations stay in L2 between the steps. With
+   OpenMP the chunks are shared between threads; the backward sums its
+   parameter gradients in KDTS__ATT_GROUPS fixed groups of chunks, added in
+   order at the end, so no result depends on the thread count. */
+#define KDTS__ATT_CHUNK_ROWS 160
+#define KDTS__ATT_GROUPS 4
+
+/* Windows per chunk for windows of T steps (at least 1, at most B). */
+static int kdts__attn_wpc(int B, int T)
+{
+    int w = KDTS__ATT_CHUNK_ROWS / T;
+    if (w < 1) w = 1;
+    return w < B ? w : B;
+}
+
+/* Most rows of a chunk for batches up to B of windows up to T steps. */
+static size_t kdts__attn_crows(int B, int T)
+{
+    size_t c = (size_t)(T > KDTS__ATT_CHUNK_ROWS ? T : KDTS__ATT_CHUNK_ROWS), bt = (size_t)B * T;
+    return c < bt ? c : bt;
+}
+
+/* The chunk buffers of thread tid (see kdts_attn_ws.cb). */
+static void kdts__attn_cbuf(const kdts_attn_ws *ws, int tid, float **dh, float **dd, float **dff, float **dqkv,
+                            float **tmp, float **gb)
+{
+    const kdts_attn_config *c = &ws->cfg;
+    size_t C = kdts__attn_crows(ws->max_batch, ws->max_steps), d = (size_t)c->d_model;
+    float *b = ws->cb + (size_t)tid * ws->cb_floats;
+    *dh = b;
+    *dd = *dh + kdts__attn_r16(C * d);
+    *tmp = *dd + kdts__attn_r16(C * d);
+    *dff = *tmp + kdts__attn_r16(C * d);
+    *dqkv = *dff + kdts__attn_r16(C * (size_t)c->ff);
+    *gb = *dqkv + kdts__attn_r16(C * 3 * d);
+}
+
+/* The attention scratch of thread tid for windows of T steps (see
+   kdts_attn_ws.thr). */
+static void kdts__attn_tbuf(const kdts_attn_ws *ws, int tid, int T, float **kt, float **vt, float **P, float **dS,
+                            float **pd, float **fq)
+{
+    size_t a = kdts__attn_r16((size_t)(ws->cfg.d_model / ws->cfg.heads) * T), b = kdts__attn_r16((size_t)T * T);
+    float *t = ws->thr + (size_t)tid * ws->thr_floats;
+    *kt = t;
+    *vt = t + a;
+    *P = t + 2 * a;
+    *dS = *P + b;
+    *pd = *dS + b;
+    *fq = *pd + b;
+}
+
+/* Threads for a workspace (1 without OpenMP). */
+static int kdts__attn_threads(const kdts_attn_ws *ws)
+{
+#ifdef _OPENMP
+    int p = omp_get_max_threads();
+    if (omp_in_parallel() || p < 2) return 1;
+    return p < ws->threads ? p : ws->threads;
+#else
+    (void)ws;
+    return 1;
+#endif
+}
+
+/* Walk the workspace layout: with base == NULL only count floats (0 on
+   overflow). Inference workspaces share one buffer of each kind between
+   the blocks and run the residual stream in place. */
+static size_t kdts__attn_ws_layout(kdts_attn_ws *ws, float *base)
+{
+    const kdts_attn_config *c = &ws->cfg;
+    size_t B = (size_t)ws->max_batch, T = (size_t)ws->max_steps, d = (size_t)c->d_model, F = (size_t)c->input;
+    size_t ff = (size_t)c->ff, nh = (size_t)c->heads, dh = d / nh, O = (size_t)ws->outputs, off = 0, R, TT;
+    size_t S = (size_t)c->max_steps, wmax = (ff > d ? ff : d), fqw = B < KDTS__ATT_CHUNK_ROWS ? B : KDTS__ATT_CHUNK_ROWS;
+    int l, L = c->blocks, tr = ws->train, drop = tr && c->dropout > 0.0f, ok = 1;
+#define KDTS__ACARVE(ptr, count)                                                    \
+    do {                                                                            \
+        size_t n_ = (count), r_;                                                    \
+        if (n_ > ((size_t)-1) / 16) ok = 0;                                         \
+        r_ = kdts__attn_r16(n_);                                                    \
+        if (!kdts__add_ok(off, r_, &off)) ok = 0;                                   \
+        if (base && ok) (ptr) = base + off - r_;                                    \
+    } while (0)
+    if (!kdts__mul_ok(B, T, &R) || !kdts__mul_ok(T, T, &TT)) return 0;
+    /* every product below is at most R * 4 * 65536 or B*heads*T*T */
+    if (R > ((size_t)-1) / 64 / (4 * wmax + F + O + 4) || TT > ((size_t)-1) / 64 / (B * nh + 1)) return 0;
+    if (tr) KDTS__ACARVE(ws->x, R * F);
+    KDTS__ACARVE(ws->wx, F * d);
+    if (tr) {
+        for (l = 0; l <= L; ++l) KDTS__ACARVE(ws->h[l], R * d);
+        for (l = 0; l < L; ++l) {
+            KDTS__ACARVE(ws->hm[l], R * d);
+            KDTS__ACARVE(ws->a[l], R * d);
+            KDTS__ACARVE(ws->c[l], R * d);
+            KDTS__ACARVE(ws->st1[l], R * 2);
+            KDTS__ACARVE(ws->st2[l], R * 2);
+            KDTS__ACARVE(ws->qkv[l], R * 3 * d);
+            KDTS__ACARVE(ws->att[l], R * d);
+            KDTS__ACARVE(ws->u[l], R * ff);
+            KDTS__ACARVE(ws->g[l], R * ff);
+            if (drop) {
+                KDTS__ACARVE(ws->mp[l], B * nh * TT);
+                KDTS__ACARVE(ws->m1[l], R * d);
+                KDTS__ACARVE(ws->ma[l], R * ff);
+                KDTS__ACARVE(ws->m2[l], R * d);
+            }
+        }
+        if (c->final_norm) {
+            KDTS__ACARVE(ws->hf, R * d);
+            KDTS__ACARVE(ws->stf, R * 2);
+        }
+#ifdef _OPENMP
+        ws->gstride = kdts__attn_r16(kdts__attn_layout(c, NULL));
+        KDTS__ACARVE(ws->gbuf, ws->gstride * KDTS__ATT_GROUPS);
+#endif
+    } else {
+        KDTS__ACARVE(ws->h[0], R * d);
+        KDTS__ACARVE(ws->a[0], R * d);
+        KDTS__ACARVE(ws->qkv[0], R * 3 * d);
+        KDTS__ACARVE(ws->att[0], R * d);
+        KDTS__ACARVE(ws->u[0], R * ff);
+        if (base && ok) {
+            for (l = 1; l <= L; ++l) ws->h[l] = ws->h[0];
+            for (l = 0; l < L; ++l) {
+                ws->hm[l] = ws->h[0];
+                ws->a[l] = ws->c[l] = ws->a[0];
+                ws->qkv[l] = ws->qkv[0];
+                ws->att[l] = ws->att[0];
+                ws->u[l] = ws->g[l] = ws->u[0];
+            }
+            ws->hf = ws->a[0];
+        }
+    }
+    KDTS__ACARVE(ws->out, R * O);
+    KDTS__ACARVE(ws->rb, (size_t)L * nh * S);
+    for (l = 0; l < L; ++l) {
+        KDTS__ACARVE(ws->pk_qkv[l], kdts__packed_b_size((int)d, (int)(3 * d)));
+        KDTS__ACARVE(ws->pk_o[l], kdts__packed_b_size((int)d, (int)d));
+        KDTS__ACARVE(ws->pk_ff1[l], kdts__packed_b_size((int)d, (int)ff));
+        KDTS__ACARVE(ws->pk_ff2[l], kdts__packed_b_size((int)ff, (int)d));
+    }
+    KDTS__ACARVE(ws->pk_head, kdts__packed_b_size((int)d, (int)O));
+    if (F > KDTS__FUSE_IN) KDTS__ACARVE(ws->pk_in, kdts__packed_b_size((int)F, (int)d));
+    /* per thread: K^T, V^T, probabilities, dS, dropped P, forecast rows */
+    ws->thr_floats = 2 * kdts__attn_r16(dh * T) + 3 * kdts__attn_r16(TT) + kdts__attn_r16(fqw * (6 * d + ff));
+    KDTS__ACARVE(ws->thr, ws->thr_floats * (size_t)ws->threads);
+    if (tr) {
+        size_t C = kdts__attn_crows(ws->max_batch, ws->max_steps);
+        ws->cb_floats = 3 * kdts__attn_r16(C * d) + kdts__attn_r16(C * ff) + kdts__attn_r16(C * 3 * d) +
+                        kdts__attn_r16(S);
+        KDTS__ACARVE(ws->cb, ws->cb_floats * (size_t)ws->threads);
+    }
+    KDTS__ACARVE(ws->scratch, KDTS__GEMM_SCRATCH * (size_t)ws->threads);
+#undef KDTS__ACARVE
+    return ok ? off : 0;
+}
+
+KDTSDEF kdts_result kdts_attn_ws_init(kdts_attn_ws *ws, const kdts_attn_config *cfg, int max_batch, int max_steps,
+                                      int train, kdts_error *err)
+{
+    kdts_attn_ws t;
+    kdts_result r;
+    size_t n;
+    if (!ws || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_attn_ws_init: NULL argument");
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    r = kdts_attn_config_check(&t.cfg, err);
+    if (r != KDTS_OK) return r;
+    if (max_batch < 1 || max_steps < 1 || max_batch > KDTS_MAX_DIM * 16 || max_steps > t.cfg.max_steps)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "workspace for batch %d x steps %d is out of range (model max_steps %d)", max_batch,
+                          max_steps, t.cfg.max_steps);
+    t.outputs = kdts__attn_outputs(&t.cfg);
+    t.max_batch = max_batch;
+    t.max_steps = max_steps;
+    t.train = train ? 1 : 0;
+    t.threads = 1;
+#ifdef _OPENMP
+    t.threads = omp_get_max_threads() < 1 ? 1 : (omp_get_max_threads() > 64 ? 64 : omp_get_max_threads());
+#endif
+    n = kdts__attn_ws_layout(&t, NULL);
+    if (n == 0) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "workspace size overflows");
+    t.mem = kdts__falloc(n);
+    if (!t.mem)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for a %lu-byte workspace",
+                          (unsigned long)(n * sizeof(float)));
+    t.mem_floats = n;
+    kdts__attn_ws_layout(&t, t.mem);
+    *ws = t;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_attn_ws_free(kdts_attn_ws *ws)
+{
+    if (!ws) return;
+    kdts__free_aligned(ws->mem);
+    memset(ws, 0, sizeof *ws);
+}
+
+static int kdts__attn_same_arch(const kdts_attn_config *a, const kdts_attn_config *b)
+{
+    return a->input == b->input && a->d_model == b->d_model && a->heads == b->heads && a->ff == b->ff &&
+           a->blocks == b->blocks && a->activation == b->activation && a->final_norm == b->final_norm &&
+           a->max_steps == b->max_steps && a->horizon == b->horizon && a->mode == b->mode && a->bins == b->bins;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+/* Block l over the windows w0 .. w0+nw-1 (rows r0 = w0*T, nw*T of them):
+   h[l] -> h[l+1]. tid selects the thread's scratch. */
+static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, int w0, int nw, int T, int tid)
+{
+    const kdts_attn_config *c = &m->cfg;
+    const kdts_attn_block_offsets *o = &m->blk[l];
+    const float *P = m->params;
+    int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j;
+    size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, TT = (size_t)T * T, S = (size_t)c->max_steps;
+    float *kt, *vt, *Pb, *dS, *pd, *fq;
+    float *hin = ws->h[l] + r0 * d, *hm = ws->hm[l] + r0 * d, *hout = ws->h[l + 1] + r0 * d;
+    float *a = ws->a[l] + r0 * d, *qkv = ws->qkv[l] + r0 * 3 * d, *att = ws->att[l] + r0 * d;
+    float *cc = ws->c[l] + r0 * d, *u = ws->u[l] + r0 * ff, *g = ws->g[l] + r0 * ff;
+    float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
+    float scale = 1.0f / sqrtf((float)dh);
+    kdts__attn_tbuf(ws, tid, T, &kt, &vt, &Pb, &dS, &pd, &fq);
+    /* a = LN1(h); q k v = a W_qkv^T + b_qkv */
+    kdts__ln_fwd(a, (size_t)d, ws->st1[l] ? ws->st1[l] + 2 * r0 : NULL, hin, (size_t)d, nr, d, P + o->ln1_g,
+                 P + o->ln1_b);
+    kdts__attn_lin(qkv, (size_t)3 * d, a, (size_t)d, nr, NULL, ws->pk_qkv[l], P + o->qkv_b, 3 * d, d, 0, sc);
+    /* every (window, head) */
+    for (w = w0; w < w0 + nw; ++w)
+        for (j = 0; j < nh; ++j) {
+            size_t bh = (size_t)w * nh + j;
+            const float *q = ws->qkv[l] + (size_t)w * T * 3 * d + (size_t)j * dh;
+            kdts__attn_head_fwd(q, q + d, q + 2 * d, (size_t)3 * d, ws->att[l] + (size_t)w * T * d + (size_t)j * dh,
+                                (size_t)d, T, dh, scale, ws->rb + ((size_t)l * nh + j) * S,
+                                Pb, kt, drop ? ws->mp[l] + bh * TT : NULL, pd, sc);
+        }
+    /* hm = h + drop(att W_o^T + b_o) */
+    if (drop) {
+        float *y, *t1, *t2, *t3, *t4, *t5;
+        kdts__attn_cbuf(ws, tid, &t1, &t2, &t3, &t4, &y, &t5);
+        kdts__attn_lin(y, (size_t)d, att, (size_t)d, nr, NULL, ws->pk_o[l], P + o->o_b, d, d, 0, sc);
+        kdts__attn_resid_drop(hm, hin, y, ws->m1[l] + r0 * d, nr * d);
+    } else {
+        kdts__attn_rows_add(hm, hin, P + o->o_b, nr, d);
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)nr, d, d, 1.0f, att, d, NULL, 0, 1.0f, hm, d, NULL,
+                          ws->pk_o[l]);
+    }
+    /* c = LN2(hm); g = drop(act(c W_1^T + b_1)) */
+    kdts__ln_fwd(cc, (size_t)d, ws->st2[l] ? ws->st2[l] + 2 * r0 : NULL, hm, (size_t)d, nr, d, P + o->ln2_g,
+                 P + o->ln2_b);
+    kdts__attn_lin(u, (size_t)ff, cc, (size_t)d, nr, NULL, ws->pk_ff1[l], P + o->ff1_b, ff, d, 0, sc);
+    kdts__attn_act_fwd(g, u, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
+    /* h' = hm + drop(g W_2^T + b_2) */
+    if (drop) {
+        float *y, *t1, *t2, *t3, *t4, *t5;
+        kdts__attn_cbuf(ws, tid, &t1, &t2, &t3, &t4, &y, &t5);
+        kdts__attn_lin(y, (size_t)d, g, (size_t)ff, nr, NULL, ws->pk_ff2[l], P + o->ff2_b, d, ff, 0, sc);
+        kdts__attn_resid_drop(hout, hm, y, ws->m2[l] + r0 * d, nr * d);
+    } else {
+        kdts__attn_rows_add(hout, hm, P + o->ff2_b, nr, d);
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)nr, d, ff, 1.0f, g, ff, NULL, 0, 1.0f, hout, d, NULL,
+                          ws->pk_ff2[l]);
+    }
+}
+
+/* The last block of a forecast for windows w0 .. w0+nw-1: keys and values
+   at every step, the rest at the last step of each window only; then the
+   final norm and the head into ws->out (B,O) rows w0... */
+static void kdts__attn_last_rows(const kdts_attn *m, kdts_attn_ws *ws, int w0, int nw, int T, int tid)
+{
+    const kdts_attn_config *c = &m->cfg;
+    int l = c->blocks - 1, d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, O = m->outputs, w, j;
+    const kdts_attn_block_offsets *o = &m->blk[l];
+    const float *P = m->params;
+    size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, S = (size_t)c->max_steps, Td = (size_t)T * d;
+    float *hin = ws->h[l] + r0 * d, *a = ws->a[l] + r0 * d, *qkv = ws->qkv[l] + r0 * 3 * d;
+    float *gs = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH, *kt, *vt, *sc, *dS, *pd, *fq;
+    float scale = 1.0f / sqrtf((float)dh), *fo, *fh, *fc, *fu, *top;
+    kdts__attn_tbuf(ws, tid, T, &kt, &vt, &sc, &dS, &pd, &fq);
+    fo = fq + (size_t)nw * d;
+    fh = fo + (size_t)nw * d;
+    fc = fh + (size_t)nw * d;
+    fu = fc + (size_t)nw * d;
+    top = fu + (size_t)nw * ff;
+    kdts__ln_fwd(a, (size_t)d, NULL, hin, (size_t)d, nr, d, P + o->ln1_g, P + o->ln1_b);
+    /* k, v at every step (rows d..3d-1 of W_qkv); q at the last steps */
+    kdts__attn_lin(qkv + d, (size_t)3 * d, a, (size_t)d, nr, P + o->qkv_w + (size_t)d * d, NULL, P + o->qkv_b + d,
+                   2 * d, d, 0, gs);
+    kdts__attn_lin(fq, (size_t)d, a + (size_t)(T - 1) * d, Td, (size_t)nw, P + o->qkv_w, NULL, P + o->qkv_b, d, d,
+                   0, gs);
+    for (w = 0; w < nw; ++w)
+        for (j = 0; j < nh; ++j) {
+            const float *k = qkv + (size_t)w * T * 3 * d + d + (size_t)j * dh;
+            kdts__attn_transpose(kt, k, (size_t)3 * d, T, dh);
+            kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, 1, T, dh, scale, fq + (size_t)w * d + (size_t)j * dh, dh,
+                              kt, T, 0.0f, sc, T, gs, NULL);
+            kdts__attn_softmax_row(sc, sc, ws->rb + ((size_t)l * nh + j) * S, T, T);
+            kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, 1, dh, T, 1.0f, sc, T, k + d, 3 * d, 0.0f,
+                              fo + (size_t)w * d + (size_t)j * dh, dh, gs, NULL);
+        }
+    for (w = 0; w < nw; ++w) memcpy(fh + (size_t)w * d, hin + (size_t)w * Td + (size_t)(T - 1) * d, (size_t)d * sizeof(float));
+    kdts__attn_lin(fh, (size_t)d, fo, (size_t)d, (size_t)nw, P + o->o_w, NULL, P + o->o_b, d, d, 1, gs);
+    kdts__ln_fwd(fc, (size_t)d, NULL, fh, (size_t)d, (size_t)nw, d, P + o->ln2_g, P + o->ln2_b);
+    kdts__attn_lin(fu, (size_t)ff, fc, (size_t)d, (size_t)nw, P + o->ff1_w, NULL, P + o->ff1_b, ff, d, 0, gs);
+    kdts__attn_act_fwd(fu, fu, (size_t)nw * ff, c->activation, NULL);
+    kdts__attn_lin(fh, (size_t)d, fu, (size_t)ff, (size_t)nw, P + o->ff2_w, NULL, P + o->ff2_b, d, ff, 1, gs);
+    if (c->final_norm) kdts__ln_fwd(top, (size_t)d, NULL, fh, (size_t)d, (size_t)nw, d, P + m->off_lnf_g, P + m->off_lnf_b);
+    else top = fh;
+    kdts__attn_lin(ws->out + (size_t)w0 * O, (size_t)O, top, (size_t)d, (size_t)nw, P + m->off_head_w, NULL,
+                   P + m->off_head_b, O, d, 0, gs);
+}
+
+/* Windows w0 .. w0+nw-1 of x through the whole network: the head at every
+   step into ws->out, or with last != 0 the forecast. */
+static void kdts__attn_fwd_rows(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int w0, int nw, int T, int last,
+                                int tid)
+{
+    const kdts_attn_config *c = &m->cfg;
+    const float *P = m->params;
+    int d = c->d_model, F = c->input, O = m->outputs, L = c->blocks, l;
+    size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T;
+    float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH, *h0 = ws->h[0] + r0 * d;
+    const float *top;
+    /* h = x W_in^T + b_in */
+    if (F <= KDTS__FUSE_IN) kdts__proj_small(h0, x + r0 * F, nr, F, ws->wx, P + m->off_in_b, d);
+    else kdts__attn_lin(h0, (size_t)d, x + r0 * F, (size_t)F, nr, NULL, ws->pk_in, P + m->off_in_b, d, F, 0, sc);
+    for (l = 0; l < L; ++l) {
+        if (last && l == L - 1) {
+            kdts__attn_last_rows(m, ws, w0, nw, T, tid);
+            return;
+        }
+        kdts__attn_block_rows(m, ws, l, w0, nw, T, tid);
+    }
+    top = ws->h[L] + r0 * d;
+    if (c->final_norm) {
+        kdts__ln_fwd(ws->hf + r0 * d, (size_t)d, ws->stf ? ws->stf + 2 * r0 : NULL, top, (size_t)d, nr, d,
+                     P + m->off_lnf_g, P + m->off_lnf_b);
+        top = ws->hf + r0 * d;
+    }
+    kdts__attn_lin(ws->out + r0 * O, (size_t)O, top, (size_t)d, nr, NULL, ws->pk_head, P + m->off_head_b, O, d, 0, sc);
+}
+
+static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
+                                  int train, kdts_rng *rng, int last, kdts_error *err)
+{
+    const kdts_attn_config *c;
+    int d, F, O, L, nh, l, j, nw, nch, ch, nt;
+    size_t R, S, t, TT;
+    const float *src, *P;
+    if (!m || !ws || !x || !m->params) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_attn_forward: NULL argument");
+    c = &m->cfg;
+    if (!kdts__attn_same_arch(c, &ws->cfg))
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "workspace made for another architecture");
+    if (B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "batch %d x steps %d does not fit the workspace (%d x %d)", B,
+                          T, ws->max_batch, ws->max_steps);
+    if (train && !ws->train) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training forward with an inference workspace");
+    if (train && c->dropout > 0.0f && (!rng || !ws->m1[0]))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          !rng ? "dropout needs an rng" : "dropout with a workspace made without dropout");
+    d = c->d_model;
+    F = c->input;
+    O = m->outputs;
+    L = c->blocks;
+    nh = c->heads;
+    S = (size_t)c->max_steps;
+    R = (size_t)B * T;
+    TT = (size_t)T * T;
+    P = m->params;
+    ws->B = B;
+    ws->T = T;
+    ws->state = 0;
+    ws->dropout_active = train && c->dropout > 0.0f;
+    /* each block's bias reversed for this T, rb[t] = pos[T-1-t]; the
+       weights packed for the forward products */
+    for (l = 0; l < L; ++l) {
+        const kdts_attn_block_offsets *o = &m->blk[l];
+        for (j = 0; j < nh; ++j)
+            for (t = 0; t < (size_t)T; ++t) ws->rb[((size_t)l * nh + j) * S + t] = P[o->pos + (size_t)j * S + (size_t)T - 1 - t];
+        if (last && l == L - 1) break;
+        kdts__pack_b_full(ws->pk_qkv[l], KDTS_TRANS, P + o->qkv_w, d, d, 3 * d);
+        kdts__pack_b_full(ws->pk_o[l], KDTS_TRANS, P + o->o_w, d, d, d);
+        kdts__pack_b_full(ws->pk_ff1[l], KDTS_TRANS, P + o->ff1_w, d, d, c->ff);
+        kdts__pack_b_full(ws->pk_ff2[l], KDTS_TRANS, P + o->ff2_w, c->ff, c->ff, d);
+    }
+    if (!last) kdts__pack_b_full(ws->pk_head, KDTS_TRANS, P + m->off_head_w, d, d, O);
+    if (F <= KDTS__FUSE_IN) kdts__pack_small(ws->wx, P + m->off_in_w, F, d);
+    else kdts__pack_b_full(ws->pk_in, KDTS_TRANS, P + m->off_in_w, F, F, d);
+    if (ws->dropout_active) {
+        /* the scales, block by block in the documented order */
+        float keep = 1.0f - c->dropout;
+        size_t q;
+        int i, tt;
+        for (l = 0; l < L; ++l) {
+            for (q = 0; q < (size_t)B * nh; ++q)
+                for (i = 0; i < T; ++i) {
+                    float *row = ws->mp[l] + q * TT + (size_t)i * T;
+                    kdts__attn_draw(row, (size_t)i + 1, keep, rng);
+                    for (tt = i + 1; tt < T; ++tt) row[tt] = 0.0f;
+                }
+            kdts__attn_draw(ws->m1[l], R * d, keep, rng);
+            kdts__attn_draw(ws->ma[l], R * c->ff, keep, rng);
+            kdts__attn_draw(ws->m2[l], R * d, keep, rng);
+        }
+    }
+    src = x;
+    if (train) {
+        memcpy(ws->x, x, R * F * sizeof(float));
+        src = ws->x;
+    }
+    nw = kdts__attn_wpc(B, T);
+    nch = (B + nw - 1) / nw;
+    nt = kdts__attn_threads(ws);
+    (void)nt;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && nch > 1)
+#endif
+    for (ch = 0; ch < nch; ++ch) {
+        int tid = 0, w0 = ch * nw;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        kdts__attn_fwd_rows(m, ws, src, w0, B - w0 < nw ? B - w0 : nw, T, last, tid);
+    }
+    if (out) memcpy(out, ws->out, (last ? (size_t)B : R) * O * sizeof(float));
+    ws->state = last ? 3 : (train ? 2 : 1);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_attn_forward(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
+                                      int train, kdts_rng *rng, kdts_error *err)
+{
+    return kdts__attn_fwd(m, ws, x, B, T, out, train, rng, 0, err);
+}
+
+KDTSDEF kdts_result kdts_attn_forecast(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
+                                       kdts_error *err)
+{
+    return kdts__attn_fwd(m, ws, x, B, T, out, 0, NULL, 1, err);
+}
+
+/* ---- backward ----------------------------------------------------------- */
+
+/* Backward of block l for windows w0 .. w0+nw-1: the thread's chunk dL/dh holds dL/dh[l+1]
+   on those rows and receives dL/dh[l]; parameter gradients added into G. */
+static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, int w0, int nw, int T, float *G,
+                                      int tid)
+{
+    const kdts_attn_config *c = &m->cfg;
+    const kdts_attn_block_offsets *o = &m->blk[l];
+    const float *P = m->params, *dy;
+    int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j, t;
+    size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, TT = (size_t)T * T, S = (size_t)c->max_steps;
+    float *dH, *dd, *dff, *dqkv, *tmp, *gb, *kt, *vt, *Pb, *dS, *pd, *fq;
+    float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
+    float scale = 1.0f / sqrtf((float)dh), *gp = G + o->pos;
+    kdts__attn_cbuf(ws, tid, &dH, &dd, &dff, &dqkv, &tmp, &gb);
+    kdts__attn_tbuf(ws, tid, T, &kt, &vt, &Pb, &dS, &pd, &fq);
+    /* feed-forward part: h' = hm + drop(y), y = g W_2^T + b_2 */
+    dy = dH;
+    if (drop) {
+        kdts__attn_mul(tmp, dH, ws->m2[l] + r0 * d, nr * d);
+        dy = tmp;
+    }
+    kdts__attn_lin_grad(G + o->ff2_w, G + o->ff2_b, dy, ws->g[l] + r0 * ff, nr, d, ff, sc);
+    kdts__attn_lin_dx(dff, dy, nr, P + o->ff2_w, d, ff, sc);
+    kdts__attn_act_bwd(dff, dff, ws->u[l] + r0 * ff, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
+    kdts__attn_lin_grad(G + o->ff1_w, G + o->ff1_b, dff, ws->c[l] + r0 * d, nr, ff, d, sc);
+    kdts__attn_lin_dx(dd, dff, nr, P + o->ff1_w, ff, d, sc);
+    kdts__ln_bwd(dH, 1, dd, ws->hm[l] + r0 * d, ws->st2[l] + 2 * r0, nr, d, P + o->ln2_g, G + o->ln2_g, G + o->ln2_b);
+    /* attention part: hm = h + drop(y), y = att W_o^T + b_o */
+    dy = dH;
+    if (drop) {
+        kdts__attn_mul(tmp, dH, ws->m1[l] + r0 * d, nr * d);
+        dy = tmp;
+    }
+    kdts__attn_lin_grad(G + o->o_w, G + o->o_b, dy, ws->att[l] + r0 * d, nr, d, d, sc);
+    kdts__attn_lin_dx(dd, dy, nr, P + o->o_w, d, d, sc);
+    for (w = w0; w < w0 + nw; ++w)
+        for (j = 0; j < nh; ++j) {
+            size_t bh = (size_t)w * nh + j, rw = (size_t)w * T, lw = (size_t)(w - w0) * T;
+            const float *q = ws->qkv[l] + rw * 3 * d + (size_t)j * dh;
+            float *dq = dqkv + lw * 3 * d + (size_t)j * dh;
+            memset(gb, 0, (size_t)T * sizeof(float));
+            kdts__attn_head_bwd(q, q + d, q + 2 * d, (size_t)3 * d, dd + lw * d + (size_t)j * dh, (size_t)d, dq,
+                                dq + d, dq + 2 * d, (size_t)3 * d, T, dh, scale, ws->rb + ((size_t)l * nh + j) * S,
+                                Pb, drop ? ws->mp[l] + bh * TT : NULL, dS, pd, kt, vt, gb, sc);
+            /* gb[m] holds distance T-1-m */
+            for (t = 0; t < T; ++t) gp[(size_t)j * S + t] += gb[T - 1 - t];
+        }
+    kdts__attn_lin_grad(G + o->qkv_w, G + o->qkv_b, dqkv, ws->a[l] + r0 * d, nr, 3 * d, d, sc);
+    kdts__attn_lin_dx(dd, dqkv, nr, P + o->qkv_w, 3 * d, d, sc);
+    kdts__ln_bwd(dH, 1, dd, ws->h[l] + r0 * d, ws->st1[l] + 2 * r0, nr, d, P + o->ln1_g, G + o->ln1_g, G + o->ln1_b);
+}
+
+/* The whole backward of windows w0 .. w0+nw-1, gradients added into G. */
+static void kdts__attn_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, const float *dout, float *dx, int w0, int nw,
+                                int T, float *G, int tid)
+{
+    const kdts_attn_config *c = &m->cfg;
+    const float *P = m->params, *top;
+    int d = c->d_model, F = c->input, O = m->outputs, L = c->blocks, l;
+    size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T;
+    float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH, *dH, *dd, *t1, *t2, *t3, *t4;
+    const float *dO = dout + r0 * O;
+    kdts__attn_cbuf(ws, tid, &dH, &dd, &t1, &t2, &t3, &t4);
+    /* the head: dW += dout^T top, db += column sums, dtop = dout W */
+    top = (c->final_norm ? ws->hf : ws->h[L]) + r0 * d;
+    kdts__attn_lin_grad(G + m->off_head_w, G + m->off_head_b, dO, top, nr, O, d, sc);
+    kdts__attn_lin_dx(c->final_norm ? dd : dH, dO, nr, P + m->off_head_w, O, d, sc);
+    if (c->final_norm)
+        kdts__ln_bwd(dH, 0, dd, ws->h[L] + r0 * d, ws->stf + 2 * r0, nr, d, P + m->off_lnf_g, G + m->off_lnf_g,
+                     G + m->off_lnf_b);
+    for (l = L - 1; l >= 0; --l) kdts__attn_block_bwd_rows(m, ws, l, w0, nw, T, G, tid);
+    /* the embedding */
+    kdts__attn_lin_grad(G + m->off_in_w, G + m->off_in_b, dH, ws->x + r0 * F, nr, d, F, sc);
+    if (dx) kdts__attn_lin_dx(dx + r0 * F, dH, nr, P + m->off_in_w, d, F, sc);
+}
+
+KDTSDEF kdts_result kdts_attn_backward(kdts_attn *m, kdts_attn_ws *ws, const float *dout, float *dx, kdts_error *err)
+{
+    int B, T, nw, nch, ch;
+    if (!m || !ws || !dout || !m->grads) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_attn_backward: NULL argument");
+    if (!kdts__attn_same_arch(&m->cfg, &ws->cfg) || ws->state != 2)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_attn_backward needs a training forward of this architecture");
+    B = ws->B;
+    T = ws->T;
+    nw = kdts__attn_wpc(B, T);
+    nch = (B + nw - 1) / nw;
+#ifdef _OPENMP
+    if (ws->gbuf) {
+        /* KDTS__ATT_GROUPS fixed groups of consecutive chunks, each summing
+           into its own gradient buffer; then the groups in order */
+        int ng = nch < KDTS__ATT_GROUPS ? nch : KDTS__ATT_GROUPS, g, nt = kdts__attn_threads(ws);
+        long i, np = (long)m->nparams;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && ng > 1)
+        for (g = 0; g < ng; ++g) {
+            int c0 = g * nch / ng, c1 = (g + 1) * nch / ng, tid = omp_get_thread_num(), cc;
+            float *Gg = ws->gbuf + (size_t)g * ws->gstride;
+            memset(Gg, 0, (size_t)np * sizeof(float));
+            for (cc = c0; cc < c1; ++cc) {
+                int w0 = cc * nw;
+                kdts__attn_bwd_rows(m, ws, dout, dx, w0, B - w0 < nw ? B - w0 : nw, T, Gg, tid);
+            }
+        }
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (i = 0; i < np; ++i) {
+            float s = m->grads[i];
+            int gg;
+            for (gg = 0; gg < ng; ++gg) s += ws->gbuf[(size_t)gg * ws->gstride + (size_t)i];
+            m->grads[i] = s;
+        }
+        return KDTS_OK;
+    }
+#endif
+    for (ch = 0; ch < nch; ++ch) {
+        int w0 = ch * nw;
+        kdts__attn_bwd_rows(m, ws, dout, dx, w0, B - w0 < nw ? B - w0 : nw, T, m->grads, 0);
+    }
+    return KDTS_OK;
+}
+
+/* ---- deployment inference: window and stream ----------------------------
+
+   Functions for kdts_infer (they work on normalized inputs and give the
+   head's O outputs; scaling, window normalization and inversion stay with
+   the caller). One sequence at a time, by matrix-vector products over
+   weights transposed into the state, with a key/value cache per block:
+   feeding observation number n (from 0) costs the projections of one step
+   plus O(min(n+1, cap) * d) per block for its attention.
+
+   kdts__attn_inf_window(x, T): the forecast of one window from scratch
+   (its own cache, the stream is untouched): the observations one by one
+   (the last block computes only keys and values before the last step).
+   Equal to kdts_attn_forecast on the window to float rounding.
+
+   kdts__attn_inf_step(x): the stream. Observation n attends to the cached
+   keys and values of the last min(n+1, lookback) observations.
+   - For n < lookback (the first lookback observations after a reset) the
+     forecast is the window forecast of the n+1 observations so far: the
+     same operations in the same order, bit for bit.
+   - Later the cache holds the last lookback steps. The first block's keys
+     and values depend only on their own observation (the position bias
+     depends on distances only), so the first block - and a one-block model
+     entirely - equals the window forecast of the last lookback
+     observations. In a deeper block the keys and values of an older step
+     were computed when it arrived, from lower-block outputs that saw the
+     lookback observations before it, while the window recomputation sees
+     only those inside the current window: the stream is then an
+     approximation that looks further back (up to blocks*(lookback-1)
+     observations). tools/attn_stream.c measures the difference. */
+
+/* Floats of state memory for a checked config (0 on overflow). */
+static size_t kdts__attn_inf_floats(const kdts_attn_config *c, int lookback, int max_steps)
+{
+    size_t d = (size_t)c->d_model, F = (size_t)c->input, ff = (size_t)c->ff, L = (size_t)c->blocks;
+    size_t nh = (size_t)c->heads, O = (size_t)kdts__attn_outputs(c), n = 0, cap[2], s;
+    cap[0] = (size_t)lookback;
+    cap[1] = (size_t)(max_steps > lookback ? max_steps : lookback);
+    n += kdts__attn_r16(F * d + L * (4 * d * d + 2 * d * ff) + d * O);
+    for (s = 0; s < 2; ++s) n += 2 * kdts__attn_r16(L * cap[s] * d) + kdts__attn_r16(L * nh * 2 * cap[s]);
+    n += 3 * kdts__attn_r16(d) + kdts__attn_r16(3 * d) + kdts__attn_r16(ff) + kdts__attn_r16(cap[1]) +
+         kdts__attn_r16(O);
+    return n;
+}
+
+/* Forget the stream (the next step is observation 0). */
+static void kdts__attn_inf_reset(kdts__attn_inf *s) { s->seen = 0; }
+
+/* Set up the state in caller memory mem[nfloats] (at least
+   kdts__attn_inf_floats) for a stream over the last `lookback`
+   observations and windows of up to max_steps (0 = lookback) steps, both
+   at most cfg->max_steps. params: the model's (kdts_attn layout), read
+   only and kept. Returns KDTS_OK or KDTS_ERR_ARG. */
+static KDTS__UNUSED kdts_result kdts__attn_inf_init(kdts__attn_inf *s, const kdts_attn_config *cfg, const float *params,
+                                       int lookback, int max_steps, float *mem, size_t nfloats, kdts_error *err)
+{
+    kdts__attn_inf t;
+    kdts_attn_config c;
+    kdts_result r;
+    size_t d, F, ff, L, nh, dh, O, S, off = 0, i, k, cap, set, l, j, q;
+    const float *P = params;
+    float *w;
+    if (!s || !cfg || !params || !mem) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "attention inference: NULL argument");
+    c = *cfg;
+    r = kdts_attn_config_check(&c, err);
+    if (r != KDTS_OK) return r;
+    if (max_steps == 0) max_steps = lookback;
+    if (lookback < 1 || lookback > c.max_steps || max_steps < lookback || max_steps > c.max_steps)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "attention inference: lookback %d / max_steps %d out of range 1..%d",
+                          lookback, max_steps, c.max_steps);
+    if (nfloats < kdts__attn_inf_floats(&c, lookback, max_steps))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "attention inference: state memory too small");
+    memset(&t, 0, sizeof t);
+    t.net.cfg = c;
+    t.net.outputs = kdts__attn_outputs(&c);
+    t.net.nparams = kdts__attn_layout(&c, &t.net);
+    t.net.params = (float *)params; /* a view: never written */
+    t.net.grads = NULL;
+    t.cap[0] = lookback;
+    t.cap[1] = max_steps;
+    d = (size_t)c.d_model;
+    F = (size_t)c.input;
+    ff = (size_t)c.ff;
+    L = (size_t)c.blocks;
+    nh = (size_t)c.heads;
+    dh = d / nh;
+    O = (size_t)t.net.outputs;
+    S = (size_t)c.max_steps;
+#define KDTS__ICARVE(p, n) (p) = mem + off, off += kdts__attn_r16(n)
+    KDTS__ICARVE(t.wt, F * d + L * (4 * d * d + 2 * d * ff) + d * O);
+    for (set = 0; set < 2; ++set) {
+        cap = (size_t)t.cap[set];
+        KDTS__ICARVE(t.kc[set], L * cap * d);
+        KDTS__ICARVE(t.vc[set], L * cap * d);
+        KDTS__ICARVE(t.zb[set], L * nh * 2 * cap);
+    }
+    KDTS__ICARVE(t.h, d);
+    KDTS__ICARVE(t.a, d);
+    KDTS__ICARVE(t.qkv, 3 * d);
+    KDTS__ICARVE(t.o, d);
+    KDTS__ICARVE(t.f, ff);
+    KDTS__ICARVE(t.sc, (size_t)t.cap[1]);
+    KDTS__ICARVE(t.out, O);
+#undef KDTS__ICARVE
+    /* weights transposed: wt[k][j] = W[j][k] */
+    w = t.wt;
+#define KDTS__TRANSP(Wsrc, rows, cols)                                              \
+    do {                                                                            \
+        for (i = 0; i < (rows); ++i)                                                \
+            for (k = 0; k < (cols); ++k) w[k * (rows) + i] = (Wsrc)[i * (cols) + k]; \
+        w += (rows) * (cols);                                                       \
+    } while (0)
+    KDTS__TRANSP(P + t.net.off_in_w, d, F);
+    for (l = 0; l < L; ++l) {
+        KDTS__TRANSP(P + t.net.blk[l].qkv_w, 3 * d, d);
+        KDTS__TRANSP(P + t.net.blk[l].o_w, d, d);
+        KDTS__TRANSP(P + t.net.blk[l].ff1_w, ff, d);
+        KDTS__TRANSP(P + t.net.blk[l].ff2_w, d, ff);
+    }
+    KDTS__TRANSP(P + t.net.off_head_w, O, d);
+#undef KDTS__TRANSP
+    /* position bias in ring order: zb[m] = pos[(cap-1-m) mod cap], so slot
+       s of a ring whose newest entry is slot p reads zb[s + cap-1-p] */
+    for (set = 0; set < 2; ++set) {
+        cap = (size_t)t.cap[set];
+        for (l = 0; l < L; ++l)
+            for (j = 0; j < nh; ++j) {
+                float *z = t.zb[set] + (l * nh + j) * 2 * cap;
+                const float *pb = P + t.net.blk[l].pos + j * S;
+                for (q = 0; q < 2 * cap - 1; ++q) z[q] = pb[(2 * cap - 1 - q) % cap];
+                z[2 * cap - 1] = 0.0f;
+            }
+    }
+    (void)dh;
+    *s = t;
+    kdts__attn_inf_reset(s);
+    return KDTS_OK;
+}
+
+/* y (n) = b + x (k) W^T with wt = W^T (k,n), or y += ... when acc. */
+static void kdts__attn_matvec(float *y, const float *x, const float *wt, const float *b, int k, int n, int acc)
+{
+    int j = 0, i;
+#ifdef KDTS__VW
+    const int V = KDTS__VW;
+    for (; j + 4 * V <= n; j += 4 * V) {
+        kdts__v a0 = kdts__vld(b + j), a1 = kdts__vld(b + j + V), a2 = kdts__vld(b + j + 2 * V);
+        kdts__v a3 = kdts__vld(b + j + 3 * V);
+        const float *w = wt + j;
+        if (acc) {
+            a0 = kdts__vadd(a0, kdts__vld(y + j));
+            a1 = kdts__vadd(a1, kdts__vld(y + j + V));
+            a2 = kdts__vadd(a2, kdts__vld(y + j + 2 * V));
+            a3 = kdts__vadd(a3, kdts__vld(y + j + 3 * V));
+        }
+        for (i = 0; i < k; ++i, w += n) {
+            kdts__v s = kdts__vset(x[i]);
+            a0 = kdts__vfma(s, kdts__vld(w), a0);
+            a1 = kdts__vfma(s, kdts__vld(w + V), a1);
+            a2 = kdts__vfma(s, kdts__vld(w + 2 * V), a2);
+            a3 = kdts__vfma(s, kdts__vld(w + 3 * V), a3);
+        }
+        kdts__vst(y + j, a0);
+        kdts__vst(y + j + V, a1);
+        kdts__vst(y + j + 2 * V, a2);
+        kdts__vst(y + j + 3 * V, a3);
+    }
+    for (; j < n; j += V) {
+        int nn = n - j < V ? n - j : V;
+        kdts__v a0 = kdts__vldn(b + j, nn), a1 = kdts__vset(0.0f);
+        const float *w = wt + j;
+        if (acc) a0 = kdts__vadd(a0, kdts__vldn(y + j, nn));
+        for (i = 0; i + 1 < k; i += 2, w += 2 * (size_t)n) {
+            a0 = kdts__vfma(kdts__vset(x[i]), kdts__vldn(w, nn), a0);
+            a1 = kdts__vfma(kdts__vset(x[i + 1]), kdts__vldn(w + n, nn), a1);
+        }
+        if (i < k) a0 = kdts__vfma(kdts__vset(x[i]), kdts__vldn(w, nn), a0);
+        kdts__vstn(y + j, kdts__vadd(a0, a1), nn);
+    }
+#else
+    for (; j < n; ++j) {
+        float s = b[j] + (acc ? y[j] : 0.0f);
+        for (i = 0; i < k; ++i) s += x[i] * wt[(size_t)i * n + j];
+        y[j] = s;
+    }
+#endif
+}
+
+/* Observation x (F) at position pos of cache set `set`. full == 0: stop
+   the last block after its key and value (an earlier step of a window);
+   otherwise write the head's output into s->out. */
+static void kdts__attn_inf_pos(kdts__attn_inf *s, int set, const float *x, long long pos, int full)
+{
+    const kdts_attn *m = &s->net;
+    const kdts_attn_config *c = &m->cfg;
+    const float *P = m->params, *w = s->wt;
+    int d = c->d_model, F = c->input, ff = c->ff, nh = c->heads, dh = d / nh, L = c->blocks, O = m->outputs;
+    int cap = s->cap[set], p = (int)(pos % cap), n = pos + 1 < cap ? (int)pos + 1 : cap, l, j, i, t;
+    float scale = 1.0f / sqrtf((float)dh);
+    const float *wx = w;
+    w += (size_t)F * d;
+    kdts__attn_matvec(s->h, x, wx, P + m->off_in_b, F, d, 0);
+    for (l = 0; l < L; ++l) {
+        const kdts_attn_block_offsets *o = &m->blk[l];
+        const float *wqkv = w, *wo = wqkv + (size_t)3 * d * d, *w1 = wo + (size_t)d * d, *w2 = w1 + (size_t)d * ff;
+        float *kc = s->kc[set] + (size_t)l * cap * d, *vc = s->vc[set] + (size_t)l * cap * d;
+        w = w2 + (size_t)ff * d;
+        kdts__ln_fwd(s->a, (size_t)d, NULL, s->h, (size_t)d, 1, d, P + o->ln1_g, P + o->ln1_b);
+        kdts__attn_matvec(s->qkv, s->a, wqkv, P + o->qkv_b, d, 3 * d, 0);
+        /* keys (heads, dh, cap): row i = j*dh + k; values (cap, d) */
+        for (i = 0; i < d; ++i) kc[(size_t)i * cap + p] = s->qkv[d + i];
+        memcpy(vc + (size_t)p * d, s->qkv + 2 * d, (size_t)d * sizeof(float));
+        if (l == L - 1 && !full) return;
+        for (j = 0; j < nh; ++j) {
+            const float *q = s->qkv + (size_t)j * dh, *kj = kc + (size_t)j * dh * cap;
+            const float *zb = s->zb[set] + ((size_t)l * nh + j) * 2 * cap + (cap - 1 - p);
+            float *oj = s->o + (size_t)j * dh, *sc = s->sc;
+            int k;
+            /* scores of slots 0..n-1 (the valid ones) */
+            t = 0;
+#ifdef KDTS__VW
+            for (; t < n; t += KDTS__VW) {
+                int nn = n - t < KDTS__VW ? n - t : KDTS__VW;
+                kdts__v a0 = kdts__vset(0.0f), a1 = a0;
+                for (k = 0; k + 1 < dh; k += 2) {
+                    a0 = kdts__vfma(kdts__vset(q[k]), kdts__vldn(kj + (size_t)k * cap + t, nn), a0);
+                    a1 = kdts__vfma(kdts__vset(q[k + 1]), kdts__vldn(kj + (size_t)(k + 1) * cap + t, nn), a1);
+                }
+                if (k < dh) a0 = kdts__vfma(kdts__vset(q[k]), kdts__vldn(kj + (size_t)k * cap + t, nn), a0);
+                kdts__vstn(sc + t, kdts__vmul(kdts__vadd(a0, a1), kdts__vset(scale)), nn);
+            }
+#else
+            for (; t < n; ++t) {
+                float a = 0.0f;
+                for (k = 0; k < dh; ++k) a += q[k] * kj[(size_t)k * cap + t];
+                sc[t] = a * scale;
+            }
+#endif
+            kdts__attn_softmax_row(sc, sc, zb, n, n);
+            /* o_j = sum over slots of p v */
+            k = 0;
+#ifdef KDTS__VW
+            for (; k < dh; k += KDTS__VW) {
+                int nn = dh - k < KDTS__VW ? dh - k : KDTS__VW;
+                kdts__v a0 = kdts__vset(0.0f), a1 = a0;
+                const float *v = vc + (size_t)j * dh + k;
+                for (t = 0; t + 1 < n; t += 2) {
+                    a0 = kdts__vfma(kdts__vset(sc[t]), kdts__vldn(v + (size_t)t * d, nn), a0);
+                    a1 = kdts__vfma(kdts__vset(sc[t + 1]), kdts__vldn(v + (size_t)(t + 1) * d, nn), a1);
+                }
+                if (t < n) a0 = kdts__vfma(kdts__vset(sc[t]), kdts__vldn(v + (size_t)t * d, nn), a0);
+                kdts__vstn(oj + k, kdts__vadd(a0, a1), nn);
+            }
+#else
+            for (; k < dh; ++k) {
+                float a = 0.0f;
+                for (t = 0; t < n; ++t) a += sc[t] * vc[(size_t)t * d + (size_t)j * dh + k];
+                oj[k] = a;
+            }
+#endif
+        }
+        kdts__attn_matvec(s->h, s->o, wo, P + o->o_b, d, d, 1);
+        kdts__ln_fwd(s->a, (size_t)d, NULL, s->h, (size_t)d, 1, d, P + o->ln2_g, P + o->ln2_b);
+        kdts__attn_matvec(s->f, s->a, w1, P + o->ff1_b, d, ff, 0);
+        kdts__attn_act_fwd(s->f, s->f, (size_t)ff, c->activation, NULL);
+        kdts__attn_matvec(s->h, s->f, w2, P + o->ff2_b, ff, d, 1);
+    }
+    if (c->final_norm) {
+        kdts__ln_fwd(s->a, (size_t)d, NULL, s->h, (size_t)d, 1, d, P + m->off_lnf_g, P + m->off_lnf_b);
+        kdts__attn_matvec(s->out, s->a, w, P + m->off_head_b, d, O, 0);
+    } else {
+        kdts__attn_matvec(s->out, s->h, w, P + m->off_head_b, d, O, 0);
+    }
+}
+
+/* Forecast of one window x (T,F) of normalized inputs, 1 <= T <= cap[1],
+   into out (O) (may be s->out). Does not touch the stream. */
+static KDTS__UNUSED void kdts__attn_inf_window(kdts__attn_inf *s, const float *x, int T, float *out)
+{
+    int t, F = s->net.cfg.input;
+    for (t = 0; t < T; ++t) kdts__attn_inf_pos(s, 1, x + (size_t)t * F, t, t == T - 1);
+    if (out != s->out) memcpy(out, s->out, (size_t)s->net.outputs * sizeof(float));
+}
+
+/* Feed the next observation x (F) of the stream; its forecast into out (O)
+   (may be s->out). See above for how it relates to window inference. */
+static KDTS__UNUSED void kdts__attn_inf_step(kdts__attn_inf *s, const float *x, float *out)
+{
+    kdts__attn_inf_pos(s, 0, x, s->seen, 1);
+    s->seen++;
+    if (out != s->out) memcpy(out, s->out, (size_t)s->net.outputs * sizeof(float));
 }
 
 /* ======================================================================== */

@@ -1,0 +1,339 @@
+/* bench_attn - speed of the causal self-attention model (>>attn) against
+   PyTorch in the same run: training step and inference.
+
+   usage: bench_attn [--no-torch] [--quick] [--no-pin] [--relu]
+
+   Model: input 1, d_model 64, 2 blocks, 4 heads, ff 128, GELU (--relu:
+   ReLU), final LayerNorm, lookback T 96, batch 32, horizon 24, point mode,
+   per-step MSE on all steps. PyTorch (tools/bench_attn_torch.py, 1 thread,
+   OPENBLAS_CORETYPE=SkylakeX): nn.Linear + per block
+   nn.TransformerEncoderLayer(norm_first, batch_first, dropout 0) with the
+   position bias as a float causal mask + nn.LayerNorm + nn.Linear head,
+   float32, Adam.
+
+   Lines:
+     train      forward + loss + backward + Adam (median of 21)
+     infer-1    forecast of one window: kdts_attn_forecast (batch path) and
+                window inference on the inference state (kdts__attn_inf_window,
+                the path kdts_infer uses; matrix-vector products)
+     infer-32   forecast of 32 windows (kdts_attn_forecast)
+     stream     one observation through the key/value cache
+                (kdts__attn_inf_step, cache of 96 steps)
+   Every line gives the median wall time and, since the machine may be
+   shared, the median process CPU time of the same repetitions (PyTorch:
+   time.process_time), and ratios for both.
+   FLOPs: kdts_attn_flops per window; a training step counts 3x the
+   forward (as tools/bench.c); inference kdts_attn_forecast_flops. The
+   per-core peak is measured in this run by a loop of independent vector
+   FMAs of the ISA kdts was compiled for, timed in CPU time like the rates
+   it is compared with. On Linux without OpenMP the
+   process (and the PyTorch run it starts) is pinned to the CPU it starts
+   on (--no-pin: not). */
+#if defined(__linux__)
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <sched.h>
+#else
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define KDTS_IMPLEMENTATION
+#include "kdts.h"
+#include <time.h>
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static int g_quick;
+
+static double bc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time of the process (all its threads). */
+static double bc_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int bc_cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double bc_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, bc_cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double peak_gflops(const char **isa)
+{
+#if defined(__AVX512F__) && !defined(KDTS_NO_SIMD) && !defined(KDTS_NO_AVX512)
+    double best = 0.0;
+    int r;
+    *isa = "AVX-512 FMA";
+    for (r = 0; r < 5; ++r) {
+        __m512 a0 = _mm512_set1_ps(0.10f), a1 = _mm512_set1_ps(0.11f), a2 = _mm512_set1_ps(0.12f);
+        __m512 a3 = _mm512_set1_ps(0.13f), a4 = _mm512_set1_ps(0.14f), a5 = _mm512_set1_ps(0.15f);
+        __m512 a6 = _mm512_set1_ps(0.16f), a7 = _mm512_set1_ps(0.17f), a8 = _mm512_set1_ps(0.18f);
+        __m512 a9 = _mm512_set1_ps(0.19f), a10 = _mm512_set1_ps(0.20f), a11 = _mm512_set1_ps(0.21f);
+        __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+        long i, n = 20000000;
+        double t0 = bc_cpu(), t;
+        float s[16];
+        for (i = 0; i < n; ++i) {
+            a0 = _mm512_fmadd_ps(a0, x, y); a1 = _mm512_fmadd_ps(a1, x, y); a2 = _mm512_fmadd_ps(a2, x, y);
+            a3 = _mm512_fmadd_ps(a3, x, y); a4 = _mm512_fmadd_ps(a4, x, y); a5 = _mm512_fmadd_ps(a5, x, y);
+            a6 = _mm512_fmadd_ps(a6, x, y); a7 = _mm512_fmadd_ps(a7, x, y); a8 = _mm512_fmadd_ps(a8, x, y);
+            a9 = _mm512_fmadd_ps(a9, x, y); a10 = _mm512_fmadd_ps(a10, x, y); a11 = _mm512_fmadd_ps(a11, x, y);
+            __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5), "+v"(a6),
+                             "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
+        }
+        t = bc_cpu() - t0;
+        a0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                           _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+        a0 = _mm512_add_ps(a0, _mm512_add_ps(_mm512_add_ps(a8, a9), _mm512_add_ps(a10, a11)));
+        _mm512_storeu_ps(s, a0);
+        if (s[0] == 12345.0f) printf(" ");
+        if (12.0 * 32.0 * n / t * 1e-9 > best) best = 12.0 * 32.0 * n / t * 1e-9;
+        if (g_quick) break;
+    }
+    return best;
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(KDTS_NO_SIMD) && !defined(KDTS_NO_AVX2)
+    double best = 0.0;
+    int r;
+    *isa = "AVX2 FMA";
+    for (r = 0; r < 5; ++r) {
+        __m256 a0 = _mm256_set1_ps(0.10f), a1 = _mm256_set1_ps(0.11f), a2 = _mm256_set1_ps(0.12f);
+        __m256 a3 = _mm256_set1_ps(0.13f), a4 = _mm256_set1_ps(0.14f), a5 = _mm256_set1_ps(0.15f);
+        __m256 a6 = _mm256_set1_ps(0.16f), a7 = _mm256_set1_ps(0.17f), a8 = _mm256_set1_ps(0.18f);
+        __m256 a9 = _mm256_set1_ps(0.19f), a10 = _mm256_set1_ps(0.20f), a11 = _mm256_set1_ps(0.21f);
+        __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+        long i, n = 20000000;
+        double t0 = bc_cpu(), t;
+        float s[8];
+        for (i = 0; i < n; ++i) {
+            a0 = _mm256_fmadd_ps(a0, x, y); a1 = _mm256_fmadd_ps(a1, x, y); a2 = _mm256_fmadd_ps(a2, x, y);
+            a3 = _mm256_fmadd_ps(a3, x, y); a4 = _mm256_fmadd_ps(a4, x, y); a5 = _mm256_fmadd_ps(a5, x, y);
+            a6 = _mm256_fmadd_ps(a6, x, y); a7 = _mm256_fmadd_ps(a7, x, y); a8 = _mm256_fmadd_ps(a8, x, y);
+            a9 = _mm256_fmadd_ps(a9, x, y); a10 = _mm256_fmadd_ps(a10, x, y); a11 = _mm256_fmadd_ps(a11, x, y);
+            __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6),
+                             "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+        }
+        t = bc_cpu() - t0;
+        a0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
+                           _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
+        a0 = _mm256_add_ps(a0, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
+        _mm256_storeu_ps(s, a0);
+        if (s[0] == 12345.0f) printf(" ");
+        if (12.0 * 16.0 * n / t * 1e-9 > best) best = 12.0 * 16.0 * n / t * 1e-9;
+        if (g_quick) break;
+    }
+    return best;
+#else
+    *isa = "n/a";
+    return 0.0;
+#endif
+}
+
+#define BD 64
+#define BL 2
+#define BNH 4
+#define BFF 128
+#define BT 96
+#define BB 32
+#define BH 24
+
+int main(int argc, char **argv)
+{
+    int i, j, no_torch = 0, no_pin = 0, relu = 0, pinned = -1, reps, warm = 3;
+    const char *isa = "n/a";
+    double peak, train_s[2], f1_s[2], w1_s[2], fB_s[2], st_s[2], fl, ffl, tt[3] = {0, 0, 0}, tc[3] = {0, 0, 0};
+    kdts_attn_config cfg;
+    kdts_attn m;
+    kdts_attn_ws ws, ws1, wsB;
+    kdts_adam adam;
+    kdts_adam_config ac;
+    kdts_loss_config lc;
+    kdts_loss_value lv;
+    kdts__attn_inf st;
+    kdts_rng r;
+    float *x, *y, *out, *dout, *mem, fc[BH * BB];
+    size_t nx = (size_t)BB * BT, ny = (size_t)BB * BT * BH, q, nf;
+    for (i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--no-torch")) no_torch = 1;
+        else if (!strcmp(argv[i], "--quick")) g_quick = 1;
+        else if (!strcmp(argv[i], "--no-pin")) no_pin = 1;
+        else if (!strcmp(argv[i], "--relu")) relu = 1;
+        else {
+            fprintf(stderr, "usage: bench_attn [--no-torch] [--quick] [--no-pin] [--relu]\n");
+            return 2;
+        }
+    }
+#if defined(__linux__) && !defined(_OPENMP)
+    if (!no_pin) {
+        int cpu = sched_getcpu();
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (cpu >= 0) {
+            CPU_SET(cpu, &set);
+            if (sched_setaffinity(0, sizeof set, &set) == 0) pinned = cpu;
+        }
+    }
+#else
+    (void)no_pin;
+#endif
+    memset(&cfg, 0, sizeof cfg);
+    memset(&ac, 0, sizeof ac);
+    memset(&lc, 0, sizeof lc);
+    cfg.input = 1;
+    cfg.d_model = BD;
+    cfg.heads = BNH;
+    cfg.ff = BFF;
+    cfg.blocks = BL;
+    cfg.activation = relu ? KDTS_ATTN_RELU : KDTS_ATTN_GELU;
+    cfg.final_norm = 1;
+    cfg.max_steps = BT;
+    cfg.horizon = BH;
+    if (kdts_attn_init(&m, &cfg, 7, NULL) != KDTS_OK || kdts_attn_ws_init(&ws, &cfg, BB, BT, 1, NULL) != KDTS_OK ||
+        kdts_attn_ws_init(&ws1, &cfg, 1, BT, 0, NULL) != KDTS_OK ||
+        kdts_attn_ws_init(&wsB, &cfg, BB, BT, 0, NULL) != KDTS_OK ||
+        kdts_adam_init(&adam, &ac, m.nparams, NULL) != KDTS_OK) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    lc.mode = KDTS_MODE_POINT;
+    lc.horizon = BH;
+    lc.temperature = 1.0f;
+    x = (float *)malloc(nx * 4);
+    y = (float *)malloc(ny * 4);
+    out = (float *)malloc(ny * 4);
+    dout = (float *)malloc(ny * 4);
+    nf = kdts__attn_inf_floats(&m.cfg, BT, BT);
+    mem = kdts__falloc(nf);
+    if (!x || !y || !out || !dout || !mem ||
+        kdts__attn_inf_init(&st, &m.cfg, m.params, BT, BT, mem, nf, NULL) != KDTS_OK) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    kdts_rng_seed(&r, 3);
+    for (q = 0; q < nx; ++q) x[q] = 2.0f * kdts_rng_uniform(&r) - 1.0f;
+    for (q = 0; q < ny; ++q) y[q] = 2.0f * kdts_rng_uniform(&r) - 1.0f;
+
+    peak = peak_gflops(&isa);
+    fl = kdts_attn_flops(&cfg, BT);
+    ffl = kdts_attn_forecast_flops(&cfg, BT);
+    printf("kdts %s bench_attn, SIMD path %s", KDTS_VERSION_STRING, kdts_simd_name());
+#ifdef _OPENMP
+    printf(", OpenMP %d threads", omp_get_max_threads());
+#else
+    printf(", 1 thread");
+#endif
+    if (pinned >= 0) printf(" pinned to CPU %d (PyTorch too)", pinned);
+    if (peak > 0) printf("; measured per-core peak (%s loop, CPU time) %.1f GFLOP/s\n", isa, peak);
+    else printf("; FMA peak n/a\n");
+    printf("model: input 1, d_model %d, %d blocks, %d heads, ff %d, %s, final norm, lookback %d, batch %d, horizon %d"
+           " (%lu parameters)\nFLOPs: forward %.1f M per window, forecast %.1f M; training step = 3 x forward x batch\n\n",
+           BD, BL, BNH, BFF, relu ? "ReLU" : "GELU", BT, BB, BH, (unsigned long)m.nparams, fl * 1e-6, ffl * 1e-6);
+
+#define BTIME(res, nreps, ninner, body)                                                       \
+    do {                                                                                       \
+        double tw_[64], tc_[64];                                                               \
+        for (i = 0; i < warm + (nreps); ++i) {                                                 \
+            double w0_ = bc_now(), c0_ = bc_cpu();                                             \
+            for (j = 0; j < (ninner); ++j) {                                                   \
+                body;                                                                          \
+            }                                                                                  \
+            if (i >= warm) {                                                                   \
+                tw_[i - warm] = (bc_now() - w0_) / (ninner);                                   \
+                tc_[i - warm] = (bc_cpu() - c0_) / (ninner);                                   \
+            }                                                                                  \
+        }                                                                                      \
+        (res)[0] = bc_median(tw_, (nreps));                                                    \
+        (res)[1] = bc_median(tc_, (nreps));                                                    \
+    } while (0)
+    reps = g_quick ? 7 : 21;
+    BTIME(train_s, reps, 1, {
+        kdts_attn_forward(&m, &ws, x, BB, BT, out, 1, &r, NULL);
+        kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout, NULL);
+        kdts_attn_zero_grad(&m);
+        kdts_attn_backward(&m, &ws, dout, NULL, NULL);
+        kdts_adam_step(&adam, m.params, m.grads);
+    });
+    /* fresh inference state for the trained weights */
+    kdts__attn_inf_init(&st, &m.cfg, m.params, BT, BT, mem, nf, NULL);
+    reps = g_quick ? 7 : 15;
+    BTIME(f1_s, reps, 20, kdts_attn_forecast(&m, &ws1, x, 1, BT, fc, NULL));
+    BTIME(w1_s, reps, 20, kdts__attn_inf_window(&st, x, BT, fc));
+    BTIME(fB_s, reps, 1, kdts_attn_forecast(&m, &wsB, x, BB, BT, fc, NULL));
+    kdts__attn_inf_reset(&st);
+    for (j = 0; j < BT; ++j) kdts__attn_inf_step(&st, x + j, fc); /* cache full */
+    BTIME(st_s, reps, 200, kdts__attn_inf_step(&st, x + (j % BT), fc));
+#undef BTIME
+
+    printf("%-34s %10s %10s %9s %8s\n", "kdts", "wall ms", "CPU ms", "GFLOP/s", "of peak");
+#define BLINE(name, sec, flops)                                                                  \
+    do {                                                                                         \
+        printf("%-34s %10.4f %10.4f %9.1f ", name, (sec)[0] * 1e3, (sec)[1] * 1e3,             \
+               (flops) / (sec)[1] * 1e-9);                                                      \
+        if (peak > 0) printf("%7.1f%%\n", 100.0 * (flops) / (sec)[1] * 1e-9 / peak);            \
+        else printf("%8s\n", "n/a");                                                             \
+    } while (0)
+    BLINE("train step (B 32)", train_s, 3.0 * fl * BB);
+    BLINE("infer-1 kdts_attn_forecast", f1_s, ffl);
+    BLINE("infer-1 window, inference state", w1_s, ffl);
+    BLINE("infer-32 kdts_attn_forecast", fB_s, ffl * BB);
+    printf("%-34s %10.4f %10.4f   (cache of %d steps, per observation)\n", "stream step, inference state",
+           st_s[0] * 1e3, st_s[1] * 1e3, BT);
+    printf("(GFLOP/s and share of peak from the CPU time)\n");
+    fflush(stdout);
+    if (!no_torch && system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) {
+        char cmd[256], line[256];
+        FILE *p;
+        sprintf(cmd, "OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 /usr/bin/python3 tools/bench_attn_torch.py %d %d %d "
+                     "%d %s 1 %d %d %d%s", BD, BL, BNH, BFF, relu ? "relu" : "gelu", BT, BB, BH,
+                g_quick ? " --quick" : "");
+        p = popen(cmd, "r");
+        while (p && fgets(line, sizeof line, p)) {
+            char key[32];
+            double v, vc;
+            if (sscanf(line, "%31s %lf %lf", key, &v, &vc) != 3) continue;
+            if (!strcmp(key, "train")) tt[0] = v, tc[0] = vc;
+            else if (!strcmp(key, "infer1")) tt[1] = v, tc[1] = vc;
+            else if (!strcmp(key, "inferB")) tt[2] = v, tc[2] = vc;
+        }
+        if (p) pclose(p);
+        if (tt[0] > 0) {
+            printf("\nPyTorch nn.TransformerEncoderLayer (1 thread, float32, Adam; OPENBLAS_CORETYPE=SkylakeX): time and "
+                   "kdts speed-up (wall; CPU)\n");
+            printf("%-34s %10s %10s\n", "", "wall ms", "CPU ms");
+            printf("%-34s %10.4f %10.4f   kdts %.2fx; %.2fx\n", "train step (B 32)", tt[0] * 1e3, tc[0] * 1e3,
+                   tt[0] / train_s[0], tc[0] / train_s[1]);
+            printf("%-34s %10.4f %10.4f   kdts_attn_forecast %.2fx; %.2fx, inference state %.2fx; %.2fx\n", "infer-1",
+                   tt[1] * 1e3, tc[1] * 1e3, tt[1] / f1_s[0], tc[1] / f1_s[1], tt[1] / w1_s[0], tc[1] / w1_s[1]);
+            printf("%-34s %10.4f %10.4f   kdts %.2fx; %.2fx\n", "infer-32", tt[2] * 1e3, tc[2] * 1e3, tt[2] / fB_s[0],
+                   tc[2] / fB_s[1]);
+        } else {
+            printf("\nPyTorch run failed: no ratios\n");
+        }
+    } else if (!no_torch) {
+        printf("\nPyTorch: not available (/usr/bin/python3 -c 'import torch' failed); no ratios\n");
+    }
+    kdts__free_aligned(mem);
+    free(x), free(y), free(out), free(dout);
+    kdts_adam_free(&adam);
+    kdts_attn_ws_free(&ws), kdts_attn_ws_free(&ws1), kdts_attn_ws_free(&wsB);
+    kdts_attn_free(&m);
+    return 0;
+}
