@@ -79,6 +79,7 @@
        >>adam     Adam / AdamW, gradient clipping
        >>linear   NLinear / DLinear window models, closed-form ridge fit,
                   seasonal-period detection
+       >>net      one model type over every kind, the linear skip
        >>train    training loop (whole or in parts) with teachers, prediction
        >>data     CSV reader, missing values, scalers, windows, splits
        >>task     one forecasting job: data, split, scaler, windows, fit,
@@ -576,11 +577,16 @@ typedef struct kdts_loss_config {
     float label_sigma;  /* dist hard target: Gaussian over bins with this
                            width in bins; 0 = one-hot bin of the true value   */
     int hard_last_only; /* 0: hard loss on every step; 1: last step only      */
+    int seq_from;       /* first step of L_seq [0]; T-1 when the teachers
+                           forecast the last step only (linear teachers)      */
 } kdts_loss_config;
 
 /* Copy the output description of a model into a loss configuration
    (temperature 1, label_sigma 1, hard loss on every step). */
 KDTSDEF void kdts_loss_config_from_model(kdts_loss_config *lc, const kdts_lstm *m);
+/* The same for a model of any kind (>>net). */
+struct kdts_net;
+KDTSDEF void kdts_loss_config_from_net(kdts_loss_config *lc, const struct kdts_net *m);
 
 /* Unweighted values of the three terms and the weighted total. */
 typedef struct kdts_loss_value {
@@ -1187,6 +1193,165 @@ KDTSDEF kdts_result kdts_season_detect(const float *x, long n, int min_period, i
                                        int *period, float *strength, kdts_error *err);
 
 /* ======================================================================== */
+/* >>net : one model type over every kind (LSTM, GRU, attention, linear)    */
+/* ======================================================================== */
+
+/* A kdts_net is any of the model kinds behind one interface: training, the
+   losses, model files, inference, streaming, C export and the task layer
+   go through it, so every kind can be a teacher or a student of any other.
+   Its parameters and gradients are each one contiguous buffer: the kind's
+   layout (see kdts_lstm, kdts_gru, kdts_attn, kdts_linear), then, with
+   cfg.skip, the skip map (see below).
+
+   Output steps: the recurrent and attention kinds give a forecast at every
+   input step, out (B,T,O); a linear model only for the whole window, out
+   (B,1,O) (kdts_net_steps). The losses then run with T = 1 on the last
+   step's targets.
+
+   Linear skip (cfg.skip = 1, point mode, recurrent or attention kinds): a
+   linear map of the whole window, W_s (O x T*F) and b_s (O), is added to
+   the forecast of the last step: forecast = skip(window) + network(window).
+   kdts_task_fit starts it at the closed-form ridge fit with the network's
+   head at zero, so training begins at the linear model's forecasts and the
+   network learns a correction (the best validated weights are kept, the
+   start included). */
+
+/* Model kinds. */
+typedef enum kdts_kind {
+    KDTS_KIND_LSTM = 0,   /* stacked LSTM (kdts_lstm), the default            */
+    KDTS_KIND_GRU = 1,    /* stacked GRU (kdts_gru)                           */
+    KDTS_KIND_ATTN = 2,   /* causal self-attention encoder (kdts_attn)        */
+    KDTS_KIND_LINEAR = 3, /* NLinear / DLinear window model (kdts_linear)     */
+    KDTS_KIND_COUNT
+} kdts_kind;
+
+/* Architecture of any kind. Zero-initialized fields take each kind's
+   defaults; fields of other kinds are ignored (and stored as given). */
+typedef struct kdts_net_config {
+    kdts_kind kind;    /* [LSTM]                                              */
+    int input;         /* F: values per time step [1]                         */
+    int horizon;       /* values forecast per step (targets x steps) [1]     */
+    kdts_mode mode;
+    int bins;          /* K in KDTS_MODE_DIST [32]                            */
+    float bin_lo, bin_hi; /* bin range, normalized units [-4, 4]              */
+    float dropout;     /* LSTM, GRU, attention: inverted dropout [0]          */
+    int hidden;        /* LSTM, GRU: units per layer (required)               */
+    int layers;        /* LSTM, GRU: stacked layers [1]                       */
+    int d_model;       /* attention: token width (required)                   */
+    int heads;         /* attention: heads [1]                                */
+    int ff;            /* attention: feed-forward width [4*d_model]           */
+    int blocks;        /* attention: encoder blocks [1]                       */
+    int activation;    /* attention: kdts_attn_act [GELU]                     */
+    int final_norm;    /* attention: LayerNorm after the last block [0]       */
+    int max_steps;     /* attention: longest window [256]                     */
+    int lookback;      /* linear kind and skip: T of the window map
+                          (required for them)                                 */
+    int linear;        /* linear kind: kdts_linear_kind [NLINEAR]             */
+    int kernel;        /* linear kind, DLinear: moving average [25]           */
+    int subtract_last; /* linear kind: see kdts_linear_config [0]             */
+    int target_rev;    /* linear kind: see kdts_linear_config [0]             */
+    int skip;          /* 1: add a linear skip map of the window to the last
+                          step's forecast (point mode; not the linear kind)   */
+} kdts_net_config;
+
+/* Short name of a kind: "lstm", "gru", "attn", "linear" ("?" if unknown). */
+KDTSDEF const char *kdts_kind_name(kdts_kind kind);
+
+/* One-line architecture of a configuration into buf[cap] (NUL-terminated,
+   cut to fit): "LSTM 2x64", "GRU 1x16", "attention d64 2 blocks 4 heads ff
+   256", "NLinear", "DLinear k25", with " + skip" for a linear skip map and
+   " dist 32 bins" in distribution mode. Unset fields print as 0 (use a
+   checked configuration). Returns buf. */
+KDTSDEF char *kdts_net_describe(const kdts_net_config *cfg, char *buf, size_t cap);
+
+typedef struct kdts_net {
+    kdts_net_config cfg;   /* with defaults filled in                         */
+    int outputs;           /* O = horizon, or horizon*bins in dist mode       */
+    size_t nparams;        /* the kind's parameters, plus the skip map's      */
+    size_t off_skip;       /* start of the skip map W_s (O x T*F), b_s (O);
+                              nparams when there is none                      */
+    float *params;         /* (nparams)                                       */
+    float *grads;          /* (nparams) same layout                           */
+    int owned;             /* 1: kdts_net_free releases the buffers           */
+    union {
+        kdts_lstm lstm;
+        kdts_gru gru;
+        kdts_attn attn;
+        kdts_linear linear;
+    } k;                   /* the kind's own view: its params and grads point
+                              into the buffers above                          */
+} kdts_net;
+
+/* Fill the defaults of *cfg in place and validate it for its kind. */
+KDTSDEF kdts_result kdts_net_config_check(kdts_net_config *cfg, kdts_error *err);
+
+/* Parameters of an architecture, the skip map included (0 if invalid). */
+KDTSDEF size_t kdts_net_param_count(const kdts_net_config *cfg);
+
+/* FLOPs of one training forward over a window of T steps, and of one
+   forecast (as kdts_net_forecast and kdts_infer_window compute it). */
+KDTSDEF double kdts_net_flops(const kdts_net_config *cfg, int T);
+KDTSDEF double kdts_net_forecast_flops(const kdts_net_config *cfg, int T);
+
+/* Output steps of a forward over T input steps: T, or 1 for a linear model. */
+KDTSDEF int kdts_net_steps(const kdts_net_config *cfg, int T);
+
+/* Allocate and initialize a model from `seed` as its kind does (an LSTM
+   gets exactly kdts_lstm_init's weights for the same seed); the skip map
+   starts at zero. Free with kdts_net_free. On failure *net is zeroed. */
+KDTSDEF kdts_result kdts_net_init(kdts_net *net, const kdts_net_config *cfg, unsigned long long seed,
+                                  kdts_error *err);
+/* Re-draw the weights from `seed` (the skip map to zero). */
+KDTSDEF void kdts_net_reset(kdts_net *net, unsigned long long seed);
+/* Release what the model owns and zero it (a view owns nothing). */
+KDTSDEF void kdts_net_free(kdts_net *net);
+/* Set every gradient to zero. */
+KDTSDEF void kdts_net_zero_grad(kdts_net *net);
+
+/* A non-owning view of an LSTM as a kdts_net (shares params and grads; a
+   model without grads may be a teacher but not trained). */
+KDTSDEF void kdts_net_view_lstm(kdts_net *net, const kdts_lstm *m);
+
+/* The head's weights (O x width) and biases (O) inside params: *w, *b are
+   offsets into params, *width the head's input width (hidden units, d_model,
+   or T*F for the linear kind). */
+KDTSDEF void kdts_net_head(const kdts_net *net, size_t *w, size_t *b, int *width);
+
+/* Working memory of forward and backward (see each kind's workspace). */
+typedef struct kdts_net_ws {
+    kdts_kind kind;
+    int B, T, train, max_batch, max_steps;
+    float *x;              /* (max_batch,max_steps,F) the last forward's input
+                              (linear kind and skip: backward reads it)       */
+    float *out;            /* (max_batch,O) skip and forecast scratch         */
+    union {
+        kdts_lstm_ws lstm;
+        kdts_gru_ws gru;
+        kdts_attn_ws attn;
+    } k;
+} kdts_net_ws;
+
+KDTSDEF kdts_result kdts_net_ws_init(kdts_net_ws *ws, const kdts_net_config *cfg, int max_batch, int max_steps,
+                                     int train, kdts_error *err);
+KDTSDEF void kdts_net_ws_free(kdts_net_ws *ws);
+
+/* Forward over B windows x (B,T,F): out (B,S,O), S = kdts_net_steps (every
+   step, or the window's forecast for the linear kind); train as for
+   kdts_lstm_forward (rng for dropout). */
+KDTSDEF kdts_result kdts_net_forward(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
+                                     float *out, int train, kdts_rng *rng, kdts_error *err);
+
+/* The forecast of each window, out (B,O) (the head on the last step only
+   where the kind allows). */
+KDTSDEF kdts_result kdts_net_forecast(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
+                                      float *out, kdts_error *err);
+
+/* Back-propagation of the last training forward: dout (B,S,O). Adds into
+   net->grads; writes dx (B,T,F) when not NULL. */
+KDTSDEF kdts_result kdts_net_backward(kdts_net *net, kdts_net_ws *ws, const float *dout, float *dx,
+                                      kdts_error *err);
+
+/* ======================================================================== */
 /* >>train : training and prediction on arrays                              */
 /* ======================================================================== */
 
@@ -1281,6 +1446,11 @@ typedef struct kdts_train_config {
                              must then be none); borrowed                    */
     const float *soft_probs;  /* and their last-step bin probabilities
                              (n,h,K) for a dist-mode soft loss (alpha > 0)   */
+    int soft_last_only;   /* 1: soft_values hold the last step only (as
+                             kdts_soft_targets says by its seq_from)         */
+    int validate_start;   /* 1: validate the starting weights too, so the
+                             best weights kept may be the initial ones
+                             (best_epoch 0)                                   */
     void *user;           /* passed to the callbacks                        */
 } kdts_train_config;
 
@@ -1313,11 +1483,14 @@ typedef struct kdts_train_report {
    The trainer keeps pointers to the model, the datasets and any borrowed
    soft targets: they must outlive it. The fields are for reading. */
 typedef struct kdts_trainer {
-    kdts_lstm *m;
+    kdts_net *m;
     kdts_train_config cfg;   /* defaults filled in                         */
     const kdts_dataset *train, *val;
     int n, T, F, h, K;       /* training windows, steps, features, horizon,
                                 bins                                       */
+    int S;                   /* output steps the model forecasts (T, or 1) */
+    int seq_from;            /* first step with teacher values (0, or T-1
+                                for teachers that forecast the window only) */
     int batch;               /* rows per batch (cfg.batch, at most n)      */
     int batches;             /* optimizer steps per epoch                  */
     int epoch;               /* epochs completed                           */
@@ -1333,10 +1506,10 @@ typedef struct kdts_trainer {
     double t0;               /* wall clock at init                         */
     kdts_train_report rep;
     kdts_rng rng;
-    kdts_lstm_ws ws, ws_eval;
+    kdts_net_ws ws, ws_eval;
     kdts_adam adam;
     int *idx;
-    float *bx, *by, *btv, *btp, *dout, *best, *evalbuf, *prev;
+    float *bx, *by, *btv, *btp, *dout, *out, *eout, *best, *evalbuf, *prev;
     float *own_tv, *own_tp;  /* soft targets computed by kdts_trainer_teachers */
 } kdts_trainer;
 
@@ -1348,7 +1521,7 @@ typedef struct kdts_trainer {
    of the whole batch's mean loss. Every process must use the same seed
    and data (same weights, same shuffle). On failure nothing is kept
    (kdts_trainer_free is still safe). */
-KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_train_config *cfg,
+KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_train_config *cfg,
                                       const kdts_dataset *train, const kdts_dataset *val,
                                       kdts_error *err);
 
@@ -1358,7 +1531,7 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_
    probabilities at cfg.temperature). Teachers take the student's inputs
    and horizon; a dist-mode soft loss needs dist-mode teachers with the
    student's bins (point teachers give L_seq only). */
-KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_lstm *const *teachers, int nteachers,
+KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_net *const *teachers, int nteachers,
                                           kdts_error *err);
 
 /* Soft targets computed elsewhere (e.g. once with kdts_soft_targets and
@@ -1370,9 +1543,13 @@ KDTSDEF kdts_result kdts_trainer_soft_targets(kdts_trainer *t, const float *tval
 
 /* The teachers' averaged soft targets over n windows x (n,T,F): tvals
    (n,T,h) always, tprobs (n,h,K) when not NULL (dist-mode teachers with
-   K bins, at `temperature`). */
-KDTSDEF kdts_result kdts_soft_targets(const kdts_lstm *const *teachers, int nteachers, const float *x, int n,
-                                      int T, float temperature, float *tvals, float *tprobs, kdts_error *err);
+   K bins, at `temperature`). Teachers of any kind; when one forecasts the
+   window only (the linear kind), the soft targets are the last step's
+   (earlier steps hold 0) and *seq_from (may be NULL) is T-1, else 0: the
+   sequence loss then runs on the last step only. */
+KDTSDEF kdts_result kdts_soft_targets(const kdts_net *const *teachers, int nteachers, const float *x, int n,
+                                      int T, float temperature, float *tvals, float *tprobs, int *seq_from,
+                                      kdts_error *err);
 
 /* One pass over the shuffled training windows (cfg.on_batch after every
    step). info (may be NULL) receives the epoch's mean losses. On a
@@ -1415,6 +1592,11 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg,
                                const kdts_lstm *const *teachers, int nteachers,
                                kdts_train_report *rep, kdts_error *err);
 
+/* The same for a model of any kind, with teachers of any kind. */
+KDTSDEF kdts_result kdts_net_train(kdts_net *m, const kdts_train_config *cfg, const kdts_dataset *train,
+                                   const kdts_dataset *val, const kdts_net *const *teachers, int nteachers,
+                                   kdts_train_report *rep, kdts_error *err);
+
 /* Forecasts for n windows x (n,T,F): forecast (n,h) from the last step
    (expected value in dist mode). Allocates its own workspace. */
 KDTSDEF kdts_result kdts_predict(const kdts_lstm *m, const float *x, int n, int T,
@@ -1430,6 +1612,15 @@ KDTSDEF kdts_result kdts_predict_steps(const kdts_lstm *m, const float *x, int n
 /* Mean squared error of the forecasts of m on d (last step, all h values). */
 KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, double *mse,
                                   double *mae, kdts_error *err);
+
+/* The same three for a model of any kind. kdts_net_predict_steps writes
+   values (n,S,h), S = kdts_net_steps (1 for the linear kind). */
+KDTSDEF kdts_result kdts_net_predict(const kdts_net *m, const float *x, int n, int T, float *forecast,
+                                     kdts_error *err);
+KDTSDEF kdts_result kdts_net_predict_steps(const kdts_net *m, const float *x, int n, int T, float *values,
+                                           float *probs, float temperature, kdts_error *err);
+KDTSDEF kdts_result kdts_net_eval_mse(const kdts_net *m, const kdts_dataset *d, double *mse, double *mae,
+                                      kdts_error *err);
 
 /* ======================================================================== */
 /* >>data : CSV reader, scalers, sliding windows, chronological splits      */
@@ -1996,21 +2187,29 @@ KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const struct kdts_mode
 /* Release everything a task owns and zero it. */
 KDTSDEF void kdts_task_free(kdts_task *task);
 
-/* Copy the task's shapes into a network configuration: input (F), horizon
-   (K*horizon) and, when c->mode is KDTS_MODE_DIST, bins (if 0) and the bin
-   range. The size fields (hidden, layers, dropout) are the caller's. */
-KDTSDEF void kdts_task_net_config(const kdts_task *task, kdts_lstm_config *c);
+/* Copy the task's shapes into a network configuration of any kind: input
+   (F), horizon (K*horizon), lookback (the linear kind and the skip map),
+   max_steps of an attention model (at least the lookback), and, when
+   c->mode is KDTS_MODE_DIST, bins (if 0) and the bin range. The size
+   fields (hidden, layers, d_model, ...) are the caller's. */
+KDTSDEF void kdts_task_net_config(const kdts_task *task, kdts_net_config *c);
 
-/* Train (or distill, with teachers) net on the task's training windows,
-   validating on its validation windows when there are any: kdts_train. */
-KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_lstm *net, const kdts_train_config *cfg,
-                                  const kdts_lstm *const *teachers, int nteachers, kdts_train_report *rep,
+/* Train (or distill, with teachers of any kind) net on the task's training
+   windows, validating on its validation windows when there are any
+   (kdts_net_train). With net->cfg.skip the skip map starts at the
+   closed-form NLinear fit (kdts_task_fit_linear), the network's head at
+   zero, and the starting weights are validated too: the model kept is
+   never worse on validation than its linear part. A linear-kind net in
+   point mode likewise starts at the closed-form fit of its own
+   configuration (NLinear or DLinear), validated, and Adam refines it. */
+KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_net *net, const kdts_train_config *cfg,
+                                  const kdts_net *const *teachers, int nteachers, kdts_train_report *rep,
                                   kdts_error *err);
 
 /* Forecasts of net for every window of a part, in original units:
    fc (n, K*horizon) target-major; in distribution mode also the central
    interval with `coverage` into lo, hi (n, K*horizon) when not NULL. */
-KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, const kdts_lstm *net, float *fc,
+KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, const kdts_net *net, float *fc,
                                        float *lo, float *hi, float coverage, kdts_error *err);
 
 /* The same through the deployment path: a kdts_model run by kdts_infer on
@@ -2046,7 +2245,7 @@ KDTSDEF kdts_result kdts_task_score(const kdts_task *task, kdts_part part, const
 /* A deployable model of net with every data setting of the task (names,
    targets, scaler, lookback, horizon, normalization, split, ...). meta may
    be NULL; meta->source is filled from the task when empty. */
-KDTSDEF kdts_result kdts_task_model(const kdts_task *task, const kdts_lstm *net,
+KDTSDEF kdts_result kdts_task_model(const kdts_task *task, const kdts_net *net,
                                     const struct kdts_model_meta *meta, struct kdts_model *out,
                                     kdts_error *err);
 
@@ -2088,8 +2287,9 @@ KDTSDEF int kdts_time_parse(const char *s, size_t n, long long *seconds, int *pr
    distribution (kdts_dist_interval) mapped through step 5 (monotone). */
 
 /* Version of the binary model file format this implementation writes. It
-   reads exactly this version (KDTS_ERR_VERSION otherwise). */
-#define KDTS_MODEL_FORMAT_VERSION 1
+   reads this version and version 1 (LSTM models before the model kinds;
+   KDTS_ERR_VERSION otherwise). */
+#define KDTS_MODEL_FORMAT_VERSION 2
 /* Layout version of struct kdts_model as emitted by kdts_model_export_c;
    an exported header refuses to compile against another one. */
 #define KDTS_MODEL_ABI 2
@@ -2135,7 +2335,7 @@ KDTSDEF void kdts_model_meta_from_training(kdts_model_meta *m, const kdts_train_
    n_features; nparams == kdts_lstm_param_count(&arch); names holds
    n_features NUL-terminated names back to back in names_len bytes. */
 typedef struct kdts_model {
-    kdts_lstm_config arch;     /* architecture, defaults filled in             */
+    kdts_net_config arch;      /* architecture of any kind, defaults filled in */
     size_t nparams;
     const float *params;       /* (nparams) in the kdts_lstm layout            */
     int lookback;              /* T the model was trained with                 */
@@ -2176,6 +2376,9 @@ typedef struct kdts_model_desc {
    Free with kdts_model_free. */
 KDTSDEF kdts_result kdts_model_create(kdts_model *m, const kdts_lstm *net,
                                       const kdts_model_desc *desc, kdts_error *err);
+/* The same for a network of any kind. */
+KDTSDEF kdts_result kdts_model_create_net(kdts_model *m, const kdts_net *net,
+                                          const kdts_model_desc *desc, kdts_error *err);
 
 /* Validate a model (loaded, created or hand-made/const). KDTS_ERR_ARG with
    the reason in err. */
@@ -2189,6 +2392,10 @@ KDTSDEF void kdts_model_free(kdts_model *m);
    NULL) for kdts_predict, kdts_eval_mse or as a teacher in kdts_train.
    Never pass the view to anything that writes weights or gradients. */
 KDTSDEF kdts_result kdts_model_lstm(const kdts_model *m, kdts_lstm *view, kdts_error *err);
+/* A non-owning kdts_net view of the model's network of any kind (params
+   shared, grads NULL): a teacher for kdts_net_train, or for kdts_net_predict
+   and kdts_task_forecast. Nothing to free; never write through it. */
+KDTSDEF kdts_result kdts_model_net(const kdts_model *m, kdts_net *view, kdts_error *err);
 
 /* Name of feature f (NUL-terminated, owned by the model), or NULL. */
 KDTSDEF const char *kdts_model_feature_name(const kdts_model *m, int f);
@@ -2198,7 +2405,7 @@ KDTSDEF size_t kdts_model_weight_bytes(const kdts_model *m);
 
 /* ---- Model files ---------------------------------------------------------
 
-   Binary format, version 1. Every integer is little-endian, written byte
+   Binary format, version 2. Every integer is little-endian, written byte
    by byte (independent of the host); i32 is two's complement; f32 and f64
    are the IEEE-754 bit patterns as u32 / u64; str is a u16 byte count then
    the bytes (no NUL, at most KDTS_MODEL_NAME_MAX).
@@ -2216,11 +2423,16 @@ KDTSDEF size_t kdts_model_weight_bytes(const kdts_model *m);
    Section: u32 tag (its four ASCII letters in file order), u64 length n,
    then n bytes. Sections are written in the order below; a reader accepts
    any order, skips unknown tags, and requires ARCH, DATA, SCAL and WGTS
-   (TRAI optional). A section longer than its fields is fine (the extra
-   bytes are ignored: room for additions within version 1); a shorter one
-   is a format error.
-     ARCH  i32 input, hidden, layers, horizon, mode, bins;
-           f32 bin_lo, bin_hi, dropout; u64 nparams
+   (TRAI and TASK optional). A section longer than its fields is fine (the
+   extra bytes are ignored: room for additions within a version); a
+   shorter one is a format error.
+     ARCH  i32 kind, input, horizon, mode, bins; f32 bin_lo, bin_hi, dropout;
+           i32 hidden, layers, d_model, heads, ff, blocks, activation,
+           final_norm, max_steps, lookback, linear, kernel, subtract_last,
+           target_rev, skip, 0 (reserved); u64 nparams (kdts_net_config;
+           an unknown kind is a format error)
+           Version 1 (read only): i32 input, hidden, layers, horizon, mode,
+           bins; f32 bin_lo, bin_hi, dropout; u64 nparams: an LSTM
      DATA  i32 lookback, horizon, n_features, n_targets, window_norm;
            f32 norm_eps; i32 target_index[n_targets]; str name[n_features]
      SCAL  i32 cols (= n_features), kind, clip;
@@ -2229,7 +2441,12 @@ KDTSDEF size_t kdts_model_weight_bytes(const kdts_model *m);
            alpha_warmup, n_teachers; f32 lr, final_loss, best_val_mse,
            alpha, beta, temperature; f64 seconds; u64 teacher_params;
            i64 rows_train, rows_val, rows_test; str teacher; str source
-     WGTS  f32 params[nparams] in the kdts_lstm layout (see kdts_lstm)
+     TASK  the data settings (kdts_data_settings): i32 missing, split,
+           scaling, relative, stride, bins, bin_rule, season, scaler_clip,
+           3 x 0; f64 split_sizes[3]; i64 max_rows, rows, train_begin,
+           train_end, val_begin, val_end, test_begin, test_end; f32 clip_k,
+           clip_q; str time_column
+     WGTS  f32 params[nparams] in the kind's layout (see kdts_net)
    Loading checks the magic, the version, that the file size is 28 + P,
    the CRC, then every section and size before allocating anything. */
 
@@ -2304,7 +2521,9 @@ typedef enum kdts_stream_mode {
 
 typedef struct kdts_infer {
     const kdts_model *model;
-    int L, H, F, I0, O, out_values;   /* layers, hidden, features, out size  */
+    int kind;                 /* kdts_kind of the model                       */
+    int L, H, F, I0, O, out_values;   /* layers, hidden (recurrent kinds; 0
+                                 otherwise), features, out size              */
     int max_steps;            /* longest window accepted                      */
     int stream_mode;          /* resolved kdts_stream_mode (STATEFUL/WINDOW)  */
     long long seen;           /* observations fed since the last reset        */
@@ -2316,9 +2535,13 @@ typedef struct kdts_infer {
     float *ring;              /* (lookback,F) raw observations (WINDOW mode)  */
     float *xs;                /* (F) scaled step input                        */
     float *woff, *wscale;     /* (F) per-window normalization of the window   */
-    float *wt;                /* per layer W_ih (4H,I), W_hh (4H,H) packed for
-                                 the fused step, b_ih+b_hh (4H); then head
-                                 W^T (H,O)                                   */
+    float *wt;                /* LSTM: per layer W_ih (4H,I), W_hh (4H,H)
+                                 packed for the fused step, b_ih+b_hh (4H);
+                                 then head W^T (H,O). GRU: the same with 3
+                                 gates. NULL otherwise                        */
+    kdts__attn_inf attn;      /* attention: weights and key/value caches      */
+    kdts_linear lin;          /* linear kind: a read-only view of the model   */
+    const float *skip;        /* the skip map W_s, b_s in the model, or NULL  */
     void *owned;              /* block from kdts_infer_create, or NULL        */
 } kdts_infer;
 
@@ -5873,6 +6096,18 @@ KDTSDEF void kdts_loss_config_from_model(kdts_loss_config *lc, const kdts_lstm *
     lc->label_sigma = 1.0f;
 }
 
+KDTSDEF void kdts_loss_config_from_net(kdts_loss_config *lc, const struct kdts_net *m)
+{
+    memset(lc, 0, sizeof *lc);
+    lc->mode = m->cfg.mode;
+    lc->horizon = m->cfg.horizon;
+    lc->bins = m->cfg.bins;
+    lc->bin_lo = m->cfg.bin_lo;
+    lc->bin_hi = m->cfg.bin_hi;
+    lc->temperature = 1.0f;
+    lc->label_sigma = 1.0f;
+}
+
 KDTSDEF float kdts_bin_centre(float lo, float hi, int K, int k)
 {
     return lo + ((float)k + 0.5f) * (hi - lo) / (float)K;
@@ -6018,8 +6253,8 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
 {
     int h = lc->horizon, K = lc->bins, dist = lc->mode == KDTS_MODE_DIST;
     int O = dist ? h * K : h, b, t, j, k;
-    int t_hard0 = lc->hard_last_only ? T - 1 : 0;
-    double n_hard = (double)B * (T - t_hard0) * h, n_soft = (double)B * h, n_seq = (double)B * T * h;
+    int t_hard0 = lc->hard_last_only ? T - 1 : 0, t_seq0 = lc->seq_from > 0 && lc->seq_from < T ? lc->seq_from : 0;
+    double n_hard = (double)B * (T - t_hard0) * h, n_soft = (double)B * h, n_seq = (double)B * (T - t_seq0) * h;
     double Lh = 0.0, Ls = 0.0, Lq = 0.0, tau = lc->temperature > 0.0f ? lc->temperature : 1.0;
     float pf[4096], qf[4096], cen[4096];
     if (B < 1 || T < 1 || h < 1 || (dist && (K < 2 || K > 4096)))
@@ -6043,7 +6278,16 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                     Lh += kdts__sqdiff_acc(out + r0, target + r0, (size_t)h, c, dout ? dout + r0 : NULL);
                 }
         }
-        if (w_seq != 0.0f) Lq = kdts__sqdiff_acc(out, tvals, n, (float)(w_seq * 2.0 / n_seq), dout);
+        if (w_seq != 0.0f) {
+            if (!t_seq0)
+                Lq = kdts__sqdiff_acc(out, tvals, n, (float)(w_seq * 2.0 / n_seq), dout);
+            else
+                for (b = 0; b < B; ++b) {
+                    size_t r0 = (size_t)b * T * h + (size_t)t_seq0 * h, len = (size_t)(T - t_seq0) * h;
+                    Lq += kdts__sqdiff_acc(out + r0, tvals + r0, len, (float)(w_seq * 2.0 / n_seq),
+                                           dout ? dout + r0 : NULL);
+                }
+        }
         if (w_soft != 0.0f)
             for (b = 0; b < B; ++b) {
                 size_t r0 = (size_t)b * T * h + last;
@@ -6070,7 +6314,7 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                     for (k = 0; k < K; ++k) se += pf[k];
                     inv = 1.0f / se;
                     for (k = 0; k < K; ++k) pf[k] *= inv;
-                    if (w_seq != 0.0f) {
+                    if (w_seq != 0.0f && t >= t_seq0) {
                         float E = 0.0f, ge;
                         for (k = 0; k < K; ++k) E += pf[k] * cen[k];
                         ge = E - tvals[row * h + j];
@@ -8933,29 +9177,725 @@ KDTSDEF kdts_result kdts_season_detect(const float *x, long n, int min_period, i
 }
 
 /* ======================================================================== */
+/* >>net                                                                    */
+/* ======================================================================== */
+
+KDTSDEF const char *kdts_kind_name(kdts_kind kind)
+{
+    switch (kind) {
+    case KDTS_KIND_LSTM: return "lstm";
+    case KDTS_KIND_GRU: return "gru";
+    case KDTS_KIND_ATTN: return "attn";
+    case KDTS_KIND_LINEAR: return "linear";
+    default: return "?";
+    }
+}
+
+KDTSDEF char *kdts_net_describe(const kdts_net_config *c, char *buf, size_t cap)
+{
+    kdts__msg m;
+    size_t n;
+    kdts__msg_init(&m);
+    switch (c->kind) {
+    case KDTS_KIND_LSTM: kdts__msg_fmt(&m, "LSTM %dx%d", c->layers, c->hidden); break;
+    case KDTS_KIND_GRU: kdts__msg_fmt(&m, "GRU %dx%d", c->layers, c->hidden); break;
+    case KDTS_KIND_ATTN:
+        kdts__msg_fmt(&m, "attention d%d %d block%s %d head%s ff %d%s", c->d_model, c->blocks, c->blocks == 1 ? "" : "s",
+                      c->heads, c->heads == 1 ? "" : "s", c->ff, c->activation == KDTS_ATTN_RELU ? " relu" : "");
+        break;
+    case KDTS_KIND_LINEAR:
+        if (c->linear == KDTS_LINEAR_DLINEAR) kdts__msg_fmt(&m, "DLinear k%d", c->kernel);
+        else kdts__msg_str(&m, "NLinear");
+        break;
+    default: kdts__msg_fmt(&m, "kind %d", (int)c->kind); break;
+    }
+    if (c->skip) kdts__msg_str(&m, " + skip");
+    if (c->mode == KDTS_MODE_DIST) kdts__msg_fmt(&m, " dist %d bins", c->bins);
+    if (!buf || cap == 0) return buf;
+    n = m.n < cap - 1 ? m.n : cap - 1;
+    memcpy(buf, m.buf, n);
+    buf[n] = 0;
+    return buf;
+}
+
+/* The kind's own configuration, from the net's (and back, with the
+   kind's defaults). */
+static void kdts__net_to_lstm(const kdts_net_config *c, kdts_lstm_config *o)
+{
+    memset(o, 0, sizeof *o);
+    o->input = c->input;
+    o->hidden = c->hidden;
+    o->layers = c->layers;
+    o->horizon = c->horizon;
+    o->mode = c->mode;
+    o->bins = c->bins;
+    o->bin_lo = c->bin_lo;
+    o->bin_hi = c->bin_hi;
+    o->dropout = c->dropout;
+}
+
+static void kdts__net_to_gru(const kdts_net_config *c, kdts_gru_config *o)
+{
+    memset(o, 0, sizeof *o);
+    o->input = c->input;
+    o->hidden = c->hidden;
+    o->layers = c->layers;
+    o->horizon = c->horizon;
+    o->mode = c->mode;
+    o->bins = c->bins;
+    o->bin_lo = c->bin_lo;
+    o->bin_hi = c->bin_hi;
+    o->dropout = c->dropout;
+}
+
+static void kdts__net_to_attn(const kdts_net_config *c, kdts_attn_config *o)
+{
+    memset(o, 0, sizeof *o);
+    o->input = c->input;
+    o->d_model = c->d_model;
+    o->heads = c->heads;
+    o->ff = c->ff;
+    o->blocks = c->blocks;
+    o->activation = (kdts_attn_act)c->activation;
+    o->final_norm = c->final_norm;
+    o->max_steps = c->max_steps;
+    o->horizon = c->horizon;
+    o->mode = c->mode;
+    o->bins = c->bins;
+    o->bin_lo = c->bin_lo;
+    o->bin_hi = c->bin_hi;
+    o->dropout = c->dropout;
+}
+
+static void kdts__net_to_linear(const kdts_net_config *c, kdts_linear_config *o)
+{
+    memset(o, 0, sizeof *o);
+    o->input = c->input;
+    o->lookback = c->lookback;
+    o->horizon = c->horizon;
+    o->mode = c->mode;
+    o->bins = c->bins;
+    o->bin_lo = c->bin_lo;
+    o->bin_hi = c->bin_hi;
+    o->kind = (kdts_linear_kind)c->linear;
+    o->kernel = c->kernel;
+    o->subtract_last = c->subtract_last;
+    o->target_rev = c->target_rev;
+}
+
+/* The skip map's inputs (T*F) and outputs (O) of a checked config. */
+static size_t kdts__net_skip_count(const kdts_net_config *c)
+{
+    size_t D = (size_t)c->lookback * (size_t)c->input, O = (size_t)c->horizon;
+    if (!c->skip) return 0;
+    return (D + 1) * O;
+}
+
+KDTSDEF kdts_result kdts_net_config_check(kdts_net_config *c, kdts_error *err)
+{
+    kdts_result r;
+    if (c->kind < KDTS_KIND_LSTM || c->kind >= KDTS_KIND_COUNT)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown model kind %d", (int)c->kind);
+    switch (c->kind) {
+    case KDTS_KIND_LSTM: {
+        kdts_lstm_config o;
+        kdts__net_to_lstm(c, &o);
+        if ((r = kdts_lstm_config_check(&o, err)) != KDTS_OK) return r;
+        c->input = o.input, c->hidden = o.hidden, c->layers = o.layers, c->horizon = o.horizon;
+        c->bins = o.bins, c->bin_lo = o.bin_lo, c->bin_hi = o.bin_hi;
+        break;
+    }
+    case KDTS_KIND_GRU: {
+        kdts_gru_config o;
+        kdts__net_to_gru(c, &o);
+        if ((r = kdts_gru_config_check(&o, err)) != KDTS_OK) return r;
+        c->input = o.input, c->hidden = o.hidden, c->layers = o.layers, c->horizon = o.horizon;
+        c->bins = o.bins, c->bin_lo = o.bin_lo, c->bin_hi = o.bin_hi;
+        break;
+    }
+    case KDTS_KIND_ATTN: {
+        kdts_attn_config o;
+        kdts__net_to_attn(c, &o);
+        if ((r = kdts_attn_config_check(&o, err)) != KDTS_OK) return r;
+        c->input = o.input, c->d_model = o.d_model, c->heads = o.heads, c->ff = o.ff, c->blocks = o.blocks;
+        c->activation = (int)o.activation, c->final_norm = o.final_norm, c->max_steps = o.max_steps;
+        c->horizon = o.horizon, c->bins = o.bins, c->bin_lo = o.bin_lo, c->bin_hi = o.bin_hi;
+        break;
+    }
+    default: {
+        kdts_linear_config o;
+        if (c->skip) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "a linear model has no linear skip");
+        if (c->dropout != 0.0f) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "a linear model has no dropout");
+        kdts__net_to_linear(c, &o);
+        if ((r = kdts_linear_config_check(&o, err)) != KDTS_OK) return r;
+        c->input = o.input, c->lookback = o.lookback, c->horizon = o.horizon;
+        c->bins = o.bins, c->bin_lo = o.bin_lo, c->bin_hi = o.bin_hi;
+        c->linear = (int)o.kind, c->kernel = o.kernel, c->subtract_last = o.subtract_last, c->target_rev = o.target_rev;
+        break;
+    }
+    }
+    if (c->skip != 0 && c->skip != 1) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "skip must be 0 or 1");
+    if (c->skip) {
+        if (c->mode != KDTS_MODE_POINT) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "the linear skip needs point mode");
+        if (c->lookback < 1 || c->lookback > KDTS_MAX_DIM)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "the linear skip needs the lookback (1..%d), got %d",
+                              KDTS_MAX_DIM, c->lookback);
+        if ((double)c->lookback * c->input * c->horizon > 256.0 * KDTS_MAX_DIM * 64)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "the linear skip map is too large");
+    }
+    return KDTS_OK;
+}
+
+static size_t kdts__net_kind_count(const kdts_net_config *c)
+{
+    switch (c->kind) {
+    case KDTS_KIND_LSTM: {
+        kdts_lstm_config o;
+        kdts__net_to_lstm(c, &o);
+        return kdts_lstm_param_count(&o);
+    }
+    case KDTS_KIND_GRU: {
+        kdts_gru_config o;
+        kdts__net_to_gru(c, &o);
+        return kdts_gru_param_count(&o);
+    }
+    case KDTS_KIND_ATTN: {
+        kdts_attn_config o;
+        kdts__net_to_attn(c, &o);
+        return kdts_attn_param_count(&o);
+    }
+    case KDTS_KIND_LINEAR: {
+        kdts_linear_config o;
+        kdts__net_to_linear(c, &o);
+        return kdts_linear_param_count(&o);
+    }
+    default: return 0;
+    }
+}
+
+KDTSDEF size_t kdts_net_param_count(const kdts_net_config *cfg)
+{
+    kdts_net_config c;
+    size_t n;
+    if (!cfg) return 0;
+    c = *cfg;
+    if (kdts_net_config_check(&c, NULL) != KDTS_OK) return 0;
+    n = kdts__net_kind_count(&c);
+    return n ? n + kdts__net_skip_count(&c) : 0;
+}
+
+static double kdts__net_kind_flops(const kdts_net_config *cfg, int T, int forecast)
+{
+    kdts_net_config c = *cfg;
+    if (kdts_net_config_check(&c, NULL) != KDTS_OK) return 0.0;
+    switch (c.kind) {
+    case KDTS_KIND_LSTM: {
+        kdts_lstm_config o;
+        kdts__net_to_lstm(&c, &o);
+        return forecast ? kdts_lstm_forecast_flops(&o, T) : kdts_lstm_flops(&o, T);
+    }
+    case KDTS_KIND_GRU: {
+        kdts_gru_config o;
+        kdts__net_to_gru(&c, &o);
+        return forecast ? kdts_gru_forecast_flops(&o, T) : kdts_gru_flops(&o, T);
+    }
+    case KDTS_KIND_ATTN: {
+        kdts_attn_config o;
+        kdts__net_to_attn(&c, &o);
+        return forecast ? kdts_attn_forecast_flops(&o, T) : kdts_attn_flops(&o, T);
+    }
+    default: {
+        kdts_linear_config o;
+        kdts__net_to_linear(&c, &o);
+        return kdts_linear_flops(&o);
+    }
+    }
+}
+
+KDTSDEF double kdts_net_flops(const kdts_net_config *cfg, int T)
+{
+    double f = cfg ? kdts__net_kind_flops(cfg, T, 0) : 0.0;
+    if (f > 0 && cfg->skip) f += 2.0 * cfg->lookback * cfg->input * cfg->horizon + 2.0 * cfg->horizon;
+    return f;
+}
+
+KDTSDEF double kdts_net_forecast_flops(const kdts_net_config *cfg, int T)
+{
+    double f = cfg ? kdts__net_kind_flops(cfg, T, 1) : 0.0;
+    if (f > 0 && cfg->skip) f += 2.0 * cfg->lookback * cfg->input * cfg->horizon + 2.0 * cfg->horizon;
+    return f;
+}
+
+KDTSDEF int kdts_net_steps(const kdts_net_config *cfg, int T) { return cfg->kind == KDTS_KIND_LINEAR ? 1 : T; }
+
+/* Point the net at its kind's buffers (no skip) or move them into one
+   buffer with the skip map after them. */
+static kdts_result kdts__net_adopt(kdts_net *net, float **kp, float **kg, size_t nk, kdts_error *err)
+{
+    size_t ns = kdts__net_skip_count(&net->cfg);
+    net->off_skip = nk;
+    net->nparams = nk + ns;
+    if (ns) {
+        float *p = kdts__falloc(net->nparams), *g = kdts__falloc(net->nparams);
+        if (!p || !g) {
+            kdts__free_aligned(p);
+            kdts__free_aligned(g);
+            return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for %lu parameters",
+                              (unsigned long)net->nparams);
+        }
+        memcpy(p, *kp, nk * sizeof(float));
+        memset(p + nk, 0, ns * sizeof(float));
+        memset(g, 0, net->nparams * sizeof(float));
+        kdts__free_aligned(*kp);
+        kdts__free_aligned(*kg);
+        *kp = p;
+        *kg = g;
+    }
+    net->params = *kp;
+    net->grads = *kg;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_net_init(kdts_net *net, const kdts_net_config *cfg, unsigned long long seed,
+                                  kdts_error *err)
+{
+    kdts_net t;
+    kdts_result r;
+    memset(net, 0, sizeof *net);
+    if (!cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no model configuration");
+    memset(&t, 0, sizeof t);
+    t.cfg = *cfg;
+    if ((r = kdts_net_config_check(&t.cfg, err)) != KDTS_OK) return r;
+    t.owned = 1;
+    switch (t.cfg.kind) {
+    case KDTS_KIND_LSTM: {
+        kdts_lstm_config o;
+        kdts__net_to_lstm(&t.cfg, &o);
+        if ((r = kdts_lstm_init(&t.k.lstm, &o, seed, err)) != KDTS_OK) return r;
+        t.outputs = t.k.lstm.outputs;
+        r = kdts__net_adopt(&t, &t.k.lstm.params, &t.k.lstm.grads, t.k.lstm.nparams, err);
+        if (r != KDTS_OK) kdts_lstm_free(&t.k.lstm);
+        break;
+    }
+    case KDTS_KIND_GRU: {
+        kdts_gru_config o;
+        kdts__net_to_gru(&t.cfg, &o);
+        if ((r = kdts_gru_init(&t.k.gru, &o, seed, err)) != KDTS_OK) return r;
+        t.outputs = t.k.gru.outputs;
+        r = kdts__net_adopt(&t, &t.k.gru.params, &t.k.gru.grads, t.k.gru.nparams, err);
+        if (r != KDTS_OK) kdts_gru_free(&t.k.gru);
+        break;
+    }
+    case KDTS_KIND_ATTN: {
+        kdts_attn_config o;
+        kdts__net_to_attn(&t.cfg, &o);
+        if ((r = kdts_attn_init(&t.k.attn, &o, seed, err)) != KDTS_OK) return r;
+        t.outputs = t.k.attn.outputs;
+        r = kdts__net_adopt(&t, &t.k.attn.params, &t.k.attn.grads, t.k.attn.nparams, err);
+        if (r != KDTS_OK) kdts_attn_free(&t.k.attn);
+        break;
+    }
+    default: {
+        kdts_linear_config o;
+        kdts__net_to_linear(&t.cfg, &o);
+        if ((r = kdts_linear_init(&t.k.linear, &o, seed, err)) != KDTS_OK) return r;
+        t.outputs = t.k.linear.outputs;
+        r = kdts__net_adopt(&t, &t.k.linear.params, &t.k.linear.grads, t.k.linear.nparams, err);
+        if (r != KDTS_OK) kdts_linear_free(&t.k.linear);
+        break;
+    }
+    }
+    if (r != KDTS_OK) return r;
+    *net = t;
+    return KDTS_OK;
+}
+
+KDTSDEF void kdts_net_reset(kdts_net *net, unsigned long long seed)
+{
+    switch (net->cfg.kind) {
+    case KDTS_KIND_LSTM: kdts_lstm_reset(&net->k.lstm, seed); break;
+    case KDTS_KIND_GRU: kdts_gru_reset(&net->k.gru, seed); break;
+    case KDTS_KIND_ATTN: kdts_attn_reset(&net->k.attn, seed); break;
+    default: kdts_linear_reset(&net->k.linear, seed); break;
+    }
+    if (net->nparams > net->off_skip)
+        memset(net->params + net->off_skip, 0, (net->nparams - net->off_skip) * sizeof(float));
+}
+
+KDTSDEF void kdts_net_free(kdts_net *net)
+{
+    if (!net) return;
+    if (net->owned) {
+        switch (net->cfg.kind) {
+        case KDTS_KIND_LSTM: kdts_lstm_free(&net->k.lstm); break;
+        case KDTS_KIND_GRU: kdts_gru_free(&net->k.gru); break;
+        case KDTS_KIND_ATTN: kdts_attn_free(&net->k.attn); break;
+        default: kdts_linear_free(&net->k.linear); break;
+        }
+    }
+    memset(net, 0, sizeof *net);
+}
+
+KDTSDEF void kdts_net_zero_grad(kdts_net *net)
+{
+    if (net->grads) memset(net->grads, 0, net->nparams * sizeof(float));
+}
+
+KDTSDEF void kdts_net_view_lstm(kdts_net *net, const kdts_lstm *m)
+{
+    memset(net, 0, sizeof *net);
+    net->cfg.kind = KDTS_KIND_LSTM;
+    net->cfg.input = m->cfg.input;
+    net->cfg.hidden = m->cfg.hidden;
+    net->cfg.layers = m->cfg.layers;
+    net->cfg.horizon = m->cfg.horizon;
+    net->cfg.mode = m->cfg.mode;
+    net->cfg.bins = m->cfg.bins;
+    net->cfg.bin_lo = m->cfg.bin_lo;
+    net->cfg.bin_hi = m->cfg.bin_hi;
+    net->cfg.dropout = m->cfg.dropout;
+    net->outputs = m->outputs;
+    net->nparams = net->off_skip = m->nparams;
+    net->params = m->params;
+    net->grads = m->grads;
+    net->k.lstm = *m;
+}
+
+/* The kind's view of a checked config: offsets, outputs and counts, no
+   memory (params and grads are set by kdts__net_point). */
+static void kdts__net_layout(kdts_net *net)
+{
+    const kdts_net_config *c = &net->cfg;
+    size_t nk = 0;
+    memset(&net->k, 0, sizeof net->k);
+    switch (c->kind) {
+    case KDTS_KIND_LSTM: {
+        kdts_lstm *v = &net->k.lstm;
+        kdts__net_to_lstm(c, &v->cfg);
+        kdts_lstm_config_check(&v->cfg, NULL);
+        v->outputs = kdts__outputs(&v->cfg);
+        nk = v->nparams = kdts__param_layout(&v->cfg, v);
+        net->outputs = v->outputs;
+        break;
+    }
+    case KDTS_KIND_GRU: {
+        kdts_gru *v = &net->k.gru;
+        kdts_lstm_config lc;
+        size_t off[4 * KDTS_MAX_LAYERS + 2];
+        int l;
+        kdts__net_to_gru(c, &v->cfg);
+        kdts_gru_config_check(&v->cfg, NULL);
+        kdts__gru_to_lstm_cfg(&lc, &v->cfg);
+        v->outputs = kdts__outputs(&lc);
+        nk = v->nparams = kdts__rnn_layout(&lc, 3, off);
+        for (l = 0; l < v->cfg.layers; ++l) {
+            v->off_wih[l] = off[4 * l];
+            v->off_whh[l] = off[4 * l + 1];
+            v->off_bih[l] = off[4 * l + 2];
+            v->off_bhh[l] = off[4 * l + 3];
+        }
+        v->off_head_w = off[4 * v->cfg.layers];
+        v->off_head_b = off[4 * v->cfg.layers + 1];
+        net->outputs = v->outputs;
+        break;
+    }
+    case KDTS_KIND_ATTN: {
+        kdts_attn *v = &net->k.attn;
+        kdts__net_to_attn(c, &v->cfg);
+        kdts_attn_config_check(&v->cfg, NULL);
+        v->outputs = kdts__attn_outputs(&v->cfg);
+        nk = v->nparams = kdts__attn_layout(&v->cfg, v);
+        net->outputs = v->outputs;
+        break;
+    }
+    default: {
+        kdts_linear *v = &net->k.linear;
+        size_t D, O;
+        kdts__net_to_linear(c, &v->cfg);
+        kdts_linear_config_check(&v->cfg, NULL);
+        v->outputs = kdts__lin_outputs(&v->cfg);
+        v->inputs = v->cfg.lookback * v->cfg.input;
+        D = (size_t)v->inputs;
+        O = (size_t)v->outputs;
+        nk = v->nparams = kdts__lin_count(&v->cfg);
+        v->off_w = 0;
+        v->off_b = D * O;
+        if (v->cfg.kind == KDTS_LINEAR_DLINEAR) {
+            v->off_w2 = (D + 1) * O;
+            v->off_b2 = v->off_w2 + D * O;
+        }
+        net->outputs = v->outputs;
+        break;
+    }
+    }
+    net->off_skip = nk;
+    net->nparams = nk + kdts__net_skip_count(c);
+}
+
+/* Point the net and its kind's view at params / grads (grads may be NULL). */
+static void kdts__net_point(kdts_net *net, float *params, float *grads)
+{
+    net->params = params;
+    net->grads = grads;
+    switch (net->cfg.kind) {
+    case KDTS_KIND_LSTM: net->k.lstm.params = params, net->k.lstm.grads = grads; break;
+    case KDTS_KIND_GRU: net->k.gru.params = params, net->k.gru.grads = grads; break;
+    case KDTS_KIND_ATTN: net->k.attn.params = params, net->k.attn.grads = grads; break;
+    default: net->k.linear.params = params, net->k.linear.grads = grads; break;
+    }
+}
+
+/* Two checked configurations that describe the same model. */
+static int kdts__same_net(const kdts_net_config *a, const kdts_net_config *b)
+{
+    if (a->kind != b->kind || a->input != b->input || a->horizon != b->horizon || a->mode != b->mode ||
+        a->skip != b->skip)
+        return 0;
+    if (a->mode == KDTS_MODE_DIST && (a->bins != b->bins || a->bin_lo != b->bin_lo || a->bin_hi != b->bin_hi))
+        return 0;
+    if (a->skip && a->lookback != b->lookback) return 0;
+    switch (a->kind) {
+    case KDTS_KIND_LSTM:
+    case KDTS_KIND_GRU: return a->hidden == b->hidden && a->layers == b->layers && a->dropout == b->dropout;
+    case KDTS_KIND_ATTN:
+        return a->d_model == b->d_model && a->heads == b->heads && a->ff == b->ff && a->blocks == b->blocks &&
+               a->activation == b->activation && a->final_norm == b->final_norm && a->max_steps == b->max_steps &&
+               a->dropout == b->dropout;
+    default:
+        return a->lookback == b->lookback && a->linear == b->linear && a->kernel == b->kernel &&
+               a->subtract_last == b->subtract_last && a->target_rev == b->target_rev;
+    }
+}
+
+KDTSDEF void kdts_net_head(const kdts_net *net, size_t *w, size_t *b, int *width)
+{
+    switch (net->cfg.kind) {
+    case KDTS_KIND_LSTM:
+        *w = net->k.lstm.off_head_w, *b = net->k.lstm.off_head_b, *width = net->cfg.hidden;
+        break;
+    case KDTS_KIND_GRU:
+        *w = net->k.gru.off_head_w, *b = net->k.gru.off_head_b, *width = net->cfg.hidden;
+        break;
+    case KDTS_KIND_ATTN:
+        *w = net->k.attn.off_head_w, *b = net->k.attn.off_head_b, *width = net->cfg.d_model;
+        break;
+    default:
+        *w = net->k.linear.off_w, *b = net->k.linear.off_b, *width = net->k.linear.inputs;
+        break;
+    }
+}
+
+KDTSDEF void kdts_net_ws_free(kdts_net_ws *ws)
+{
+    if (!ws) return;
+    switch (ws->kind) {
+    case KDTS_KIND_LSTM: kdts_lstm_ws_free(&ws->k.lstm); break;
+    case KDTS_KIND_GRU: kdts_gru_ws_free(&ws->k.gru); break;
+    case KDTS_KIND_ATTN: kdts_attn_ws_free(&ws->k.attn); break;
+    default: break;
+    }
+    kdts__free_aligned(ws->x);
+    kdts__free_aligned(ws->out);
+    memset(ws, 0, sizeof *ws);
+}
+
+KDTSDEF kdts_result kdts_net_ws_init(kdts_net_ws *ws, const kdts_net_config *cfg_in, int max_batch, int max_steps,
+                                     int train, kdts_error *err)
+{
+    kdts_net_config c;
+    kdts_result r = KDTS_OK;
+    memset(ws, 0, sizeof *ws);
+    if (!cfg_in) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no model configuration");
+    c = *cfg_in;
+    if ((r = kdts_net_config_check(&c, err)) != KDTS_OK) return r;
+    if (max_batch < 1 || max_steps < 1 || max_batch > KDTS_MAX_DIM * 64 || max_steps > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "workspace for batch %d x steps %d is out of range", max_batch,
+                          max_steps);
+    ws->kind = c.kind;
+    ws->train = train;
+    ws->max_batch = max_batch;
+    ws->max_steps = max_steps;
+    switch (c.kind) {
+    case KDTS_KIND_LSTM: {
+        kdts_lstm_config o;
+        kdts__net_to_lstm(&c, &o);
+        r = kdts_lstm_ws_init(&ws->k.lstm, &o, max_batch, max_steps, train, err);
+        break;
+    }
+    case KDTS_KIND_GRU: {
+        kdts_gru_config o;
+        kdts__net_to_gru(&c, &o);
+        r = kdts_gru_ws_init(&ws->k.gru, &o, max_batch, max_steps, train, err);
+        break;
+    }
+    case KDTS_KIND_ATTN: {
+        kdts_attn_config o;
+        kdts__net_to_attn(&c, &o);
+        r = kdts_attn_ws_init(&ws->k.attn, &o, max_batch, max_steps, train, err);
+        break;
+    }
+    default:
+        if (max_steps != c.lookback)
+            return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "a linear model takes windows of %d steps, not %d",
+                              c.lookback, max_steps);
+        break;
+    }
+    if (r != KDTS_OK) {
+        memset(ws, 0, sizeof *ws);
+        return r;
+    }
+    if (train && (c.kind == KDTS_KIND_LINEAR || c.skip)) {
+        size_t n;
+        if (!kdts__mul_ok((size_t)max_batch * (size_t)max_steps, (size_t)c.input, &n) ||
+            !(ws->x = kdts__falloc(n))) {
+            kdts_net_ws_free(ws);
+            return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the workspace");
+        }
+    }
+    if (c.skip || c.kind == KDTS_KIND_LINEAR) {
+        ws->out = kdts__falloc((size_t)max_batch * (size_t)(c.mode == KDTS_MODE_DIST ? c.horizon * c.bins : c.horizon));
+        if (!ws->out) {
+            kdts_net_ws_free(ws);
+            return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the workspace");
+        }
+    }
+    return KDTS_OK;
+}
+
+/* The skip map on B windows x (B,T,F): add W_s x + b_s to out rows
+   (stride = floats between two windows' forecast rows). */
+static void kdts__net_skip_fwd(const kdts_net *net, const float *x, int B, float *out, size_t stride)
+{
+    size_t D = (size_t)net->cfg.lookback * net->cfg.input;
+    int O = net->outputs, b, o;
+    const float *W = net->params + net->off_skip, *bs = W + D * (size_t)O;
+    for (b = 0; b < B; ++b) {
+        float *y = out + (size_t)b * stride;
+        const float *xb = x + (size_t)b * D;
+        for (o = 0; o < O; ++o) y[o] += bs[o] + kdts_vec_dot(W + (size_t)o * D, xb, D);
+    }
+}
+
+static void kdts__net_skip_bwd(kdts_net *net, const float *x, int B, const float *dout, size_t stride, float *dx)
+{
+    size_t D = (size_t)net->cfg.lookback * net->cfg.input;
+    int O = net->outputs, b, o;
+    const float *W = net->params + net->off_skip;
+    float *gW = net->grads + net->off_skip, *gb = gW + D * (size_t)O;
+    for (b = 0; b < B; ++b) {
+        const float *d = dout + (size_t)b * stride, *xb = x + (size_t)b * D;
+        for (o = 0; o < O; ++o) {
+            if (d[o] == 0.0f) continue;
+            gb[o] += d[o];
+            kdts_vec_axpy(gW + (size_t)o * D, d[o], xb, D);
+            if (dx) kdts_vec_axpy(dx + (size_t)b * D, d[o], W + (size_t)o * D, D);
+        }
+    }
+}
+
+static kdts_result kdts__net_shape(const kdts_net *net, const kdts_net_ws *ws, const float *x, int B, int T,
+                                   kdts_error *err)
+{
+    if (!net || !ws || !net->params) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no model or workspace");
+    if (ws->kind != net->cfg.kind)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "the workspace was made for a %s model, this one is %s",
+                          kdts_kind_name(ws->kind), kdts_kind_name(net->cfg.kind));
+    if (!x) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no input");
+    if (B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "%d windows of %d steps do not fit a workspace of %d x %d", B, T,
+                          ws->max_batch, ws->max_steps);
+    if ((net->cfg.kind == KDTS_KIND_LINEAR || net->cfg.skip) && T != net->cfg.lookback)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "this model takes windows of %d steps, not %d", net->cfg.lookback,
+                          T);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_net_forward(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
+                                     float *out, int train, kdts_rng *rng, kdts_error *err)
+{
+    kdts_result r = kdts__net_shape(net, ws, x, B, T, err);
+    int O;
+    if (r != KDTS_OK) return r;
+    if (!out) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no output buffer");
+    if (train && !ws->train) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "a training forward needs a training workspace");
+    O = net->outputs;
+    switch (net->cfg.kind) {
+    case KDTS_KIND_LSTM:
+        r = kdts_lstm_forward(&net->k.lstm, &ws->k.lstm, x, B, T, NULL, NULL, out, train, rng, err);
+        break;
+    case KDTS_KIND_GRU: r = kdts_gru_forward(&net->k.gru, &ws->k.gru, x, B, T, NULL, out, train, rng, err); break;
+    case KDTS_KIND_ATTN: r = kdts_attn_forward(&net->k.attn, &ws->k.attn, x, B, T, out, train, rng, err); break;
+    default: r = kdts_linear_forward(&net->k.linear, x, B, T, out, err); break;
+    }
+    if (r != KDTS_OK) return r;
+    ws->B = B;
+    ws->T = T;
+    if (train && ws->x) memcpy(ws->x, x, (size_t)B * T * net->cfg.input * sizeof(float));
+    if (net->cfg.skip) kdts__net_skip_fwd(net, x, B, out + (size_t)(T - 1) * O, (size_t)T * O);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_net_forecast(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
+                                      float *out, kdts_error *err)
+{
+    kdts_result r = kdts__net_shape(net, ws, x, B, T, err);
+    if (r != KDTS_OK) return r;
+    if (!out) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no output buffer");
+    switch (net->cfg.kind) {
+    case KDTS_KIND_LSTM: r = kdts_lstm_forecast(&net->k.lstm, &ws->k.lstm, x, B, T, NULL, NULL, out, err); break;
+    case KDTS_KIND_GRU: r = kdts_gru_forecast(&net->k.gru, &ws->k.gru, x, B, T, NULL, out, err); break;
+    case KDTS_KIND_ATTN: r = kdts_attn_forecast(&net->k.attn, &ws->k.attn, x, B, T, out, err); break;
+    default: r = kdts_linear_forward(&net->k.linear, x, B, T, out, err); break;
+    }
+    if (r != KDTS_OK) return r;
+    if (net->cfg.skip) kdts__net_skip_fwd(net, x, B, out, (size_t)net->outputs);
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_net_backward(kdts_net *net, kdts_net_ws *ws, const float *dout, float *dx, kdts_error *err)
+{
+    kdts_result r;
+    int B = ws->B, T = ws->T, O = net->outputs;
+    if (!net->grads) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "the model has no gradients (a view of a teacher?)");
+    if (!ws->train || ws->kind != net->cfg.kind || B < 1 || !dout)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "backward needs a training forward of this model first, and dout");
+    switch (net->cfg.kind) {
+    case KDTS_KIND_LSTM: r = kdts_lstm_backward(&net->k.lstm, &ws->k.lstm, dout, dx, NULL, NULL, err); break;
+    case KDTS_KIND_GRU: r = kdts_gru_backward(&net->k.gru, &ws->k.gru, dout, dx, NULL, err); break;
+    case KDTS_KIND_ATTN: r = kdts_attn_backward(&net->k.attn, &ws->k.attn, dout, dx, err); break;
+    default: r = kdts_linear_backward(&net->k.linear, ws->x, B, T, dout, dx, err); break;
+    }
+    if (r != KDTS_OK) return r;
+    if (net->cfg.skip) kdts__net_skip_bwd(net, ws->x, B, dout + (size_t)(T - 1) * O, (size_t)T * O, dx);
+    return KDTS_OK;
+}
+
+/* ======================================================================== */
 /* >>train                                                                  */
 /* ======================================================================== */
 
 #define KDTS__PRED_BATCH 256
 
-/* Run forward in chunks over n windows; per chunk call back with the
-   time-major outputs ws->out (T,b,O). */
-static kdts_result kdts__predict_chunks(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int n,
-                                        int T, float *values, float *probs, float temperature)
+/* Forward in chunks over n windows (ws of any kind; out scratch
+   (max_batch,S,O)): per-step values (n,S,h) (expected values in dist mode)
+   and, when probs is not NULL, the last step's probabilities (n,h,K). */
+static kdts_result kdts__net_predict_chunks(const kdts_net *m, kdts_net_ws *ws, float *obuf, const float *x, int n,
+                                            int T, float *values, float *probs, float temperature, kdts_error *err)
 {
-    int F = m->cfg.input, O = m->outputs, h = m->cfg.horizon, K = m->cfg.bins;
+    const kdts_net_config *c = &m->cfg;
+    int F = c->input, O = m->outputs, h = c->horizon, K = c->bins, S = kdts_net_steps(c, T);
     int i0, b, t, j;
     for (i0 = 0; i0 < n; i0 += ws->max_batch) {
         int nb = n - i0 < ws->max_batch ? n - i0 : ws->max_batch;
-        kdts_result r = kdts_lstm_forward(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, 0, NULL, NULL);
+        kdts_result r = kdts_net_forward(m, ws, x + (size_t)i0 * T * F, nb, T, obuf, 0, NULL, err);
         if (r != KDTS_OK) return r;
         for (b = 0; b < nb; ++b) {
-            for (t = 0; t < T; ++t) {
-                const float *o = ws->out + ((size_t)t * nb + b) * O;
-                float *v = values + (((size_t)(i0 + b)) * T + t) * h;
-                if (m->cfg.mode == KDTS_MODE_DIST) {
-                    kdts_dist_expect(v, o, (size_t)h, K, m->cfg.bin_lo, m->cfg.bin_hi);
-                    if (probs && t == T - 1)
+            for (t = 0; t < S; ++t) {
+                const float *o = obuf + ((size_t)b * S + t) * O;
+                float *v = values + (((size_t)(i0 + b)) * S + t) * h;
+                if (c->mode == KDTS_MODE_DIST) {
+                    kdts_dist_expect(v, o, (size_t)h, K, c->bin_lo, c->bin_hi);
+                    if (probs && t == S - 1)
                         kdts_softmax_rows(probs + (size_t)(i0 + b) * h * K, o, (size_t)h, K, temperature);
                 } else {
                     for (j = 0; j < h; ++j) v[j] = o[j];
@@ -8966,60 +9906,88 @@ static kdts_result kdts__predict_chunks(const kdts_lstm *m, kdts_lstm_ws *ws, co
     return KDTS_OK;
 }
 
+KDTSDEF kdts_result kdts_net_predict_steps(const kdts_net *m, const float *x, int n, int T, float *values,
+                                           float *probs, float temperature, kdts_error *err)
+{
+    kdts_net_ws ws;
+    kdts_result r;
+    float *obuf;
+    int nb = n < KDTS__PRED_BATCH ? n : KDTS__PRED_BATCH;
+    if (!m || n < 1 || T < 1 || !x || !values) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no windows to predict");
+    r = kdts_net_ws_init(&ws, &m->cfg, nb, T, 0, err);
+    if (r != KDTS_OK) return r;
+    obuf = kdts__falloc((size_t)nb * kdts_net_steps(&m->cfg, T) * m->outputs);
+    if (!obuf) r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for predictions");
+    else r = kdts__net_predict_chunks(m, &ws, obuf, x, n, T, values, probs, temperature, err);
+    kdts__free_aligned(obuf);
+    kdts_net_ws_free(&ws);
+    return r;
+}
+
 KDTSDEF kdts_result kdts_predict_steps(const kdts_lstm *m, const float *x, int n, int T, float *values,
                                        float *probs, float temperature, kdts_error *err)
 {
-    kdts_lstm_ws ws;
-    kdts_result r;
-    if (n < 1 || T < 1 || !x || !values) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no windows to predict");
-    r = kdts_lstm_ws_init(&ws, &m->cfg, n < KDTS__PRED_BATCH ? n : KDTS__PRED_BATCH, T, 0, err);
-    if (r != KDTS_OK) return r;
-    r = kdts__predict_chunks(m, &ws, x, n, T, values, probs, temperature);
-    kdts_lstm_ws_free(&ws);
-    if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "prediction failed: %s", kdts_result_str(r));
-    return KDTS_OK;
+    kdts_net v;
+    kdts_net_view_lstm(&v, m);
+    return kdts_net_predict_steps(&v, x, n, T, values, probs, temperature, err);
 }
 
-/* forecast (n,h) from the last step, using a given workspace */
-static kdts_result kdts__forecast_ws(const kdts_lstm *m, kdts_lstm_ws *ws, const float *x, int n, int T,
-                                     float *forecast)
+/* forecast (n,h) of each window (expected values in dist mode), using a
+   given workspace and its out scratch (max_batch,O) */
+static kdts_result kdts__net_forecast_ws(const kdts_net *m, kdts_net_ws *ws, float *obuf, const float *x, int n,
+                                         int T, float *forecast, kdts_error *err)
 {
-    int F = m->cfg.input, O = m->outputs, h = m->cfg.horizon, K = m->cfg.bins;
+    const kdts_net_config *c = &m->cfg;
+    int F = c->input, O = m->outputs, h = c->horizon, K = c->bins;
     int i0, b, j;
     for (i0 = 0; i0 < n; i0 += ws->max_batch) {
         int nb = n - i0 < ws->max_batch ? n - i0 : ws->max_batch;
-        kdts_result r = kdts_lstm_forecast(m, ws, x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, NULL);
+        kdts_result r = kdts_net_forecast(m, ws, x + (size_t)i0 * T * F, nb, T, obuf, err);
         if (r != KDTS_OK) return r;
         for (b = 0; b < nb; ++b) {
-            const float *o = ws->out + (size_t)b * O;
+            const float *o = obuf + (size_t)b * O;
             float *f = forecast + (size_t)(i0 + b) * h;
-            if (m->cfg.mode == KDTS_MODE_DIST) kdts_dist_expect(f, o, (size_t)h, K, m->cfg.bin_lo, m->cfg.bin_hi);
+            if (c->mode == KDTS_MODE_DIST) kdts_dist_expect(f, o, (size_t)h, K, c->bin_lo, c->bin_hi);
             else for (j = 0; j < h; ++j) f[j] = o[j];
         }
     }
     return KDTS_OK;
 }
 
+KDTSDEF kdts_result kdts_net_predict(const kdts_net *m, const float *x, int n, int T, float *forecast,
+                                     kdts_error *err)
+{
+    kdts_net_ws ws;
+    kdts_result r;
+    float *obuf;
+    int nb = n < KDTS__PRED_BATCH ? n : KDTS__PRED_BATCH;
+    if (!m || n < 1 || T < 1 || !x || !forecast) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no windows to predict");
+    r = kdts_net_ws_init(&ws, &m->cfg, nb, T, 0, err);
+    if (r != KDTS_OK) return r;
+    obuf = kdts__falloc((size_t)nb * m->outputs);
+    if (!obuf) r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for predictions");
+    else r = kdts__net_forecast_ws(m, &ws, obuf, x, n, T, forecast, err);
+    kdts__free_aligned(obuf);
+    kdts_net_ws_free(&ws);
+    return r;
+}
+
 KDTSDEF kdts_result kdts_predict(const kdts_lstm *m, const float *x, int n, int T, float *forecast,
                                  kdts_error *err)
 {
-    kdts_lstm_ws ws;
-    kdts_result r;
-    if (n < 1 || T < 1 || !x || !forecast) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no windows to predict");
-    r = kdts_lstm_ws_init(&ws, &m->cfg, n < KDTS__PRED_BATCH ? n : KDTS__PRED_BATCH, T, 0, err);
-    if (r != KDTS_OK) return r;
-    r = kdts__forecast_ws(m, &ws, x, n, T, forecast);
-    kdts_lstm_ws_free(&ws);
-    if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "prediction failed: %s", kdts_result_str(r));
-    return KDTS_OK;
+    kdts_net v;
+    kdts_net_view_lstm(&v, m);
+    return kdts_net_predict(&v, x, n, T, forecast, err);
 }
 
-static kdts_result kdts__eval_ws(const kdts_lstm *m, kdts_lstm_ws *ws, const kdts_dataset *d, float *buf,
-                                 double *mse, double *mae)
+/* MSE and MAE of the forecasts of m on d (last step) through ws; buf holds
+   (d->n,h) forecasts, obuf (max_batch,O) scratch. */
+static kdts_result kdts__net_eval_ws(const kdts_net *m, kdts_net_ws *ws, float *obuf, const kdts_dataset *d,
+                                     float *buf, double *mse, double *mae, kdts_error *err)
 {
     int h = d->h, i, j;
     double se = 0.0, ae = 0.0;
-    kdts_result r = kdts__forecast_ws(m, ws, d->x, d->n, d->T, buf);
+    kdts_result r = kdts__net_forecast_ws(m, ws, obuf, d->x, d->n, d->T, buf, err);
     if (r != KDTS_OK) return r;
     for (i = 0; i < d->n; ++i) {
         const float *y = d->y + ((size_t)i * d->T + d->T - 1) * h;
@@ -9034,8 +10002,8 @@ static kdts_result kdts__eval_ws(const kdts_lstm *m, kdts_lstm_ws *ws, const kdt
     return KDTS_OK;
 }
 
-static kdts_result kdts__check_dataset(const kdts_lstm *m, const kdts_dataset *d, const char *what,
-                                       int need_y, kdts_error *err)
+static kdts_result kdts__check_dataset(const kdts_net *m, const kdts_dataset *d, const char *what, int need_y,
+                                       kdts_error *err)
 {
     if (!d || !d->x || d->n < 1 || d->T < 1)
         return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "%s set has no windows", what);
@@ -9044,28 +10012,39 @@ static kdts_result kdts__check_dataset(const kdts_lstm *m, const kdts_dataset *d
         return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0,
                           "%s set has %d features and horizon %d; the model takes %d and %d", what, d->F,
                           d->h, m->cfg.input, m->cfg.horizon);
+    if ((m->cfg.kind == KDTS_KIND_LINEAR || m->cfg.skip) && d->T != m->cfg.lookback)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "%s windows have %d steps; the model takes %d", what, d->T,
+                          m->cfg.lookback);
     return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_net_eval_mse(const kdts_net *m, const kdts_dataset *d, double *mse, double *mae,
+                                      kdts_error *err)
+{
+    kdts_net_ws ws;
+    kdts_result r = kdts__check_dataset(m, d, "evaluation", 1, err);
+    float *buf, *obuf;
+    int nb;
+    if (r != KDTS_OK) return r;
+    nb = d->n < KDTS__PRED_BATCH ? d->n : KDTS__PRED_BATCH;
+    r = kdts_net_ws_init(&ws, &m->cfg, nb, d->T, 0, err);
+    if (r != KDTS_OK) return r;
+    buf = kdts__falloc((size_t)d->n * d->h);
+    obuf = kdts__falloc((size_t)nb * m->outputs);
+    if (!buf || !obuf) r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory");
+    else r = kdts__net_eval_ws(m, &ws, obuf, d, buf, mse, mae, err);
+    kdts__free_aligned(buf);
+    kdts__free_aligned(obuf);
+    kdts_net_ws_free(&ws);
+    return r;
 }
 
 KDTSDEF kdts_result kdts_eval_mse(const kdts_lstm *m, const kdts_dataset *d, double *mse, double *mae,
                                   kdts_error *err)
 {
-    kdts_lstm_ws ws;
-    kdts_result r = kdts__check_dataset(m, d, "evaluation", 1, err);
-    float *buf;
-    if (r != KDTS_OK) return r;
-    r = kdts_lstm_ws_init(&ws, &m->cfg, d->n < KDTS__PRED_BATCH ? d->n : KDTS__PRED_BATCH, d->T, 0, err);
-    if (r != KDTS_OK) return r;
-    buf = kdts__falloc((size_t)d->n * d->h);
-    if (!buf) {
-        kdts_lstm_ws_free(&ws);
-        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory");
-    }
-    r = kdts__eval_ws(m, &ws, d, buf, mse, mae);
-    kdts__free_aligned(buf);
-    kdts_lstm_ws_free(&ws);
-    if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "evaluation failed: %s", kdts_result_str(r));
-    return KDTS_OK;
+    kdts_net v;
+    kdts_net_view_lstm(&v, m);
+    return kdts_net_eval_mse(&v, d, mse, mae, err);
 }
 
 /* Wall-clock seconds (training times and progress). Define KDTS_NOW_SECONDS()
@@ -9131,8 +10110,10 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
 KDTSDEF void kdts_trainer_free(kdts_trainer *t)
 {
     if (!t) return;
-    kdts_lstm_ws_free(&t->ws);
-    kdts_lstm_ws_free(&t->ws_eval);
+    kdts_net_ws_free(&t->ws);
+    kdts_net_ws_free(&t->ws_eval);
+    kdts__free_aligned(t->out);
+    kdts__free_aligned(t->eout);
     kdts_adam_free(&t->adam);
     if (t->idx) KDTS_FREE(t->idx);
     kdts__free_aligned(t->bx);
@@ -9148,7 +10129,7 @@ KDTSDEF void kdts_trainer_free(kdts_trainer *t)
     memset(t, 0, sizeof *t);
 }
 
-KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_train_config *cfg,
+KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_train_config *cfg,
                                       const kdts_dataset *train, const kdts_dataset *val, kdts_error *err)
 {
     kdts_result r;
@@ -9170,6 +10151,8 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_
     t->F = train->F;
     t->h = train->h;
     t->K = m->cfg.bins;
+    t->S = kdts_net_steps(&m->cfg, t->T);
+    if (!m->grads) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: the model has no gradients (a view?)");
     t->batch = t->cfg.batch < t->n ? t->cfg.batch : t->n;
     t->batches = t->n / t->batch + (t->cfg.keep_partial && t->n % t->batch ? 1 : 0);
     if (t->cfg.steps > 0) {
@@ -9183,23 +10166,25 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_lstm *m, const kdts_
     t->best_val = t->last_val = -1.0;
     t->t0 = KDTS_NOW_SECONDS();
     rows = (t->batch + t->cfg.shard_count - 1) / t->cfg.shard_count;
-    if ((r = kdts_lstm_ws_init(&t->ws, &m->cfg, rows, t->T, 1, err)) != KDTS_OK) goto fail;
-    if (val && (r = kdts_lstm_ws_init(&t->ws_eval, &m->cfg, val->n < KDTS__PRED_BATCH ? val->n : KDTS__PRED_BATCH,
-                                      t->T, 0, err)) != KDTS_OK)
+    if ((r = kdts_net_ws_init(&t->ws, &m->cfg, rows, t->T, 1, err)) != KDTS_OK) goto fail;
+    if (val && (r = kdts_net_ws_init(&t->ws_eval, &m->cfg, val->n < KDTS__PRED_BATCH ? val->n : KDTS__PRED_BATCH,
+                                     t->T, 0, err)) != KDTS_OK)
         goto fail;
     if ((r = kdts_adam_init(&t->adam, &t->cfg.adam, m->nparams, err)) != KDTS_OK) goto fail;
     t->lr0 = t->adam.cfg.lr;
     t->idx = (int *)KDTS_MALLOC((size_t)t->n * sizeof(int));
     t->bx = kdts__falloc((size_t)rows * t->T * t->F);
-    t->by = kdts__falloc((size_t)rows * t->T * t->h);
-    t->btv = kdts__falloc((size_t)rows * t->T * t->h);
-    t->dout = kdts__falloc((size_t)rows * t->T * m->outputs);
+    t->by = kdts__falloc((size_t)rows * t->S * t->h);
+    t->btv = kdts__falloc((size_t)rows * t->S * t->h);
+    t->dout = kdts__falloc((size_t)rows * t->S * m->outputs);
+    t->out = kdts__falloc((size_t)rows * t->S * m->outputs);
+    if (val) t->eout = kdts__falloc((size_t)(val->n < KDTS__PRED_BATCH ? val->n : KDTS__PRED_BATCH) * m->outputs);
     t->best = kdts__falloc(m->nparams);
     t->prev = kdts__falloc(m->nparams);
     if (m->cfg.mode == KDTS_MODE_DIST) t->btp = kdts__falloc((size_t)rows * t->h * t->K);
     if (val) t->evalbuf = kdts__falloc((size_t)val->n * t->h);
-    if (!t->idx || !t->bx || !t->by || !t->btv || !t->dout || !t->best || !t->prev ||
-        (m->cfg.mode == KDTS_MODE_DIST && !t->btp) || (val && !t->evalbuf)) {
+    if (!t->idx || !t->bx || !t->by || !t->btv || !t->dout || !t->out || !t->best || !t->prev ||
+        (m->cfg.mode == KDTS_MODE_DIST && !t->btp) || (val && (!t->evalbuf || !t->eout))) {
         r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for training buffers");
         goto fail;
     }
@@ -9212,19 +10197,19 @@ fail:
     return r;
 }
 
-KDTSDEF kdts_result kdts_soft_targets(const kdts_lstm *const *teachers, int nt, const float *x, int n, int T,
-                                      float temperature, float *tv, float *tp, kdts_error *err)
+KDTSDEF kdts_result kdts_soft_targets(const kdts_net *const *teachers, int nt, const float *x, int n, int T,
+                                      float temperature, float *tv, float *tp, int *seq_from, kdts_error *err)
 {
     size_t nv, np = 0, i;
     float *v = NULL, *p = NULL;
     kdts_result r = KDTS_OK;
-    int k, h, K;
+    int k, h, K, last_only = 0;
     if (nt < 1 || !teachers || !teachers[0] || !x || n < 1 || T < 1 || !tv)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "soft targets: no teachers or no windows");
     h = teachers[0]->cfg.horizon;
     K = teachers[0]->cfg.bins;
     for (k = 0; k < nt; ++k) {
-        const kdts_lstm *q = teachers[k];
+        const kdts_net *q = teachers[k];
         if (!q || q->cfg.input != teachers[0]->cfg.input || q->cfg.horizon != h)
             return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "teacher %d takes other inputs or horizon than teacher 1",
                               k + 1);
@@ -9244,11 +10229,25 @@ KDTSDEF kdts_result kdts_soft_targets(const kdts_lstm *const *teachers, int nt, 
     memset(tv, 0, nv * sizeof(float));
     if (tp) memset(tp, 0, np * sizeof(float));
     for (k = 0; k < nt; ++k) {
-        r = kdts_predict_steps(teachers[k], x, n, T, v, p, temperature, err);
+        r = kdts_net_predict_steps(teachers[k], x, n, T, v, p, temperature, err);
         if (r != KDTS_OK) goto done;
-        for (i = 0; i < nv; ++i) tv[i] += v[i] / (float)nt;
+        if (kdts_net_steps(&teachers[k]->cfg, T) == T) {
+            for (i = 0; i < nv; ++i) tv[i] += v[i] / (float)nt;
+        } else {
+            /* a forecast for the window only (linear): the last step */
+            long w;
+            int j;
+            last_only = 1;
+            for (w = 0; w < n; ++w)
+                for (j = 0; j < h; ++j) tv[((size_t)w * T + T - 1) * h + j] += v[(size_t)w * h + j] / (float)nt;
+        }
         for (i = 0; i < np; ++i) tp[i] += p[i] / (float)nt;
     }
+    if (last_only) { /* steps the teachers do not all forecast carry nothing */
+        long w;
+        for (w = 0; w < n; ++w) memset(tv + (size_t)w * T * h, 0, (size_t)(T - 1) * h * sizeof(float));
+    }
+    if (seq_from) *seq_from = last_only ? T - 1 : 0;
 done:
     kdts__free_aligned(v);
     kdts__free_aligned(p);
@@ -9258,16 +10257,16 @@ done:
 /* Whether the student's loss uses teacher probabilities (dist-mode soft loss). */
 static int kdts__wants_probs(const kdts_trainer *t) { return t->m->cfg.mode == KDTS_MODE_DIST && t->cfg.alpha > 0.0f; }
 
-KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_lstm *const *teachers, int nt, kdts_error *err)
+KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_net *const *teachers, int nt, kdts_error *err)
 {
-    const kdts_lstm *m = t->m;
+    const kdts_net *m = t->m;
     int k, probs;
     kdts_result r;
     if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
     if (nt < 1 || !teachers) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "no teachers");
     probs = kdts__wants_probs(t);
     for (k = 0; k < nt; ++k) {
-        const kdts_lstm *q = teachers[k];
+        const kdts_net *q = teachers[k];
         if (!q || q->cfg.input != t->F || q->cfg.horizon != t->h)
             return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "teacher %d does not take the student's inputs and horizon",
                               k + 1);
@@ -9283,7 +10282,7 @@ KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_lstm *cons
     t->tv = t->tp = NULL;
     if (!t->own_tv || (probs && !t->own_tp)) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for teacher outputs");
     r = kdts_soft_targets(teachers, nt, t->train->x, t->n, t->T, t->cfg.temperature, t->own_tv,
-                          probs ? t->own_tp : NULL, err);
+                          probs ? t->own_tp : NULL, &t->seq_from, err);
     if (r != KDTS_OK) return r;
     t->tv = t->own_tv;
     t->tp = t->own_tp;
@@ -9300,6 +10299,7 @@ KDTSDEF kdts_result kdts_trainer_soft_targets(kdts_trainer *t, const float *tval
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "soft targets: a distribution-mode soft loss (alpha > 0) needs teacher probabilities");
     t->tv = tvals;
+    t->seq_from = t->cfg.soft_last_only ? t->T - 1 : 0;
     t->tp = kdts__wants_probs(t) ? tprobs : NULL;
     t->use_probs = t->tp != NULL;
     return KDTS_OK;
@@ -9343,38 +10343,39 @@ static float kdts__trainer_lr(const kdts_trainer *t)
 static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_hard, float w_soft, float w_seq,
                                       kdts_loss_config *lc, kdts_loss_value *lv, kdts_error *err)
 {
-    kdts_lstm *m = t->m;
+    kdts_net *m = t->m;
     const kdts_dataset *d = t->train;
-    int T = t->T, F = t->F, h = t->h, K = t->K, r0, nr, b;
+    int T = t->T, F = t->F, h = t->h, K = t->K, S = t->S, r0, nr, b;
     size_t i;
     double g2 = 0.0;
     kdts_result r, local = KDTS_OK;
     kdts__share(nb, t->cfg.shard_count, t->cfg.shard_index, 1, &r0, &nr);
     memset(lv, 0, sizeof *lv);
-    kdts_lstm_zero_grad(m);
+    kdts_net_zero_grad(m);
     if (nr > 0) {
+        /* the targets of the steps the model forecasts: all T, or the last */
+        size_t y0 = (size_t)(T - S) * h;
         for (b = 0; b < nr; ++b) {
             int w = t->idx[b0 + r0 + b];
             memcpy(t->bx + (size_t)b * T * F, d->x + (size_t)w * T * F, (size_t)T * F * sizeof(float));
-            memcpy(t->by + (size_t)b * T * h, d->y + (size_t)w * T * h, (size_t)T * h * sizeof(float));
-            if (t->tv) memcpy(t->btv + (size_t)b * T * h, t->tv + (size_t)w * T * h, (size_t)T * h * sizeof(float));
+            memcpy(t->by + (size_t)b * S * h, d->y + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
+            if (t->tv)
+                memcpy(t->btv + (size_t)b * S * h, t->tv + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
             if (t->tp) memcpy(t->btp + (size_t)b * h * K, t->tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
         }
-        /* batch-major outputs for the loss go to ws.dout, which backward
-           reuses as scratch only after the loss has read them */
-        r = kdts_lstm_forward(m, &t->ws, t->bx, nr, T, NULL, NULL, t->ws.dout, 1, &t->rng, err);
+        r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, &t->rng, err);
         if (r != KDTS_OK) return r;
-        local = kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->ws.dout, t->by, t->tv ? t->btv : NULL,
-                               t->tp ? t->btp : NULL, nr, T, lv, t->dout, NULL);
+        local = kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->out, t->by, t->tv ? t->btv : NULL,
+                               t->tp ? t->btp : NULL, nr, S, lv, t->dout, NULL);
         if (local != KDTS_OK && local != KDTS_ERR_NONFINITE)
             return kdts__fail(err, local, 0, 0, "training: the loss could not be computed");
         if (local == KDTS_OK) {
             if (t->cfg.shard_count > 1) { /* this share's part of the batch mean */
                 float s = (float)nr / (float)nb;
-                size_t q, nd = (size_t)nr * T * m->outputs;
+                size_t q, nd = (size_t)nr * S * m->outputs;
                 for (q = 0; q < nd; ++q) t->dout[q] *= s;
             }
-            r = kdts_lstm_backward(m, &t->ws, t->dout, NULL, NULL, NULL, err);
+            r = kdts_net_backward(m, &t->ws, t->dout, NULL, err);
             if (r != KDTS_OK) return r;
             for (i = 0; i < m->nparams; ++i) g2 += (double)m->grads[i] * m->grads[i];
             if (!(g2 < 1e300)) local = KDTS_ERR_NONFINITE;
@@ -9417,10 +10418,11 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
     int nb = 0, b0, soft = t->tv != NULL;
     float alpha = 0.0f, w_hard = 1.0f, w_soft = 0.0f, w_seq = 0.0f;
     if (!t->m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
-    kdts_loss_config_from_model(&lc, t->m);
+    kdts_loss_config_from_net(&lc, t->m);
     lc.temperature = t->cfg.temperature;
     lc.label_sigma = t->cfg.label_sigma;
     lc.hard_last_only = t->cfg.hard_last_only;
+    lc.seq_from = t->S == t->T ? t->seq_from : 0; /* a one-step model has only the last step */
     if (soft) {
         alpha = t->cfg.alpha;
         if (t->cfg.alpha_warmup > 0 && t->epoch + 1 < t->cfg.alpha_warmup)
@@ -9463,12 +10465,12 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
 
 KDTSDEF kdts_result kdts_trainer_validate(kdts_trainer *t, kdts_epoch_info *info, kdts_error *err)
 {
-    kdts_lstm *m = t->m;
+    kdts_net *m = t->m;
     if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
     if (t->val) {
         double v = -1.0;
-        kdts_result r = kdts__eval_ws(m, &t->ws_eval, t->val, t->evalbuf, &v, NULL);
-        if (r != KDTS_OK) return kdts__fail(err, r, 0, 0, "validation failed: %s", kdts_result_str(r));
+        kdts_result r = kdts__net_eval_ws(m, &t->ws_eval, t->eout, t->val, t->evalbuf, &v, NULL, err);
+        if (r != KDTS_OK) return r;
         if (!(v <= (double)FLT_MAX))
             return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
                               "the validation MSE after epoch %d is %g, beyond float range: the model diverged, "
@@ -9511,9 +10513,9 @@ KDTSDEF void kdts_trainer_finish(kdts_trainer *t, kdts_train_report *rep)
     if (rep) *rep = t->rep;
 }
 
-KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg, const kdts_dataset *train,
-                               const kdts_dataset *val, const kdts_lstm *const *teachers, int nteachers,
-                               kdts_train_report *rep, kdts_error *err)
+KDTSDEF kdts_result kdts_net_train(kdts_net *m, const kdts_train_config *cfg, const kdts_dataset *train,
+                                   const kdts_dataset *val, const kdts_net *const *teachers, int nteachers,
+                                   kdts_train_report *rep, kdts_error *err)
 {
     kdts_trainer t;
     kdts_result r;
@@ -9525,6 +10527,7 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg, const
     if (nteachers > 0 && (r = kdts_trainer_teachers(&t, teachers, nteachers, err)) != KDTS_OK) goto done;
     if (t.cfg.soft_values && (r = kdts_trainer_soft_targets(&t, t.cfg.soft_values, t.cfg.soft_probs, err)) != KDTS_OK)
         goto done;
+    if (t.cfg.validate_start && t.val && (r = kdts_trainer_validate(&t, NULL, err)) != KDTS_OK) goto done;
     while (!kdts_trainer_done(&t)) {
         kdts_epoch_info info;
         int stopped_inside;
@@ -9546,6 +10549,43 @@ KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg, const
     kdts_trainer_finish(&t, rep);
 done:
     kdts_trainer_free(&t);
+    return r;
+}
+
+
+KDTSDEF kdts_result kdts_train(kdts_lstm *m, const kdts_train_config *cfg, const kdts_dataset *train,
+                               const kdts_dataset *val, const kdts_lstm *const *teachers, int nteachers,
+                               kdts_train_report *rep, kdts_error *err)
+{
+    kdts_net net, *views = NULL;
+    const kdts_net **tp = NULL;
+    kdts_result r;
+    int k;
+    if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: no model");
+    if (nteachers < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d teachers", nteachers);
+    kdts_net_view_lstm(&net, m);
+    if (nteachers > 0) {
+        if (!teachers) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: no teachers");
+        views = (kdts_net *)KDTS_MALLOC((size_t)nteachers * sizeof(kdts_net));
+        tp = (const kdts_net **)KDTS_MALLOC((size_t)nteachers * sizeof(kdts_net *));
+        if (!views || !tp) {
+            if (views) KDTS_FREE(views);
+            if (tp) KDTS_FREE(tp);
+            return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory");
+        }
+        for (k = 0; k < nteachers; ++k) {
+            if (!teachers[k]) {
+                KDTS_FREE(views);
+                KDTS_FREE(tp);
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: teacher %d is NULL", k + 1);
+            }
+            kdts_net_view_lstm(&views[k], teachers[k]);
+            tp[k] = &views[k];
+        }
+    }
+    r = kdts_net_train(&net, cfg, train, val, tp, nteachers, rep, err);
+    if (views) KDTS_FREE(views);
+    if (tp) KDTS_FREE((void *)tp);
     return r;
 }
 
@@ -12077,10 +13117,16 @@ KDTSDEF kdts_result kdts_task_open_model(kdts_task *task, const kdts_model *m, c
 }
 #endif
 
-KDTSDEF void kdts_task_net_config(const kdts_task *task, kdts_lstm_config *c)
+KDTSDEF void kdts_task_net_config(const kdts_task *task, kdts_net_config *c)
 {
     c->input = task->F;
     c->horizon = task->K * task->cfg.horizon;
+    c->lookback = task->cfg.lookback;
+    if (c->kind == KDTS_KIND_ATTN && c->max_steps < task->cfg.lookback) c->max_steps = task->cfg.lookback;
+    if (c->kind == KDTS_KIND_LINEAR && task->cfg.relative == KDTS_RELATIVE_NONE && task->K == 1 && c->mode == KDTS_MODE_POINT) {
+        c->subtract_last = 1;
+        c->target_rev = task->F - 1 - task->target[0];
+    }
     if (c->mode == KDTS_MODE_DIST) {
         if (c->bins == 0) c->bins = task->cfg.bins;
         c->bin_lo = task->bin_lo;
@@ -12088,13 +13134,79 @@ KDTSDEF void kdts_task_net_config(const kdts_task *task, kdts_lstm_config *c)
     }
 }
 
-KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_lstm *net, const kdts_train_config *cfg,
-                                  const kdts_lstm *const *teachers, int nteachers, kdts_train_report *rep,
+static kdts_result kdts__task_fit_linear_cfg(const kdts_task *task, const kdts_linear_config *cfg, kdts_linear *m,
+                                             double *lambda, kdts_error *err);
+
+/* An NLinear model as one plain map of the window, W (O x T*F) then b (O),
+   into wb: with subtract_last, out = W(x - last) + b + x_last[target] is
+   the map with the last step's column of feature f reduced by W's sums
+   over feature f's steps, plus 1 at the target. */
+static void kdts__linear_fold(const kdts_linear *lm, float *wb)
+{
+    const kdts_linear_config *c = &lm->cfg;
+    int O = lm->outputs, D = lm->inputs, F = c->input, T = c->lookback, o, t, f;
+    memcpy(wb, lm->params + lm->off_w, (size_t)O * D * sizeof(float));
+    memcpy(wb + (size_t)O * D, lm->params + lm->off_b, (size_t)O * sizeof(float));
+    if (!c->subtract_last) return;
+    for (o = 0; o < O; ++o) {
+        const float *w = lm->params + lm->off_w + (size_t)o * D;
+        float *row = wb + (size_t)o * D;
+        for (f = 0; f < F; ++f) {
+            double sum = 0;
+            for (t = 0; t < T; ++t) sum += w[t * F + f];
+            row[(T - 1) * F + f] -= (float)sum;
+        }
+        row[(T - 1) * F + (F - 1 - c->target_rev)] += 1.0f;
+    }
+}
+
+KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_net *net, const kdts_train_config *cfg,
+                                  const kdts_net *const *teachers, int nteachers, kdts_train_report *rep,
                                   kdts_error *err)
 {
     const kdts_dataset *val = task->data[KDTS_PART_VAL].n > 0 ? &task->data[KDTS_PART_VAL] : NULL;
+    kdts_train_config c;
+    if (!net || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task fit: no model or no settings");
     if (task->data[KDTS_PART_TRAIN].n < 1) return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "no training windows");
-    return kdts_train(net, cfg, &task->data[KDTS_PART_TRAIN], val, teachers, nteachers, rep, err);
+    c = *cfg;
+    if ((net->cfg.skip || net->cfg.kind == KDTS_KIND_LINEAR) && net->cfg.lookback != task->cfg.lookback)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "the model's window map takes %d steps, the task's windows %d",
+                          net->cfg.lookback, task->cfg.lookback);
+    if (net->cfg.kind == KDTS_KIND_LINEAR && net->cfg.mode == KDTS_MODE_POINT && task->data[KDTS_PART_TRAIN].n >= 2) {
+        /* start at the closed-form fit of the same model */
+        kdts_linear_config lc;
+        kdts_linear lm;
+        kdts_result r;
+        kdts__net_to_linear(&net->cfg, &lc);
+        if ((r = kdts__task_fit_linear_cfg(task, &lc, &lm, NULL, err)) != KDTS_OK) return r;
+        memcpy(net->params, lm.params, net->nparams * sizeof(float));
+        kdts_linear_free(&lm);
+        c.validate_start = 1;
+    }
+    if (net->cfg.skip) {
+        /* start at the closed-form NLinear fit, the network's head at zero */
+        kdts_linear_config lc;
+        kdts_linear lm;
+        size_t hw, hb;
+        int width;
+        kdts_result r;
+        memset(&lc, 0, sizeof lc);
+        lc.input = net->cfg.input;
+        lc.lookback = net->cfg.lookback;
+        lc.horizon = net->cfg.horizon;
+        if (task->cfg.relative == KDTS_RELATIVE_NONE && task->K == 1) {
+            lc.subtract_last = 1;
+            lc.target_rev = task->F - 1 - task->target[0];
+        }
+        if ((r = kdts__task_fit_linear_cfg(task, &lc, &lm, NULL, err)) != KDTS_OK) return r;
+        kdts__linear_fold(&lm, net->params + net->off_skip);
+        kdts_linear_free(&lm);
+        kdts_net_head(net, &hw, &hb, &width);
+        memset(net->params + hw, 0, (size_t)net->outputs * (size_t)width * sizeof(float));
+        memset(net->params + hb, 0, (size_t)net->outputs * sizeof(float));
+        c.validate_start = 1;
+    }
+    return kdts_net_train(net, &c, &task->data[KDTS_PART_TRAIN], val, teachers, nteachers, rep, err);
 }
 
 static kdts_result kdts__task_part(const kdts_task *task, kdts_part part, kdts_error *err)
@@ -12115,12 +13227,13 @@ static float kdts__task_unwindow(const kdts_task *task, const kdts_windows *w, l
     return kdts_scaler_invert_value(&task->scaler, f, v * scl + off);
 }
 
-KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, const kdts_lstm *net, float *fc,
+KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, const kdts_net *net, float *fc,
                                        float *lo, float *hi, float coverage, kdts_error *err)
 {
     const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
-    const kdts_lstm_config *c = &net->cfg;
-    kdts_lstm_ws ws;
+    const kdts_net_config *c = &net->cfg;
+    kdts_net_ws ws;
+    float *obuf;
     kdts_result r = kdts__task_part(task, part, err);
     int K = task->K, H = task->cfg.horizon, T = w->T, F = w->F, V = K * H, dist = c->mode == KDTS_MODE_DIST;
     long i0, n = w->n;
@@ -12129,13 +13242,15 @@ KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, co
         return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "the network takes %d inputs and forecasts %d values; the task has %d and %d",
                           c->input, c->horizon, F, V);
     if ((lo || hi) && !dist) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "intervals need a distribution-mode network");
-    r = kdts_lstm_ws_init(&ws, c, n < KDTS__PRED_BATCH ? (int)n : KDTS__PRED_BATCH, T, 0, err);
+    r = kdts_net_ws_init(&ws, c, n < KDTS__PRED_BATCH ? (int)n : KDTS__PRED_BATCH, T, 0, err);
     if (r != KDTS_OK) return r;
+    obuf = kdts__falloc((size_t)ws.max_batch * net->outputs);
+    if (!obuf) r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory");
     for (i0 = 0; i0 < n && r == KDTS_OK; i0 += ws.max_batch) {
         int nb = n - i0 < ws.max_batch ? (int)(n - i0) : ws.max_batch, b, j, k;
-        r = kdts_lstm_forecast(net, &ws, w->x + (size_t)i0 * T * F, nb, T, NULL, NULL, NULL, err);
+        r = kdts_net_forecast(net, &ws, w->x + (size_t)i0 * T * F, nb, T, obuf, err);
         for (b = 0; b < nb && r == KDTS_OK; ++b) {
-            const float *o = ws.out + (size_t)b * net->outputs;
+            const float *o = obuf + (size_t)b * net->outputs;
             long wn = i0 + b;
             for (k = 0; k < K; ++k)
                 for (j = 0; j < H; ++j) {
@@ -12154,7 +13269,8 @@ KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, co
                 }
         }
     }
-    kdts_lstm_ws_free(&ws);
+    kdts__free_aligned(obuf);
+    kdts_net_ws_free(&ws);
     return r;
 }
 
@@ -12197,25 +13313,17 @@ KDTSDEF kdts_result kdts_task_forecast_model(const kdts_task *task, kdts_part pa
     return r;
 }
 
-KDTSDEF kdts_result kdts_task_fit_linear(const kdts_task *task, kdts_linear_kind kind, kdts_linear *m,
-                                         double *lambda, kdts_error *err)
+/* The closed-form ridge fit of a linear model of configuration lc on the
+   task's training windows, lambda chosen on the validation windows. */
+static kdts_result kdts__task_fit_linear_cfg(const kdts_task *task, const kdts_linear_config *cfg, kdts_linear *m,
+                                             double *lambda, kdts_error *err)
 {
-    kdts_linear_config lc;
+    kdts_linear_config lc = *cfg;
     kdts_linear_gram g;
     const kdts_dataset *tr = &task->data[KDTS_PART_TRAIN], *va = &task->data[KDTS_PART_VAL];
     kdts_result r;
     double lam = 1e-3;
     if (tr->n < 2) return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "linear fit: fewer than 2 training windows");
-    memset(&lc, 0, sizeof lc);
-    lc.input = task->F;
-    lc.lookback = task->cfg.lookback;
-    lc.horizon = task->K * task->cfg.horizon;
-    lc.mode = KDTS_MODE_POINT;
-    lc.kind = kind;
-    if (task->cfg.relative == KDTS_RELATIVE_NONE && task->K == 1) {
-        lc.subtract_last = 1;
-        lc.target_rev = task->F - 1 - task->target[0];
-    }
     if ((r = kdts_linear_init(m, &lc, 1, err)) != KDTS_OK) return r;
     r = kdts_linear_gram_init(&g, &lc, tr->x, tr->y, tr->n, tr->T, err);
     if (r == KDTS_OK) {
@@ -12229,6 +13337,23 @@ KDTSDEF kdts_result kdts_task_fit_linear(const kdts_task *task, kdts_linear_kind
     }
     if (lambda) *lambda = lam;
     return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_task_fit_linear(const kdts_task *task, kdts_linear_kind kind, kdts_linear *m,
+                                         double *lambda, kdts_error *err)
+{
+    kdts_linear_config lc;
+    memset(&lc, 0, sizeof lc);
+    lc.input = task->F;
+    lc.lookback = task->cfg.lookback;
+    lc.horizon = task->K * task->cfg.horizon;
+    lc.mode = KDTS_MODE_POINT;
+    lc.kind = kind;
+    if (task->cfg.relative == KDTS_RELATIVE_NONE && task->K == 1) {
+        lc.subtract_last = 1;
+        lc.target_rev = task->F - 1 - task->target[0];
+    }
+    return kdts__task_fit_linear_cfg(task, &lc, m, lambda, err);
 }
 
 KDTSDEF kdts_result kdts_task_baseline(const kdts_task *task, kdts_part part, kdts_baseline kind, float *fc,
@@ -12343,7 +13468,7 @@ KDTSDEF kdts_result kdts_task_score(const kdts_task *task, kdts_part part, const
     return KDTS_OK;
 }
 
-KDTSDEF kdts_result kdts_task_model(const kdts_task *task, const kdts_lstm *net, const kdts_model_meta *meta,
+KDTSDEF kdts_result kdts_task_model(const kdts_task *task, const kdts_net *net, const kdts_model_meta *meta,
                                     kdts_model *out, kdts_error *err)
 {
     kdts_model_desc d;
@@ -12378,7 +13503,7 @@ KDTSDEF kdts_result kdts_task_model(const kdts_task *task, const kdts_lstm *net,
     d.scaler = &task->scaler;
     d.meta = &mt;
     d.data = &task->settings;
-    return kdts_model_create(out, net, &d, err);
+    return kdts_model_create_net(out, net, &d, err);
 }
 
 /* ======================================================================== */
@@ -12440,17 +13565,23 @@ KDTSDEF void kdts_model_meta_from_training(kdts_model_meta *m, const kdts_train_
 
 KDTSDEF kdts_result kdts_model_check(const kdts_model *m, kdts_error *err)
 {
-    kdts_lstm_config c;
+    kdts_net_config c;
     size_t pos = 0;
     int f, k;
     if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: NULL");
     c = m->arch;
-    if (kdts_lstm_config_check(&c, err) != KDTS_OK) return KDTS_ERR_ARG;
-    if (!kdts__same_arch(&c, &m->arch))
+    if (kdts_net_config_check(&c, err) != KDTS_OK) return KDTS_ERR_ARG;
+    if (!kdts__same_net(&c, &m->arch))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: architecture defaults not filled in");
-    if (m->nparams != kdts_lstm_param_count(&c) || !m->params)
+    if (m->nparams != kdts_net_param_count(&c) || !m->params)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: %lu parameters where the architecture has %lu",
-                          (unsigned long)m->nparams, (unsigned long)kdts_lstm_param_count(&c));
+                          (unsigned long)m->nparams, (unsigned long)kdts_net_param_count(&c));
+    if ((c.kind == KDTS_KIND_LINEAR || c.skip) && c.lookback != m->lookback)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: the window map takes %d steps, the model's lookback is %d",
+                          c.lookback, m->lookback);
+    if (c.kind == KDTS_KIND_ATTN && c.max_steps < m->lookback)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: attention over at most %d steps, lookback %d",
+                          c.max_steps, m->lookback);
     if (m->n_features < 1 || m->n_features > KDTS_MAX_COLUMNS || m->n_features != c.input)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: %d features for an input width of %d",
                           m->n_features, c.input);
@@ -12507,20 +13638,31 @@ KDTSDEF void kdts_model_free(kdts_model *m)
     memset(m, 0, sizeof *m);
 }
 
-KDTSDEF kdts_result kdts_model_lstm(const kdts_model *m, kdts_lstm *view, kdts_error *err)
+KDTSDEF kdts_result kdts_model_net(const kdts_model *m, kdts_net *view, kdts_error *err)
 {
-    kdts_lstm v;
-    if (!m || !view) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_lstm: NULL argument");
+    kdts_net v;
+    if (!m || !view) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_net: NULL argument");
     memset(&v, 0, sizeof v);
     v.cfg = m->arch;
-    if (kdts_lstm_config_check(&v.cfg, err) != KDTS_OK) return KDTS_ERR_ARG;
-    v.outputs = kdts__outputs(&v.cfg);
-    v.nparams = kdts__param_layout(&v.cfg, &v);
+    if (kdts_net_config_check(&v.cfg, err) != KDTS_OK) return KDTS_ERR_ARG;
+    kdts__net_layout(&v);
     if (v.nparams != m->nparams || !m->params)
-        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_lstm: parameter count mismatch");
-    v.params = (float *)m->params; /* read-only use: see the doc */
-    v.grads = NULL;
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_net: parameter count mismatch");
+    kdts__net_point(&v, (float *)m->params, NULL); /* read-only use: see the doc */
     *view = v;
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_model_lstm(const kdts_model *m, kdts_lstm *view, kdts_error *err)
+{
+    kdts_net v;
+    kdts_result r;
+    if (!m || !view) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_lstm: NULL argument");
+    if (m->arch.kind != KDTS_KIND_LSTM || m->arch.skip)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_lstm: a %s%s model, not a plain LSTM (use kdts_model_net)",
+                          kdts_kind_name(m->arch.kind), m->arch.skip ? " + skip" : "");
+    if ((r = kdts_model_net(m, &v, err)) != KDTS_OK) return r;
+    *view = v.k.lstm;
     return KDTS_OK;
 }
 
@@ -12537,8 +13679,17 @@ static void *kdts__model_block(size_t nparams, size_t names_bytes, float **param
     return p;
 }
 
-KDTSDEF kdts_result kdts_model_create(kdts_model *m, const kdts_lstm *net, const kdts_model_desc *d,
+KDTSDEF kdts_result kdts_model_create(kdts_model *m, const kdts_lstm *lstm, const kdts_model_desc *d,
                                       kdts_error *err)
+{
+    kdts_net v;
+    if (!lstm) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_create: NULL argument");
+    kdts_net_view_lstm(&v, lstm);
+    return kdts_model_create_net(m, &v, d, err);
+}
+
+KDTSDEF kdts_result kdts_model_create_net(kdts_model *m, const kdts_net *net, const kdts_model_desc *d,
+                                          kdts_error *err)
 {
     kdts_model t;
     size_t names_len = 0, pos = 0;
@@ -12786,21 +13937,36 @@ static size_t kdts__get_str(kdts__rd *r, char *out, size_t cap)
 
 static void kdts__write_payload(kdts__wr *w, const kdts_model *m)
 {
-    const kdts_lstm_config *c = &m->arch;
+    const kdts_net_config *c = &m->arch;
     const kdts_model_meta *mt = &m->meta;
     size_t names = 0, pos, i;
     int f, k;
-    /* ARCH */
-    kdts__put_tag(w, "ARCH", 44);
+    /* ARCH (version 2: the kind and every field) */
+    kdts__put_tag(w, "ARCH", 104);
+    kdts__put_i32(w, (int)c->kind);
     kdts__put_i32(w, c->input);
-    kdts__put_i32(w, c->hidden);
-    kdts__put_i32(w, c->layers);
     kdts__put_i32(w, c->horizon);
     kdts__put_i32(w, (int)c->mode);
     kdts__put_i32(w, c->bins);
     kdts__put_f32(w, c->bin_lo);
     kdts__put_f32(w, c->bin_hi);
     kdts__put_f32(w, c->dropout);
+    kdts__put_i32(w, c->hidden);
+    kdts__put_i32(w, c->layers);
+    kdts__put_i32(w, c->d_model);
+    kdts__put_i32(w, c->heads);
+    kdts__put_i32(w, c->ff);
+    kdts__put_i32(w, c->blocks);
+    kdts__put_i32(w, c->activation);
+    kdts__put_i32(w, c->final_norm);
+    kdts__put_i32(w, c->max_steps);
+    kdts__put_i32(w, c->lookback);
+    kdts__put_i32(w, c->linear);
+    kdts__put_i32(w, c->kernel);
+    kdts__put_i32(w, c->subtract_last);
+    kdts__put_i32(w, c->target_rev);
+    kdts__put_i32(w, c->skip);
+    kdts__put_i32(w, 0);
     kdts__put_u64(w, (unsigned long long)m->nparams);
     /* DATA */
     for (pos = 0, f = 0; f < m->n_features; ++f) {
@@ -12962,8 +14128,8 @@ static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t le
     if (len < 28) KDTS__BAD(KDTS_ERR_FORMAT, "%s: not a kdts model (%lu bytes, too short)", what, (unsigned long)len);
     if (memcmp(p, "KDTSMODL", 8) != 0) KDTS__BAD(KDTS_ERR_FORMAT, "%s: not a kdts model file (bad magic)", what);
     version = kdts__le32(p + 8);
-    if (version != KDTS_MODEL_FORMAT_VERSION)
-        KDTS__BAD(KDTS_ERR_VERSION, "%s: model format version %lu, this kdts reads version %d", what, version,
+    if (version != 1 && version != KDTS_MODEL_FORMAT_VERSION)
+        KDTS__BAD(KDTS_ERR_VERSION, "%s: model format version %lu, this kdts reads versions 1 and %d", what, version,
                   KDTS_MODEL_FORMAT_VERSION);
     rd.p = p;
     rd.len = len;
@@ -13004,29 +14170,62 @@ static kdts_result kdts__load(kdts_model *out, const unsigned char *p, size_t le
     s.len = sec_len[0];
     s.pos = 0;
     s.bad = 0;
-    t.arch.input = kdts__get_i32(&s);
-    t.arch.hidden = kdts__get_i32(&s);
-    t.arch.layers = kdts__get_i32(&s);
-    t.arch.horizon = kdts__get_i32(&s);
-    k = kdts__get_i32(&s);
+    if (version == 1) { /* an LSTM */
+        t.arch.kind = KDTS_KIND_LSTM;
+        t.arch.input = kdts__get_i32(&s);
+        t.arch.hidden = kdts__get_i32(&s);
+        t.arch.layers = kdts__get_i32(&s);
+        t.arch.horizon = kdts__get_i32(&s);
+        k = kdts__get_i32(&s);
+        t.arch.bins = kdts__get_i32(&s);
+        t.arch.bin_lo = kdts__get_f32(&s);
+        t.arch.bin_hi = kdts__get_f32(&s);
+        t.arch.dropout = kdts__get_f32(&s);
+    } else {
+        int kind = kdts__get_i32(&s);
+        if (kind < 0 || kind >= KDTS_KIND_COUNT) {
+            if (!s.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: unknown model kind %d", what, kind);
+            kind = 0;
+        }
+        t.arch.kind = (kdts_kind)kind;
+        t.arch.input = kdts__get_i32(&s);
+        t.arch.horizon = kdts__get_i32(&s);
+        k = kdts__get_i32(&s);
+        t.arch.bins = kdts__get_i32(&s);
+        t.arch.bin_lo = kdts__get_f32(&s);
+        t.arch.bin_hi = kdts__get_f32(&s);
+        t.arch.dropout = kdts__get_f32(&s);
+        t.arch.hidden = kdts__get_i32(&s);
+        t.arch.layers = kdts__get_i32(&s);
+        t.arch.d_model = kdts__get_i32(&s);
+        t.arch.heads = kdts__get_i32(&s);
+        t.arch.ff = kdts__get_i32(&s);
+        t.arch.blocks = kdts__get_i32(&s);
+        t.arch.activation = kdts__get_i32(&s);
+        t.arch.final_norm = kdts__get_i32(&s);
+        t.arch.max_steps = kdts__get_i32(&s);
+        t.arch.lookback = kdts__get_i32(&s);
+        t.arch.linear = kdts__get_i32(&s);
+        t.arch.kernel = kdts__get_i32(&s);
+        t.arch.subtract_last = kdts__get_i32(&s);
+        t.arch.target_rev = kdts__get_i32(&s);
+        t.arch.skip = kdts__get_i32(&s);
+        (void)kdts__get_i32(&s);
+    }
     t.arch.mode = k == 1 ? KDTS_MODE_DIST : KDTS_MODE_POINT;
-    t.arch.bins = kdts__get_i32(&s);
-    t.arch.bin_lo = kdts__get_f32(&s);
-    t.arch.bin_hi = kdts__get_f32(&s);
-    t.arch.dropout = kdts__get_f32(&s);
     nparams64 = kdts__get_u64(&s);
     if (s.bad) KDTS__BAD(KDTS_ERR_FORMAT, "%s: section ARCH is too short", what);
     if (k != 0 && k != 1) KDTS__BAD(KDTS_ERR_FORMAT, "%s: unknown output mode %d", what, k);
     {
-        kdts_lstm_config c = t.arch;
+        kdts_net_config c = t.arch;
         kdts_error e2;
         /* config_check fills e2 only on failure */
         strcpy(e2.message, "a field is not stored in its canonical form");
-        if (kdts_lstm_config_check(&c, &e2) != KDTS_OK || !kdts__same_arch(&c, &t.arch))
+        if (kdts_net_config_check(&c, &e2) != KDTS_OK || !kdts__same_net(&c, &t.arch))
             KDTS__BAD(KDTS_ERR_FORMAT, "%s: invalid architecture (%s)", what, e2.message);
         t.arch = c;
     }
-    npar = kdts_lstm_param_count(&t.arch);
+    npar = kdts_net_param_count(&t.arch);
     if (nparams64 != (unsigned long long)npar || npar == 0)
         KDTS__BAD(KDTS_ERR_FORMAT, "%s: %llu parameters stored for an architecture of %lu", what, nparams64,
                   (unsigned long)npar);
@@ -13361,7 +14560,7 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
     size_t cap, i, pos;
     FILE *f;
     int k, ok = 1, L;
-    const kdts_lstm_config *c;
+    const kdts_net_config *c;
     const kdts_model_meta *mt;
     kdts_result r = kdts_model_check(m, err);
     if (r != KDTS_OK) return r;
@@ -13376,7 +14575,7 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
         if (!kdts__isfinite(m->params[i])) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "export: non-finite weight");
     c = &m->arch;
     mt = &m->meta;
-    L = c->layers;
+    L = c->kind == KDTS_KIND_LSTM || c->kind == KDTS_KIND_GRU ? c->layers : 1;
     cap = strlen(path) + 32;
     tmp = (char *)KDTS_MALLOC(cap);
     if (!tmp) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
@@ -13386,9 +14585,14 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
         return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot create a temporary file in its folder", path);
     }
     fprintf(f, "/* %s - a kdts model exported as C arrays (kdts_model_export_c).\n", name);
-    fprintf(f, "   %d x %d LSTM, %d feature(s), %d target(s) x horizon %d, lookback %d, %s mode, %lu parameters.\n",
-            L, c->hidden, m->n_features, m->n_targets, m->horizon, m->lookback,
-            c->mode == KDTS_MODE_DIST ? "dist" : "point", (unsigned long)m->nparams);
+    {
+        char desc[96];
+        kdts_net_config plain = *c;
+        plain.mode = KDTS_MODE_POINT; /* the mode is printed below */
+        fprintf(f, "   %s, %d feature(s), %d target(s) x horizon %d, lookback %d, %s mode, %lu parameters.\n",
+                kdts_net_describe(&plain, desc, sizeof desc), m->n_features, m->n_targets, m->horizon, m->lookback,
+                c->mode == KDTS_MODE_DIST ? "dist" : "point", (unsigned long)m->nparams);
+    }
     fprintf(f, "   Use: include kdts.h (with KDTS_IMPLEMENTATION in one file), then this header, and run\n"
                "   kdts_infer_init(&inf, &%s_model, 0, buf, kdts_infer_size(&%s_model, 0), NULL). */\n", name, name);
     fprintf(f, "#ifndef %s_KDTS_MODEL_H\n#define %s_KDTS_MODEL_H\n\n", name, name);
@@ -13415,13 +14619,18 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
     fprintf(f, ";\n\n");
     fprintf(f, "#if defined(__GNUC__) || defined(__clang__)\n__attribute__((unused))\n#endif\n");
     fprintf(f, "static const kdts_model %s_model = {\n", name);
-    fprintf(f, "    { %d, %d, %d, %d, %s, %d, ", c->input, c->hidden, c->layers, c->horizon,
+    fprintf(f, "    { %s, %d, %d, %s, %d, ",
+            c->kind == KDTS_KIND_GRU ? "KDTS_KIND_GRU" : c->kind == KDTS_KIND_ATTN ? "KDTS_KIND_ATTN"
+            : c->kind == KDTS_KIND_LINEAR ? "KDTS_KIND_LINEAR" : "KDTS_KIND_LSTM", c->input, c->horizon,
             c->mode == KDTS_MODE_DIST ? "KDTS_MODE_DIST" : "KDTS_MODE_POINT", c->bins);
     kdts__emit_float(f, c->bin_lo);
     fputs(", ", f);
     kdts__emit_float(f, c->bin_hi);
     fputs(", ", f);
     kdts__emit_float(f, c->dropout);
+    fprintf(f, ",\n      %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", c->hidden, c->layers, c->d_model,
+            c->heads, c->ff, c->blocks, c->activation, c->final_norm, c->max_steps, c->lookback, c->linear,
+            c->kernel, c->subtract_last, c->target_rev, c->skip);
     fprintf(f, " },\n    %luu, %s_params,\n", (unsigned long)m->nparams, name);
     fprintf(f, "    %d, %d, %d, %d,\n    {", m->lookback, m->horizon, m->n_features, m->n_targets);
     for (k = 0; k < m->n_targets; ++k) fprintf(f, "%s%d", k ? ", " : " ", m->target_index[k]);
@@ -13525,20 +14734,52 @@ static size_t kdts__infer_head_off(int L, int H, int I0)
 /* Floats of each carved block, rounded up to 16 (64 bytes). */
 static size_t kdts__r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+static size_t kdts__net_outputs(const kdts_net_config *c)
+{
+    return (size_t)c->horizon * (size_t)(c->mode == KDTS_MODE_DIST ? c->bins : 1);
+}
+
+/* A model whose forecast takes exactly `lookback` steps (a window map). */
+static int kdts__infer_fixed(const kdts_model *m) { return m->arch.kind == KDTS_KIND_LINEAR || m->arch.skip; }
+
 static size_t kdts__infer_floats(const kdts_model *m, int maxT)
 {
-    size_t L = (size_t)m->arch.layers, H = (size_t)m->arch.hidden, F = (size_t)m->n_features;
-    size_t O = (size_t)kdts__outputs(&m->arch);
-    size_t wt = kdts__infer_head_off(m->arch.layers, m->arch.hidden, m->arch.input) + H * O;
-    return 4 * kdts__r16(L * H) + kdts__r16(H) + kdts__r16(O) + kdts__r16((size_t)maxT * F) +
-           kdts__r16((size_t)m->lookback * F) + 3 * kdts__r16(F) + kdts__r16(wt);
+    const kdts_net_config *c = &m->arch;
+    size_t L = (size_t)c->layers, H = (size_t)c->hidden, F = (size_t)m->n_features, O = kdts__net_outputs(c);
+    size_t n = kdts__r16(O) + kdts__r16((size_t)maxT * F) + kdts__r16((size_t)m->lookback * F) + 3 * kdts__r16(F);
+    switch (c->kind) {
+    case KDTS_KIND_LSTM:
+        n += 4 * kdts__r16(L * H) + kdts__r16(H) + kdts__r16(kdts__infer_head_off(c->layers, c->hidden, c->input) + H * O);
+        break;
+    case KDTS_KIND_GRU:
+        n += 2 * kdts__r16(L * H) + kdts__r16(H) +
+             kdts__r16(kdts__gru_infer_floats(c->layers, c->hidden, c->input, (int)O));
+        break;
+    case KDTS_KIND_ATTN: {
+        kdts_attn_config ac;
+        kdts__net_to_attn(c, &ac);
+        kdts_attn_config_check(&ac, NULL);
+        n += kdts__attn_inf_floats(&ac, m->lookback, maxT) + 16;
+        break;
+    }
+    default: break;
+    }
+    return n;
 }
 
 KDTSDEF size_t kdts_infer_size(const kdts_model *m, int max_steps)
 {
     if (kdts_model_check(m, NULL) != KDTS_OK || max_steps < 0 || max_steps > KDTS_MAX_DIM) return 0;
     if (max_steps < m->lookback) max_steps = m->lookback;
+    if (m->arch.kind == KDTS_KIND_ATTN && max_steps > m->arch.max_steps) return 0;
     return kdts__infer_floats(m, max_steps) * sizeof(float) + 64;
+}
+
+/* The streaming modes a model allows: STATEFUL needs a model without
+   per-window normalization and with a state (not a window map). */
+static int kdts__infer_can_state(const kdts_model *m)
+{
+    return m->window_norm == KDTS_WNORM_NONE && !kdts__infer_fixed(m);
 }
 
 KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_steps, void *buf, size_t bytes,
@@ -13547,7 +14788,7 @@ KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_
     kdts_infer t;
     size_t need, off = 0;
     float *base;
-    size_t L, H, F;
+    size_t L, H, F, O;
     kdts_result rc;
     if (!r || !buf) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_init: NULL argument");
     rc = kdts_model_check(m, err);
@@ -13555,54 +14796,83 @@ KDTSDEF kdts_result kdts_infer_init(kdts_infer *r, const kdts_model *m, int max_
     if (max_steps < 0 || max_steps > KDTS_MAX_DIM)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_init: max_steps %d out of range", max_steps);
     if (max_steps < m->lookback) max_steps = m->lookback;
+    if (m->arch.kind == KDTS_KIND_ATTN && max_steps > m->arch.max_steps)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_init: max_steps %d beyond the model's %d", max_steps,
+                          m->arch.max_steps);
     need = kdts_infer_size(m, max_steps);
     if (bytes < need)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_infer_init: buffer of %lu bytes, %lu needed",
                           (unsigned long)bytes, (unsigned long)need);
     memset(&t, 0, sizeof t);
     t.model = m;
-    t.L = m->arch.layers;
-    t.H = m->arch.hidden;
+    t.kind = (int)m->arch.kind;
+    t.L = m->arch.kind == KDTS_KIND_LSTM || m->arch.kind == KDTS_KIND_GRU ? m->arch.layers : 0;
+    t.H = t.L ? m->arch.hidden : 0;
     t.F = m->n_features;
     t.I0 = m->arch.input;
-    t.O = kdts__outputs(&m->arch);
+    t.O = (int)kdts__net_outputs(&m->arch);
     t.out_values = m->arch.horizon;
     t.max_steps = max_steps;
     L = (size_t)t.L;
     H = (size_t)t.H;
     F = (size_t)t.F;
+    O = (size_t)t.O;
     base = (float *)(void *)((unsigned char *)buf + ((64 - ((size_t)buf & 63)) & 63));
 #define KDTS__INF_CARVE(p, n) (p) = base + off, off += kdts__r16(n)
-    KDTS__INF_CARVE(t.h, 2 * L * H);
-    KDTS__INF_CARVE(t.c, 2 * L * H);
-    KDTS__INF_CARVE(t.tmp, H);
-    KDTS__INF_CARVE(t.out, (size_t)t.O);
+    KDTS__INF_CARVE(t.out, O);
     KDTS__INF_CARVE(t.xbuf, (size_t)max_steps * F);
     KDTS__INF_CARVE(t.ring, (size_t)m->lookback * F);
     KDTS__INF_CARVE(t.xs, F);
     KDTS__INF_CARVE(t.woff, F);
     KDTS__INF_CARVE(t.wscale, F);
-    KDTS__INF_CARVE(t.wt, kdts__infer_head_off(t.L, t.H, t.I0) + H * (size_t)t.O);
-#undef KDTS__INF_CARVE
-    /* gate matrices packed for the fused step, head W transposed */
-    {
-        const float *P = m->params;
-        float *w = t.wt;
-        size_t l, j, k, I = (size_t)t.I0, O = (size_t)t.O;
-        for (l = 0; l < L; ++l) {
-            const float *wih = P, *whh = wih + 4 * H * I, *bih = whh + 4 * H * H, *bhh = bih + 4 * H;
-            kdts__pack_step(w, wih, (int)H, (int)I);
-            w += kdts__step_pack_floats(H, I);
-            kdts__pack_step(w, whh, (int)H, (int)H);
-            w += kdts__step_pack_floats(H, H);
-            for (j = 0; j < 4 * H; ++j) *w++ = bih[j] + bhh[j];
-            P = bhh + 4 * H;
-            I = H;
+    if (m->arch.kind == KDTS_KIND_LSTM) {
+        KDTS__INF_CARVE(t.h, 2 * L * H);
+        KDTS__INF_CARVE(t.c, 2 * L * H);
+        KDTS__INF_CARVE(t.tmp, H);
+        KDTS__INF_CARVE(t.wt, kdts__infer_head_off(t.L, t.H, t.I0) + H * O);
+        /* gate matrices packed for the fused step, head W transposed */
+        {
+            const float *P = m->params;
+            float *w = t.wt;
+            size_t l, j, k, I = (size_t)t.I0;
+            for (l = 0; l < L; ++l) {
+                const float *wih = P, *whh = wih + 4 * H * I, *bih = whh + 4 * H * H, *bhh = bih + 4 * H;
+                kdts__pack_step(w, wih, (int)H, (int)I);
+                w += kdts__step_pack_floats(H, I);
+                kdts__pack_step(w, whh, (int)H, (int)H);
+                w += kdts__step_pack_floats(H, H);
+                for (j = 0; j < 4 * H; ++j) *w++ = bih[j] + bhh[j];
+                P = bhh + 4 * H;
+                I = H;
+            }
+            for (k = 0; k < H; ++k)
+                for (j = 0; j < O; ++j) *w++ = P[j * H + k];
         }
-        for (k = 0; k < H; ++k)
-            for (j = 0; j < O; ++j) *w++ = P[j * H + k];
+    } else if (m->arch.kind == KDTS_KIND_GRU) {
+        KDTS__INF_CARVE(t.h, 2 * L * H);
+        KDTS__INF_CARVE(t.tmp, H);
+        KDTS__INF_CARVE(t.wt, kdts__gru_infer_floats(t.L, t.H, t.I0, t.O));
+        kdts__gru_infer_pack(t.wt, m->params, t.L, t.H, t.I0, t.O);
+    } else if (m->arch.kind == KDTS_KIND_ATTN) {
+        kdts_attn_config ac;
+        size_t nf;
+        kdts__net_to_attn(&m->arch, &ac);
+        kdts_attn_config_check(&ac, NULL);
+        nf = kdts__attn_inf_floats(&ac, m->lookback, max_steps);
+        rc = kdts__attn_inf_init(&t.attn, &ac, m->params, m->lookback, max_steps, base + off, nf, err);
+        if (rc != KDTS_OK) return rc;
+        off += kdts__r16(nf);
+    } else {
+        kdts_net v;
+        memset(&v, 0, sizeof v);
+        v.cfg = m->arch;
+        kdts__net_layout(&v);
+        kdts__net_point(&v, (float *)m->params, NULL); /* read only */
+        t.lin = v.k.linear;
     }
-    t.stream_mode = m->window_norm == KDTS_WNORM_NONE ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
+#undef KDTS__INF_CARVE
+    if (m->arch.skip) t.skip = m->params + (m->nparams - (size_t)((m->lookback * t.F + 1) * t.O));
+    t.stream_mode = kdts__infer_can_state(m) ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
     *r = t;
     kdts_infer_reset(r);
     return KDTS_OK;
@@ -13639,8 +14909,9 @@ KDTSDEF void kdts_infer_free(kdts_infer *r)
 KDTSDEF void kdts_infer_reset(kdts_infer *r)
 {
     size_t LH = (size_t)r->L * r->H;
-    memset(r->h, 0, 2 * LH * sizeof(float));
-    memset(r->c, 0, 2 * LH * sizeof(float));
+    if (r->h) memset(r->h, 0, 2 * LH * sizeof(float));
+    if (r->c) memset(r->c, 0, 2 * LH * sizeof(float));
+    if (r->kind == KDTS_KIND_ATTN) kdts__attn_inf_reset(&r->attn);
     memset(r->ring, 0, (size_t)r->model->lookback * r->F * sizeof(float));
     r->seen = 0;
     r->ring_pos = 0;
@@ -13649,14 +14920,17 @@ KDTSDEF void kdts_infer_reset(kdts_infer *r)
 KDTSDEF kdts_result kdts_infer_stream_mode(kdts_infer *r, int mode, kdts_error *err)
 {
     if (!r || !r->model) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "inference object not set up");
-    if (mode == KDTS_STREAM_AUTO)
-        mode = r->model->window_norm == KDTS_WNORM_NONE ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
+    if (mode == KDTS_STREAM_AUTO) mode = kdts__infer_can_state(r->model) ? KDTS_STREAM_STATEFUL : KDTS_STREAM_WINDOW;
     if (mode != KDTS_STREAM_STATEFUL && mode != KDTS_STREAM_WINDOW)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown stream mode %d", mode);
     if (mode == KDTS_STREAM_STATEFUL && r->model->window_norm != KDTS_WNORM_NONE)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "a stateful stream needs a model without per-window normalization (this one has %d)",
                           r->model->window_norm);
+    if (mode == KDTS_STREAM_STATEFUL && kdts__infer_fixed(r->model))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "a stateful stream needs a model with a state: a window map (linear, skip) streams over a "
+                          "window");
     r->stream_mode = mode;
     kdts_infer_reset(r);
     return KDTS_OK;
@@ -13683,19 +14957,38 @@ static void kdts__infer_net_step(const kdts_infer *r, const float *x, float *hs,
     }
 }
 
-/* Head on the top hidden state, then forecasts in original units. */
-static kdts_result kdts__infer_finish(kdts_infer *r, const float *htop, float *fc, float *lo, float *hi,
-                                      float coverage)
+/* The head of a recurrent model on the top layer's state htop: r->out. */
+static void kdts__infer_rnn_head(kdts_infer *r, const float *htop)
 {
     const kdts_model *m = r->model;
-    const kdts_lstm_config *c = &m->arch;
-    const float *hwt, *hb;
-    int H = r->H, O = r->O, k, j;
-    size_t off = kdts_lstm_param_count(c) - (size_t)O;
-    hb = m->params + off;
+    int H = r->H, O = r->O, k;
+    size_t nk = m->arch.skip ? m->nparams - (size_t)((m->lookback * r->F + 1) * O) : m->nparams;
+    const float *hb = m->params + nk - (size_t)O, *hwt;
+    if (r->kind == KDTS_KIND_GRU) {
+        kdts__gru_infer_head(r->wt, hb, r->L, H, r->I0, O, htop, r->out);
+        return;
+    }
     hwt = r->wt + kdts__infer_head_off(r->L, H, r->I0);
     memcpy(r->out, hb, (size_t)O * sizeof(float));
     for (k = 0; k < H; ++k) kdts_vec_axpy(r->out, htop[k], hwt + (size_t)k * O, (size_t)O);
+}
+
+/* The skip map on the normalized window r->xbuf (lookback, F): r->out += . */
+static void kdts__infer_skip(kdts_infer *r)
+{
+    size_t D = (size_t)r->model->lookback * r->F;
+    int o;
+    const float *W = r->skip, *b = W + D * (size_t)r->O;
+    for (o = 0; o < r->O; ++o) r->out[o] += b[o] + kdts_vec_dot(W + (size_t)o * D, r->xbuf, D);
+}
+
+/* r->out (the head's outputs in normalized window units) to forecasts in
+   original units; KDTS_ERR_NONFINITE when one is not finite. */
+static kdts_result kdts__infer_emit(kdts_infer *r, float *fc, float *lo, float *hi, float coverage, kdts_error *err)
+{
+    const kdts_model *m = r->model;
+    const kdts_net_config *c = &m->arch;
+    int k, j;
     for (k = 0; k < m->n_targets; ++k) {
         int f = m->target_index[k];
         float sc = r->wscale[f], of = r->woff[f];
@@ -13710,11 +15003,18 @@ static kdts_result kdts__infer_finish(kdts_infer *r, const float *htop, float *f
                     kdts_dist_interval(z, c->bins, c->bin_lo, c->bin_hi, coverage, &a, &b);
                     lo[idx] = kdts_scaler_invert_value(&m->scaler, f, a * sc + of);
                     hi[idx] = kdts_scaler_invert_value(&m->scaler, f, b * sc + of);
+                    if (!kdts__isfinite(lo[idx]) || !kdts__isfinite(hi[idx]))
+                        return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
+                                          "inference: the interval of value %d is not finite", idx + 1);
                 }
             } else {
                 v = r->out[idx];
             }
             fc[idx] = kdts_scaler_invert_value(&m->scaler, f, v * sc + of);
+            if (!kdts__isfinite(fc[idx]))
+                return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
+                                  "inference: forecast value %d is not finite (the weights overflow on this input)",
+                                  idx + 1);
         }
     }
     return KDTS_OK;
@@ -13734,14 +15034,17 @@ static kdts_result kdts__infer_args(const kdts_infer *r, const float *x, int T, 
     return KDTS_OK;
 }
 
-/* The window path on raw x (T,F) with the window state h/c (second half). */
+/* The window path on raw x (T,F): scale, normalize, the kind's forward
+   from a zero state (the second half of h/c), the skip map, emit. */
 static kdts_result kdts__infer_run(kdts_infer *r, const float *x, int T, float *fc, float *lo, float *hi,
                                    float coverage, kdts_error *err)
 {
     const kdts_model *m = r->model;
     size_t LH = (size_t)r->L * r->H, n = (size_t)T * r->F, i;
-    float *hs = r->h + LH, *cs = r->c + LH;
     int t, F = r->F;
+    if (kdts__infer_fixed(m) && T != m->lookback)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "inference: this model takes windows of exactly %d steps, not %d",
+                          m->lookback, T);
     for (i = 0; i < n; ++i) {
         if (!kdts__isfinite(x[i]))
             return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "inference: input step %d, feature %d is NaN or Inf",
@@ -13749,10 +15052,27 @@ static kdts_result kdts__infer_run(kdts_infer *r, const float *x, int T, float *
         r->xbuf[i] = kdts_scaler_apply_value(&m->scaler, (int)(i % (size_t)F), x[i]);
     }
     kdts_window_normalize(r->xbuf, T, F, m->window_norm, m->norm_eps, r->woff, r->wscale);
-    memset(hs, 0, LH * sizeof(float));
-    memset(cs, 0, LH * sizeof(float));
-    for (t = 0; t < T; ++t) kdts__infer_net_step(r, r->xbuf + (size_t)t * F, hs, cs, t & 1);
-    return kdts__infer_finish(r, hs + (size_t)(r->L - 1) * r->H, fc, lo, hi, coverage);
+    switch (r->kind) {
+    case KDTS_KIND_LSTM: {
+        float *hs = r->h + LH, *cs = r->c + LH;
+        memset(hs, 0, LH * sizeof(float));
+        memset(cs, 0, LH * sizeof(float));
+        for (t = 0; t < T; ++t) kdts__infer_net_step(r, r->xbuf + (size_t)t * F, hs, cs, t & 1);
+        kdts__infer_rnn_head(r, hs + (size_t)(r->L - 1) * r->H);
+        break;
+    }
+    case KDTS_KIND_GRU: {
+        float *hs = r->h + LH;
+        memset(hs, 0, LH * sizeof(float));
+        for (t = 0; t < T; ++t) kdts__gru_infer_step(r->wt, r->L, r->H, r->I0, r->xbuf + (size_t)t * F, hs, r->tmp, t & 1);
+        kdts__infer_rnn_head(r, hs + (size_t)(r->L - 1) * r->H);
+        break;
+    }
+    case KDTS_KIND_ATTN: kdts__attn_inf_window(&r->attn, r->xbuf, T, r->out); break;
+    default: kdts_linear_forward(&r->lin, r->xbuf, 1, T, r->out, NULL); break;
+    }
+    if (r->skip) kdts__infer_skip(r);
+    return kdts__infer_emit(r, fc, lo, hi, coverage, err);
 }
 
 KDTSDEF kdts_result kdts_infer_window(kdts_infer *r, const float *x, int T, float *forecast, float *low,
@@ -13798,6 +15118,14 @@ KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *fore
         memcpy(r->ring + (size_t)(T - 1) * F, obs, (size_t)F * sizeof(float));
         r->seen++;
         n = r->seen < T ? (int)r->seen : T;
+        if (n < T && kdts__infer_fixed(m)) {
+            /* a window map needs lookback steps: the first observation
+               repeated before it until there are that many */
+            int t;
+            for (t = 0; t < T - n; ++t)
+                memcpy(r->ring + (size_t)t * F, r->ring + (size_t)(T - n) * F, (size_t)F * sizeof(float));
+            n = T;
+        }
         return kdts__infer_run(r, r->ring + (size_t)(T - n) * F, n, forecast, low, high, coverage, err);
     }
     for (f = 0; f < F; ++f) {
@@ -13806,9 +15134,19 @@ KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *fore
         r->wscale[f] = 1.0f;
     }
     /* the window path computes (x - 0) * (1 / 1): the same value */
-    kdts__infer_net_step(r, r->xs, r->h, r->c, (int)(r->seen & 1));
+    switch (r->kind) {
+    case KDTS_KIND_LSTM:
+        kdts__infer_net_step(r, r->xs, r->h, r->c, (int)(r->seen & 1));
+        kdts__infer_rnn_head(r, r->h + (size_t)(r->L - 1) * r->H);
+        break;
+    case KDTS_KIND_GRU:
+        kdts__gru_infer_step(r->wt, r->L, r->H, r->I0, r->xs, r->h, r->tmp, (int)(r->seen & 1));
+        kdts__infer_rnn_head(r, r->h + (size_t)(r->L - 1) * r->H);
+        break;
+    default: kdts__attn_inf_step(&r->attn, r->xs, r->out); break;
+    }
     r->seen++;
-    return kdts__infer_finish(r, r->h + (size_t)(r->L - 1) * r->H, forecast, low, high, coverage);
+    return kdts__infer_emit(r, forecast, low, high, coverage, err);
 }
 #endif /* KDTS__IMPLEMENTED */
 #endif /* KDTS_IMPLEMENTATION */

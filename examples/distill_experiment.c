@@ -460,6 +460,7 @@ typedef struct soft_cache {
     int source;
     float temp;
     float *tv, *tp;
+    int last_only; /* the teachers give the last step only */
 } soft_cache;
 
 #define MAX_SOFT 8
@@ -468,7 +469,7 @@ typedef struct soft_cache {
 typedef struct series_state {
     series_out *so;
     kdts_task task;
-    kdts_lstm teachers[MAX_TEACHERS], tdist, mid;
+    kdts_net teachers[MAX_TEACHERS], tdist, mid;
     kdts_model tmodels[MAX_TEACHERS];
     int nteachers, have_tdist, have_mid;
     soft_cache soft[MAX_SOFT];
@@ -582,7 +583,7 @@ static void open_series(series_state *st, const options *o)
     }
 }
 
-static void net_config(kdts_lstm_config *c, const series_state *st, const options *o, const plan_item *it)
+static void net_config(kdts_net_config *c, const series_state *st, const options *o, const plan_item *it)
 {
     const run_kind_info *ki = &RUN_INFO[it->kind];
     memset(c, 0, sizeof *c);
@@ -677,14 +678,14 @@ static void plan_series(plan *p, const experiment *e, int si, series_state *st)
     for (k = first; k < p->n; ++k) {
         plan_item *it = &p->it[k];
         const run_kind_info *ki = &RUN_INFO[it->kind];
-        kdts_lstm_config c;
+        kdts_net_config c;
         int epochs = ki->size == SIZE_TEACHER ? so->epochs : so->s_epochs;
         if (ki->size == SIZE_NONE) {
             it->cost = 0;
             continue;
         }
         net_config(&c, st, o, it);
-        it->cost = 3.0 * kdts_lstm_flops(&c, so->lookback) * (double)so->ntrain * epochs;
+        it->cost = 3.0 * kdts_net_flops(&c, so->lookback) * (double)so->ntrain * epochs;
     }
 }
 
@@ -731,10 +732,10 @@ static const soft_cache *get_soft(series_state *st, int source, int probs, float
 {
     const kdts_task *t = &st->task;
     const kdts_dataset *d = &t->data[KDTS_PART_TRAIN];
-    const kdts_lstm *tp[MAX_TEACHERS];
+    const kdts_net *tp[MAX_TEACHERS];
     soft_cache *c;
     kdts_error err;
-    int i, nt = 1;
+    int i, nt = 1, seq_from = 0;
     if (!probs) temp = 0;
     for (i = 0; i < st->nsoft; ++i)
         if (st->soft[i].source == source && st->soft[i].temp == temp && (!probs || st->soft[i].tp)) return &st->soft[i];
@@ -750,7 +751,9 @@ static const soft_cache *get_soft(series_state *st, int source, int probs, float
     }
     c->tv = (float *)ex_malloc(sizeof(float) * (size_t)d->n * d->T * d->h);
     c->tp = probs ? (float *)ex_malloc(sizeof(float) * (size_t)d->n * d->h * tp[0]->cfg.bins) : NULL;
-    check(kdts_soft_targets(tp, nt, d->x, d->n, d->T, probs ? temp : 1.0f, c->tv, c->tp, &err), &err, "soft targets");
+    check(kdts_soft_targets(tp, nt, d->x, d->n, d->T, probs ? temp : 1.0f, c->tv, c->tp, &seq_from, &err), &err,
+          "soft targets");
+    c->last_only = seq_from > 0;
     return c;
 }
 
@@ -903,8 +906,8 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
     }
     /* a trained model */
     {
-        kdts_lstm_config mc;
-        kdts_lstm net, *keep = NULL;
+        kdts_net_config mc;
+        kdts_net net, *keep = NULL;
         kdts_train_config tc;
         kdts_train_report rep;
         float alpha = 0, beta = 0, temp = 1;
@@ -915,7 +918,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         else if (it->kind == RUN_TEACHER_DIST) keep = &st->tdist;
         else if (it->kind == RUN_MID) keep = &st->mid;
         else keep = &net;
-        check(kdts_lstm_init(keep, &mc, it->seed * 7919ULL + 17ULL, &err), &err, "model init");
+        check(kdts_net_init(keep, &mc, it->seed * 7919ULL + 17ULL, &err), &err, "model init");
         if (ki->weights == W_CHOSEN) alpha = st->alpha, beta = st->beta, temp = st->temp;
         else if (ki->weights == W_ALPHA_ONLY) alpha = st->alpha > 0 ? st->alpha : 0.5f, beta = 0, temp = st->temp;
         else if (ki->weights == W_BETA_ONLY) alpha = 0, beta = st->beta > 0 ? st->beta : 0.5f, temp = st->temp;
@@ -937,6 +940,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
             const soft_cache *sc = get_soft(st, ki->soft, probs, temp);
             tc.soft_values = sc->tv;
             tc.soft_probs = sc->tp;
+            tc.soft_last_only = sc->last_only;
         }
         snprintf(label, sizeof label, "%s %dx%d", ki->id, mc.layers, mc.hidden);
         pg->series = so->name;
@@ -1011,7 +1015,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
             rec->mse_n = stt.mse, rec->mae_n = stt.mae, rec->mse_o = stt.mse_orig, rec->mae_o = stt.mae_orig;
             rec->val_mse = sv.mse;
             rec->params = (double)keep->nparams;
-            rec->flops = kdts_lstm_forecast_flops(&keep->cfg, so->lookback);
+            rec->flops = kdts_net_forecast_flops(&keep->cfg, so->lookback);
             rec->train_s = now_seconds() - t0;
             rec->epochs_run = rep.epochs_run;
             rec->best_epoch = rep.best_epoch;
@@ -1042,7 +1046,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
             fprintf(stderr, "  [%s] %-26s seed %-3llu done: val %.5f test %.5f  (%.1fs)\n", so->name, label, it->seed,
                     sv.mse, stt.mse, rec->train_s);
         }
-        if (keep == &net) kdts_lstm_free(&net);
+        if (keep == &net) kdts_net_free(&net);
         if (it->kind == RUN_TEACHER) st->nteachers = it->teacher + 1;
         if (it->kind == RUN_TEACHER_DIST) st->have_tdist = 1;
         if (it->kind == RUN_MID) st->have_mid = 1;
@@ -1132,11 +1136,11 @@ static void series_end(experiment *e, series_state *st)
                  so->name, te, RUN_INFO[base[bi]].label, best);
     }
     for (k = 0; k < st->nteachers; ++k) {
-        kdts_lstm_free(&st->teachers[k]);
+        kdts_net_free(&st->teachers[k]);
         kdts_model_free(&st->tmodels[k]);
     }
-    if (st->have_tdist) kdts_lstm_free(&st->tdist);
-    if (st->have_mid) kdts_lstm_free(&st->mid);
+    if (st->have_tdist) kdts_net_free(&st->tdist);
+    if (st->have_mid) kdts_net_free(&st->mid);
     for (k = 0; k < st->nsoft; ++k) {
         free(st->soft[k].tv);
         free(st->soft[k].tp);

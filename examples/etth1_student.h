@@ -1,5 +1,5 @@
 /* etth1_student - a kdts model exported as C arrays (kdts_model_export_c).
-   1 x 8 LSTM, 1 feature(s), 1 target(s) x horizon 4, lookback 24, point mode, 388 parameters.
+   LSTM 1x8, 1 feature(s), 1 target(s) x horizon 4, lookback 24, point mode, 388 parameters.
    Use: include kdts.h (with KDTS_IMPLEMENTATION in one file), then this header, and run
    kdts_infer_init(&inf, &etth1_student_model, 0, buf, kdts_infer_size(&etth1_student_model, 0), NULL). */
 #ifndef etth1_student_KDTS_MODEL_H
@@ -90,7 +90,8 @@ static const char etth1_student_names[4] =
 __attribute__((unused))
 #endif
 static const kdts_model etth1_student_model = {
-    { 1, 8, 1, 4, KDTS_MODE_POINT, 0, 0.0f, 0.0f, 0.0f },
+    { KDTS_KIND_LSTM, 1, 4, KDTS_MODE_POINT, 0, 0.0f, 0.0f, 0.0f,
+      8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 },
     388u, etth1_student_params,
     24, 4, 1, 1,
     { 0 },

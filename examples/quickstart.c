@@ -12,10 +12,10 @@ int main(int argc, char **argv)
     const char *csv = argc > 1 ? argv[1] : "data/ETTh1.csv", *target = argc > 2 ? argv[2] : "OT";
     kdts_task task;                 /* the data: split, scaler, windows      */
     kdts_task_config data = {0};    /* zero = defaults: lookback 96, horizon 24, z-score, 12/4/4 months */
-    kdts_lstm_config arch = {0};
+    kdts_net_config arch = {0};     /* zero kind = LSTM; also GRU, ATTN, LINEAR */
     kdts_train_config train = {0};  /* zero = defaults: 10 epochs, batch 32, Adam lr 1e-3 */
-    kdts_lstm teacher, student;
-    const kdts_lstm *teachers[1];
+    kdts_net teacher, student;
+    const kdts_net *teachers[1];
     kdts_model model, loaded;
     kdts_infer inf;
     kdts_error err;
@@ -29,13 +29,13 @@ int main(int argc, char **argv)
     arch.hidden = 32, arch.layers = 2;                    /* the teacher */
     kdts_task_net_config(&task, &arch);                   /* inputs and horizon from the data */
     train.epochs = 3, train.patience = 2;
-    if (kdts_lstm_init(&teacher, &arch, 1, &err) || kdts_task_fit(&task, &teacher, &train, NULL, 0, NULL, &err))
+    if (kdts_net_init(&teacher, &arch, 1, &err) || kdts_task_fit(&task, &teacher, &train, NULL, 0, NULL, &err))
         return fail(&err);
 
     arch.hidden = 8, arch.layers = 1;                     /* the student learns from the teacher */
     train.alpha = 0.5f, train.beta = 0.1f;
     teachers[0] = &teacher;
-    if (kdts_lstm_init(&student, &arch, 2, &err) || kdts_task_fit(&task, &student, &train, teachers, 1, NULL, &err))
+    if (kdts_net_init(&student, &arch, 2, &err) || kdts_task_fit(&task, &student, &train, teachers, 1, NULL, &err))
         return fail(&err);
 
     /* a model file carries the weights and every data setting */
@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 
     kdts_infer_free(&inf);
     kdts_model_free(&loaded), kdts_model_free(&model);
-    kdts_lstm_free(&student), kdts_lstm_free(&teacher);
+    kdts_net_free(&student), kdts_net_free(&teacher);
     kdts_task_free(&task);
     return 0;
 }

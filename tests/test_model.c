@@ -123,7 +123,7 @@ static void test_roundtrip(int mode)
     b = save(&m, &len);
     /* documented header: magic, LE version, payload size, CRC */
     KT_CHECK(!memcmp(b, "KDTSMODL", 8), "magic");
-    KT_CHECK(rd32(b + 8) == 1 && rd32(b + 12) == 0, "version 1, flags 0");
+    KT_CHECK(rd32(b + 8) == KDTS_MODEL_FORMAT_VERSION && rd32(b + 12) == 0, "version %d, flags 0", KDTS_MODEL_FORMAT_VERSION);
     KT_CHECK(rd32(b + 16) == len - 28 && rd32(b + 20) == 0, "payload size");
     KT_CHECK(rd32(b + len - 4) == crc32_ref(b, len - 4), "CRC-32 matches an independent implementation");
     KT_CHECK(!memcmp(b + 24, "ARCH", 4), "first section ARCH");
@@ -224,9 +224,9 @@ static void test_corruption(void)
     c[0] = 'X';
     KT_CHECK(kdts_model_load_mem(&l, c, len, &e) == KDTS_ERR_FORMAT && strstr(e.message, "magic"), "bad magic: %s", e.message);
     memcpy(c, b, len);
-    wr32(c + 8, 2);
+    wr32(c + 8, KDTS_MODEL_FORMAT_VERSION + 1);
     fix_crc(c, len);
-    KT_CHECK(kdts_model_load_mem(&l, c, len, &e) == KDTS_ERR_VERSION, "version 2 rejected: %s", e.message);
+    KT_CHECK(kdts_model_load_mem(&l, c, len, &e) == KDTS_ERR_VERSION, "a newer version rejected: %s", e.message);
     /* a header promising more payload than there is */
     memcpy(c, b, len);
     wr32(c + 16, (unsigned long)(len * 4));

@@ -110,7 +110,7 @@ static void test_known_answers(void)
             /* WGTS is the last section: the weights as little-endian IEEE
                bit patterns, then the CRC */
             size_t off = n - 4 - 4 * m.nparams, i, bad = 0;
-            KT_CHECK(!memcmp(buf, "KDTSMODL", 8) && buf[8] == 1 && buf[9] == 0, "magic / little-endian version");
+            KT_CHECK(!memcmp(buf, "KDTSMODL", 8) && buf[8] == KDTS_MODEL_FORMAT_VERSION && buf[9] == 0, "magic / little-endian version");
             for (i = 0; i < m.nparams; ++i) {
                 const unsigned char *q = buf + off + 4 * i;
                 unsigned int u, w = (unsigned int)q[0] | (unsigned int)q[1] << 8 | (unsigned int)q[2] << 16 |

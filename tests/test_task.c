@@ -309,8 +309,8 @@ static void test_forecast_score(void)
     const char *tgt;
     size_t len;
     char *csv = make_csv(500, &len, -1);
-    kdts_lstm net;
-    kdts_lstm_config lc;
+    kdts_net net;
+    kdts_net_config lc;
     kdts_train_config tc;
     kdts_model m, l;
     kdts_scores s, sp;
@@ -327,7 +327,7 @@ static void test_forecast_score(void)
     lc.hidden = 8;
     kdts_task_net_config(&task, &lc);
     KT_CHECK(lc.input == 1 && lc.horizon == 3, "net config from the task");
-    kdts_lstm_init(&net, &lc, 3, NULL);
+    kdts_net_init(&net, &lc, 3, NULL);
     memset(&tc, 0, sizeof tc);
     tc.epochs = 8;
     tc.adam.lr = 1e-2f;
@@ -440,7 +440,7 @@ static void test_forecast_score(void)
     free(se);
     kdts_model_free(&l);
     kdts_model_free(&m);
-    kdts_lstm_free(&net);
+    kdts_net_free(&net);
     kdts_task_free(&task);
     free(csv);
 }

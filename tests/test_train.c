@@ -42,6 +42,23 @@ static void new_model(kdts_lstm *m, int hidden, int layers, unsigned long long s
     KT_CHECK(kdts_lstm_init(m, &c, seed, NULL) == KDTS_OK, "init");
 }
 
+/* The trainer and kdts_soft_targets take kdts_net: views of the LSTMs. */
+static kdts_net *kt_net(kdts_net *v, kdts_lstm *m)
+{
+    kdts_net_view_lstm(v, m);
+    return v;
+}
+typedef struct kt_one {
+    kdts_net v;
+    const kdts_net *p;
+} kt_one;
+static const kdts_net *const *kt_net1(kt_one *o, const kdts_lstm *m)
+{
+    kdts_net_view_lstm(&o->v, m);
+    o->p = &o->v;
+    return &o->p;
+}
+
 static void base_cfg(kdts_train_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -54,6 +71,7 @@ static void base_cfg(kdts_train_config *c)
 /* kdts_train and the parts run by hand give the same weights. */
 static void test_parts(const kdts_dataset *d)
 {
+    kdts_net bv;
     kdts_lstm a, b;
     kdts_train_config c;
     kdts_train_report ra, rb;
@@ -65,7 +83,7 @@ static void test_parts(const kdts_dataset *d)
     new_model(&b, 6, 2, 5);
     base_cfg(&c);
     KT_CHECK(kdts_train(&a, &c, d, d, NULL, 0, &ra, &e) == KDTS_OK, "kdts_train: %s", e.message);
-    KT_CHECK(kdts_trainer_init(&tr, &b, &c, d, d, &e) == KDTS_OK, "trainer init: %s", e.message);
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&bv, &b), &c, d, d, &e) == KDTS_OK, "trainer init: %s", e.message);
     KT_CHECK(tr.batches == N / 8, "batches per epoch %d (the partial batch waits)", tr.batches);
     while (!kdts_trainer_done(&tr)) {
         ok &= kdts_trainer_epoch(&tr, &info, &e) == KDTS_OK;
@@ -240,6 +258,8 @@ static void test_soft_targets(const kdts_dataset *d)
 {
     kdts_lstm teacher, a, b;
     const kdts_lstm *tp[1];
+    kdts_net bv;
+    kt_one tv_net;
     kdts_train_config c;
     kdts_trainer tr;
     kdts_error e;
@@ -253,9 +273,9 @@ static void test_soft_targets(const kdts_dataset *d)
     c.alpha = 0.7f;
     c.beta = 0.5f;
     KT_CHECK(kdts_train(&a, &c, d, NULL, tp, 1, NULL, &e) == KDTS_OK, "distill: %s", e.message);
-    KT_CHECK(kdts_soft_targets(tp, 1, d->x, d->n, d->T, 1.0f, tv, NULL, &e) == KDTS_OK, "soft targets: %s",
+    KT_CHECK(kdts_soft_targets(kt_net1(&tv_net, tp[0]), 1, d->x, d->n, d->T, 1.0f, tv, NULL, NULL, &e) == KDTS_OK, "soft targets: %s",
              e.message);
-    KT_CHECK(kdts_trainer_init(&tr, &b, &c, d, NULL, &e) == KDTS_OK, "init");
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&bv, &b), &c, d, NULL, &e) == KDTS_OK, "init");
     KT_CHECK(kdts_trainer_soft_targets(&tr, tv, NULL, &e) == KDTS_OK, "borrow targets");
     while (!kdts_trainer_done(&tr)) {
         kdts_trainer_epoch(&tr, NULL, NULL);
@@ -264,7 +284,7 @@ static void test_soft_targets(const kdts_dataset *d)
     kdts_trainer_finish(&tr, NULL);
     kdts_trainer_free(&tr);
     KT_CHECK(!memcmp(a.params, b.params, a.nparams * sizeof(float)), "precomputed targets = teachers");
-    KT_CHECK(kdts_soft_targets(tp, 0, d->x, d->n, d->T, 1.0f, tv, NULL, &e) == KDTS_ERR_ARG, "no teachers");
+    KT_CHECK(kdts_soft_targets(kt_net1(&tv_net, tp[0]), 0, d->x, d->n, d->T, 1.0f, tv, NULL, NULL, &e) == KDTS_ERR_ARG, "no teachers");
     free(tv);
     kdts_lstm_free(&teacher);
     kdts_lstm_free(&a);

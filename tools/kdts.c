@@ -600,10 +600,20 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"season", "period in rows of the seasonal-naive baseline (0 = none)", "0", 0, {0}, 0, 0, 0},               \
     {"time-column", "date/time column for timestamps [detected]", NULL, 0, {0}, 0, 0, 0}
 
+/* The architecture flags of train, distill and bench (see arch_config). */
+#define ARCH_FLAGS(hidden, layers)                                                                        \
+    {"arch", "model kind: lstm, gru, attn (causal self-attention) or linear", "lstm", 0, {0}, 0, 0, 0},   \
+    {"hidden", "units per layer (lstm, gru) or token width (attn)", hidden, 0, {0}, 0, 0, 0},            \
+    {"layers", "stacked layers (lstm, gru) or encoder blocks (attn)", layers, 0, {0}, 0, 0, 0},           \
+    {"heads", "attn: attention heads (0 = hidden/16, at least 1, dividing hidden)", "0", 0, {0}, 0, 0, 0}, \
+    {"ff", "attn: feed-forward width (0 = 4 x hidden)", "0", 0, {0}, 0, 0, 0},                           \
+    {"linear", "linear: nlinear or dlinear (trend + seasonal maps)", "nlinear", 0, {0}, 0, 0, 0},        \
+    {"kernel", "linear dlinear: moving-average length", "25", 0, {0}, 0, 0, 0},                          \
+    {"skip", "lstm, gru, attn: add a linear map of the window (point mode)", NULL, 1, {0}, 0, 0, 0}
+
 #define NET_FLAGS(hidden, layers)                                                                         \
     {"out", "model file to write", NULL, 0, {0}, 0, 0, 0},                                                \
-    {"hidden", "LSTM units per layer", hidden, 0, {0}, 0, 0, 0},                                          \
-    {"layers", "stacked LSTM layers", layers, 0, {0}, 0, 0, 0},                                           \
+    ARCH_FLAGS(hidden, layers),                                                                           \
     {"mode", "point or dist", "point", 0, {0}, 0, 0, 0},                                                  \
     {"bins", "bins per value in dist mode", d_bins, 0, {0}, 0, 0, 0},                                     \
     {"dropout", "dropout on layer outputs", "0", 0, {0}, 0, 0, 0},                                        \
@@ -621,6 +631,41 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"quiet", "no progress output", NULL, 1, {0}, 0, 0, 0}
 
 static flag train_flags[] = {DATA_FLAGS, NET_FLAGS("64", "2")};
+
+/* The architecture of the ARCH_FLAGS (input, horizon and lookback come from
+   the data). Flags of another kind are refused when given. */
+static void arch_config(const cmd *c, kdts_net_config *nc)
+{
+    static const char *const own[] = {"hidden", "layers", "heads", "ff", "linear", "kernel", "skip"};
+    /* which kinds use each flag: bits lstm 1, gru 2, attn 4, linear 8 */
+    static const int users[] = {7, 7, 4, 4, 8, 8, 7};
+    int kind = fchoice(c, "arch", "lstm|gru|attn|linear"), i;
+    for (i = 0; i < (int)(sizeof own / sizeof *own); ++i)
+        if (given(c, own[i]) && !(users[i] & (1 << kind)))
+            die(EXIT_USAGE, "%s: --%s does not apply to --arch %s", c->name, own[i], fstr(c, "arch"));
+    memset(nc, 0, sizeof *nc);
+    nc->kind = (kdts_kind)kind;
+    if (kind == KDTS_KIND_LINEAR) {
+        nc->linear = fchoice(c, "linear", "nlinear|dlinear");
+        nc->kernel = (int)fint(c, "kernel", 1, KDTS_MAX_DIM);
+        return;
+    }
+    if (kind == KDTS_KIND_ATTN) {
+        int d = (int)fint(c, "hidden", 1, KDTS_MAX_DIM), h = (int)fint(c, "heads", 0, KDTS_MAX_DIM);
+        if (h == 0)
+            for (h = d / 16 > 1 ? d / 16 : 1; d % h; --h) {
+            }
+        if (d % h) die(EXIT_USAGE, "%s: --heads %d does not divide --hidden %d", c->name, h, d);
+        nc->d_model = d;
+        nc->heads = h;
+        nc->ff = (int)fint(c, "ff", 0, KDTS_MAX_DIM);
+        nc->blocks = (int)fint(c, "layers", 1, 4);
+    } else {
+        nc->hidden = (int)fint(c, "hidden", 1, KDTS_MAX_DIM);
+        nc->layers = (int)fint(c, "layers", 1, KDTS_MAX_LAYERS);
+    }
+    nc->skip = fbool(c, "skip");
+}
 static flag distill_flags[] = {
     {"csv", "CSV file (the teachers' data settings are used)", NULL, 0, {0}, 0, 0, 0},
     {"teacher", "teacher model (repeat for an ensemble)", NULL, 0, {0}, 0, 1, 0},
@@ -634,8 +679,8 @@ static flag distill_flags[] = {
 
 typedef struct teachers {
     kdts_model m[MAX_TEACHERS];
-    kdts_lstm view[MAX_TEACHERS];
-    const kdts_lstm *ptr[MAX_TEACHERS];
+    kdts_net view[MAX_TEACHERS];
+    const kdts_net *ptr[MAX_TEACHERS];
     int n;
 } teachers;
 
@@ -649,7 +694,7 @@ static void load_teachers(teachers *te, const cmd *c)
     if (tf->nmulti == 0) die(EXIT_USAGE, "distill: at least one --teacher is required");
     for (i = 0; i < tf->nmulti; ++i) {
         load_model(&te->m[i], tf->multi[i]);
-        if (kdts_model_lstm(&te->m[i], &te->view[i], &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, tf->multi[i]);
+        if (kdts_model_net(&te->m[i], &te->view[i], &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, tf->multi[i]);
         te->ptr[i] = &te->view[i];
         te->n++;
         if (i > 0) {
@@ -681,8 +726,8 @@ static int run_training(const cmd *c, int distill)
     char *fbuf = NULL, *tbuf = NULL;
     kdts_task task;
     teachers te;
-    kdts_lstm_config lc;
-    kdts_lstm net;
+    kdts_net_config lc;
+    kdts_net net;
     kdts_train_config tc;
     kdts_train_report rep;
     kdts_error e;
@@ -699,9 +744,9 @@ static int run_training(const cmd *c, int distill)
     if (distill)
         for (i = 0; i < F(c, "teacher")->nmulti; ++i) inputs[ninputs++] = F(c, "teacher")->multi[i];
     check_output(c->name, out, inputs, ninputs);
-    memset(&lc, 0, sizeof lc);
-    lc.hidden = (int)fint(c, "hidden", 1, KDTS_MAX_DIM);
-    lc.layers = (int)fint(c, "layers", 1, KDTS_MAX_LAYERS);
+    arch_config(c, &lc);
+    if (lc.kind == KDTS_KIND_LINEAR && given(c, "dropout"))
+        die(EXIT_USAGE, "%s: --dropout does not apply to --arch linear", c->name);
     lc.dropout = (float)fnum(c, "dropout", 0, 0.95);
     lc.mode = mode ? KDTS_MODE_DIST : KDTS_MODE_POINT;
     lc.bins = (int)fint(c, "bins", 2, 4096);
@@ -740,7 +785,7 @@ static int run_training(const cmd *c, int distill)
         lc.bin_lo = te.m[0].arch.bin_lo; /* the teacher's bins, for the soft loss */
         lc.bin_hi = te.m[0].arch.bin_hi;
     }
-    r = kdts_lstm_init(&net, &lc, tc.seed, &e);
+    r = kdts_net_init(&net, &lc, tc.seed, &e);
     if (r != KDTS_OK) die_err(&e, r, c->name);
     /* progress and Ctrl-C */
     memset(&pg, 0, sizeof pg);
@@ -752,10 +797,13 @@ static int run_training(const cmd *c, int distill)
     tc.on_batch = on_batch;
     tc.user = &pg;
     signal(SIGINT, on_sigint);
-    if (!pg.quiet)
-        fprintf(stderr, "%s %dx%d %s on %s: %d train / %d val windows of %d steps, %d input(s), %d target(s) x %d\n",
-                distill ? "distilling" : "training", lc.layers, lc.hidden, mode ? "dist" : "point", task.source,
-                task.data[0].n, task.data[1].n, task.cfg.lookback, task.F, task.K, task.cfg.horizon);
+    if (!pg.quiet) {
+        char desc[96];
+        fprintf(stderr, "%s %s (%lu parameters) on %s: %d train / %d val windows of %d steps, %d input(s), %d target(s) x %d\n",
+                distill ? "distilling" : "training", kdts_net_describe(&net.cfg, desc, sizeof desc),
+                (unsigned long)net.nparams, task.source, task.data[0].n, task.data[1].n, task.cfg.lookback, task.F,
+                task.K, task.cfg.horizon);
+    }
     r = kdts_task_fit(&task, &net, &tc, distill ? te.ptr : NULL, distill ? te.n : 0, &rep, &e);
     signal(SIGINT, SIG_DFL);
     numeric = r == KDTS_ERR_NONFINITE;
@@ -768,11 +816,11 @@ static int run_training(const cmd *c, int distill)
     if (distill) {
         int n = 0;
         for (i = 0; i < te.n; ++i) {
+            char desc[96];
             meta.teacher_params += te.m[i].nparams;
             if (n < (int)sizeof meta.teacher)
-                n += snprintf(meta.teacher + n, sizeof meta.teacher - (size_t)n, "%s%s (%dx%d %s)", i ? "; " : "",
-                              base_name(F(c, "teacher")->multi[i]), te.m[i].arch.layers, te.m[i].arch.hidden,
-                              te.m[i].arch.mode == KDTS_MODE_DIST ? "dist" : "point");
+                n += snprintf(meta.teacher + n, sizeof meta.teacher - (size_t)n, "%s%s (%s)", i ? "; " : "",
+                              base_name(F(c, "teacher")->multi[i]), kdts_net_describe(&te.m[i].arch, desc, sizeof desc));
         }
     }
     r = kdts_task_model(&task, &net, &meta, &model, &e);
@@ -795,7 +843,7 @@ static int run_training(const cmd *c, int distill)
                     (unsigned long)model.nparams, rep.epochs_run, rep.seconds);
     }
     kdts_model_free(&model);
-    kdts_lstm_free(&net);
+    kdts_net_free(&net);
     for (i = 0; i < te.n; ++i) kdts_model_free(&te.m[i]);
     kdts_task_free(&task);
     free(fbuf);
@@ -886,8 +934,11 @@ static int cmd_eval(const cmd *c)
                 die_err(&e, KDTS_ERR_DATA, "eval");
         }
     }
-    outf("model %s: LSTM %dx%d %s, lookback %d, horizon %d, %d target(s)\n", base_name(freq(c, "model")), m.arch.layers,
-         m.arch.hidden, dist ? "dist" : "point", m.lookback, H, task.K);
+    {
+        char desc[96];
+        outf("model %s: %s, lookback %d, horizon %d, %d target(s)\n", base_name(freq(c, "model")),
+             kdts_net_describe(&m.arch, desc, sizeof desc), m.lookback, H, task.K);
+    }
     {
         const kdts_range *rg = part == KDTS_PART_TRAIN ? &task.split.train : part == KDTS_PART_VAL ? &task.split.val
                                                                                                    : &task.split.test;
@@ -1073,20 +1124,23 @@ static double bench_latency(const kdts_model *m, int runs)
 
 static void print_info(const kdts_model *m, const char *path)
 {
-    const kdts_lstm_config *a = &m->arch;
+    const kdts_net_config *a = &m->arch;
     const kdts_model_meta *mt = &m->meta;
     const kdts_data_settings *s = &m->data;
     size_t fbytes = 0;
     int f, k;
+    char desc[96];
+    kdts_net_config plain = *a;
+    plain.mode = KDTS_MODE_POINT; /* the mode is printed below */
     kdts_model_save_mem(m, NULL, 0, &fbytes, NULL);
     outf("model        %s\n", shown(path));
-    outf("kind         LSTM, %d layer(s) x %d units, input %d, head %d outputs (%s", a->layers, a->hidden, a->input,
-         kdts__outputs(a), a->mode == KDTS_MODE_DIST ? "dist" : "point");
+    outf("kind         %s, input %d, %d outputs (%s", kdts_net_describe(&plain, desc, sizeof desc), a->input,
+         a->mode == KDTS_MODE_DIST ? a->horizon * a->bins : a->horizon, a->mode == KDTS_MODE_DIST ? "dist" : "point");
     if (a->mode == KDTS_MODE_DIST) outf(", %d bins over [%g, %g]", a->bins, a->bin_lo, a->bin_hi);
     outf(")\n");
     outf("parameters   %lu (%lu bytes of weights, %lu bytes on disk)\n", (unsigned long)m->nparams,
          (unsigned long)kdts_model_weight_bytes(m), (unsigned long)fbytes);
-    outf("FLOPs        %.0f per forecast (lookback %d)\n", kdts_lstm_forecast_flops(a, m->lookback), m->lookback);
+    outf("FLOPs        %.0f per forecast (lookback %d)\n", kdts_net_forecast_flops(a, m->lookback), m->lookback);
     outf("inputs      ");
     for (f = 0; f < m->n_features; ++f)
         outf(" %s (offset %g, scale %g)", shown(kdts_model_feature_name(m, f)), m->scaler.offset[f], m->scaler.scale[f]);
@@ -1130,8 +1184,7 @@ static int cmd_info(const cmd *c)
 
 static flag bench_flags[] = {
     {"model", "model file (else a random model of the sizes below)", NULL, 0, {0}, 0, 0, 0},
-    {"hidden", "units per layer", "64", 0, {0}, 0, 0, 0},
-    {"layers", "layers", "2", 0, {0}, 0, 0, 0},
+    ARCH_FLAGS("64", "2"),
     {"input", "features", "1", 0, {0}, 0, 0, 0},
     {"lookback", "window steps", d_lookback, 0, {0}, 0, 0, 0},
     {"horizon", "steps forecast", d_horizon, 0, {0}, 0, 0, 0},
@@ -1141,35 +1194,36 @@ static flag bench_flags[] = {
 static int cmd_bench(const cmd *c)
 {
     kdts_model m;
-    kdts_lstm net;
+    kdts_net net;
     kdts_error e;
     int runs = (int)fint(c, "runs", 1, 100000);
     size_t bytes = 0;
+    char desc[96];
     memset(&e, 0, sizeof e);
     if (fstr(c, "model") && given(c, "model")) {
         load_model(&m, fstr(c, "model"));
     } else {
-        kdts_lstm_config lc;
+        kdts_net_config lc;
         kdts_model_desc d;
-        memset(&lc, 0, sizeof lc);
+        arch_config(c, &lc);
         lc.input = (int)fint(c, "input", 1, MAXF);
-        lc.hidden = (int)fint(c, "hidden", 1, KDTS_MAX_DIM);
-        lc.layers = (int)fint(c, "layers", 1, KDTS_MAX_LAYERS);
         lc.horizon = (int)fint(c, "horizon", 1, 4096);
-        if (kdts_lstm_init(&net, &lc, 1, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "model");
+        lc.lookback = (int)fint(c, "lookback", 1, KDTS_MAX_DIM);
+        if (lc.kind == KDTS_KIND_ATTN && lc.max_steps < lc.lookback) lc.max_steps = lc.lookback;
+        if (kdts_net_init(&net, &lc, 1, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "model");
         memset(&d, 0, sizeof d);
-        d.lookback = (int)fint(c, "lookback", 1, KDTS_MAX_DIM);
+        d.lookback = lc.lookback;
         d.horizon = lc.horizon;
         d.n_features = lc.input;
-        if (kdts_model_create(&m, &net, &d, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "model");
-        kdts_lstm_free(&net);
+        if (kdts_model_create_net(&m, &net, &d, &e) != KDTS_OK) die_err(&e, KDTS_ERR_ARG, "model");
+        kdts_net_free(&net);
     }
     kdts_model_save_mem(&m, NULL, 0, &bytes, NULL);
-    outf("%dx%d LSTM, input %d, horizon %d, lookback %d, %s: %lu parameters, file %lu bytes, %.0f FLOPs, "
+    outf("%s, input %d, horizon %d, lookback %d, %s: %lu parameters, file %lu bytes, %.0f FLOPs, "
          "%.2f us per forecast (median of %d, %s)\n",
-         m.arch.layers, m.arch.hidden, m.arch.input, m.arch.horizon, m.lookback,
+         kdts_net_describe(&m.arch, desc, sizeof desc), m.arch.input, m.arch.horizon, m.lookback,
          m.arch.mode == KDTS_MODE_DIST ? "dist" : "point", (unsigned long)m.nparams, (unsigned long)bytes,
-         kdts_lstm_forecast_flops(&m.arch, m.lookback), 1e6 * bench_latency(&m, runs), runs, kdts_simd_name());
+         kdts_net_forecast_flops(&m.arch, m.lookback), 1e6 * bench_latency(&m, runs), runs, kdts_simd_name());
     out_check();
     kdts_model_free(&m);
     return 0;
