@@ -2337,7 +2337,7 @@ KDTSDEF void kdts_model_meta_from_training(kdts_model_meta *m, const kdts_train_
 typedef struct kdts_model {
     kdts_net_config arch;      /* architecture of any kind, defaults filled in */
     size_t nparams;
-    const float *params;       /* (nparams) in the kdts_lstm layout            */
+    const float *params;       /* (nparams) in the kind's layout (kdts_net)   */
     int lookback;              /* T the model was trained with                 */
     int horizon;               /* steps forecast per target                    */
     int n_features;            /* F = arch.input (at most KDTS_MAX_COLUMNS)    */
@@ -2501,19 +2501,29 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name,
    Several kdts_infer objects may share one (const) model. One kdts_infer
    is not safe to use from two threads at once.
 
-   Work per forecast: one LSTM step per input step over all layers and the
-   head once, so a window of T steps costs T steps; a stateful stream step
-   costs one. kdts_infer_init keeps a transposed copy of the weights in the
-   caller's buffer (one float per weight), so every matrix-vector product
-   is a run of vectorized axpy updates over whole rows; the model itself
-   (possibly const, in flash) is only read. */
+   Every model kind runs here. Work per forecast: a recurrent model (LSTM,
+   GRU) runs one step per input step over all layers and the head once, so
+   a window of T steps costs T steps and a stateful stream step costs one;
+   the attention model runs its blocks over the window, and a stateful
+   stream step adds one token against a key/value cache of the lookback; a
+   window map (the linear kind, a skip map) reads the whole window, so it
+   streams in WINDOW mode. For the recurrent kinds kdts_infer_init keeps a
+   transposed copy of the weights in the caller's buffer (one float per
+   weight), so every matrix-vector product is a run of vectorized axpy
+   updates over whole rows; the model itself (possibly const, in flash) is
+   only read. */
 
 /* Streaming modes of kdts_infer_step. */
 typedef enum kdts_stream_mode {
-    KDTS_STREAM_AUTO = 0,     /* STATEFUL for window_norm NONE, else WINDOW     */
-    KDTS_STREAM_STATEFUL = 1, /* O(1) per step: the LSTM state (h, c per layer)
-                                 is carried from step to step; the forecast
-                                 conditions on every observation since reset */
+    KDTS_STREAM_AUTO = 0,     /* STATEFUL for window_norm NONE and a model with a
+                                 state (not a window map), else WINDOW      */
+    KDTS_STREAM_STATEFUL = 1, /* the state is carried from step to step (LSTM
+                                 h, c per layer, GRU h: O(1) per step; the
+                                 attention model's key/value cache over the
+                                 last max_steps tokens); the forecast
+                                 conditions on every observation since reset
+                                 (recurrent) or on the cached tokens
+                                 (attention). Not for window maps            */
     KDTS_STREAM_WINDOW = 2    /* keep the last `lookback` raw observations in a
                                  ring and run the window API on them: O(T) per
                                  step, identical to kdts_infer_window          */
@@ -2593,7 +2603,8 @@ KDTSDEF void kdts_infer_reset(kdts_infer *r);
 
 /* Feed one raw observation obs (F) and get the forecast of the next
    K*horizon values (original units; low/high as in kdts_infer_window).
-   STATEFUL: one LSTM step over all layers plus the head (O(1) per step).
+   STATEFUL: one recurrent step over all layers plus the head (O(1) per
+   step), or one attention token against the cache.
    After the first T observations from a reset the forecast equals
    kdts_infer_window on those T observations (to float rounding: the same
    kernels run in the same order, so in practice bit for bit); later it

@@ -117,7 +117,7 @@ static void test_readme(void)
         }
     }
     fclose(f);
-    KT_CHECK(ran >= 8, "README commands run: %d", ran);
+    KT_CHECK(ran >= 10, "README commands run: %d", ran);
     printf("README: %d commands run as written\n", ran);
 }
 
@@ -256,6 +256,67 @@ static void test_names(void)
     write_file(DIR "/nohead.csv", "1.5,2\n3,4\n5,6\n7,8\n9,10\n11,12\n13,14\n15,16\n17,18\n19,20\n");
     expect_fail(TOOL " train --csv " DIR "/nohead.csv --target-field 2 --out " DIR "/x.kdts --lookback 1 --horizon 1",
                 1, "needs a header line");
+}
+
+/* Every model kind through the tool: train with --arch and its size flags,
+   `info` names the kind, a student of another kind distilled from it, and
+   export-c of each compiled into a program whose forecast equals the model
+   file's. Flags of another kind are refused. */
+static void test_kinds(const char *cc)
+{
+    static const char *const arch[][2] = {
+        {"gru", "--arch gru --hidden 6 --layers 2"},
+        {"attn", "--arch attn --hidden 8 --layers 2 --heads 2 --ff 16"},
+        {"nlin", "--arch linear"},
+        {"dlin", "--arch linear --linear dlinear --kernel 5"},
+        {"lskip", "--arch lstm --hidden 4 --skip"},
+        {"askip", "--arch attn --hidden 4 --skip"},
+    };
+    static const char *const kind[] = {"GRU 2x6", "attention d8 2 blocks 2 heads ff 16", "NLinear", "DLinear k5",
+                                       "LSTM 2x4 + skip", "attention d4 2 blocks 1 head ff 16 + skip"};
+    char cmd[4096];
+    int i, rc;
+    for (i = 0; i < (int)(sizeof arch / sizeof arch[0]); ++i) {
+        snprintf(cmd, sizeof cmd, TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/k_%s.kdts %s" SMALL,
+                 arch[i][0], arch[i][1]);
+        rc = run(cmd);
+        KT_CHECK(rc == 0, "train %s: %s", arch[i][1], g_out);
+        snprintf(cmd, sizeof cmd, TOOL " info --model " DIR "/k_%s.kdts", arch[i][0]);
+        rc = run(cmd);
+        KT_CHECK(rc == 0 && strstr(g_out, kind[i]), "info of %s names '%s': %s", arch[i][1], kind[i], g_out);
+        /* a student of another kind: GRU students of the others, an
+           attention student of the GRU */
+        snprintf(cmd, sizeof cmd,
+                 TOOL " distill --csv data/ETTh1.csv --teacher " DIR "/k_%s.kdts --out " DIR "/ks_%s.kdts %s"
+                      " --epochs 1 --quiet",
+                 arch[i][0], arch[i][0], i == 0 ? "--arch attn --hidden 4" : "--arch gru --hidden 3");
+        rc = run(cmd);
+        KT_CHECK(rc == 0, "distill from %s: %s", arch[i][1], g_out);
+        snprintf(cmd, sizeof cmd, TOOL " export-c --model " DIR "/k_%s.kdts --name k_%s --out " DIR "/k_%s.h",
+                 arch[i][0], arch[i][0], arch[i][0]);
+        rc = run(cmd);
+        KT_CHECK(rc == 0, "export-c %s: %s", arch[i][1], g_out);
+        snprintf(cmd, sizeof cmd,
+                 "printf '%%s\\n' '#define KDTS_IMPLEMENTATION' '#include \"kdts.h\"' '#include \"k_%s.h\"' "
+                 "'#include <string.h>' 'int main(void) {' "
+                 "'  kdts_model m; kdts_infer a, b; float x[24], fa[4], fb[4]; int j;' "
+                 "'  for (j = 0; j < 24; ++j) x[j] = 10.0f + (float)(j %% 7);' "
+                 "'  if (kdts_model_load_file(&m, \"" DIR "/k_%s.kdts\", NULL)) return 2;' "
+                 "'  if (kdts_infer_create(&a, &k_%s_model, 0, NULL) || kdts_infer_create(&b, &m, 0, NULL)) return 3;' "
+                 "'  if (kdts_infer_window(&a, x, 24, fa, NULL, NULL, 0, NULL)) return 4;' "
+                 "'  if (kdts_infer_window(&b, x, 24, fb, NULL, NULL, 0, NULL)) return 5;' "
+                 "'  kdts_infer_free(&a); kdts_infer_free(&b); kdts_model_free(&m);' "
+                 "'  return memcmp(fa, fb, sizeof fa) ? 6 : 0; }' > " DIR "/k_%s.c && "
+                 "%s -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror -I. -I" DIR " -o " DIR "/k_%s " DIR "/k_%s.c -lm && "
+                 DIR "/k_%s",
+                 arch[i][0], arch[i][0], arch[i][0], arch[i][0], cc, arch[i][0], arch[i][0], arch[i][0]);
+        rc = run(cmd);
+        KT_CHECK(rc == 0, "exported %s compiles and forecasts as its model file (exit %d): %s", arch[i][1], rc, g_out);
+    }
+    expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/x.kdts --arch gru --heads 2", 2, "--heads");
+    expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/x.kdts --arch linear --hidden 8", 2,
+                "--hidden");
+    expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/x.kdts --arch cnn", 2, "cnn");
 }
 
 int main(void)
@@ -398,6 +459,8 @@ int main(void)
         snprintf(want, sizeof want, "%s\nSAME\n", last_line);
         KT_CHECK(rc == 0 && !strcmp(g_out, want), "exported model == model file == kdts predict:\n%s---\n%s", g_out, want);
     }
+
+    test_kinds(cc);
 
     /* inspect */
     rc = run(TOOL " inspect --csv data/ETTh1.csv --target OT");
