@@ -73,7 +73,33 @@ const run_kind_info RUN_INFO[RUN_KINDS] = {
      0, 0},
     {"grid", "validation grid point", SIZE_STUDENT, 0, SOFT_TEACHER, W_GRID, 0, 0},
     {"grid-dist", "validation grid point (dist)", SIZE_STUDENT, 1, SOFT_DIST, W_GRID, 2, 0},
+    {"mx-teacher", "teacher", SIZE_TEACHER, 0, SOFT_NONE, W_NONE, 0, 0},
+    {"mx-raw", "student raw", SIZE_STUDENT, 0, SOFT_NONE, W_NONE, 0, 0},
+    {"mx-KD", "student KD", SIZE_STUDENT, 0, SOFT_MX, W_CHOSEN, 0, 0},
 };
+
+/* --matrix: the model kinds crossed. Teachers carry the linear skip map
+   (started at the closed-form NLinear fit); the recurrent and attention
+   students too; every student is at least 20x cheaper per forecast than
+   every teacher (the report prints the ratios). */
+typedef struct mx_arch {
+    const char *id;
+    kdts_kind kind;
+    int hidden, layers, d_model, heads, blocks, ff, skip;
+} mx_arch;
+static const mx_arch MX_TEACHERS[] = {
+    {"lstm", KDTS_KIND_LSTM, 64, 2, 0, 0, 0, 0, 1},
+    {"gru", KDTS_KIND_GRU, 64, 2, 0, 0, 0, 0, 1},
+    {"attn", KDTS_KIND_ATTN, 0, 0, 64, 4, 2, 256, 1},
+};
+static const mx_arch MX_STUDENTS[] = {
+    {"lstm", KDTS_KIND_LSTM, 8, 1, 0, 0, 0, 0, 1},
+    {"gru", KDTS_KIND_GRU, 8, 1, 0, 0, 0, 0, 1},
+    {"attn", KDTS_KIND_ATTN, 0, 0, 8, 1, 1, 32, 1},
+    {"linear", KDTS_KIND_LINEAR, 0, 0, 0, 0, 0, 0, 0},
+};
+#define MX_NT (int)(sizeof MX_TEACHERS / sizeof MX_TEACHERS[0])
+#define MX_NS (int)(sizeof MX_STUDENTS / sizeof MX_STUDENTS[0])
 
 /* ---- small utilities ---------------------------------------------------------- */
 
@@ -258,6 +284,14 @@ static void usage(void)
            "  --no-remedies       skip ensemble / incremental / progressive\n"
            "  --ablation          add alpha-only and beta-only students\n"
            "  --no-models         do not save the models (OUT/models/)\n"
+           "  --matrix            the cross-family matrix instead of the main tables: teachers\n"
+           "                      LSTM 2x64, GRU 2x64, attention d64 (2 blocks, 4 heads);\n"
+           "                      students LSTM 1x8, GRU 1x8, attention d8 (1 block) and\n"
+           "                      NLinear, raw and distilled from each teacher (alpha 1,\n"
+           "                      beta 0 unless given), every seed; OUT/matrix.md and\n"
+           "                      OUT/<series>_matrix.svg\n"
+           "  --matrix-skip       the same with a linear skip map in every recurrent and\n"
+           "                      attention model (started at the closed-form NLinear fit)\n"
            "  --out DIR           output folder [%s]\n"
            "  --quick             tiny run in seconds: first 2000 rows of the CSV, split\n"
            "                      0.6,0.2,0.2, lookback 24, horizon 6, stride 2, season 24,\n"
@@ -275,7 +309,8 @@ static void parse_args(options *o, int argc, char **argv)
 {
     struct { const char *name; int *p; } flags[] = {
         {"--quick", &o->quick}, {"--full", &o->full}, {"--no-dist", &o->no_dist}, {"--no-remedies", &o->no_remedies},
-        {"--dist-hard-all", &o->dist_hard_all}, {"--ablation", &o->ablation}, {"--no-models", &o->no_models}};
+        {"--dist-hard-all", &o->dist_hard_all}, {"--ablation", &o->ablation}, {"--no-models", &o->no_models},
+        {"--matrix", &o->matrix}, {"--matrix-skip", &o->matrix_skip}};
     struct { const char *name; const char **p; } strs[] = {
         {"--csv", &o->csv}, {"--target", &o->target}, {"--features", &o->features},
         {"--split", &o->split}, {"--out", &o->out}, {"--data-dir", &o->data_dir}};
@@ -368,6 +403,7 @@ static void parse_args(options *o, int argc, char **argv)
         if (!o->sweep_set) o->n_sweep = parse_list("4,8,16,32", o->sweep, MAX_LIST);
         if (!o->temp_grid_set) o->n_grid_temp = parse_list("1,2,4", o->grid_temp, MAX_LIST);
     }
+    if (o->matrix_skip) o->matrix = 1;
     if (o->seeds < 1 || o->seeds > MAX_SEEDS) ex_die("--seeds must be 1..%d", MAX_SEEDS);
     if (o->teachers < 1 || o->teachers > MAX_TEACHERS) ex_die("--teachers must be 1..%d", MAX_TEACHERS);
     if (o->lookback < 1 || o->horizon < 1 || o->stride < 1 || o->batch < 1 || o->epochs < 1 || o->s_epochs < 1)
@@ -434,6 +470,7 @@ typedef struct plan_item {
     int grid_last;              /* the last point of its grid: choose     */
     int first;                  /* first seed: learning curve and slice   */
     int teacher;                /* which teacher (RUN_TEACHER)            */
+    int tk, sk;                 /* --matrix: teacher / student kind index  */
     double cost;                /* estimated work, for the ETA            */
 } plan_item;
 
@@ -469,7 +506,8 @@ typedef struct soft_cache {
 typedef struct series_state {
     series_out *so;
     kdts_task task;
-    kdts_net teachers[MAX_TEACHERS], tdist, mid;
+    kdts_net teachers[MAX_TEACHERS], tdist, mid, mxt[8];
+    int have_mxt[8];
     kdts_model tmodels[MAX_TEACHERS];
     int nteachers, have_tdist, have_mid;
     soft_cache soft[MAX_SOFT];
@@ -479,7 +517,7 @@ typedef struct series_state {
     float alpha, beta, temp;
     slice_pic sp;
     int nslice;
-    struct { int layers, hidden, mode; double us; } lat[32];
+    struct { char arch[80]; double us; } lat[32];
     int nlat;
     int first_run;
 } series_state;
@@ -587,6 +625,15 @@ static void net_config(kdts_net_config *c, const series_state *st, const options
 {
     const run_kind_info *ki = &RUN_INFO[it->kind];
     memset(c, 0, sizeof *c);
+    if (it->kind == RUN_MX_TEACHER || it->kind == RUN_MX_RAW || it->kind == RUN_MX_KD) {
+        const mx_arch *a = it->kind == RUN_MX_TEACHER ? &MX_TEACHERS[it->tk] : &MX_STUDENTS[it->sk];
+        c->kind = a->kind;
+        c->hidden = a->hidden, c->layers = a->layers;
+        c->d_model = a->d_model, c->heads = a->heads, c->blocks = a->blocks, c->ff = a->ff;
+        c->skip = a->skip && o->matrix_skip;
+        kdts_task_net_config(&st->task, c);
+        return;
+    }
     c->layers = ki->size == SIZE_TEACHER ? o->t_layers : 1;
     c->hidden = ki->size == SIZE_TEACHER ? o->t_hidden : ki->size == SIZE_MID ? o->m_hidden : it->hidden;
     c->mode = ki->dist ? KDTS_MODE_DIST : KDTS_MODE_POINT;
@@ -605,6 +652,25 @@ static void plan_series(plan *p, const experiment *e, int si, series_state *st)
     if (st->task.season > 0) plan_add(p, RUN_SEASONAL, si, 0, 0, TAB_MAIN);
     plan_add(p, RUN_NLINEAR, si, 0, 0, TAB_MAIN);
     plan_add(p, RUN_DLINEAR, si, 0, 0, TAB_MAIN);
+    if (o->matrix) {
+        /* teacher kind x student kind: raw and KD on every seed */
+        int t, u;
+        st->alpha = o->alpha_set ? o->alpha : 1.0f;
+        st->beta = o->beta_set ? o->beta : 0.0f;
+        so->chosen_alpha = st->alpha, so->chosen_beta = st->beta;
+        for (t = 0; t < MX_NT; ++t) plan_add(p, RUN_MX_TEACHER, si, seed0 + 100, 0, TAB_MATRIX)->tk = t;
+        for (s = 0; s < o->seeds; ++s)
+            for (u = 0; u < MX_NS; ++u) {
+                unsigned long long seed = seed0 + (unsigned long long)s;
+                plan_item *it = plan_add(p, RUN_MX_RAW, si, seed, 0, TAB_MATRIX);
+                it->sk = u, it->tk = -1;
+                for (t = 0; t < MX_NT; ++t) {
+                    it = plan_add(p, RUN_MX_KD, si, seed, 0, TAB_MATRIX);
+                    it->sk = u, it->tk = t;
+                }
+            }
+        goto costs;
+    }
     for (k = 0; k < o->teachers; ++k) {
         plan_item *it = plan_add(p, RUN_TEACHER, si, seed0 + 100 + (unsigned long long)k, 0, TAB_MAIN);
         it->teacher = k;
@@ -675,6 +741,7 @@ static void plan_series(plan *p, const experiment *e, int si, series_state *st)
         so->nsweep = o->n_sweep;
     }
     /* estimated work: training FLOPs of each run */
+costs:
     for (k = first; k < p->n; ++k) {
         plan_item *it = &p->it[k];
         const run_kind_info *ki = &RUN_INFO[it->kind];
@@ -746,6 +813,9 @@ static const soft_cache *get_soft(series_state *st, int source, int probs, float
     if (source == SOFT_ENSEMBLE) {
         nt = st->nteachers;
         for (i = 0; i < nt; ++i) tp[i] = &st->teachers[i];
+    } else if (source >= SOFT_MX) {
+        if (!st->have_mxt[source - SOFT_MX]) ex_die("matrix teacher %d not trained", source - SOFT_MX);
+        tp[0] = &st->mxt[source - SOFT_MX];
     } else {
         tp[0] = source == SOFT_TEACHER ? &st->teachers[0] : source == SOFT_DIST ? &st->tdist : &st->mid;
     }
@@ -764,9 +834,10 @@ static double latency_us(series_state *st, const kdts_model *m)
     double times[301], t0, est;
     float *x, *fc;
     int r, reps, inner = 1, i, T = m->lookback;
+    char arch[80];
+    kdts_net_describe(&m->arch, arch, sizeof arch);
     for (i = 0; i < st->nlat; ++i)
-        if (st->lat[i].layers == m->arch.layers && st->lat[i].hidden == m->arch.hidden && st->lat[i].mode == (int)m->arch.mode)
-            return st->lat[i].us;
+        if (!strcmp(st->lat[i].arch, arch)) return st->lat[i].us;
     x = (float *)ex_malloc(sizeof(float) * (size_t)T * m->n_features);
     fc = (float *)ex_malloc(sizeof(float) * (size_t)m->arch.horizon);
     check(kdts_task_input(&st->task, st->task.split.test.begin + T - 1, x, &err), &err, "latency input");
@@ -794,9 +865,7 @@ static double latency_us(series_state *st, const kdts_model *m)
     free(x);
     free(fc);
     if (st->nlat < 32) {
-        st->lat[st->nlat].layers = m->arch.layers;
-        st->lat[st->nlat].hidden = m->arch.hidden;
-        st->lat[st->nlat].mode = (int)m->arch.mode;
+        ex_copy(st->lat[st->nlat].arch, sizeof st->lat[st->nlat].arch, arch);
         st->lat[st->nlat++].us = times[reps / 2] * 1e6;
     }
     return times[reps / 2] * 1e6;
@@ -836,7 +905,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
     kdts_scores sv, stt;
     kdts_error err;
     run_rec *rec = NULL;
-    char label[64];
+    char label[128];
     memset(&err, 0, sizeof err);
     if (!is_grid) {
         rec = add_run(e);
@@ -845,6 +914,8 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         rec->seed = (int)it->seed;
         rec->table = it->table;
         rec->temp = 1;
+        rec->tk = it->kind == RUN_MX_TEACHER || it->kind == RUN_MX_KD ? it->tk : -1;
+        rec->sk = it->kind == RUN_MX_RAW || it->kind == RUN_MX_KD ? it->sk : -1;
     }
     if (it->kind == RUN_PERSISTENCE || it->kind == RUN_SEASONAL || it->kind == RUN_NLINEAR || it->kind == RUN_DLINEAR) {
         kdts_baseline b = it->kind == RUN_PERSISTENCE ? KDTS_BASELINE_PERSISTENCE
@@ -917,6 +988,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         if (it->kind == RUN_TEACHER) keep = &st->teachers[it->teacher];
         else if (it->kind == RUN_TEACHER_DIST) keep = &st->tdist;
         else if (it->kind == RUN_MID) keep = &st->mid;
+        else if (it->kind == RUN_MX_TEACHER) keep = &st->mxt[it->tk];
         else keep = &net;
         check(kdts_net_init(keep, &mc, it->seed * 7919ULL + 17ULL, &err), &err, "model init");
         if (ki->weights == W_CHOSEN) alpha = st->alpha, beta = st->beta, temp = st->temp;
@@ -937,12 +1009,17 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         tc.hard_last_only = ki->hard_last == 1 || (ki->hard_last == 2 && !o->dist_hard_all);
         if (soft) {
             int probs = dist && alpha > 0.0f;
-            const soft_cache *sc = get_soft(st, ki->soft, probs, temp);
+            const soft_cache *sc = get_soft(st, ki->soft == SOFT_MX ? SOFT_MX + it->tk : ki->soft, probs, temp);
             tc.soft_values = sc->tv;
             tc.soft_probs = sc->tp;
             tc.soft_last_only = sc->last_only;
         }
-        snprintf(label, sizeof label, "%s %dx%d", ki->id, mc.layers, mc.hidden);
+        {
+            char d[64];
+            kdts_net_describe(&mc, d, sizeof d);
+            if (it->kind == RUN_MX_KD) snprintf(label, sizeof label, "KD %s <- %s", d, MX_TEACHERS[it->tk].id);
+            else snprintf(label, sizeof label, "%s %s", it->kind == RUN_MX_RAW ? "raw" : ki->id, d);
+        }
         pg->series = so->name;
         pg->label = label;
         pg->seed = it->seed;
@@ -990,7 +1067,9 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
             kdts_model_meta meta;
             memset(&meta, 0, sizeof meta);
             kdts_model_meta_from_training(&meta, &tc, &rep, !soft ? 0 : ki->soft == SOFT_ENSEMBLE ? st->nteachers : 1);
-            if (soft) {
+            if (soft && ki->soft == SOFT_MX) {
+                kdts_net_describe(&st->mxt[it->tk].cfg, meta.teacher, sizeof meta.teacher);
+            } else if (soft) {
                 snprintf(meta.teacher, sizeof meta.teacher, "%s", ki->soft == SOFT_TEACHER ? "teacher #1"
                                                                   : ki->soft == SOFT_ENSEMBLE ? "teacher ensemble"
                                                                   : ki->soft == SOFT_DIST ? "dist teacher" : "mid student");
@@ -1015,6 +1094,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
             rec->mse_n = stt.mse, rec->mae_n = stt.mae, rec->mse_o = stt.mse_orig, rec->mae_o = stt.mae_orig;
             rec->val_mse = sv.mse;
             rec->params = (double)keep->nparams;
+            kdts_net_describe(&keep->cfg, rec->arch, sizeof rec->arch);
             rec->flops = kdts_net_forecast_flops(&keep->cfg, so->lookback);
             rec->train_s = now_seconds() - t0;
             rec->epochs_run = rep.epochs_run;
@@ -1024,7 +1104,12 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
                 char dir[600];
                 snprintf(dir, sizeof dir, "%s/models/%s", o->out, so->name);
                 make_dirs(dir);
-                if (it->table == TAB_SWEEP || it->kind == RUN_MID)
+                if (it->table == TAB_MATRIX)
+                    snprintf(rec->model_file, sizeof rec->model_file, "%s/%s-%s%s%s-seed%llu.kdts", dir, ki->id,
+                             it->kind == RUN_MX_TEACHER ? MX_TEACHERS[it->tk].id : MX_STUDENTS[it->sk].id,
+                             it->kind == RUN_MX_KD ? "-from-" : "", it->kind == RUN_MX_KD ? MX_TEACHERS[it->tk].id : "",
+                             it->seed);
+                else if (it->table == TAB_SWEEP || it->kind == RUN_MID)
                     snprintf(rec->model_file, sizeof rec->model_file, "%s/%s-1x%d-seed%llu.kdts", dir, ki->id,
                              mc.hidden, it->seed);
                 else
@@ -1050,6 +1135,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         if (it->kind == RUN_TEACHER) st->nteachers = it->teacher + 1;
         if (it->kind == RUN_TEACHER_DIST) st->have_tdist = 1;
         if (it->kind == RUN_MID) st->have_mid = 1;
+        if (it->kind == RUN_MX_TEACHER) st->have_mxt[it->tk] = 1;
     }
     free(lo);
     free(hi);
@@ -1094,6 +1180,18 @@ static void series_end(experiment *e, series_state *st)
     so->chosen_alpha = st->alpha;
     so->chosen_beta = st->beta;
     so->chosen_temp = st->temp;
+    for (k = 0; k < 8; ++k)
+        if (st->have_mxt[k]) kdts_net_free(&st->mxt[k]), st->have_mxt[k] = 0;
+    if (o->matrix) {
+        snprintf(so->setup, sizeof so->setup,
+                 "target %s, inputs: %s; %s; z-score fit on the training rows; windows of %d steps relative to their "
+                 "last value, %d-step forecast; training windows every %d rows (%ld), validation %ld, test %ld; "
+                 "teachers %d epochs (seed %llu), students %d epochs; batch %d, Adam lr %g, best validation weights",
+                 so->target, so->features ? so->features : so->target, so->split, so->lookback, so->horizon,
+                 so->stride, so->ntrain, so->nval, so->ntest, so->epochs, o->seed + 100, so->s_epochs, o->batch,
+                 (double)o->lr);
+        goto release;
+    }
     for (q = 0; q < so->nsweep; ++q) {
         sweep_stat s = sweep_stats(e, so->name, (int)so->sweep_sizes[q], o->seed, sweep_seeds);
         raw[q] = s.raw[0];
@@ -1135,6 +1233,7 @@ static void series_end(experiment *e, series_state *st)
                     "teacher with these settings.\n",
                  so->name, te, RUN_INFO[base[bi]].label, best);
     }
+release:
     for (k = 0; k < st->nteachers; ++k) {
         kdts_net_free(&st->teachers[k]);
         kdts_model_free(&st->tmodels[k]);
@@ -1206,10 +1305,15 @@ int main(int argc, char **argv)
         }
     }
     write_csv(&e, e.o.out);
-    write_report(&e, outs, ns, now_seconds() - t0);
-    print_summary(&e, outs, ns);
-    printf("\nwrote %s/results.md, results.csv, grid.csv, models/ and SVG pictures in %.1f s\n", e.o.out,
-           now_seconds() - t0);
+    if (e.o.matrix) {
+        write_matrix(&e, outs, ns, now_seconds() - t0);
+        printf("\nwrote %s/matrix.md, results.csv, models/ and SVG pictures in %.1f s\n", e.o.out, now_seconds() - t0);
+    } else {
+        write_report(&e, outs, ns, now_seconds() - t0);
+        print_summary(&e, outs, ns);
+        printf("\nwrote %s/results.md, results.csv, grid.csv, models/ and SVG pictures in %.1f s\n", e.o.out,
+               now_seconds() - t0);
+    }
     free(p.it);
     free(e.runs);
     free(e.grid);

@@ -42,13 +42,16 @@ typedef enum run_kind {
     RUN_KD_PROGRESSIVE,   /* teacher -> mid -> student                       */
     RUN_GRID,             /* a point of the alpha x beta grid (validation)   */
     RUN_GRID_DIST,        /* a point of the temperature grid (validation)    */
+    RUN_MX_TEACHER,       /* --matrix: a teacher of one kind                 */
+    RUN_MX_RAW,           /* --matrix: a student of one kind, hard labels    */
+    RUN_MX_KD,            /* --matrix: that student distilled from a teacher */
     RUN_KINDS
 } run_kind;
 
 /* Which network size a kind trains. */
 enum { SIZE_NONE, SIZE_TEACHER, SIZE_STUDENT, SIZE_MID };
 /* Where its soft targets come from. */
-enum { SOFT_NONE, SOFT_TEACHER, SOFT_ENSEMBLE, SOFT_DIST, SOFT_MID };
+enum { SOFT_NONE, SOFT_TEACHER, SOFT_ENSEMBLE, SOFT_DIST, SOFT_MID, SOFT_MX /* + teacher kind index */ };
 /* Which distillation weights it uses. */
 enum { W_NONE, W_CHOSEN, W_ALPHA_ONLY, W_BETA_ONLY, W_GRID };
 
@@ -79,12 +82,12 @@ typedef struct options {
     double grid_alpha[MAX_LIST], grid_beta[MAX_LIST], grid_temp[MAX_LIST], sweep[MAX_LIST];
     int n_grid_alpha, n_grid_beta, n_grid_temp, n_sweep;
     int full, quick, no_dist, no_remedies, ablation, slice_windows, dist_hard_all, sweep_set, temp_grid_set;
-    int no_models;
+    int no_models, matrix, matrix_skip;
 } options;
 
 /* ---- records ----------------------------------------------------------------- */
 
-enum { TAB_MAIN = 0, TAB_SWEEP = 1 };
+enum { TAB_MAIN = 0, TAB_SWEEP = 1, TAB_MATRIX = 2 };
 
 typedef struct run_rec {
     char series[48];
@@ -95,6 +98,8 @@ typedef struct run_rec {
     double params, flops, lat_us, train_s;
     int epochs_run, best_epoch;
     char model_file[768]; /* the saved model ("" for baselines) */
+    char arch[80];        /* kdts_net_describe of the model ("" for baselines) */
+    int tk, sk;           /* --matrix: teacher and student kind index (-1: none) */
 } run_rec;
 
 typedef struct grid_rec {
@@ -157,6 +162,8 @@ double ex_std(const double *v, int n); /* sample std (n-1); 0 for n < 2 */
 
 void write_csv(const experiment *e, const char *dir);
 void write_report(const experiment *e, const series_out *so, int nseries, double total_s);
+/* --matrix: matrix.md (teacher kind x student kind) and matrix_<series>.svg. */
+void write_matrix(const experiment *e, const series_out *so, int nseries, double total_s);
 void print_summary(const experiment *e, const series_out *so, int nseries);
 /* Mean test MSE (normalized) and its std of the sweep runs of size h. */
 typedef struct sweep_stat {
@@ -171,6 +178,10 @@ double kind_mean_mse(const experiment *e, const char *series, run_kind kind);
 
 void plot_learning(const experiment *e, const char *series, const char *path);
 void plot_forecast(const series_out *s, const slice_pic *sp, const char *path, double coverage);
+/* Accuracy against cost: test MSE against FLOPs per forecast (log scale)
+   and against measured latency, one marker per model, labelled. */
+void plot_cost(const char *series, int n, const char *const *labels, const double *flops, const double *lat_us,
+               const double *mse, const int *group, double best_baseline, const char *baseline_name, const char *path);
 void plot_size(const char *series, const double *sizes, int ns, const double *raw, const double *kd,
                const double *raw_sd, const double *kd_sd, double teacher, double persist, const char *path,
                int nseeds);

@@ -380,14 +380,15 @@ void write_csv(const experiment *e, const char *dir)
     int i;
     fprintf(f, "series,model,seed,layers,hidden,mode,bins,hard_last_only,alpha,beta,T,test_mse_norm,test_mae_norm,"
                "test_mse_orig,test_mae_orig,val_mse_norm,params,flops,latency_us,train_seconds,epochs_run,best_epoch,"
-               "table\n");
+               "table,arch,teacher_kind,student_kind\n");
     for (i = 0; i < e->nruns; ++i) {
         const run_rec *r = &e->runs[i];
-        fprintf(f, "%s,%s,%d,%d,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,%.0f,%.4g,%.4g,%d,%d,%s\n",
+        fprintf(f, "%s,%s,%d,%d,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,%.0f,%.4g,%.4g,%d,%d,%s,%s,%d,%d\n",
                 r->series, RUN_INFO[r->kind].id, r->seed, r->layers, r->hidden,
                 r->mode == KDTS_MODE_DIST ? "dist" : "point", r->bins, r->hard_last, r->alpha, r->beta, r->temp,
                 r->mse_n, r->mae_n, r->mse_o, r->mae_o, r->val_mse, r->params, r->flops, r->lat_us, r->train_s,
-                r->epochs_run, r->best_epoch, r->table == TAB_SWEEP ? "sweep" : "main");
+                r->epochs_run, r->best_epoch, r->table == TAB_SWEEP ? "sweep" : r->table == TAB_MATRIX ? "matrix" : "main",
+                r->arch, r->tk, r->sk);
     }
     close_out(f, "results.csv");
     f = open_out(dir, "grid.csv");
@@ -527,4 +528,192 @@ void print_summary(const experiment *e, const series_out *so, int nseries)
         printf("\n");
         write_claims(stdout, e, so[j].name, e->o.s_hidden);
     }
+}
+
+/* ---- the cross-family matrix (--matrix) ------------------------------------------------ */
+
+/* Mean and std of test and val MSE over the seeds of one matrix cell
+   (kind, tk, sk), with the cell's cost; per-seed test MSE into seeds[] by
+   seed order. */
+typedef struct mx_cell {
+    int n;
+    double mse[2], val[2], params, flops, lat_us;
+    double by_seed[MAX_SEEDS];
+    int seed[MAX_SEEDS];
+    char arch[80];
+} mx_cell;
+
+static mx_cell mx_get(const experiment *e, const char *series, run_kind kind, int tk, int sk)
+{
+    mx_cell c;
+    double v[MAX_SEEDS], w[MAX_SEEDS];
+    int i;
+    memset(&c, 0, sizeof c);
+    for (i = 0; i < e->nruns && c.n < MAX_SEEDS; ++i) {
+        const run_rec *r = &e->runs[i];
+        if (strcmp(r->series, series) || r->kind != kind || r->table != TAB_MATRIX) continue;
+        if ((kind != RUN_MX_RAW && r->tk != tk) || (kind != RUN_MX_TEACHER && r->sk != sk)) continue;
+        v[c.n] = r->mse_n, w[c.n] = r->val_mse;
+        c.by_seed[c.n] = r->mse_n, c.seed[c.n] = r->seed;
+        c.params = r->params, c.flops = r->flops;
+        c.lat_us += r->lat_us;
+        ex_copy(c.arch, sizeof c.arch, r->arch);
+        c.n++;
+    }
+    if (c.n) {
+        c.mse[0] = ex_mean(v, c.n), c.mse[1] = ex_std(v, c.n);
+        c.val[0] = ex_mean(w, c.n), c.val[1] = ex_std(w, c.n);
+        c.lat_us /= c.n;
+    }
+    return c;
+}
+
+static double mx_baseline(const experiment *e, const char *series, run_kind kind)
+{
+    int i;
+    for (i = 0; i < e->nruns; ++i)
+        if (!strcmp(e->runs[i].series, series) && e->runs[i].kind == kind) return e->runs[i].mse_n;
+    return 0;
+}
+
+void write_matrix(const experiment *e, const series_out *so, int nseries, double total_s)
+{
+    const options *o = &e->o;
+    char mach[256], cpu[256], date[64];
+    time_t tt = time(NULL);
+    FILE *f;
+    int i, j, t, s, nt = 0, ns = 0;
+    machine_info(mach, sizeof mach, cpu, sizeof cpu);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&tt));
+    for (i = 0; i < e->nruns; ++i) {
+        if (e->runs[i].table != TAB_MATRIX) continue;
+        if (e->runs[i].tk + 1 > nt) nt = e->runs[i].tk + 1;
+        if (e->runs[i].sk + 1 > ns) ns = e->runs[i].sk + 1;
+    }
+    f = open_out(o->out, "matrix.md");
+    fprintf(f, "# kdts cross-family distillation matrix\n\n");
+    fprintf(f, "- date: %s\n- machine: %s, %s\n- SIMD path: %s\n- command:", date, mach, cpu, kdts_simd_name());
+    for (i = 0; i < e->argc; ++i) fprintf(f, " %s", e->argv[i]);
+    fprintf(f, "\n- %d seed%s (%llu..%llu); wall time %.1f s\n", o->seeds, o->seeds > 1 ? "s" : "", o->seed,
+            o->seed + o->seeds - 1, total_s);
+    fprintf(f, "\nTest MSE in normalized units (mean ± std over the student seeds; teachers: one seed). Every "
+               "student of a row has the same seeds, epochs and learning rate raw and distilled: only the loss "
+               "differs (KD: α·L_soft + (1−α)·L_hard + β·L_seq with the teacher's forecasts as soft targets, "
+               "computed once). %s The linear student starts at its closed-form fit; the best validation weights "
+               "are kept (the start included). FLOPs per forecast from `kdts_net_forecast_flops`; latency = median of "
+               "`kdts_infer_window` on one window, one thread. \"KD − raw\" is paired over seeds; a difference "
+               "inside the seed spread is \"not shown\".\n",
+            o->matrix_skip ? "Recurrent and attention models carry a linear skip map started at the closed-form "
+                             "NLinear fit (`--matrix-skip`)."
+                           : "No skip maps (`--matrix-skip` adds them).");
+    for (j = 0; j < nseries; ++j) {
+        const char *sn = so[j].name;
+        double pers = mx_baseline(e, sn, RUN_PERSISTENCE), seas = mx_baseline(e, sn, RUN_SEASONAL);
+        double nlin = mx_baseline(e, sn, RUN_NLINEAR), dlin = mx_baseline(e, sn, RUN_DLINEAR);
+        double best = nlin < dlin ? nlin : dlin;
+        const char *bestname = nlin < dlin ? "NLinear" : "DLinear";
+        const char *labels[64];
+        char lbuf[64][96];
+        double fl[64], lat[64], mse[64];
+        int grp[64], np = 0;
+        char tarch[8][80];
+        for (t = 0; t < nt && t < 8; ++t) {
+            mx_cell c = mx_get(e, sn, RUN_MX_TEACHER, t, -1);
+            ex_copy(tarch[t], sizeof tarch[t], c.n ? c.arch : "-");
+        }
+        if (nt > 8) nt = 8;
+        fprintf(f, "\n## %s\n\nSetup: %s. KD weights α = %.2g, β = %.2g.\n\n", sn, so[j].setup[0] ? so[j].setup : "-",
+                so[j].chosen_alpha, so[j].chosen_beta);
+        fprintf(f, "Baselines (test MSE): persistence %.5f, seasonal naive %.5f, NLinear %.5f, DLinear %.5f.\n\n", pers,
+                seas, nlin, dlin);
+        fprintf(f, "### Teachers\n\n| teacher | params | FLOPs/forecast | latency | val MSE | test MSE | vs %s |\n"
+                   "|---|---|---|---|---|---|---|\n", bestname);
+        for (t = 0; t < nt; ++t) {
+            mx_cell c = mx_get(e, sn, RUN_MX_TEACHER, t, -1);
+            char fls[32];
+            if (!c.n) continue;
+            fmt_flops(fls, sizeof fls, c.flops);
+            fprintf(f, "| %s | %.0f | %s | %.1f µs | %.5f | %.5f | %+.1f%% |\n", c.arch, c.params, fls, c.lat_us,
+                    c.val[0], c.mse[0], best > 0 ? 100.0 * (c.mse[0] - best) / best : 0.0);
+            if (np < 64) {
+                snprintf(lbuf[np], sizeof lbuf[np], "T %s", c.arch);
+                labels[np] = lbuf[np], fl[np] = c.flops, lat[np] = c.lat_us, mse[np] = c.mse[0], grp[np++] = 0;
+            }
+        }
+        fprintf(f, "\n### Students: raw and distilled from each teacher (test MSE)\n\n| student | params | FLOPs/forecast "
+                   "| latency | raw |");
+        for (t = 0; t < nt; ++t) fprintf(f, " KD ← %s |", tarch[t]);
+        fprintf(f, "\n|---|---|---|---|---|");
+        for (t = 0; t < nt; ++t) fprintf(f, "---|");
+        fprintf(f, "\n");
+        for (s = 0; s < ns; ++s) {
+            mx_cell r = mx_get(e, sn, RUN_MX_RAW, -1, s);
+            char fls[32], b[64];
+            if (!r.n) continue;
+            fmt_flops(fls, sizeof fls, r.flops);
+            fmt_pm(b, sizeof b, r.mse, r.n, 5);
+            fprintf(f, "| %s | %.0f | %s | %.1f µs | %s |", r.arch, r.params, fls, r.lat_us, b);
+            if (np < 64) {
+                snprintf(lbuf[np], sizeof lbuf[np], "raw %s", r.arch);
+                labels[np] = lbuf[np], fl[np] = r.flops, lat[np] = r.lat_us, mse[np] = r.mse[0], grp[np++] = 1;
+            }
+            for (t = 0; t < nt; ++t) {
+                mx_cell k = mx_get(e, sn, RUN_MX_KD, t, s);
+                double d[MAX_SEEDS], dm, dsd, tcrit;
+                int q, n = k.n < r.n ? k.n : r.n, wins = 0;
+                if (!k.n) {
+                    fprintf(f, " - |");
+                    continue;
+                }
+                for (q = 0; q < n; ++q) d[q] = k.by_seed[q] - r.by_seed[q], wins += d[q] < 0;
+                dm = ex_mean(d, n), dsd = ex_std(d, n);
+                /* one-sided paired t at 5% (t quantiles for n-1 = 1..4; 1.645 beyond) */
+                tcrit = n == 2 ? 6.314 : n == 3 ? 2.920 : n == 4 ? 2.353 : n == 5 ? 2.132 : 1.645;
+                fmt_pm(b, sizeof b, k.mse, k.n, 5);
+                fprintf(f, " %s (%+.1f%%, %d/%d won%s) |", b, r.mse[0] > 0 ? 100.0 * dm / r.mse[0] : 0.0, wins, n,
+                        n < 2 ? "" : dsd > 0 && dm / (dsd / sqrt((double)n)) < -tcrit ? ", shown" : ", not shown");
+                if (np < 64) {
+                    snprintf(lbuf[np], sizeof lbuf[np], "KD %s <- %s", k.arch, tarch[t]);
+                    labels[np] = lbuf[np], fl[np] = k.flops, lat[np] = k.lat_us, mse[np] = k.mse[0], grp[np++] = 2;
+                }
+            }
+            fprintf(f, "\n");
+        }
+        {
+            double lo = 0, hi = 0;
+            for (t = 0; t < nt; ++t) {
+                mx_cell tc = mx_get(e, sn, RUN_MX_TEACHER, t, -1);
+                for (s = 0; s < ns; ++s) {
+                    mx_cell r = mx_get(e, sn, RUN_MX_RAW, -1, s);
+                    double q = tc.n && r.n && r.flops > 0 ? tc.flops / r.flops : 0;
+                    if (q > 0 && (lo == 0 || q < lo)) lo = q;
+                    if (q > hi) hi = q;
+                }
+            }
+            fprintf(f, "\nFLOPs per forecast, teacher / student: %.0fx to %.0fx over the pairs%s.\n", lo, hi,
+                    lo >= 20 ? " (every student at least 20x cheaper than every teacher)" : " (NOT every pair 20x)");
+        }
+        {
+            /* what a user should pick */
+            double bm = 1e30, bs = 1e30;
+            const char *bma = "-", *bsa = "-";
+            static char bsl[96];
+            for (i = 0; i < np; ++i) {
+                if (mse[i] < bm) bm = mse[i], bma = labels[i];
+                if (grp[i] > 0 && mse[i] < bs) bs = mse[i], bsa = labels[i];
+            }
+            ex_copy(bsl, sizeof bsl, bsa);
+            fprintf(f, "\nMost accurate: %s (%.5f, %+.1f%% against %s %.5f). Best student: %s (%.5f, %+.1f%% against "
+                       "%s).\n",
+                    bma, bm, best > 0 ? 100 * (bm - best) / best : 0.0, bestname, best, bsl, bs,
+                    best > 0 ? 100 * (bs - best) / best : 0.0, bestname);
+        }
+        {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/%s_matrix.svg", o->out, sn);
+            plot_cost(sn, np, labels, fl, lat, mse, grp, best, bestname, path);
+            fprintf(f, "\nPicture: [%s_matrix.svg](%s_matrix.svg) (test MSE against FLOPs and latency).\n", sn, sn);
+        }
+    }
+    close_out(f, "matrix.md");
 }

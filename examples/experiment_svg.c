@@ -16,6 +16,8 @@ typedef struct plot_line {
     int markers;
     const double *lo, *hi;   /* shaded band (optional)                       */
     int hline;               /* 1: horizontal line at y[0] across the panel */
+    int scatter;             /* 1: markers only, no line                     */
+    const char *const *plabels; /* scatter: a small label per point (or NULL) */
 } plot_line;
 
 typedef struct plot_panel {
@@ -160,12 +162,18 @@ static void svg_panel(FILE *f, const plot_panel *p, const plot_line *L, int nl)
                     p->px, SY(L[i].y[0]), p->px + p->pw, SY(L[i].y[0]), L[i].color, dash_attr(L[i].dash));
             continue;
         }
-        fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s points=\"",
-                L[i].color, dash_attr(L[i].dash));
-        for (k = 0; k < L[i].n; ++k)
-            if (isfinite(L[i].y[k])) fprintf(f, "%.1f,%.1f ", SX(L[i].x[k]), SY(L[i].y[k]));
-        fprintf(f, "\"/>\n");
-        if (L[i].markers)
+        if (!L[i].scatter) {
+            fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s points=\"",
+                    L[i].color, dash_attr(L[i].dash));
+            for (k = 0; k < L[i].n; ++k)
+                if (isfinite(L[i].y[k])) fprintf(f, "%.1f,%.1f ", SX(L[i].x[k]), SY(L[i].y[k]));
+            fprintf(f, "\"/>\n");
+        }
+        if (L[i].plabels)
+            for (k = 0; k < L[i].n; ++k)
+                if (isfinite(L[i].y[k]) && L[i].plabels[k])
+                    svg_text(f, SX(L[i].x[k]) + 6, SY(L[i].y[k]) - 5, "start", 9, NULL, L[i].plabels[k]);
+        if (L[i].markers || L[i].scatter)
             for (k = 0; k < L[i].n; ++k)
                 if (isfinite(L[i].y[k]))
                     fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", SX(L[i].x[k]),
@@ -184,9 +192,10 @@ static void svg_legend(FILE *f, double x, double y, const plot_line *L, int nl)
         if (L[i].lo && L[i].hi)
             fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"28\" height=\"12\" fill=\"%s\" fill-opacity=\"0.22\"/>\n", x,
                     yy - 6, L[i].color);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"%s/>\n", x,
-                yy, x + 28, yy, L[i].color, dash_attr(L[i].dash));
-        if (L[i].markers) fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x + 14, yy, L[i].color);
+        if (!L[i].scatter)
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"%s/>\n",
+                    x, yy, x + 28, yy, L[i].color, dash_attr(L[i].dash));
+        if (L[i].markers || L[i].scatter) fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", x + 14, yy, L[i].color);
         svg_text(f, x + 36, yy + 4, "start", 13, NULL, L[i].label);
     }
 }
@@ -359,4 +368,46 @@ void plot_size(const char *series, const double *sizes, int ns, const double *ra
     p.ylabel = "test MSE (normalized units)";
     svg_panel(f, &p, L, nl);
     svg_end(f, 725, L, nl);
+}
+
+/* Test MSE against cost, two panels: FLOPs per forecast (log10 x) and
+   latency in µs (log10 x); teachers, raw and KD students as three marker
+   sets, every point labelled; the best linear baseline as a dashed line. */
+void plot_cost(const char *series, int n, const char *const *labels, const double *flops, const double *lat_us,
+               const double *mse, const int *group, double best_baseline, const char *baseline_name, const char *path)
+{
+    static const char *const gname[3] = {"teacher", "student raw", "student KD"};
+    double gx[2][3][64], gy[3][64], bl[1], x0[1] = {0};
+    const char *gl[3][64];
+    int gn[3] = {0, 0, 0}, i, g, k, nl;
+    char title[160], bname[80];
+    FILE *f;
+    for (i = 0; i < n && i < 64; ++i) {
+        g = group[i] < 0 || group[i] > 2 ? 2 : group[i];
+        gx[0][g][gn[g]] = log10(flops[i] > 1 ? flops[i] : 1);
+        gx[1][g][gn[g]] = log10(lat_us[i] > 1e-3 ? lat_us[i] : 1e-3);
+        gl[g][gn[g]] = labels[i];
+        gy[g][gn[g]++] = mse[i];
+    }
+    bl[0] = best_baseline;
+    snprintf(title, sizeof title, "%s: test MSE against cost (teacher kind x student kind)", series);
+    snprintf(bname, sizeof bname, "%s (closed form)", baseline_name);
+    f = svg_begin(path, 1320, 560, title);
+    for (k = 0; k < 2; ++k) {
+        plot_line L[4];
+        plot_panel p;
+        nl = 0;
+        for (g = 0; g < 3; ++g) {
+            if (!gn[g]) continue;
+            set_line(&L[nl], gname[g], COLORS[g], gn[g], gx[k][g], gy[g])->scatter = 1;
+            L[nl++].plabels = gl[g];
+        }
+        set_line(&L[nl], bname, "#555555", 1, x0, bl)->hline = 1;
+        L[nl++].dash = 1;
+        panel_at(&p, 95 + k * 560, 55, 480, 400);
+        p.xlabel = k ? "log10 latency per forecast (µs, one thread)" : "log10 FLOPs per forecast";
+        p.ylabel = "test MSE (normalized units)";
+        svg_panel(f, &p, L, nl);
+        if (k == 1) svg_end(f, 1150, L, nl);
+    }
 }

@@ -224,7 +224,7 @@ int main(void)
     for (r = 0; r < res.rows; ++r) {
         for (c = 0; c < res.cols; ++c) {
             double v;
-            if (c == c_series || c == c_model || c == c_mode || c == c_table) continue;
+            if (c == c_series || c == c_model || c == c_mode || c == c_table || !strcmp(res.head[c], "arch")) continue;
             if (!parse_num(res.cell[r][c], &v) || !isfinite(v)) {
                 if (bad++ < 5) printf("results.csv row %d column %s: '%s' is not a finite number\n", r + 2, res.head[c],
                                       res.cell[r][c]);
@@ -285,6 +285,44 @@ int main(void)
             chosen += atoi(grid.cell[r][ch]);
         }
         KT_CHECK(chosen >= 1, "no grid point marked as chosen");
+    }
+
+    /* --matrix: every teacher kind x student kind, raw and KD, finite;
+       the picture; every model loadable */
+    {
+        static csv_doc mx;
+        int c_t, c_arch, c_file, n_teacher = 0, n_raw = 0, n_kd = 0, fin = 1, loaded = 0;
+        rc = system(EXE " --quick --matrix --out " OUT "/matrix > /dev/null 2>&1");
+        KT_CHECK(rc == 0, "--quick --matrix failed (%d)", rc);
+        KT_CHECK(file_size(OUT "/matrix/matrix.md") > 1000, "matrix.md missing or short");
+        KT_CHECK(starts_with_svg(OUT "/matrix/ETTh1_matrix.svg"), "matrix SVG missing");
+        rc = read_csv(OUT "/matrix/results.csv", &mx);
+        KT_CHECK(rc == 1, "matrix results.csv unreadable (%d)", rc);
+        c_t = col_of(&mx, "table"), c_arch = col_of(&mx, "arch"), c_file = col_of(&mx, "test_mse_norm");
+        for (r = 0; rc == 1 && c_t >= 0 && c_arch >= 0 && c_file >= 0 && r < mx.rows; ++r) {
+            const char *m = mx.cell[r][col_of(&mx, "model")];
+            if (strcmp(mx.cell[r][c_t], "matrix")) continue;
+            n_teacher += !strcmp(m, "mx-teacher");
+            n_raw += !strcmp(m, "mx-raw");
+            n_kd += !strcmp(m, "mx-KD");
+            fin &= isfinite(atof(mx.cell[r][c_file])) && atof(mx.cell[r][c_file]) > 0;
+        }
+        KT_CHECK(n_teacher == 3 && n_raw == 4 && n_kd == 4 * 3,
+                 "matrix rows: %d teachers, %d raw, %d KD (want 3, 4, 12)", n_teacher, n_raw, n_kd);
+        KT_CHECK(fin, "every matrix test MSE finite and positive");
+        {
+            static const char *const files[] = {"mx-teacher-attn-seed101", "mx-raw-linear-seed1",
+                                                "mx-KD-gru-from-lstm-seed1", "mx-KD-attn-from-gru-seed1"};
+            for (r = 0; r < 4; ++r) {
+                char path[256];
+                kdts_model m;
+                snprintf(path, sizeof path, OUT "/matrix/models/ETTh1/%s.kdts", files[r]);
+                if (kdts_model_load_file(&m, path, NULL) == KDTS_OK) loaded++, kdts_model_free(&m);
+                else printf("cannot load %s\n", path);
+            }
+            KT_CHECK(loaded == 4, "matrix models load (%d of 4)", loaded);
+        }
+        (void)c_file;
     }
 
     /* the same seed gives the same numbers (time columns excepted) */
