@@ -77,10 +77,15 @@ test: test-compile $(TEST_BIN) $(EX_BIN) $(TOOL_BIN)
 # CSV parse throughput against pandas read_csv (same generated file, one run).
 # LSTM training/inference, GEMM and memory; runs tools/bench_torch.py itself
 # when /usr/bin/python3 imports torch (OPENBLAS_CORETYPE=SkylakeX set there).
-bench: $(BUILD)/bench
+# Then the GRU and the attention model against nn.GRU / nn.TransformerEncoderLayer
+# (same CPU, same run), and the closed-form linear fit on ETTh1/ETTh2 (timed).
+bench: $(BUILD)/bench $(BUILD)/bench_gru $(BUILD)/bench_attn $(BUILD)/linear_check
 	./$(BUILD)/bench
+	./$(BUILD)/bench_gru
+	./$(BUILD)/bench_attn
+	./$(BUILD)/linear_check
 
-$(BUILD)/bench: tools/bench_common.h
+$(BUILD)/bench $(BUILD)/bench_gru $(BUILD)/bench_attn: tools/bench_common.h
 $(BUILD)/bench_blas: tools/bench_blas.c tools/bench_common.h kdts.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lopenblas $(LDLIBS)
 

@@ -1412,6 +1412,11 @@ typedef struct kdts_train_config {
                              ends after `steps` steps (the last epoch cut
                              short), so a short series gets as many updates
                              as a long one [0 = epochs decide]               */
+    long long min_steps;  /* with epochs deciding (steps 0): when epochs x
+                             steps per epoch fall short of min_steps, epochs
+                             and patience are raised by the same factor
+                             (ceil(min_steps / planned steps)), so a short
+                             series trains as long as a long one [0 = none] */
     int schedule;         /* kdts_lr_schedule [CONSTANT]                     */
     long long warmup_steps; /* linear learning-rate warm-up from lr/warmup to
                              lr over the first steps [0 = none]             */
@@ -1461,6 +1466,8 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *cfg, kdts_error *
 /* Summary of a training run. */
 typedef struct kdts_train_report {
     int epochs_run, best_epoch;
+    int epochs, patience; /* as planned: the config's, raised by min_steps or
+                             set by steps                                     */
     long long steps;      /* optimizer steps taken                          */
     double final_loss, best_val_mse, seconds; /* best_val_mse -1 = no
                              validation set; seconds: wall clock            */
@@ -10110,6 +10117,8 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
     if (c->shard_count < 1 || c->shard_index < 0 || c->shard_index >= c->shard_count)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: shard %d of %d", c->shard_index, c->shard_count);
     if (c->steps < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: a step budget of %lld", c->steps);
+    if (c->min_steps < 0 || c->min_steps > 2000000000LL)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: a minimum of %lld steps", c->min_steps);
     if (c->schedule != KDTS_LR_CONSTANT && c->schedule != KDTS_LR_COSINE)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: unknown learning-rate schedule %d", c->schedule);
     if (c->warmup_steps < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: warm-up of %lld steps", c->warmup_steps);
@@ -10173,6 +10182,14 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_t
         t->planned = t->cfg.steps;
     } else {
         t->planned = (long long)t->cfg.epochs * t->batches;
+        if (t->cfg.min_steps > t->planned) {
+            long long f = (t->cfg.min_steps + t->planned - 1) / t->planned;
+            if (f * t->cfg.epochs > 2000000000LL)
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %lld steps is too many", t->cfg.min_steps);
+            t->cfg.epochs = (int)(f * t->cfg.epochs);
+            if (t->cfg.patience > 0) t->cfg.patience = (int)(t->cfg.patience * f < 2000000000LL ? t->cfg.patience * f : 2000000000LL);
+            t->planned = (long long)t->cfg.epochs * t->batches;
+        }
     }
     t->best_val = t->last_val = -1.0;
     t->t0 = KDTS_NOW_SECONDS();
@@ -10520,6 +10537,8 @@ KDTSDEF void kdts_trainer_finish(kdts_trainer *t, kdts_train_report *rep)
     t->rep.best_epoch = t->best_epoch;
     t->rep.best_val_mse = t->val ? t->best_val : -1.0;
     t->rep.steps = t->step;
+    t->rep.epochs = t->cfg.epochs;
+    t->rep.patience = t->cfg.patience;
     t->rep.seconds = KDTS_NOW_SECONDS() - t->t0;
     if (rep) *rep = t->rep;
 }
@@ -13556,9 +13575,9 @@ KDTSDEF void kdts_model_meta_from_training(kdts_model_meta *m, const kdts_train_
     if (kdts_adam_init(&a, &cfg.adam, 1, NULL) == KDTS_OK) cfg.adam = a.cfg; /* lr with its default */
     kdts_adam_free(&a);
     m->seed = cfg.seed;
-    m->epochs = cfg.epochs;
+    m->epochs = rep && rep->epochs > 0 ? rep->epochs : cfg.epochs;
     m->batch = cfg.batch;
-    m->patience = cfg.patience;
+    m->patience = rep && rep->epochs > 0 ? rep->patience : cfg.patience;
     m->lr = cfg.adam.lr;
     m->epochs_run = rep ? rep->epochs_run : 0;
     m->best_epoch = rep ? rep->best_epoch : 0;

@@ -313,6 +313,23 @@ static void test_kinds(const char *cc)
         rc = run(cmd);
         KT_CHECK(rc == 0, "exported %s compiles and forecasts as its model file (exit %d): %s", arch[i][1], rc, g_out);
     }
+    /* the tool's defaults on a short series (144 monthly rows): the skip
+       map and the step minimum give a model that beats seasonal naive and
+       the closed-form linear fits on the test rows */
+    rc = run(TOOL " train --csv data/example_air_passengers.csv --target y --lookback 12 --horizon 3 --quiet --out " DIR
+                  "/air.kdts && " TOOL " eval --model " DIR "/air.kdts --csv data/example_air_passengers.csv");
+    {
+        double mm = 0, sn = 0, nl = 0, dl = 0;
+        const char *p;
+        if ((p = strstr(g_out, "\nmodel ")) != NULL) mm = atof(p + 7);
+        if ((p = strstr(g_out, "\nseasonal naive (12) ")) != NULL) sn = atof(p + 22);
+        if ((p = strstr(g_out, "\nNLinear (ridge) ")) != NULL) nl = atof(p + 17);
+        if ((p = strstr(g_out, "\nDLinear (ridge) ")) != NULL) dl = atof(p + 17);
+        KT_CHECK(rc == 0 && mm > 0 && sn > 0 && nl > 0 && dl > 0 && mm < sn && mm < nl && mm < dl &&
+                     !strstr(g_out, "WARNING"),
+                 "defaults on air passengers: model %.5f, seasonal %.5f, NLinear %.5f, DLinear %.5f: %s", mm, sn, nl, dl,
+                 g_out);
+    }
     expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/x.kdts --arch gru --heads 2", 2, "--heads");
     expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/x.kdts --arch linear --hidden 8", 2,
                 "--hidden");
@@ -514,13 +531,19 @@ int main(void)
         for (i = 0; i < 200; ++i) n += (size_t)snprintf(csv + n, sizeof csv - n, "%s\n", i == 150 ? "1e30" : i % 2 ? "1" : "2");
         write_file(DIR "/huge.csv", csv);
         rc = run(TOOL " train --csv " DIR "/huge.csv --target y --out " DIR "/huge.kdts --lookback 4 --horizon 2 --hidden 2"
-                      " --layers 1 --epochs 2 --quiet");
+                      " --layers 1 --epochs 2 --quiet --no-skip");
         KT_CHECK(rc == 1 && strstr(g_out, "validation") && strstr(g_out, "huge.kdts") && exists(DIR "/huge.kdts"),
                  "an extreme validation value is an error, the weights so far saved: %d %s", rc, g_out);
+        /* with the skip map the start is validated: the same error before
+           any step, and nothing to save */
+        rc = run(TOOL " train --csv " DIR "/huge.csv --target y --out " DIR "/huge2.kdts --lookback 4 --horizon 2 --hidden 2"
+                      " --layers 1 --epochs 2 --quiet");
+        KT_CHECK(rc == 1 && strstr(g_out, "after epoch 0") && strstr(g_out, "nothing written") && !exists(DIR "/huge2.kdts"),
+                 "an extreme validation value at the start: an error, nothing written: %d %s", rc, g_out);
     }
     /* the teacher file overwritten by nothing: still loads after the failed runs */
     rc = run(TOOL " info --model " DIR "/teacher.kdts");
-    KT_CHECK(rc == 0 && strstr(g_out, "kind         LSTM 2x8,"), "teacher intact after failed overwrite attempts: %s", g_out);
+    KT_CHECK(rc == 0 && strstr(g_out, "kind         LSTM 2x8 + skip,"), "teacher intact after failed overwrite attempts: %s", g_out);
     rc = run("ls " DIR " | grep -c tmp");
     KT_CHECK(!strncmp(g_out, "0", 1), "no temporary files left: %s", g_out);
 

@@ -362,7 +362,30 @@ static void test_budget(const kdts_dataset *d)
     }
     KT_CHECK(ok && fabs(l.lr[19] - (5e-4 + 4.5e-3 * 0.5 * (1 + cos(3.14159265358979 * 15 / 16.0)))) < 1e-8,
              "warm-up then cosine");
+    /* a minimum of steps: 2 epochs of 5 steps fall short of 23, so epochs
+       and patience are raised by ceil(23 / 10) = 3 */
+    c.steps = 0;
+    c.warmup_steps = 0;
+    c.schedule = KDTS_LR_CONSTANT;
+    c.lr_min = 0;
+    c.epochs = 2;
+    c.patience = 0;
+    c.min_steps = 23;
+    memset(&l, 0, sizeof l);
+    KT_CHECK(kdts_train(&m, &c, d, NULL, NULL, 0, &rep, NULL) == KDTS_OK && rep.steps == 30 && rep.epochs == 6 &&
+                 rep.epochs_run == 6 && l.n == 30,
+             "min_steps: 6 epochs, 30 steps (%d, %lld)", rep.epochs, rep.steps);
+    c.patience = 2;
+    KT_CHECK(kdts_train(&m, &c, d, d, NULL, 0, &rep, NULL) == KDTS_OK && rep.patience == 6 && rep.epochs == 6,
+             "min_steps scales patience too (%d)", rep.patience);
+    c.min_steps = 7; /* already met: nothing changes */
+    KT_CHECK(kdts_train(&m, &c, d, d, NULL, 0, &rep, NULL) == KDTS_OK && rep.patience == 2 && rep.epochs == 2,
+             "min_steps already met (%d epochs)", rep.epochs);
+    c.min_steps = -1;
+    KT_CHECK(kdts_train(&m, &c, d, NULL, NULL, 0, NULL, NULL) == KDTS_ERR_ARG, "negative min_steps");
+    c.min_steps = 0;
     c.lr_min = 2;
+    c.schedule = KDTS_LR_COSINE;
     KT_CHECK(kdts_train(&m, &c, d, NULL, NULL, 0, NULL, NULL) == KDTS_ERR_ARG, "lr_min out of range");
     c.lr_min = 0;
     c.schedule = 7;

@@ -609,7 +609,8 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"ff", "attn: feed-forward width (0 = 4 x hidden)", "0", 0, {0}, 0, 0, 0},                           \
     {"linear", "linear: nlinear or dlinear (trend + seasonal maps)", "nlinear", 0, {0}, 0, 0, 0},        \
     {"kernel", "linear dlinear: moving-average length", "25", 0, {0}, 0, 0, 0},                          \
-    {"skip", "lstm, gru, attn: add a linear map of the window (point mode)", NULL, 1, {0}, 0, 0, 0}
+    {"skip", "lstm, gru, attn: add a linear map of the window, started at the closed-form NLinear fit (the default in point mode)", NULL, 1, {0}, 0, 0, 0}, \
+    {"no-skip", "lstm, gru, attn: no linear map: the network alone", NULL, 1, {0}, 0, 0, 0}
 
 #define NET_FLAGS(hidden, layers)                                                                         \
     {"out", "model file to write", NULL, 0, {0}, 0, 0, 0},                                                \
@@ -619,6 +620,7 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"dropout", "dropout on layer outputs", "0", 0, {0}, 0, 0, 0},                                        \
     {"epochs", "training epochs", d_epochs, 0, {0}, 0, 0, 0},                                             \
     {"steps", "optimizer-step budget instead of --epochs (0 = epochs)", "0", 0, {0}, 0, 0, 0},            \
+    {"min-steps", "at least this many optimizer steps unless --epochs is given: epochs and patience scaled up on short series", "2000", 0, {0}, 0, 0, 0}, \
     {"schedule", "learning rate: constant or cosine (decay after the warm-up)", "constant", 0, {0}, 0, 0, 0}, \
     {"warmup", "steps of linear learning-rate warm-up", "0", 0, {0}, 0, 0, 0},                             \
     {"lr-min", "cosine: final learning rate as a fraction of --lr", "0", 0, {0}, 0, 0, 0},                 \
@@ -636,9 +638,9 @@ static flag train_flags[] = {DATA_FLAGS, NET_FLAGS("64", "2")};
    the data). Flags of another kind are refused when given. */
 static void arch_config(const cmd *c, kdts_net_config *nc)
 {
-    static const char *const own[] = {"hidden", "layers", "heads", "ff", "linear", "kernel", "skip"};
+    static const char *const own[] = {"hidden", "layers", "heads", "ff", "linear", "kernel", "skip", "no-skip"};
     /* which kinds use each flag: bits lstm 1, gru 2, attn 4, linear 8 */
-    static const int users[] = {7, 7, 4, 4, 8, 8, 7};
+    static const int users[] = {7, 7, 4, 4, 8, 8, 7, 7};
     int kind = fchoice(c, "arch", "lstm|gru|attn|linear"), i;
     for (i = 0; i < (int)(sizeof own / sizeof *own); ++i)
         if (given(c, own[i]) && !(users[i] & (1 << kind)))
@@ -664,7 +666,10 @@ static void arch_config(const cmd *c, kdts_net_config *nc)
         nc->hidden = (int)fint(c, "hidden", 1, KDTS_MAX_DIM);
         nc->layers = (int)fint(c, "layers", 1, KDTS_MAX_LAYERS);
     }
-    nc->skip = fbool(c, "skip");
+    if (fbool(c, "skip") && fbool(c, "no-skip")) die(EXIT_USAGE, "%s: --skip and --no-skip together", c->name);
+    /* the skip map is the default in point mode: the model then starts at
+       the linear fit and keeps it unless the network improves validation */
+    nc->skip = fbool(c, "skip") || (!fbool(c, "no-skip") && fchoice(c, "mode", "point|dist") == KDTS_MODE_POINT);
 }
 static flag distill_flags[] = {
     {"csv", "CSV file (the teachers' data settings are used)", NULL, 0, {0}, 0, 0, 0},
@@ -758,6 +763,8 @@ static int run_training(const cmd *c, int distill)
     tc.seed = (unsigned long long)fint(c, "seed", 0, 2000000000L);
     tc.patience = (int)fint(c, "patience", 0, 1000000);
     tc.steps = fint(c, "steps", 0, 2000000000L);
+    /* an explicit --epochs is taken as given unless --min-steps is too */
+    tc.min_steps = given(c, "epochs") && !given(c, "min-steps") ? 0 : fint(c, "min-steps", 0, 2000000000L);
     tc.schedule = fchoice(c, "schedule", "constant|cosine");
     tc.warmup_steps = fint(c, "warmup", 0, 2000000000L);
     tc.lr_min = (float)fnum(c, "lr-min", 0, 1);
