@@ -89,8 +89,8 @@ static void test_readme(void)
     joined[0] = 0;
     KT_CHECK(f != NULL, "README.md readable");
     if (!f) return;
-    run("rm -rf " DIR "/readme && mkdir -p " DIR "/readme && ln -s \"$(pwd)/build\" " DIR
-        "/readme/build && ln -s \"$(pwd)/data\" " DIR "/readme/data");
+    run("rm -rf " DIR "/readme && mkdir -p " DIR "/readme && ln -sn \"$(pwd)/build\" " DIR
+        "/readme/build && ln -sn \"$(pwd)/data\" " DIR "/readme/data");
     while (fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
@@ -123,7 +123,7 @@ static void test_readme(void)
 
 static void test_quickstart(void)
 {
-    int rc = run("r=$(pwd) && mkdir -p " DIR "/qs && cd " DIR "/qs && ln -sf \"$r/data\" data && \"$r/build/quickstart\"");
+    int rc = run("r=$(pwd) && mkdir -p " DIR "/qs && cd " DIR "/qs && ln -sfn \"$r/data\" data && \"$r/build/quickstart\"");
     KT_CHECK(rc == 0 && strstr(g_out, "student") && strstr(g_out, "OT"), "quickstart: %d %.600s", rc, g_out);
     KT_CHECK(exists(DIR "/qs/student.kdts"), "quickstart saved its student");
     rc = run(TOOL " info --model " DIR "/qs/student.kdts");
