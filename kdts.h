@@ -1523,6 +1523,11 @@ typedef struct kdts_train_config {
                              kdts_soft_targets on kdts_extra_windows' inputs;
                              borrowed                                        */
     const float *extra_soft_probs;  /* and their probabilities (dist mode)  */
+    int extra_refresh;    /* 1: new extra windows every epoch (epoch e's are
+                             kdts_extra_windows' draw number e), labelled by
+                             the teachers of kdts_trainer_teachers then (they
+                             must outlive the trainer; their forward pass
+                             allocates); 0: drawn and labelled once [0]     */
     void *user;           /* passed to the callbacks                        */
 } kdts_train_config;
 
@@ -1537,6 +1542,10 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *cfg, kdts_error *
    as cfg.extra_soft_values. */
 KDTSDEF kdts_result kdts_extra_windows(const kdts_train_config *cfg, const kdts_dataset *train, float *x,
                                        kdts_error *err);
+/* Draw number `draw` of them (kdts_extra_windows is draw 0; with
+   extra_refresh epoch e trains on draw e). */
+KDTSDEF kdts_result kdts_extra_windows_draw(const kdts_train_config *cfg, const kdts_dataset *train, int draw,
+                                            float *x, kdts_error *err);
 
 /* Summary of a training run. */
 typedef struct kdts_train_report {
@@ -1559,7 +1568,8 @@ typedef struct kdts_train_report {
        }
        kdts_trainer_finish(&tr, &report);                // best weights back
        kdts_trainer_free(&tr);
-   Everything is allocated by kdts_trainer_init; nothing in the epochs.
+   Everything is allocated by kdts_trainer_init; nothing in the epochs
+   (but the teachers' passes of cfg.extra_refresh).
    The trainer keeps pointers to the model, the datasets and any borrowed
    soft targets: they must outlive it. The fields are for reading. */
 typedef struct kdts_trainer {
@@ -1596,6 +1606,8 @@ typedef struct kdts_trainer {
     float *ex;               /* their inputs (ne,T,F)                      */
     const float *etv, *etp;  /* their soft targets (ne,T,h), (ne,h,K)      */
     float *own_etv, *own_etp;
+    const kdts_net *const *teachers; /* extra_refresh: the teachers (borrowed) */
+    int nteachers;
 } kdts_trainer;
 
 /* Set up training of m on `train` (val may be NULL): checks the settings
@@ -10414,6 +10426,8 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra_scale %g is not in [0, 1)", (double)c->extra_scale);
     if (!(c->extra_mixup >= 0.0f && c->extra_mixup <= 1.0f))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra_mixup %g is not in [0, 1]", (double)c->extra_mixup);
+    if (c->extra_refresh != 0 && c->extra_refresh != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra_refresh must be 0 or 1");
     if (c->extra_per_window > 0 && c->extra_jitter == 0.0f && c->extra_scale == 0.0f && c->extra_mixup == 0.0f)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "training: extra windows need extra_jitter, extra_scale or extra_mixup (else they are copies)");
@@ -10423,14 +10437,21 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
 KDTSDEF kdts_result kdts_extra_windows(const kdts_train_config *cfg, const kdts_dataset *train, float *x,
                                        kdts_error *err)
 {
+    return kdts_extra_windows_draw(cfg, train, 0, x, err);
+}
+
+KDTSDEF kdts_result kdts_extra_windows_draw(const kdts_train_config *cfg, const kdts_dataset *train, int draw,
+                                            float *x, kdts_error *err)
+{
     kdts_rng r;
     size_t len, i;
     int w, e, E;
-    if (!cfg || !train || !train->x || !x || train->n < 1 || train->T < 1 || train->F < 1)
+    if (!cfg || !train || !train->x || !x || train->n < 1 || train->T < 1 || train->F < 1 || draw < 0)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "extra windows: no settings, windows or output");
     E = cfg->extra_per_window;
     len = (size_t)train->T * train->F;
-    kdts_rng_seed(&r, cfg->seed ^ 0x6b64747365787472ULL); /* a stream of its own */
+    /* a stream of its own per draw */
+    kdts_rng_seed(&r, (cfg->seed ^ 0x6b64747365787472ULL) + 0x9e3779b97f4a7c15ULL * (unsigned long long)draw);
     for (w = 0; w < train->n; ++w)
         for (e = 0; e < E; ++e) {
             float *o = x + ((size_t)w * E + e) * len;
@@ -10662,6 +10683,8 @@ KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_net *const
         if (r != KDTS_OK) return r;
         t->etv = t->own_etv;
         t->etp = t->own_etp;
+        t->teachers = teachers;
+        t->nteachers = nt;
     }
     t->tv = t->own_tv;
     t->tp = t->own_tp;
@@ -10841,6 +10864,17 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
     if (!t->m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
     if (t->ne > 0 && (!t->tv || !t->etv))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra windows need soft targets (teachers)");
+    if (t->ne > 0 && t->cfg.extra_refresh && (!t->teachers || t->etv != t->own_etv))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "training: extra_refresh needs the teachers (kdts_trainer_teachers), not precomputed targets");
+    if (t->ne > 0 && t->cfg.extra_refresh && t->epoch > 0) {
+        /* this epoch's extra windows, labelled by the teachers now */
+        kdts_result r;
+        if ((r = kdts_extra_windows_draw(&t->cfg, t->train, t->epoch, t->ex, err)) != KDTS_OK) return r;
+        r = kdts_soft_targets(t->teachers, t->nteachers, t->ex, t->ne, t->T, t->cfg.temperature, t->own_etv,
+                              t->use_probs ? t->own_etp : NULL, NULL, err);
+        if (r != KDTS_OK) return r;
+    }
     kdts_loss_config_from_net(&lc, t->m);
     lc.temperature = t->cfg.temperature;
     lc.label_sigma = t->cfg.label_sigma;

@@ -682,6 +682,50 @@ static void test_extra_training(const kdts_dataset *d)
     free(tva);
 }
 
+/* extra_refresh: epoch e trains on draw e of the extra windows, labelled
+   by the teachers then; precomputed targets cannot be refreshed */
+static void test_extra_refresh(const kdts_dataset *d)
+{
+    kdts_train_config c;
+    kdts_net m;
+    kdts_trainer tr;
+    kdts_error e;
+    size_t nx, nv;
+    float *x0, *xw, *lab;
+    base_cfg(&c);
+    c.extra_per_window = 2;
+    c.extra_jitter = 0.2f;
+    c.extra_refresh = 1;
+    new_net(&m, KDTS_KIND_LSTM, 4, 59);
+    KT_CHECK(kdts_trainer_init(&tr, &m, &c, d, NULL, &e) == KDTS_OK &&
+                 kdts_trainer_teachers(&tr, teacher1(), 1, &e) == KDTS_OK, "refresh init: %s", e.message);
+    nx = (size_t)tr.ne * TW;
+    nv = (size_t)tr.ne * TW * HW;
+    x0 = (float *)malloc(nx * sizeof(float));
+    xw = (float *)malloc(nx * sizeof(float));
+    lab = (float *)malloc(nv * sizeof(float));
+    kdts_extra_windows(&tr.cfg, d, x0, NULL);
+    KT_CHECK(tr.ne == 2 * NW && !memcmp(x0, tr.ex, nx * sizeof(float)), "epoch 1 trains on draw 0");
+    KT_CHECK(kdts_trainer_epoch(&tr, NULL, &e) == KDTS_OK, "epoch 1: %s", e.message);
+    KT_CHECK(!memcmp(x0, tr.ex, nx * sizeof(float)), "draw 0 kept through epoch 1");
+    KT_CHECK(kdts_trainer_epoch(&tr, NULL, &e) == KDTS_OK, "epoch 2: %s", e.message);
+    kdts_extra_windows_draw(&tr.cfg, d, 1, xw, NULL);
+    kdts_soft_targets(teacher1(), 1, xw, tr.ne, TW, 1.0f, lab, NULL, NULL, NULL);
+    KT_CHECK(memcmp(x0, xw, nx * sizeof(float)) && !memcmp(xw, tr.ex, nx * sizeof(float)) &&
+                 !memcmp(lab, tr.etv, nv * sizeof(float)),
+             "epoch 2 trains on draw 1 with the teacher's labels of it");
+    kdts_trainer_free(&tr);
+    c.soft_values = lab; /* any values: refused before use */
+    c.extra_soft_values = lab;
+    KT_CHECK(kdts_net_train(&m, &c, d, NULL, NULL, 0, NULL, &e) == KDTS_ERR_ARG, "refresh of precomputed targets");
+    c.extra_refresh = 2;
+    KT_CHECK(kdts_train_config_check(&c, NULL) == KDTS_ERR_ARG, "extra_refresh 2");
+    free(x0);
+    free(xw);
+    free(lab);
+    kdts_net_free(&m);
+}
+
 static void test_train_errors(const kdts_dataset *d)
 {
     kdts_net m, md;
@@ -729,6 +773,7 @@ static void test_trainer(void)
     test_all_kinds(&d);
     test_extra_windows(&d);
     test_extra_training(&d);
+    test_extra_refresh(&d);
     test_train_errors(&d);
     kdts_net_free(&g_teacher);
 }

@@ -686,6 +686,7 @@ static flag distill_flags[] = {
     {"jitter", "extra windows: Gaussian noise of this sigma", "0", 0, {0}, 0, 0, 0},
     {"amp", "extra windows: amplitude times 1 +- up to this", "0", 0, {0}, 0, 0, 0},
     {"mixup", "extra windows: up to this share of another window", "0", 0, {0}, 0, 0, 0},
+    {"extra-refresh", "extra windows: new ones every epoch, labelled then", NULL, 1, {0}, 0, 0, 0},
 };
 
 typedef struct teachers {
@@ -788,6 +789,7 @@ static int run_training(const cmd *c, int distill)
         tc.extra_jitter = (float)fnum(c, "jitter", 0, 1e3);
         tc.extra_scale = (float)fnum(c, "amp", 0, 0.99);
         tc.extra_mixup = (float)fnum(c, "mixup", 0, 1);
+        tc.extra_refresh = fbool(c, "extra-refresh");
     }
     if (kdts_train_config_check(&tc, &e) != KDTS_OK) die(EXIT_USAGE, "%s: %s", c->name, e.message);
     /* the data */
