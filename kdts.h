@@ -597,7 +597,8 @@ typedef struct kdts_loss_config {
     int ms_scales;      /* L_ms scales 1, 2, 4 .. 2^ms_scales (scales longer
                            than H are left out) [0 = 3: 1, 2, 4, 8]          */
     float freq_weight;  /* point mode: weight of the spectral term L_freq,
-                           added to the total (needs tvals; H <= 1024) [0]   */
+                           added to the total (needs tvals; H <= 1024; a
+                           plain DFT: O(H^2) per row and step) [0]           */
     float freq_temperature; /* softmax temperature of L_freq [0 = 1]          */
     int aux_steps;      /* L_ms and L_freq on: 0 the last step (the
                            forecast), 1 every step from seq_from [0]         */
