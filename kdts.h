@@ -579,6 +579,29 @@ typedef struct kdts_loss_config {
     int hard_last_only; /* 0: hard loss on every step; 1: last step only      */
     int seq_from;       /* first step of L_seq [0]; T-1 when the teachers
                            forecast the last step only (linear teachers)      */
+    /* Distillation options (issue 16). Zero = off: the loss is then the
+       one above, bit for bit. They see the forecasts only, so they apply
+       to every model kind. */
+    int targets;        /* series in the h values of a step, target-major:
+                           series k, horizon position j (of H = h/targets)
+                           at k*H + j; h must be a multiple [0 = 1]          */
+    float horizon_weight; /* > 0: L_soft and L_seq weigh horizon position j
+                           by (j+1)^horizon_weight / mean_j (j+1)^... (mean
+                           weight 1; 1 = linear ramp, later steps up); needs
+                           H <= 4096 [0 = uniform]                            */
+    float step_weight;  /* > 0: L_seq weighs sequence step t by
+                           (t-seq_from+1)^step_weight, normalized to mean 1
+                           over its steps (later steps up) [0 = uniform]     */
+    float ms_weight;    /* point mode: weight of the multi-scale term L_ms,
+                           added to the total (needs tvals) [0 = off]        */
+    int ms_scales;      /* L_ms scales 1, 2, 4 .. 2^ms_scales (scales longer
+                           than H are left out) [0 = 3: 1, 2, 4, 8]          */
+    float freq_weight;  /* point mode: weight of the spectral term L_freq,
+                           added to the total (needs tvals; H <= 1024; a
+                           plain DFT: O(H^2) per row and step) [0]           */
+    float freq_temperature; /* softmax temperature of L_freq [0 = 1]          */
+    int aux_steps;      /* L_ms and L_freq on: 0 the last step (the
+                           forecast), 1 every step from seq_from [0]         */
 } kdts_loss_config;
 
 /* Copy the output description of a model into a loss configuration
@@ -591,6 +614,7 @@ KDTSDEF void kdts_loss_config_from_net(kdts_loss_config *lc, const struct kdts_n
 /* Unweighted values of the three terms and the weighted total. */
 typedef struct kdts_loss_value {
     double total, hard, soft, seq;
+    double ms, freq;    /* L_ms and L_freq (0 when off)                       */
 } kdts_loss_value;
 
 /* Evaluate total = w_hard*L_hard + w_soft*L_soft + w_seq*L_seq and, when
@@ -612,7 +636,21 @@ typedef struct kdts_loss_value {
            L_soft = T^2 * mean KL(tprobs || softmax(z/T)) at the last step
                     (its gradient is T*(softmax(z/T) - tprobs));
            L_seq  = mean (E - tvals)^2 over all steps.
-   KDTS_ERR_NONFINITE if the result is not finite. */
+   With horizon_weight / step_weight the means of L_soft and L_seq are
+   weighted means (weights of mean 1, so the scale stays). The point-mode
+   terms of the options, each a mean over the rows (b, step, series):
+     L_ms   = mean over the scales s of mean_p (A_s(out) - A_s(tvals))_p^2,
+              A_s the averages of the H forecast values over consecutive
+              non-overlapping runs of s steps (p = 0 .. H/s - 1; a
+              remainder shorter than s is left out);
+     L_freq = tau^2 KL(softmax(M(tvals)/tau) || softmax(M(out)/tau)),
+              M_f(x) = sqrt(|X_f|^2 / H + 1e-12) the magnitudes of the DFT
+              X_f = sum_j x_j exp(-2 pi i f j / H), f = 0 .. H/2 (about the
+              orthonormal DFT's magnitudes), tau = freq_temperature;
+   total += ms_weight * L_ms + freq_weight * L_freq.
+   KDTS_ERR_ARG for a bad option (negative weight, H not dividing h, a
+   point-mode term in dist mode). KDTS_ERR_NONFINITE if the result is not
+   finite. */
 KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
                                    float w_seq, const float *out, const float *target,
                                    const float *tvals, const float *tprobs, int B, int T,
@@ -1456,12 +1494,64 @@ typedef struct kdts_train_config {
     int validate_start;   /* 1: validate the starting weights too, so the
                              best weights kept may be the initial ones
                              (best_epoch 0)                                   */
+    /* Distillation options (issue 16), used with soft targets only; zero =
+       off (training bit for bit as without them). The loss terms are the
+       ones of kdts_loss_config (same names, see kdts_loss_eval).          */
+    int targets;          /* series in the horizon values (the task's K;
+                             kdts_task_fit fills it) [0 = 1]                */
+    float horizon_weight; /* L_soft/L_seq weight exponent of the horizon
+                             position: (j+1)^w, mean 1; 1 = linear ramp [0] */
+    float step_weight;    /* L_seq weight exponent of the sequence step [0]  */
+    float ms_weight;      /* point mode: multi-scale matching weight [0]    */
+    int ms_scales;        /* scales 1 .. 2^ms_scales [0 = 3: 1, 2, 4, 8]     */
+    float freq_weight;    /* point mode: DFT-magnitude KL weight [0]        */
+    float freq_temperature; /* its softmax temperature [1]                   */
+    int aux_steps;        /* 1: L_ms, L_freq on every step with teacher
+                             values, 0: on the last step (the forecast) [0] */
+    /* Teacher-labelled extra windows: inputs without a true label that the
+       teachers label. extra_per_window of them per training window are
+       drawn once (kdts_extra_windows, from seed) and labelled once with
+       the real windows' soft targets; they join the shuffled pool as
+       soft-only rows (hard loss weight 0 there; every row weighs the same
+       in the batch mean), so an epoch has (1 + extra_per_window) * n rows.
+       Each is a training window mixed up with another (extra_mixup), then
+       scaled (extra_scale), then jittered (extra_jitter); at least one of
+       the three must be set. Windows at other stride offsets are the task
+       layer's (smaller stride). Needs soft targets (teachers).           */
+    int extra_per_window; /* extra windows per training window [0 = none]   */
+    float extra_jitter;   /* Gaussian noise of this sigma on every input [0] */
+    float extra_scale;    /* the window times 1 + s*u, u uniform in [-1, 1],
+                             s in [0, 1) [0]                                 */
+    float extra_mixup;    /* (1-l) x + l x' with a random training window x',
+                             l uniform in [0, extra_mixup], in [0, 1] [0]    */
+    const float *extra_soft_values; /* with soft_values: the extra windows'
+                             soft targets (n*extra_per_window,T,h), e.g.
+                             kdts_soft_targets on kdts_extra_windows' inputs;
+                             borrowed                                        */
+    const float *extra_soft_probs;  /* and their probabilities (dist mode)  */
+    int extra_refresh;    /* 1: new extra windows every epoch (epoch e's are
+                             kdts_extra_windows' draw number e), labelled by
+                             the teachers of kdts_trainer_teachers then (they
+                             must outlive the trainer; their forward pass
+                             allocates); 0: drawn and labelled once [0]     */
     void *user;           /* passed to the callbacks                        */
 } kdts_train_config;
 
 /* Fill the defaults of *cfg in place and validate it (KDTS_ERR_ARG names
    the bad field). */
 KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *cfg, kdts_error *err);
+
+/* The inputs of the teacher-labelled extra windows of cfg (checked) for
+   the training windows of `train`: x (n*extra_per_window,T,F), extra e of
+   window w at row w*extra_per_window + e: the windows the trainer draws,
+   so soft targets computed on them once (kdts_soft_targets) can be given
+   as cfg.extra_soft_values. */
+KDTSDEF kdts_result kdts_extra_windows(const kdts_train_config *cfg, const kdts_dataset *train, float *x,
+                                       kdts_error *err);
+/* Draw number `draw` of them (kdts_extra_windows is draw 0; with
+   extra_refresh epoch e trains on draw e). */
+KDTSDEF kdts_result kdts_extra_windows_draw(const kdts_train_config *cfg, const kdts_dataset *train, int draw,
+                                            float *x, kdts_error *err);
 
 /* Summary of a training run. */
 typedef struct kdts_train_report {
@@ -1486,7 +1576,8 @@ typedef struct kdts_train_report {
        }
        kdts_trainer_finish(&tr, &report);                // best weights back
        kdts_trainer_free(&tr);
-   Everything is allocated by kdts_trainer_init; nothing in the epochs.
+   Everything is allocated by kdts_trainer_init; nothing in the epochs
+   (but the teachers' passes of cfg.extra_refresh).
    The trainer keeps pointers to the model, the datasets and any borrowed
    soft targets: they must outlive it. The fields are for reading. */
 typedef struct kdts_trainer {
@@ -1518,6 +1609,13 @@ typedef struct kdts_trainer {
     int *idx;
     float *bx, *by, *btv, *btp, *dout, *out, *eout, *best, *evalbuf, *prev;
     float *own_tv, *own_tp;  /* soft targets computed by kdts_trainer_teachers */
+    int ne;                  /* extra windows (cfg.extra_per_window * n); pool
+                                rows n .. n+ne-1 of idx are extra window 0 .. */
+    float *ex;               /* their inputs (ne,T,F)                      */
+    const float *etv, *etp;  /* their soft targets (ne,T,h), (ne,h,K)      */
+    float *own_etv, *own_etp;
+    const kdts_net *const *teachers; /* extra_refresh: the teachers (borrowed) */
+    int nteachers;
 } kdts_trainer;
 
 /* Set up training of m on `train` (val may be NULL): checks the settings
@@ -6264,6 +6362,148 @@ static double kdts__sqdiff_acc(const float *a, const float *b, size_t n, float c
     return (s0 + s1) + (s2 + s3);
 }
 
+/* Horizon-position weights w[0..H) of lc->horizon_weight, mean 1. */
+static void kdts__horizon_weights(float *w, int H, float gamma)
+{
+    double s = 0.0;
+    int j;
+    for (j = 0; j < H; ++j) s += pow((double)(j + 1), (double)gamma);
+    for (j = 0; j < H; ++j) w[j] = (float)(pow((double)(j + 1), (double)gamma) * H / s);
+}
+
+/* Sequence-step weight of step t among t0 .. T-1 (mean 1), lc->step_weight. */
+static double kdts__step_weight(int t, int t0, float delta, double norm)
+{
+    return delta > 0.0f ? pow((double)(t - t0 + 1), (double)delta) / norm : 1.0;
+}
+
+/* L_ms over the rows (b, t >= t0, series); adds wgt * dL_ms/dout to dout. */
+static double kdts__loss_ms(const float *out, const float *tv, int B, int T, int t0, int h, int H, int scales,
+                            float wgt, float *dout)
+{
+    int nsc = 0, q, s, b, t, k, p, u, ns = h / H;
+    double L = 0.0;
+    for (q = 0, s = 1; q <= scales && s <= H; ++q, s *= 2) nsc++;
+    for (q = 0, s = 1; q < nsc; ++q, s *= 2) {
+        int P = H / s;
+        double nq = (double)B * (T - t0) * ns * P, Lq = 0.0;
+        for (b = 0; b < B; ++b)
+            for (t = t0; t < T; ++t)
+                for (k = 0; k < ns; ++k) {
+                    size_t base = ((size_t)b * T + t) * h + (size_t)k * H;
+                    for (p = 0; p < P; ++p) {
+                        size_t i0 = base + (size_t)p * s;
+                        double e = 0.0;
+                        for (u = 0; u < s; ++u) e += (double)out[i0 + u] - tv[i0 + u];
+                        e /= s;
+                        Lq += e * e;
+                        if (dout) {
+                            float g = (float)(wgt * 2.0 * e / (s * nq * nsc));
+                            for (u = 0; u < s; ++u) dout[i0 + u] += g;
+                        }
+                    }
+                }
+        L += Lq / nq;
+    }
+    return L / nsc;
+}
+
+/* DFT magnitudes m[0..nf) of x (H) (see L_freq), and re/im when not NULL. */
+static void kdts__dft_mag(const float *x, int H, int nf, const double *cs, const double *sn, double *m, double *re,
+                          double *im)
+{
+    int f, j, a;
+    for (f = 0; f < nf; ++f) {
+        double r = 0.0, i = 0.0;
+        for (j = 0, a = 0; j < H; ++j) {
+            r += x[j] * cs[a];
+            i -= x[j] * sn[a];
+            a += f;
+            if (a >= H) a -= H;
+        }
+        m[f] = sqrt((r * r + i * i) / H + 1e-12);
+        if (re) re[f] = r;
+        if (im) im[f] = i;
+    }
+}
+
+/* log-softmax of v/temp (n doubles) into lp. */
+static void kdts__log_softmax_d(double *lp, const double *v, int n, double temp)
+{
+    double mx = -1e300, s = 0.0;
+    int k;
+    for (k = 0; k < n; ++k)
+        if (v[k] / temp > mx) mx = v[k] / temp;
+    for (k = 0; k < n; ++k) s += exp(v[k] / temp - mx);
+    s = log(s) + mx;
+    for (k = 0; k < n; ++k) lp[k] = v[k] / temp - s;
+}
+
+/* L_freq over the rows (b, t >= t0, series); adds wgt * dL_freq/dout. */
+static double kdts__loss_freq(const float *out, const float *tv, int B, int T, int t0, int h, int H, double tau,
+                              float wgt, float *dout)
+{
+    double cs[1024], sn[1024], re[513], im[513], ms[513], mt[513], lp[513], lq[513], gm[513];
+    int nf = H / 2 + 1, ns = h / H, b, t, k, f, j, a;
+    double rows = (double)B * (T - t0) * ns, L = 0.0;
+    for (j = 0; j < H; ++j) {
+        cs[j] = cos(6.283185307179586476925 * j / H);
+        sn[j] = sin(6.283185307179586476925 * j / H);
+    }
+    for (b = 0; b < B; ++b)
+        for (t = t0; t < T; ++t)
+            for (k = 0; k < ns; ++k) {
+                size_t base = ((size_t)b * T + t) * h + (size_t)k * H;
+                double kl = 0.0;
+                kdts__dft_mag(out + base, H, nf, cs, sn, ms, re, im);
+                kdts__dft_mag(tv + base, H, nf, cs, sn, mt, NULL, NULL);
+                kdts__log_softmax_d(lp, ms, nf, tau);
+                kdts__log_softmax_d(lq, mt, nf, tau);
+                for (f = 0; f < nf; ++f) kl += exp(lq[f]) * (lq[f] - lp[f]);
+                L += kl;
+                if (!dout) continue;
+                /* d(tau^2 KL)/dm_f = tau (p_f - q_f); dm_f/dx_j = (re cos - im sin) / (H m_f) */
+                for (f = 0; f < nf; ++f) gm[f] = wgt * tau * (exp(lp[f]) - exp(lq[f])) / (rows * H * ms[f]);
+                for (j = 0; j < H; ++j) {
+                    double g = 0.0;
+                    for (f = 0, a = 0; f < nf; ++f) {
+                        g += gm[f] * (re[f] * cs[a] - im[f] * sn[a]);
+                        a += j;
+                        if (a >= H) a -= H;
+                    }
+                    dout[base + j] += (float)g;
+                }
+            }
+    return tau * tau * L / rows;
+}
+
+/* The option fields of lc against the sizes: KDTS_OK or KDTS_ERR_ARG. */
+static kdts_result kdts__loss_opts_check(const kdts_loss_config *lc, int h, int dist, kdts_error *err)
+{
+    int ns = lc->targets > 0 ? lc->targets : 1, H;
+    if (lc->targets < 0 || h % ns)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: %d series do not divide %d values per step", ns, h);
+    H = h / ns;
+    if (!(lc->horizon_weight >= 0.0f && lc->horizon_weight <= 64.0f) || !(lc->step_weight >= 0.0f && lc->step_weight <= 64.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: horizon/step weight exponents must be in [0, 64]");
+    if (lc->horizon_weight > 0.0f && H > 4096)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: horizon weights need a horizon <= 4096, not %d", H);
+    if (!(lc->ms_weight >= 0.0f) || !kdts__isfinite(lc->ms_weight) || !(lc->freq_weight >= 0.0f) ||
+        !kdts__isfinite(lc->freq_weight))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: multi-scale and frequency weights must be numbers >= 0");
+    if (lc->ms_scales < 0 || lc->ms_scales > 30)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: %d multi-scale scales (0 .. 30)", lc->ms_scales);
+    if (!(lc->freq_temperature >= 0.0f) || !kdts__isfinite(lc->freq_temperature))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: frequency temperature %g", (double)lc->freq_temperature);
+    if (lc->aux_steps != 0 && lc->aux_steps != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: aux_steps must be 0 or 1");
+    if (dist && (lc->ms_weight > 0.0f || lc->freq_weight > 0.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: multi-scale and frequency terms are point-mode only");
+    if (lc->freq_weight > 0.0f && H > 1024)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: the frequency term needs a horizon <= 1024, not %d", H);
+    return KDTS_OK;
+}
+
 KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
                                    float w_seq, const float *out, const float *target,
                                    const float *tvals, const float *tprobs, int B, int T,
@@ -6273,12 +6513,24 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
     int O = dist ? h * K : h, b, t, j, k;
     int t_hard0 = lc->hard_last_only ? T - 1 : 0, t_seq0 = lc->seq_from > 0 && lc->seq_from < T ? lc->seq_from : 0;
     double n_hard = (double)B * (T - t_hard0) * h, n_soft = (double)B * h, n_seq = (double)B * (T - t_seq0) * h;
-    double Lh = 0.0, Ls = 0.0, Lq = 0.0, tau = lc->temperature > 0.0f ? lc->temperature : 1.0;
-    float pf[4096], qf[4096], cen[4096];
+    double Lh = 0.0, Ls = 0.0, Lq = 0.0, Lms = 0.0, Lf = 0.0, tau = lc->temperature > 0.0f ? lc->temperature : 1.0;
+    double snorm = 1.0;
+    float pf[4096], qf[4096], cen[4096], wj[4096];
+    int H = h, hw = lc->horizon_weight > 0.0f, sw = lc->step_weight > 0.0f;
+    kdts_result r;
     if (B < 1 || T < 1 || h < 1 || (dist && (K < 2 || K > 4096)))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: bad sizes (B %d, T %d, horizon %d, bins %d)", B, T, h, K);
+    if ((r = kdts__loss_opts_check(lc, h, dist, err)) != KDTS_OK) return r;
+    if (lc->targets > 1) H = h / lc->targets;
+    if (hw) kdts__horizon_weights(wj, H, lc->horizon_weight);
+    if (sw) {
+        snorm = 0.0;
+        for (t = t_seq0; t < T; ++t) snorm += pow((double)(t - t_seq0 + 1), (double)lc->step_weight);
+        snorm /= T - t_seq0;
+    }
     for (k = 0; dist && k < K; ++k) cen[k] = kdts_bin_centre(lc->bin_lo, lc->bin_hi, K, k);
     if (!out || (w_hard != 0.0f && !target) || (w_seq != 0.0f && !tvals) ||
+        ((lc->ms_weight > 0.0f || lc->freq_weight > 0.0f) && !tvals) ||
         (w_soft != 0.0f && (dist ? !tprobs : !tvals)))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "loss: a term with a nonzero weight has no data (outputs, targets or teacher values)");
@@ -6296,7 +6548,20 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                     Lh += kdts__sqdiff_acc(out + r0, target + r0, (size_t)h, c, dout ? dout + r0 : NULL);
                 }
         }
-        if (w_seq != 0.0f) {
+        if (w_seq != 0.0f && (hw || sw)) {
+            /* weighted by horizon position and/or sequence step */
+            double c = w_seq * 2.0 / n_seq;
+            for (b = 0; b < B; ++b)
+                for (t = t_seq0; t < T; ++t) {
+                    size_t r0 = ((size_t)b * T + t) * h;
+                    double wt = kdts__step_weight(t, t_seq0, lc->step_weight, snorm);
+                    for (j = 0; j < h; ++j) {
+                        double wgt = hw ? wt * wj[j % H] : wt, e = (double)out[r0 + j] - tvals[r0 + j];
+                        Lq += wgt * e * e;
+                        if (dout) dout[r0 + j] += (float)(c * wgt * e);
+                    }
+                }
+        } else if (w_seq != 0.0f) {
             if (!t_seq0)
                 Lq = kdts__sqdiff_acc(out, tvals, n, (float)(w_seq * 2.0 / n_seq), dout);
             else
@@ -6306,7 +6571,17 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                                            dout ? dout + r0 : NULL);
                 }
         }
-        if (w_soft != 0.0f)
+        if (w_soft != 0.0f && hw)
+            for (b = 0; b < B; ++b) {
+                size_t r0 = (size_t)b * T * h + last;
+                double c = w_soft * 2.0 / n_soft;
+                for (j = 0; j < h; ++j) {
+                    double e = (double)out[r0 + j] - tvals[r0 + j];
+                    Ls += wj[j % H] * e * e;
+                    if (dout) dout[r0 + j] += (float)(c * wj[j % H] * e);
+                }
+            }
+        else if (w_soft != 0.0f)
             for (b = 0; b < B; ++b) {
                 size_t r0 = (size_t)b * T * h + last;
                 Ls += kdts__sqdiff_acc(out + r0, tvals + r0, (size_t)h, (float)(w_soft * 2.0 / n_soft),
@@ -6334,12 +6609,16 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                     for (k = 0; k < K; ++k) pf[k] *= inv;
                     if (w_seq != 0.0f && t >= t_seq0) {
                         float E = 0.0f, ge;
+                        double wq = hw || sw ? kdts__step_weight(t, t_seq0, lc->step_weight, snorm) *
+                                                   (hw ? wj[j % H] : 1.0f)
+                                             : 1.0;
                         for (k = 0; k < K; ++k) E += pf[k] * cen[k];
                         ge = E - tvals[row * h + j];
-                        Lq += (double)ge * ge;
+                        Lq += hw || sw ? wq * ge * ge : (double)ge * ge;
                         if (dz) {
                             /* dE/dz_k = p_k (c_k - E) */
-                            float gs = (float)(w_seq * 2.0 / n_seq) * ge;
+                            float gs = hw || sw ? (float)(w_seq * 2.0 * wq / n_seq * ge)
+                                                : (float)(w_seq * 2.0 / n_seq) * ge;
                             for (k = 0; k < K; ++k) dz[k] += gs * pf[k] * (cen[k] - E);
                         }
                     }
@@ -6360,10 +6639,12 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
                         kdts__log_softmax(lps, z, K, tau);
                         for (k = 0; k < K; ++k)
                             if (pt[k] > 0.0f) kl += pt[k] * (log((double)pt[k]) - lps[k]);
-                        Ls += tau * tau * kl;
+                        double wk = hw ? wj[j % H] : 1.0;
+                        Ls += hw ? wk * tau * tau * kl : tau * tau * kl;
                         if (dz)
                             for (k = 0; k < K; ++k)
-                                dz[k] += (float)(w_soft * tau * (exp(lps[k]) - pt[k]) / n_soft);
+                                dz[k] += hw ? (float)(wk * w_soft * tau * (exp(lps[k]) - pt[k]) / n_soft)
+                                            : (float)(w_soft * tau * (exp(lps[k]) - pt[k]) / n_soft);
                     }
                 }
             }
@@ -6372,13 +6653,26 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
     Lh = n_hard > 0 ? Lh / n_hard : 0.0;
     Ls /= n_soft;
     Lq /= n_seq;
+    if (lc->ms_weight > 0.0f || lc->freq_weight > 0.0f) {
+        int t_aux0 = lc->aux_steps ? t_seq0 : T - 1;
+        if (lc->ms_weight > 0.0f)
+            Lms = kdts__loss_ms(out, tvals, B, T, t_aux0, h, H, lc->ms_scales > 0 ? lc->ms_scales : 3,
+                                lc->ms_weight, dout);
+        if (lc->freq_weight > 0.0f)
+            Lf = kdts__loss_freq(out, tvals, B, T, t_aux0, h, H,
+                                 lc->freq_temperature > 0.0f ? lc->freq_temperature : 1.0, lc->freq_weight, dout);
+    }
     if (lv) {
         lv->hard = Lh;
         lv->soft = Ls;
         lv->seq = Lq;
+        lv->ms = Lms;
+        lv->freq = Lf;
         lv->total = w_hard * Lh + w_soft * Ls + w_seq * Lq;
+        if (lc->ms_weight > 0.0f) lv->total += lc->ms_weight * Lms;
+        if (lc->freq_weight > 0.0f) lv->total += lc->freq_weight * Lf;
     }
-    if (!(fabs(w_hard * Lh + w_soft * Ls + w_seq * Lq) < 1e300))
+    if (!(fabs(w_hard * Lh + w_soft * Ls + w_seq * Lq + lc->ms_weight * Lms + lc->freq_weight * Lf) < 1e300))
         return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "loss is not finite (hard %g, soft %g, seq %g)", Lh, Ls, Lq);
     return KDTS_OK;
 }
@@ -10124,6 +10418,79 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
     if (c->warmup_steps < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: warm-up of %lld steps", c->warmup_steps);
     if (!(c->lr_min >= 0.0f && c->lr_min <= 1.0f))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: lr_min %g is not in [0, 1]", (double)c->lr_min);
+    if (c->targets < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d targets", c->targets);
+    if (!(c->horizon_weight >= 0.0f && c->horizon_weight <= 64.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: horizon_weight %g is not in [0, 64]",
+                          (double)c->horizon_weight);
+    if (!(c->step_weight >= 0.0f && c->step_weight <= 64.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: step_weight %g is not in [0, 64]", (double)c->step_weight);
+    if (!(c->ms_weight >= 0.0f) || !kdts__isfinite(c->ms_weight))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: ms_weight %g is not a number >= 0", (double)c->ms_weight);
+    if (c->ms_scales < 0 || c->ms_scales > 30)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: ms_scales %d is not in 0 .. 30", c->ms_scales);
+    if (!(c->freq_weight >= 0.0f) || !kdts__isfinite(c->freq_weight))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: freq_weight %g is not a number >= 0",
+                          (double)c->freq_weight);
+    if (c->freq_temperature == 0.0f) c->freq_temperature = 1.0f;
+    if (!(c->freq_temperature > 0.0f) || !kdts__isfinite(c->freq_temperature))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: freq_temperature %g is not > 0",
+                          (double)c->freq_temperature);
+    if (c->aux_steps != 0 && c->aux_steps != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: aux_steps must be 0 or 1");
+    if (c->extra_per_window < 0 || c->extra_per_window > 1000)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d extra windows per window (0 .. 1000)",
+                          c->extra_per_window);
+    if (!(c->extra_jitter >= 0.0f) || !kdts__isfinite(c->extra_jitter))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra_jitter %g is not a number >= 0",
+                          (double)c->extra_jitter);
+    if (!(c->extra_scale >= 0.0f && c->extra_scale < 1.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra_scale %g is not in [0, 1)", (double)c->extra_scale);
+    if (!(c->extra_mixup >= 0.0f && c->extra_mixup <= 1.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra_mixup %g is not in [0, 1]", (double)c->extra_mixup);
+    if (c->extra_refresh != 0 && c->extra_refresh != 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra_refresh must be 0 or 1");
+    if (c->extra_per_window > 0 && c->extra_jitter == 0.0f && c->extra_scale == 0.0f && c->extra_mixup == 0.0f)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "training: extra windows need extra_jitter, extra_scale or extra_mixup (else they are copies)");
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_extra_windows(const kdts_train_config *cfg, const kdts_dataset *train, float *x,
+                                       kdts_error *err)
+{
+    return kdts_extra_windows_draw(cfg, train, 0, x, err);
+}
+
+KDTSDEF kdts_result kdts_extra_windows_draw(const kdts_train_config *cfg, const kdts_dataset *train, int draw,
+                                            float *x, kdts_error *err)
+{
+    kdts_rng r;
+    size_t len, i;
+    int w, e, E;
+    if (!cfg || !train || !train->x || !x || train->n < 1 || train->T < 1 || train->F < 1 || draw < 0)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "extra windows: no settings, windows or output");
+    E = cfg->extra_per_window;
+    len = (size_t)train->T * train->F;
+    /* a stream of its own per draw */
+    kdts_rng_seed(&r, (cfg->seed ^ 0x6b64747365787472ULL) + 0x9e3779b97f4a7c15ULL * (unsigned long long)draw);
+    for (w = 0; w < train->n; ++w)
+        for (e = 0; e < E; ++e) {
+            float *o = x + ((size_t)w * E + e) * len;
+            const float *a = train->x + (size_t)w * len;
+            if (cfg->extra_mixup > 0.0f) {
+                const float *b = train->x + (size_t)kdts_rng_below(&r, (unsigned long)train->n) * len;
+                float l = cfg->extra_mixup * kdts_rng_uniform(&r);
+                for (i = 0; i < len; ++i) o[i] = (1.0f - l) * a[i] + l * b[i];
+            } else {
+                memcpy(o, a, len * sizeof(float));
+            }
+            if (cfg->extra_scale > 0.0f) {
+                float f = 1.0f + cfg->extra_scale * (2.0f * kdts_rng_uniform(&r) - 1.0f);
+                for (i = 0; i < len; ++i) o[i] *= f;
+            }
+            if (cfg->extra_jitter > 0.0f)
+                for (i = 0; i < len; ++i) o[i] += cfg->extra_jitter * kdts_rng_normal(&r);
+        }
     return KDTS_OK;
 }
 
@@ -10146,6 +10513,9 @@ KDTSDEF void kdts_trainer_free(kdts_trainer *t)
     kdts__free_aligned(t->prev);
     kdts__free_aligned(t->own_tv);
     kdts__free_aligned(t->own_tp);
+    kdts__free_aligned(t->ex);
+    kdts__free_aligned(t->own_etv);
+    kdts__free_aligned(t->own_etp);
     memset(t, 0, sizeof *t);
 }
 
@@ -10153,7 +10523,7 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_t
                                       const kdts_dataset *train, const kdts_dataset *val, kdts_error *err)
 {
     kdts_result r;
-    int rows, k;
+    int rows, k, pool;
     memset(t, 0, sizeof *t);
     if (!m || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: no model or no settings");
     t->cfg = *cfg;
@@ -10173,8 +10543,21 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_t
     t->K = m->cfg.bins;
     t->S = kdts_net_steps(&m->cfg, t->T);
     if (!m->grads) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: the model has no gradients (a view?)");
-    t->batch = t->cfg.batch < t->n ? t->cfg.batch : t->n;
-    t->batches = t->n / t->batch + (t->cfg.keep_partial && t->n % t->batch ? 1 : 0);
+    if (t->cfg.targets > 0 && t->h % t->cfg.targets)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d targets do not divide the %d values per step",
+                          t->cfg.targets, t->h);
+    if (m->cfg.mode == KDTS_MODE_DIST && (t->cfg.ms_weight > 0.0f || t->cfg.freq_weight > 0.0f))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "training: multi-scale and frequency matching are point-mode options");
+    if (t->cfg.freq_weight > 0.0f && t->h / (t->cfg.targets > 0 ? t->cfg.targets : 1) > 1024)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: frequency matching needs a horizon <= 1024");
+    if ((double)t->n * (1.0 + t->cfg.extra_per_window) > 2e9)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d windows with %d extra each are too many", t->n,
+                          t->cfg.extra_per_window);
+    t->ne = t->n * t->cfg.extra_per_window;
+    pool = t->n + t->ne;
+    t->batch = t->cfg.batch < pool ? t->cfg.batch : pool;
+    t->batches = pool / t->batch + (t->cfg.keep_partial && pool % t->batch ? 1 : 0);
     if (t->cfg.steps > 0) {
         long long e = (t->cfg.steps + t->batches - 1) / t->batches;
         if (e > 2000000000LL) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %lld steps is too many", t->cfg.steps);
@@ -10200,7 +10583,12 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_t
         goto fail;
     if ((r = kdts_adam_init(&t->adam, &t->cfg.adam, m->nparams, err)) != KDTS_OK) goto fail;
     t->lr0 = t->adam.cfg.lr;
-    t->idx = (int *)KDTS_MALLOC((size_t)t->n * sizeof(int));
+    t->idx = (int *)KDTS_MALLOC((size_t)pool * sizeof(int));
+    if (t->ne > 0 && !(t->ex = kdts__falloc((size_t)t->ne * t->T * t->F))) {
+        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for %d extra windows", t->ne);
+        goto fail;
+    }
+    if (t->ne > 0 && (r = kdts_extra_windows(&t->cfg, train, t->ex, err)) != KDTS_OK) goto fail;
     t->bx = kdts__falloc((size_t)rows * t->T * t->F);
     t->by = kdts__falloc((size_t)rows * t->S * t->h);
     t->btv = kdts__falloc((size_t)rows * t->S * t->h);
@@ -10216,7 +10604,7 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_t
         r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for training buffers");
         goto fail;
     }
-    for (k = 0; k < t->n; ++k) t->idx[k] = k;
+    for (k = 0; k < pool; ++k) t->idx[k] = k;
     kdts_rng_seed(&t->rng, t->cfg.seed);
     memcpy(t->best, m->params, m->nparams * sizeof(float));
     return KDTS_OK;
@@ -10312,6 +10700,21 @@ KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_net *const
     r = kdts_soft_targets(teachers, nt, t->train->x, t->n, t->T, t->cfg.temperature, t->own_tv,
                           probs ? t->own_tp : NULL, &t->seq_from, err);
     if (r != KDTS_OK) return r;
+    if (t->ne > 0) { /* the extra windows, labelled once with them */
+        kdts__free_aligned(t->own_etv);
+        kdts__free_aligned(t->own_etp);
+        t->own_etv = kdts__falloc((size_t)t->ne * t->T * t->h);
+        t->own_etp = probs ? kdts__falloc((size_t)t->ne * t->h * t->K) : NULL;
+        if (!t->own_etv || (probs && !t->own_etp))
+            return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the extra windows' teacher outputs");
+        r = kdts_soft_targets(teachers, nt, t->ex, t->ne, t->T, t->cfg.temperature, t->own_etv,
+                              probs ? t->own_etp : NULL, NULL, err);
+        if (r != KDTS_OK) return r;
+        t->etv = t->own_etv;
+        t->etp = t->own_etp;
+        t->teachers = teachers;
+        t->nteachers = nt;
+    }
     t->tv = t->own_tv;
     t->tp = t->own_tp;
     t->use_probs = probs;
@@ -10326,6 +10729,11 @@ KDTSDEF kdts_result kdts_trainer_soft_targets(kdts_trainer *t, const float *tval
     if (kdts__wants_probs(t) && !tprobs)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "soft targets: a distribution-mode soft loss (alpha > 0) needs teacher probabilities");
+    if (t->ne > 0 && (!t->cfg.extra_soft_values || (kdts__wants_probs(t) && !t->cfg.extra_soft_probs)))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "soft targets: extra windows need their soft targets too (extra_soft_values/probs)");
+    t->etv = t->cfg.extra_soft_values;
+    t->etp = kdts__wants_probs(t) ? t->cfg.extra_soft_probs : NULL;
     t->tv = tvals;
     t->seq_from = t->cfg.soft_last_only ? t->T - 1 : 0;
     t->tp = kdts__wants_probs(t) ? tprobs : NULL;
@@ -10383,18 +10791,55 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
     if (nr > 0) {
         /* the targets of the steps the model forecasts: all T, or the last */
         size_t y0 = (size_t)(T - S) * h;
+        int nreal = 0, ir = 0, ix = 0;
+        for (b = 0; b < nr; ++b) nreal += t->idx[b0 + r0 + b] < t->n;
         for (b = 0; b < nr; ++b) {
-            int w = t->idx[b0 + r0 + b];
-            memcpy(t->bx + (size_t)b * T * F, d->x + (size_t)w * T * F, (size_t)T * F * sizeof(float));
-            memcpy(t->by + (size_t)b * S * h, d->y + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
-            if (t->tv)
-                memcpy(t->btv + (size_t)b * S * h, t->tv + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
-            if (t->tp) memcpy(t->btp + (size_t)b * h * K, t->tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
+            int w = t->idx[b0 + r0 + b], s;
+            if (w < t->n) { /* a real window first in the batch, extra windows after */
+                s = ir++;
+                memcpy(t->bx + (size_t)s * T * F, d->x + (size_t)w * T * F, (size_t)T * F * sizeof(float));
+                memcpy(t->by + (size_t)s * S * h, d->y + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
+                if (t->tv)
+                    memcpy(t->btv + (size_t)s * S * h, t->tv + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
+                if (t->tp) memcpy(t->btp + (size_t)s * h * K, t->tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
+            } else {
+                s = nreal + ix++;
+                w -= t->n;
+                memcpy(t->bx + (size_t)s * T * F, t->ex + (size_t)w * T * F, (size_t)T * F * sizeof(float));
+                memcpy(t->btv + (size_t)s * S * h, t->etv + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
+                if (t->tp) memcpy(t->btp + (size_t)s * h * K, t->etp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
+            }
         }
         r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, &t->rng, err);
         if (r != KDTS_OK) return r;
-        local = kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->out, t->by, t->tv ? t->btv : NULL,
-                               t->tp ? t->btp : NULL, nr, S, lv, t->dout, NULL);
+        if (nreal == nr) {
+            local = kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->out, t->by, t->tv ? t->btv : NULL,
+                                   t->tp ? t->btp : NULL, nr, S, lv, t->dout, NULL);
+        } else {
+            /* the real rows' loss and the extra rows' soft-only loss, each
+               weighted by its share of the rows: the mean over the rows */
+            kdts_loss_value la, le;
+            size_t so = (size_t)nreal * S * m->outputs, nd = (size_t)nr * S * m->outputs, q;
+            float fr = (float)nreal / (float)nr, fe = (float)(nr - nreal) / (float)nr;
+            memset(&la, 0, sizeof la);
+            local = nreal > 0 ? kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->out, t->by, t->btv,
+                                               t->tp ? t->btp : NULL, nreal, S, &la, t->dout, NULL)
+                              : KDTS_OK;
+            if (local == KDTS_OK)
+                local = kdts_loss_eval(lc, 0.0f, w_soft, w_seq, t->out + so, NULL, t->btv + (size_t)nreal * S * h,
+                                       t->tp ? t->btp + (size_t)nreal * h * K : NULL, nr - nreal, S, &le,
+                                       t->dout + so, NULL);
+            if (local == KDTS_OK) {
+                for (q = 0; q < so; ++q) t->dout[q] *= fr;
+                for (; q < nd; ++q) t->dout[q] *= fe;
+                lv->hard = la.hard;
+                lv->soft = fr * la.soft + fe * le.soft;
+                lv->seq = fr * la.seq + fe * le.seq;
+                lv->ms = fr * la.ms + fe * le.ms;
+                lv->freq = fr * la.freq + fe * le.freq;
+                lv->total = fr * la.total + fe * le.total;
+            }
+        }
         if (local != KDTS_OK && local != KDTS_ERR_NONFINITE)
             return kdts__fail(err, local, 0, 0, "training: the loss could not be computed");
         if (local == KDTS_OK) {
@@ -10446,12 +10891,33 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
     int nb = 0, b0, soft = t->tv != NULL;
     float alpha = 0.0f, w_hard = 1.0f, w_soft = 0.0f, w_seq = 0.0f;
     if (!t->m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
+    if (t->ne > 0 && (!t->tv || !t->etv))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: extra windows need soft targets (teachers)");
+    if (t->ne > 0 && t->cfg.extra_refresh && (!t->teachers || t->etv != t->own_etv))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                          "training: extra_refresh needs the teachers (kdts_trainer_teachers), not precomputed targets");
+    if (t->ne > 0 && t->cfg.extra_refresh && t->epoch > 0) {
+        /* this epoch's extra windows, labelled by the teachers now */
+        kdts_result r;
+        if ((r = kdts_extra_windows_draw(&t->cfg, t->train, t->epoch, t->ex, err)) != KDTS_OK) return r;
+        r = kdts_soft_targets(t->teachers, t->nteachers, t->ex, t->ne, t->T, t->cfg.temperature, t->own_etv,
+                              t->use_probs ? t->own_etp : NULL, NULL, err);
+        if (r != KDTS_OK) return r;
+    }
     kdts_loss_config_from_net(&lc, t->m);
     lc.temperature = t->cfg.temperature;
     lc.label_sigma = t->cfg.label_sigma;
     lc.hard_last_only = t->cfg.hard_last_only;
     lc.seq_from = t->S == t->T ? t->seq_from : 0; /* a one-step model has only the last step */
+    lc.targets = t->cfg.targets;
     if (soft) {
+        lc.horizon_weight = t->cfg.horizon_weight;
+        lc.step_weight = t->cfg.step_weight;
+        lc.ms_weight = t->cfg.ms_weight;
+        lc.ms_scales = t->cfg.ms_scales;
+        lc.freq_weight = t->cfg.freq_weight;
+        lc.freq_temperature = t->cfg.freq_temperature;
+        lc.aux_steps = t->cfg.aux_steps;
         alpha = t->cfg.alpha;
         if (t->cfg.alpha_warmup > 0 && t->epoch + 1 < t->cfg.alpha_warmup)
             alpha = t->cfg.alpha * (float)(t->epoch + 1) / (float)t->cfg.alpha_warmup;
@@ -10460,10 +10926,10 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
         w_seq = t->cfg.beta;
     }
     t->alpha = alpha;
-    kdts_rng_shuffle(&t->rng, t->idx, t->n);
-    for (b0 = 0; b0 < t->n && nb < t->batches && t->step < t->planned; b0 += t->batch) {
+    kdts_rng_shuffle(&t->rng, t->idx, t->n + t->ne);
+    for (b0 = 0; b0 < t->n + t->ne && nb < t->batches && t->step < t->planned; b0 += t->batch) {
         kdts_loss_value lv;
-        int rows = t->n - b0 < t->batch ? t->n - b0 : t->batch;
+        int rows = t->n + t->ne - b0 < t->batch ? t->n + t->ne - b0 : t->batch;
         kdts_result r;
         t->rep.bad_batch = nb + 1;
         r = kdts__trainer_step(t, b0, rows, w_hard, w_soft, w_seq, &lc, &lv, err);
@@ -13199,6 +13665,7 @@ KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_net *net, const kd
     if (!net || !cfg) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "task fit: no model or no settings");
     if (task->data[KDTS_PART_TRAIN].n < 1) return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "no training windows");
     c = *cfg;
+    if (c.targets == 0) c.targets = task->K; /* the series of the horizon values, for the KD options */
     if ((net->cfg.skip || net->cfg.kind == KDTS_KIND_LINEAR) && net->cfg.lookback != task->cfg.lookback)
         return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "the model's window map takes %d steps, the task's windows %d",
                           net->cfg.lookback, task->cfg.lookback);

@@ -680,6 +680,18 @@ static flag distill_flags[] = {
     {"beta", "weight of the sequence loss", "0.1", 0, {0}, 0, 0, 0},
     {"temperature", "softmax temperature (dist mode)", "2", 0, {0}, 0, 0, 0},
     {"alpha-warmup", "epochs over which alpha rises from 0", "0", 0, {0}, 0, 0, 0},
+    {"ahead-weight", "soft, sequence loss: horizon step j weighs (j+1)^W", "0", 0, {0}, 0, 0, 0},
+    {"step-weight", "sequence loss: window step t weighs (t+1)^W", "0", 0, {0}, 0, 0, 0},
+    {"ms-weight", "match the forecast and its 2-, 4-, 8-step averages", "0", 0, {0}, 0, 0, 0},
+    {"ms-scales", "multi-scale: scales 1, 2, ..., 2^N", "3", 0, {0}, 0, 0, 0},
+    {"freq-weight", "match DFT-magnitude softmaxes (KL teacher || student)", "0", 0, {0}, 0, 0, 0},
+    {"freq-temp", "frequency matching: softmax temperature", "1", 0, {0}, 0, 0, 0},
+    {"aux-steps", "multi-scale, frequency terms on: last step or all", "last", 0, {0}, 0, 0, 0},
+    {"extra", "teacher-labelled extra windows per training window", "0", 0, {0}, 0, 0, 0},
+    {"jitter", "extra windows: Gaussian noise of this sigma", "0", 0, {0}, 0, 0, 0},
+    {"amp", "extra windows: amplitude times 1 +- up to this", "0", 0, {0}, 0, 0, 0},
+    {"mixup", "extra windows: up to this share of another window", "0", 0, {0}, 0, 0, 0},
+    {"extra-refresh", "extra windows: new ones every epoch, labelled then", NULL, 1, {0}, 0, 0, 0},
 };
 
 typedef struct teachers {
@@ -773,6 +785,18 @@ static int run_training(const cmd *c, int distill)
         tc.beta = (float)fnum(c, "beta", 0, 1e6);
         tc.temperature = (float)fnum(c, "temperature", 1e-3, 1e3);
         tc.alpha_warmup = (int)fint(c, "alpha-warmup", 0, 1000000);
+        tc.horizon_weight = (float)fnum(c, "ahead-weight", 0, 64);
+        tc.step_weight = (float)fnum(c, "step-weight", 0, 64);
+        tc.ms_weight = (float)fnum(c, "ms-weight", 0, 1e6);
+        tc.ms_scales = (int)fint(c, "ms-scales", 0, 30);
+        tc.freq_weight = (float)fnum(c, "freq-weight", 0, 1e6);
+        tc.freq_temperature = (float)fnum(c, "freq-temp", 1e-3, 1e3);
+        tc.aux_steps = fchoice(c, "aux-steps", "last|all");
+        tc.extra_per_window = (int)fint(c, "extra", 0, 1000);
+        tc.extra_jitter = (float)fnum(c, "jitter", 0, 1e3);
+        tc.extra_scale = (float)fnum(c, "amp", 0, 0.99);
+        tc.extra_mixup = (float)fnum(c, "mixup", 0, 1);
+        tc.extra_refresh = fbool(c, "extra-refresh");
     }
     if (kdts_train_config_check(&tc, &e) != KDTS_OK) die(EXIT_USAGE, "%s: %s", c->name, e.message);
     /* the data */
