@@ -1392,7 +1392,28 @@ typedef int (*kdts_epoch_fn)(const kdts_epoch_info *info, void *user);
    KDTS_ERR_NONFINITE when this process's loss or gradient is not finite
    (grads then hold garbage). The hook combines the contributions of all
    processes in place (e.g. an all-reduce sum) and returns the combined
-   status: anything but KDTS_OK stops training with that code. */
+   status: anything but KDTS_OK stops training with that code (every
+   process must then return the same one, so that all stop at the same
+   step). Data-parallel training over P processes (tools/kdts_mpi.h does
+   this with MPI):
+       static kdts_result sum(float *g, size_t n, kdts_result local, void *u)
+       {   int bad = local != KDTS_OK;             // any process failed?
+           allreduce_max(&bad, 1);                 // your transport
+           if (bad) return KDTS_ERR_NONFINITE;     // all stop together
+           allreduce_sum(g, n);                    // shares add up
+           return KDTS_OK; }
+       cfg.seed = same on every process;           // same shuffle
+       cfg.shard_count = P; cfg.shard_index = rank;
+       cfg.on_grad = sum;
+       kdts_net_init(&net, &nc, cfg.seed, err);    // same start weights
+       kdts_net_train(&net, &cfg, &train, &val, ...);
+   Every process then holds the same weights after each step (the summed
+   gradient is the gradient of the whole batch's mean loss; clipping and
+   Adam run on it identically everywhere), validates them on the whole
+   validation set and takes the same early-stopping decisions. Without
+   dropout the weights equal a one-process run with the same batch up to
+   the order of the gradient sums; with dropout each share draws its own
+   masks (from seed, step and shard_index). */
 typedef kdts_result (*kdts_grad_fn)(float *grads, size_t n, kdts_result local, void *user);
 
 /* Training settings. Zero-initialized fields take the defaults in
@@ -10349,7 +10370,16 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
     size_t i;
     double g2 = 0.0;
     kdts_result r, local = KDTS_OK;
+    kdts_rng drop, *rng = &t->rng;
     kdts__share(nb, t->cfg.shard_count, t->cfg.shard_index, 1, &r0, &nr);
+    if (t->cfg.shard_count > 1) {
+        /* a share draws its dropout masks from (seed, step, share), so the
+           shuffle stream stays the same on every process whatever its
+           share's size (an empty share draws nothing) */
+        kdts_rng_seed(&drop, t->cfg.seed ^ (0x9E3779B97F4A7C15ULL * (unsigned long long)(t->step + 1)) ^
+                                 ((unsigned long long)t->cfg.shard_index << 40));
+        rng = &drop;
+    }
     memset(lv, 0, sizeof *lv);
     kdts_net_zero_grad(m);
     if (nr > 0) {
@@ -10363,7 +10393,7 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
                 memcpy(t->btv + (size_t)b * S * h, t->tv + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
             if (t->tp) memcpy(t->btp + (size_t)b * h * K, t->tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
         }
-        r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, &t->rng, err);
+        r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, rng, err);
         if (r != KDTS_OK) return r;
         local = kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->out, t->by, t->tv ? t->btv : NULL,
                                t->tp ? t->btp : NULL, nr, S, lv, t->dout, NULL);

@@ -224,6 +224,48 @@ static void test_shards(const kdts_dataset *d)
     kdts_lstm_free(&m);
 }
 
+/* With dropout and shares of different sizes (a batch of 13 on 2
+   processes: 7 and 6 rows) every process keeps the same shuffle: the
+   window order after each epoch is the same for both shares. */
+static void test_shard_dropout_order(const kdts_dataset *d)
+{
+    kdts_lstm m[2];
+    kdts_net v[2];
+    kdts_trainer tr[2];
+    kdts_train_config c;
+    kdts_lstm_config lc;
+    int k, e, same = 1, differs_one = 0;
+    for (k = 0; k < 2; ++k) {
+        memset(&lc, 0, sizeof lc);
+        lc.hidden = 5;
+        lc.layers = 2;
+        lc.horizon = HZ;
+        lc.dropout = 0.3f;
+        KT_CHECK(kdts_lstm_init(&m[k], &lc, 23, NULL) == KDTS_OK, "init");
+        base_cfg(&c);
+        c.batch = 13;
+        c.shard_count = 2;
+        c.shard_index = k;
+        KT_CHECK(kdts_trainer_init(&tr[k], kt_net(&v[k], &m[k]), &c, d, NULL, NULL) == KDTS_OK, "trainer %d", k);
+    }
+    for (e = 0; e < 3; ++e) {
+        int first[N];
+        for (k = 0; k < 2; ++k) KT_CHECK(kdts_trainer_epoch(&tr[k], NULL, NULL) == KDTS_OK, "epoch %d share %d", e, k);
+        memcpy(first, tr[0].idx, sizeof first);
+        if (memcmp(tr[0].idx, tr[1].idx, sizeof first)) same = 0;
+        if (e == 0) {
+            /* the order is shuffled at all (the check can see a difference) */
+            for (k = 0; k < N; ++k) differs_one |= first[k] != k;
+        }
+    }
+    KT_CHECK(differs_one, "the windows are shuffled");
+    KT_CHECK(same, "both shares see the same window order after 3 epochs with dropout");
+    for (k = 0; k < 2; ++k) {
+        kdts_trainer_free(&tr[k]);
+        kdts_lstm_free(&m[k]);
+    }
+}
+
 static kdts_result veto(float *grads, size_t n, kdts_result local, void *user)
 {
     (void)grads;
@@ -426,6 +468,7 @@ int main(void)
     test_partial(&d);
     test_stop(&d);
     test_shards(&d);
+    test_shard_dropout_order(&d);
     test_hook_stop(&d);
     test_soft_targets(&d);
     test_val_overflow(&d);
