@@ -1,0 +1,332 @@
+/* kdts_mpi.h - the MPI layer of build/kdts-mpi (tools/kdts.c compiled with
+   -DKDTS_MPI by `make MPI=1`; kdts.h itself knows nothing of MPI).
+
+   train and distill run data-parallel: every rank loads the same data,
+   starts from rank 0's weights and shuffles with the same seed; each rank
+   computes the gradient of its share of every global batch
+   (kdts_train_config.shard_index/shard_count), the on_grad hook sums the
+   shares with MPI_Allreduce, and every rank takes the same clipped Adam
+   step, validates the same weights and takes the same early-stopping
+   decisions. Rank 0 writes the model (atomically, as kdts does) and prints
+   the progress; the other ranks' stdout and stderr go to /dev/null
+   (KDTS_MPI_VERBOSE=1 keeps them).
+
+   train --ensemble: each rank trains a teacher of its own (seed + rank, no
+   gradient exchange) and writes --out with %d replaced by rank + 1.
+   distill: teacher k's soft targets are computed on rank k % N and
+   broadcast; every rank averages them in teacher order, as one process
+   does.
+
+   Failures. Every collective status exchange is the same 9-int
+   MPI_Allreduce, so a rank that fails anywhere (a bad flag, a file it
+   cannot read or write, a library error) meets the other ranks at their
+   next exchange - the setup checkpoint, the next step's gradient hook,
+   the epoch's end, the final checkpoint - and all ranks stop there; rank 0
+   prints the failing rank's message once, and all exit with its status.
+   A non-finite loss or gradient on any rank stops every rank at the same
+   step through the library's own path (KDTS_ERR_NONFINITE): rank 0 writes
+   the last good weights, as kdts does. At each epoch's end a checksum of
+   the weights is compared across ranks (they must be equal bit for bit).
+
+   KDTS_MPI_FAULT=nan:R:S (tests only): rank R's gradient at step S
+   (1-based) is made non-finite. */
+#ifndef KDTS_MPI_LAYER_H
+#define KDTS_MPI_LAYER_H
+#include <mpi.h>
+#include <limits.h>
+#include <fcntl.h>
+
+static int g_rank, g_size = 1, g_ensemble, g_mpi_up;
+static int g_agreed_stop;            /* the interrupt flag of the last exchange */
+static const kdts_net *g_net;        /* the weights checked at each epoch's end */
+static long long g_step;             /* gradient hook calls */
+static int g_fault_rank = -1;
+static long long g_fault_step = -1;
+
+
+static int par_end(int code);
+static void par_atexit(void) { par_end(0); }
+
+static void par_init(int *argc, char ***argv)
+{
+    const char *f = getenv("KDTS_MPI_FAULT");
+    MPI_Init(argc, argv);
+    g_mpi_up = 1;
+    atexit(par_atexit); /* exit() after --help or a checked write */
+    MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+    if (g_rank != 0 && !(getenv("KDTS_MPI_VERBOSE") && atoi(getenv("KDTS_MPI_VERBOSE")))) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+    }
+    if (f && !strncmp(f, "nan:", 4)) {
+        char *end;
+        g_fault_rank = (int)strtol(f + 4, &end, 10);
+        if (*end == ':') g_fault_step = strtoll(end + 1, NULL, 10);
+    }
+}
+
+static int par_end(int code)
+{
+    if (g_mpi_up) MPI_Finalize();
+    g_mpi_up = 0;
+    return code;
+}
+
+/* The status exchange. Fields (all reduced with MAX):
+   0 hard failure code (exit status) of any rank, 1 minus the lowest
+   failing rank, 2 a non-finite gradient on any rank, 3 minus the lowest
+   such rank, 4 an interrupt on any rank, 5-8 a weight checksum and its
+   complement (equal everywhere iff max == own for both). */
+enum { PX_CODE, PX_FROM, PX_NAN, PX_NAN_FROM, PX_STOP, PX_SUM, PX_N = PX_SUM + 4 };
+
+static void par_exchange(int v[PX_N], int code, const char *msg)
+{
+    char buf[1024];
+    int own[PX_N], root;
+    memcpy(own, v, sizeof own);
+    own[PX_CODE] = code;
+    own[PX_FROM] = code ? -g_rank : INT_MIN;
+    MPI_Allreduce(own, v, PX_N, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (v[PX_CODE] == 0) return;
+    /* a rank failed: its message to everyone, printed once, all stop */
+    root = -v[PX_FROM];
+    memset(buf, 0, sizeof buf);
+    if (g_rank == root && msg) snprintf(buf, sizeof buf, "%s", msg);
+    MPI_Bcast(buf, (int)sizeof buf, MPI_CHAR, root, MPI_COMM_WORLD);
+    if (g_rank == 0) {
+        if (g_size > 1) fprintf(stderr, "kdts: error (rank %d of %d): %s\n", root, g_size, buf);
+        else fprintf(stderr, "kdts: error: %s\n", buf);
+        fflush(stderr);
+    }
+    exit(par_end(v[PX_CODE]));
+}
+
+/* die(): this rank failed; the others learn it at their next exchange. */
+static void par_die(int code, const char *msg)
+{
+    int v[PX_N] = {0};
+    par_exchange(v, code ? code : 1, msg);
+}
+
+/* A checkpoint: returns when no rank failed. */
+static void par_check(void)
+{
+    int v[PX_N] = {0};
+    par_exchange(v, 0, NULL);
+}
+
+static void par_bcast_floats(float *p, size_t n, int root)
+{
+    while (n > 0) {
+        int k = n > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)n;
+        MPI_Bcast(p, k, MPI_FLOAT, root, MPI_COMM_WORLD);
+        p += k;
+        n -= (size_t)k;
+    }
+}
+
+/* --ensemble (train only): one model per rank. */
+#define PAR_TRAIN_FLAGS , {"ensemble", "MPI: one model per rank (seed + rank), --out with %d = rank + 1", NULL, 1, {0}, 0, 0, 0}
+
+/* The output path of this rank and whether it writes one. */
+static const char *par_output(const cmd *c, const char *out)
+{
+    static char path[4200];
+    const char *p = strstr(out, "%d");
+    g_ensemble = !strcmp(c->name, "train") && fbool(c, "ensemble");
+    if (!g_ensemble) return out;
+    if (!p || strchr(p + 2, '%') || strchr(out, '%') != p)
+        die(EXIT_USAGE, "train --ensemble: --out must hold one %%d (replaced by rank + 1), e.g. teacher-%%d.kdts");
+    if (strlen(out) > 4000) die(EXIT_USAGE, "train: the output path is too long");
+    snprintf(path, sizeof path, "%.*s%d%s", (int)(p - out), out, g_rank + 1, p + 2);
+    return path;
+}
+
+static int par_writes(void) { return g_ensemble || g_rank == 0; }
+
+static unsigned long long par_checksum(const float *p, size_t n)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    const unsigned char *b = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n * sizeof(float); ++i) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void par_put_checksum(int v[PX_N], const kdts_net *net)
+{
+    unsigned long long h = net ? par_checksum(net->params, net->nparams) : 0;
+    unsigned int lo = (unsigned int)(h & 0xffffffffu), hi = (unsigned int)(h >> 32);
+    v[PX_SUM] = (int)lo;
+    v[PX_SUM + 1] = (int)~lo;
+    v[PX_SUM + 2] = (int)hi;
+    v[PX_SUM + 3] = (int)~hi;
+}
+
+/* The gradient hook: status first (any failure stops every rank at this
+   step), then the sum of the shares. */
+static kdts_result par_on_grad(float *g, size_t n, kdts_result local, void *user)
+{
+    int v[PX_N] = {0};
+    (void)user;
+    g_step++;
+    if (g_rank == g_fault_rank && g_step == g_fault_step) {
+        g[0] = NAN;
+        local = KDTS_ERR_NONFINITE;
+    }
+    if (local != KDTS_OK && local != KDTS_ERR_NONFINITE) return local; /* not reached: the library passes these two */
+    v[PX_NAN] = local == KDTS_ERR_NONFINITE;
+    v[PX_NAN_FROM] = v[PX_NAN] ? -g_rank : INT_MIN;
+    v[PX_STOP] = g_interrupted != 0;
+    par_exchange(v, 0, NULL);
+    g_agreed_stop = v[PX_STOP];
+    if (v[PX_NAN]) {
+        if (g_rank == 0 && g_size > 1)
+            fprintf(stderr, "kdts: rank %d of %d had a non-finite loss or gradient at step %lld: every rank stops\n",
+                    -v[PX_NAN_FROM], g_size, g_step);
+        return KDTS_ERR_NONFINITE;
+    }
+    while (n > 0) {
+        int k = n > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)n;
+        MPI_Allreduce(MPI_IN_PLACE, g, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        g += k;
+        n -= (size_t)k;
+    }
+    return KDTS_OK;
+}
+
+/* Data-parallel settings and rank 0's starting weights on every rank. */
+static void par_train_setup(kdts_train_config *tc, kdts_net *net)
+{
+    par_check(); /* every rank has its data, model and output path */
+    if (g_ensemble) {
+        tc->seed += (unsigned long long)g_rank;
+        return; /* the seed also made this rank's starting weights */
+    }
+    par_bcast_floats(net->params, net->nparams, 0);
+    g_net = net;
+    if (g_size > 1) {
+        tc->shard_count = g_size;
+        tc->shard_index = g_rank;
+        tc->on_grad = par_on_grad;
+    }
+}
+
+/* The seed of the starting weights (--ensemble: seed + rank). */
+static unsigned long long par_seed(unsigned long long seed)
+{
+    return g_ensemble ? seed + (unsigned long long)g_rank : seed;
+}
+
+/* After a step: stop when any rank was interrupted (agreed in the hook). */
+static int par_batch_stop(void) { return g_ensemble || g_size == 1 || !g_net ? g_interrupted != 0 : g_agreed_stop; }
+
+/* After an epoch: the ranks' share losses averaged (equal shares), the
+   weights checked to be the same everywhere, the interrupt agreed. */
+static int par_epoch(kdts_epoch_info *in)
+{
+    int v[PX_N] = {0}, own[PX_N] = {0}, k;
+    double l[4], s[4];
+    if (g_ensemble || g_size == 1 || !g_net) return g_interrupted != 0;
+    v[PX_STOP] = g_interrupted != 0;
+    v[PX_NAN_FROM] = INT_MIN;
+    par_put_checksum(v, g_net);
+    memcpy(own, v, sizeof own);
+    par_exchange(v, 0, NULL);
+    for (k = PX_SUM; k < PX_N; ++k)
+        if (v[k] != own[k]) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "the ranks' weights differ after epoch %d (a rank computed differently: the "
+                     "same binary and CPU kind on every node?)", in->epoch);
+            par_die(EXIT_DATA, msg); /* every rank sees the mismatch */
+        }
+    l[0] = in->loss;
+    l[1] = in->hard;
+    l[2] = in->soft;
+    l[3] = in->seq;
+    MPI_Allreduce(l, s, 4, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    in->loss = s[0] / g_size;
+    in->hard = s[1] / g_size;
+    in->soft = s[2] / g_size;
+    in->seq = s[3] / g_size;
+    return v[PX_STOP];
+}
+
+/* distill: the soft targets of teacher k on rank k % N, shared, averaged
+   in teacher order (the bits of one process's kdts_soft_targets). Sets
+   tc->soft_values/soft_probs/soft_last_only; the caller passes no
+   teachers to the trainer then. *keep receives the buffers to free. */
+static kdts_result par_soft_targets(const kdts_task *task, const kdts_net *student, const kdts_net *const *te, int nt,
+                                    kdts_train_config *tc, float **keep_v, float **keep_p, kdts_error *e)
+{
+    const kdts_dataset *d = &task->data[KDTS_PART_TRAIN];
+    int n = d->n, T = d->T, h = te[0]->cfg.horizon, K = student->cfg.bins, k, any_last = 0, w, j;
+    int probs = student->cfg.mode == KDTS_MODE_DIST && tc->alpha > 0.0f;
+    size_t nv = (size_t)n * T * h, np = probs ? (size_t)n * h * K : 0, i;
+    float *v = (float *)malloc(nv * (size_t)nt * sizeof(float)), *p = probs ? (float *)malloc(np * (size_t)nt * sizeof(float)) : NULL;
+    float *tv = (float *)calloc(nv, sizeof(float)), *tp = probs ? (float *)calloc(np, sizeof(float)) : NULL;
+    int last[MAX_TEACHERS];
+    char msg[600];
+    kdts_result r = KDTS_OK;
+    msg[0] = 0;
+    if (!v || !tv || (probs && (!p || !tp))) {
+        r = KDTS_ERR_NOMEM;
+        snprintf(msg, sizeof msg, "out of memory for the teachers' soft targets");
+    }
+    for (k = 0; k < nt && r == KDTS_OK; ++k) {
+        const kdts_net *q = te[k];
+        if (q->cfg.input != d->F || q->cfg.horizon != h) {
+            r = KDTS_ERR_SHAPE;
+            snprintf(msg, sizeof msg, "teacher %d does not take the student's inputs and horizon", k + 1);
+        } else if (probs && (q->cfg.mode != KDTS_MODE_DIST || q->cfg.bins != K || q->cfg.bin_lo != student->cfg.bin_lo ||
+                             q->cfg.bin_hi != student->cfg.bin_hi)) {
+            r = KDTS_ERR_ARG;
+            snprintf(msg, sizeof msg, "teacher %d: a distribution-mode soft loss needs teachers with the same bins", k + 1);
+        } else if (k % g_size == g_rank) {
+            r = kdts_soft_targets(&te[k], 1, d->x, n, T, tc->temperature, v + nv * (size_t)k,
+                                  probs ? p + np * (size_t)k : NULL, &last[k], e);
+            if (r != KDTS_OK) snprintf(msg, sizeof msg, "teacher %d: %s", k + 1, e->message);
+        }
+    }
+    if (r != KDTS_OK) {
+        free(v);
+        free(p);
+        free(tv);
+        free(tp);
+        par_die(EXIT_DATA, msg);
+    }
+    par_check();
+    for (k = 0; k < nt; ++k) {
+        par_bcast_floats(v + nv * (size_t)k, nv, k % g_size);
+        if (probs) par_bcast_floats(p + np * (size_t)k, np, k % g_size);
+        MPI_Bcast(&last[k], 1, MPI_INT, k % g_size, MPI_COMM_WORLD);
+    }
+    for (k = 0; k < nt; ++k) {
+        const float *vk = v + nv * (size_t)k;
+        if (last[k] == 0) {
+            for (i = 0; i < nv; ++i) tv[i] += vk[i] / (float)nt;
+        } else {
+            any_last = 1;
+            for (w = 0; w < n; ++w)
+                for (j = 0; j < h; ++j) tv[((size_t)w * T + T - 1) * h + j] += vk[((size_t)w * T + T - 1) * h + j] / (float)nt;
+        }
+        for (i = 0; i < np; ++i) tp[i] += p[np * (size_t)k + i] / (float)nt;
+    }
+    if (any_last)
+        for (w = 0; w < n; ++w) memset(tv + (size_t)w * T * h, 0, (size_t)(T - 1) * h * sizeof(float));
+    free(v);
+    free(p);
+    tc->soft_values = tv;
+    tc->soft_probs = tp;
+    tc->soft_last_only = any_last;
+    *keep_v = tv;
+    *keep_p = tp;
+    return KDTS_OK;
+}
+
+#endif
