@@ -18,10 +18,10 @@ W=$B/mpi-test
 TOL=1e-4
 rm -rf "$W" && mkdir -p "$W"
 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # CI runs as root
-OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none
+OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_mpi_yield_when_idle=1
 OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo
 export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_btl \
-  OMPI_MCA_btl_vader_single_copy_mechanism OMPI_MCA_oob_tcp_if_include OMPI_MCA_btl_tcp_if_include
+  OMPI_MCA_btl_vader_single_copy_mechanism OMPI_MCA_oob_tcp_if_include OMPI_MCA_btl_tcp_if_include OMPI_MCA_mpi_yield_when_idle
 RUN="${MPIRUN:-mpirun} --oversubscribe"
 pass=0
 fail=0
@@ -89,6 +89,12 @@ KDTS_MPI_FAULT=nan:1:5 expect "NaN on rank 1 at step 5: all ranks stop" 1 "non-f
 grep -q "rank 1 of 2 had a non-finite" "$W/err.log" && ok "the message names rank 1" || bad "the message names rank 1"
 $B/kdts train $F --steps 4 --out "$W/four.kdts" || bad "4 steps, 1 process"
 compare "the model written is the last good one (4 steps)" "$W/four.kdts" "$W/nan.kdts" $TOL
+# rank 1 fails inside training at step 3 (as on a library error): every
+# rank stops at that step with rank 1's message, the old model file kept
+cp "$W/four.kdts" "$W/fail.kdts"
+KDTS_MPI_FAULT=fail:1:3 expect "rank 1 fails at step 3: every rank stops" 1 "rank 1 of 2.*injected failure at step 3" \
+  $RUN -np 2 $B/kdts-mpi train $F --steps 20 --out "$W/fail.kdts"
+check "the existing model file kept" cmp -s "$W/four.kdts" "$W/fail.kdts"
 # an output folder that does not exist: refused before training, on every rank
 expect "unwritable output: refused before training" 1 "does not exist" \
   $RUN -np 2 $B/kdts-mpi train $F --steps 20 --out "$W/nofolder/m.kdts"

@@ -539,6 +539,7 @@ static volatile sig_atomic_t g_interrupted;
 #define par_writes() 1
 #define par_seed(seed) (seed)
 #define par_train_setup(tc, net) ((void)0)
+#define par_phase(training) ((void)0)
 #define par_batch_stop() (g_interrupted != 0)
 #define par_epoch(in) (g_interrupted != 0)
 #endif
@@ -843,7 +844,9 @@ static int run_training(const cmd *c, int distill)
                 (unsigned long)net.nparams, task.source, task.data[0].n, task.data[1].n, task.cfg.lookback, task.F,
                 task.K, task.cfg.horizon);
     }
+    par_phase(1); /* MPI: every rank trains */
     r = kdts_task_fit(&task, &net, &tc, nteach ? te.ptr : NULL, nteach, &rep, &e);
+    par_phase(0);
     signal(SIGINT, SIG_DFL);
     numeric = r == KDTS_ERR_NONFINITE;
     if (pg.tty && !pg.quiet && (g_interrupted || r != KDTS_OK)) fputc('\n', stderr);

@@ -17,31 +17,36 @@
    broadcast; every rank averages them in teacher order, as one process
    does.
 
-   Failures. Every collective status exchange is the same 9-int
-   MPI_Allreduce, so a rank that fails anywhere (a bad flag, a file it
-   cannot read or write, a library error) meets the other ranks at their
-   next exchange - the setup checkpoint, the next step's gradient hook,
-   the epoch's end, the final checkpoint - and all ranks stop there; rank 0
-   prints the failing rank's message once, and all exit with its status.
+   Failures. Outside training every collective status exchange is the
+   same small MPI_Allreduce (par_exchange); while training every exchange
+   starts with the step exchange, one MPI_Allreduce of the gradient with
+   flags behind it (par_step_exchange). So a rank that fails anywhere (a
+   bad flag, a file it cannot read or write, a library error) meets the
+   other ranks at their next exchange - the setup checkpoint, the next
+   step's gradient hook, the epoch's end, the final checkpoint - and all
+   ranks stop there; rank 0 prints the failing rank's message once, and
+   all exit with its status.
    A non-finite loss or gradient on any rank stops every rank at the same
    step through the library's own path (KDTS_ERR_NONFINITE): rank 0 writes
    the last good weights, as kdts does. At each epoch's end a checksum of
    the weights is compared across ranks (they must be equal bit for bit).
 
    KDTS_MPI_FAULT=nan:R:S (tests only): rank R's gradient at step S
-   (1-based) is made non-finite. */
+   (1-based) is made non-finite; fail:R:S: rank R fails there as on a
+   library error (it stops, the others learn it at that step). */
 #ifndef KDTS_MPI_LAYER_H
 #define KDTS_MPI_LAYER_H
 #include <mpi.h>
 #include <limits.h>
 #include <fcntl.h>
 
-static int g_rank, g_size = 1, g_ensemble, g_mpi_up;
+static int g_rank, g_size = 1, g_ensemble, g_mpi_up, g_training;
 static int g_agreed_stop;            /* the interrupt flag of the last exchange */
 static const kdts_net *g_net;        /* the weights checked at each epoch's end */
 static long long g_step;             /* gradient hook calls */
-static int g_fault_rank = -1;
+static int g_fault_rank = -1, g_fault_fail;
 static long long g_fault_step = -1;
+static float *g_buf;                 /* gradient + the step's flags */
 
 
 static int par_end(int code);
@@ -63,9 +68,10 @@ static void par_init(int *argc, char ***argv)
             close(fd);
         }
     }
-    if (f && !strncmp(f, "nan:", 4)) {
+    if (f && (!strncmp(f, "nan:", 4) || !strncmp(f, "fail:", 5))) {
         char *end;
-        g_fault_rank = (int)strtol(f + 4, &end, 10);
+        g_fault_fail = f[0] == 'f';
+        g_fault_rank = (int)strtol(strchr(f, ':') + 1, &end, 10);
         if (*end == ':') g_fault_step = strtoll(end + 1, NULL, 10);
     }
 }
@@ -74,15 +80,16 @@ static int par_end(int code)
 {
     if (g_mpi_up) MPI_Finalize();
     g_mpi_up = 0;
+    free(g_buf);
+    g_buf = NULL;
     return code;
 }
 
-/* The status exchange. Fields (all reduced with MAX):
-   0 hard failure code (exit status) of any rank, 1 minus the lowest
-   failing rank, 2 a non-finite gradient on any rank, 3 minus the lowest
-   such rank, 4 an interrupt on any rank, 5-8 a weight checksum and its
-   complement (equal everywhere iff max == own for both). */
-enum { PX_CODE, PX_FROM, PX_NAN, PX_NAN_FROM, PX_STOP, PX_SUM, PX_N = PX_SUM + 4 };
+/* The status exchange. Fields (all reduced with MAX): the failure code
+   (exit status) of any rank, minus the lowest failing rank, a rank that
+   did not fail, an interrupt, a weight checksum and its complement (the
+   same everywhere iff max == own for both). */
+enum { PX_CODE, PX_FROM, PX_OK, PX_STOP, PX_SUM, PX_N = PX_SUM + 4 };
 
 static void par_exchange(int v[PX_N], int code, const char *msg)
 {
@@ -91,6 +98,7 @@ static void par_exchange(int v[PX_N], int code, const char *msg)
     memcpy(own, v, sizeof own);
     own[PX_CODE] = code;
     own[PX_FROM] = code ? -g_rank : INT_MIN;
+    own[PX_OK] = !code;
     MPI_Allreduce(own, v, PX_N, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (v[PX_CODE] == 0) return;
     /* a rank failed: its message to everyone, printed once, all stop */
@@ -99,19 +107,55 @@ static void par_exchange(int v[PX_N], int code, const char *msg)
     if (g_rank == root && msg) snprintf(buf, sizeof buf, "%s", msg);
     MPI_Bcast(buf, (int)sizeof buf, MPI_CHAR, root, MPI_COMM_WORLD);
     if (g_rank == 0) {
-        if (g_size > 1) fprintf(stderr, "kdts: error (rank %d of %d): %s\n", root, g_size, buf);
+        if (v[PX_OK]) fprintf(stderr, "kdts: error (rank %d of %d): %s\n", root, g_size, buf);
         else fprintf(stderr, "kdts: error: %s\n", buf);
         fflush(stderr);
     }
     exit(par_end(v[PX_CODE]));
 }
 
+/* The step exchange while training: one MPI_Allreduce (sum) of the
+   gradient and PS_N flags behind it - the ranks with a non-finite
+   gradient and the sum of their rank + 1, a hard failure, an interrupt.
+   A hard failure is followed by par_exchange, which stops every rank. */
+enum { PS_NAN, PS_NAN_RANK, PS_HARD, PS_STOP, PS_N };
+
+static void par_step_exchange(float *g, size_t n, int nan, int hard, int stop, float f[PS_N])
+{
+    size_t m = n + PS_N, done = 0;
+    float *b = g_buf;
+    if (g) memcpy(b, g, n * sizeof(float));
+    else memset(b, 0, n * sizeof(float));
+    b[n + PS_NAN] = (float)(nan != 0);
+    b[n + PS_NAN_RANK] = nan ? (float)(g_rank + 1) : 0.0f;
+    b[n + PS_HARD] = (float)(hard != 0);
+    b[n + PS_STOP] = (float)(stop != 0);
+    while (done < m) {
+        int k = m - done > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)(m - done);
+        MPI_Allreduce(MPI_IN_PLACE, b + done, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+        done += (size_t)k;
+    }
+    memcpy(f, b + n, PS_N * sizeof(float));
+    if (f[PS_HARD] > 0.0f && !hard) {
+        int v[PX_N] = {0};
+        par_exchange(v, 0, NULL); /* the failing rank's message; exits */
+    }
+}
+
 /* die(): this rank failed; the others learn it at their next exchange. */
 static void par_die(int code, const char *msg)
 {
     int v[PX_N] = {0};
+    if (g_training) {
+        float f[PS_N];
+        par_step_exchange(NULL, g_net->nparams, 0, 1, 0, f);
+    }
     par_exchange(v, code ? code : 1, msg);
 }
+
+/* Training starts (1) or has ended (0) on every rank: while it runs, every
+   exchange starts with a step exchange. */
+static void par_phase(int training) { g_training = training && g_net && g_size > 1 && !g_ensemble; }
 
 /* A checkpoint: returns when no rank failed. */
 static void par_check(void)
@@ -172,31 +216,31 @@ static void par_put_checksum(int v[PX_N], const kdts_net *net)
    step), then the sum of the shares. */
 static kdts_result par_on_grad(float *g, size_t n, kdts_result local, void *user)
 {
-    int v[PX_N] = {0};
+    float f[PS_N];
     (void)user;
     g_step++;
+    if (g_rank == g_fault_rank && g_step == g_fault_step && g_fault_fail) {
+        char msg[100];
+        snprintf(msg, sizeof msg, "training: an injected failure at step %lld", g_step);
+        par_die(EXIT_DATA, msg);
+    }
     if (g_rank == g_fault_rank && g_step == g_fault_step) {
         g[0] = NAN;
         local = KDTS_ERR_NONFINITE;
     }
     if (local != KDTS_OK && local != KDTS_ERR_NONFINITE) return local; /* not reached: the library passes these two */
-    v[PX_NAN] = local == KDTS_ERR_NONFINITE;
-    v[PX_NAN_FROM] = v[PX_NAN] ? -g_rank : INT_MIN;
-    v[PX_STOP] = g_interrupted != 0;
-    par_exchange(v, 0, NULL);
-    g_agreed_stop = v[PX_STOP];
-    if (v[PX_NAN]) {
-        if (g_rank == 0 && g_size > 1)
+    par_step_exchange(g, n, local == KDTS_ERR_NONFINITE, 0, g_interrupted != 0, f);
+    g_agreed_stop = f[PS_STOP] > 0.0f;
+    if (f[PS_NAN] > 0.0f) {
+        if (g_rank == 0 && f[PS_NAN] == 1.0f)
             fprintf(stderr, "kdts: rank %d of %d had a non-finite loss or gradient at step %lld: every rank stops\n",
-                    -v[PX_NAN_FROM], g_size, g_step);
+                    (int)f[PS_NAN_RANK] - 1, g_size, g_step);
+        else if (g_rank == 0)
+            fprintf(stderr, "kdts: %d of %d ranks had a non-finite loss or gradient at step %lld: every rank stops\n",
+                    (int)f[PS_NAN], g_size, g_step);
         return KDTS_ERR_NONFINITE;
     }
-    while (n > 0) {
-        int k = n > (size_t)(INT_MAX / 2) ? INT_MAX / 2 : (int)n;
-        MPI_Allreduce(MPI_IN_PLACE, g, k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-        g += k;
-        n -= (size_t)k;
-    }
+    memcpy(g, g_buf, n * sizeof(float));
     return KDTS_OK;
 }
 
@@ -210,6 +254,8 @@ static void par_train_setup(kdts_train_config *tc, kdts_net *net)
     }
     par_bcast_floats(net->params, net->nparams, 0);
     g_net = net;
+    g_buf = (float *)malloc((net->nparams + PS_N) * sizeof(float));
+    if (!g_buf) par_die(EXIT_DATA, "out of memory for the gradient exchange");
     if (g_size > 1) {
         tc->shard_count = g_size;
         tc->shard_index = g_rank;
@@ -232,9 +278,10 @@ static int par_epoch(kdts_epoch_info *in)
 {
     int v[PX_N] = {0}, own[PX_N] = {0}, k;
     double l[4], s[4];
+    float f[PS_N];
     if (g_ensemble || g_size == 1 || !g_net) return g_interrupted != 0;
-    v[PX_STOP] = g_interrupted != 0;
-    v[PX_NAN_FROM] = INT_MIN;
+    par_step_exchange(NULL, g_net->nparams, 0, 0, g_interrupted != 0, f); /* meets a failed rank */
+    v[PX_STOP] = f[PS_STOP] > 0.0f;
     par_put_checksum(v, g_net);
     memcpy(own, v, sizeof own);
     par_exchange(v, 0, NULL);
