@@ -52,10 +52,14 @@ for cfg in "lstm:--hidden 32 --layers 2 --batch 32" "lstm-odd:--hidden 16 --laye
 done
 
 # -- whole training with validation and early stopping ----------------------
+# (validation in shares of the validation windows on 2 ranks)
 E="--hidden 16 --layers 1 --epochs 4 --patience 1 --max-rows 3000"
-$B/kdts train --csv data/ETTh1.csv --target OT --quiet $E --out "$W/es-1.kdts" || bad "early stopping: 1 process"
-$RUN -np 2 $B/kdts-mpi train --csv data/ETTh1.csv --target OT --quiet $E --out "$W/es-2.kdts" || bad "early stopping: 2 ranks"
-compare "4 epochs with validation: 2 ranks = 1 process" "$W/es-1.kdts" "$W/es-2.kdts" 1e-4
+$B/kdts train --csv data/ETTh1.csv --target OT $E --out "$W/es-1.kdts" 2> "$W/es-1.log" || bad "early stopping: 1 process"
+$RUN -np 2 $B/kdts-mpi train --csv data/ETTh1.csv --target OT $E --out "$W/es-2.kdts" 2> "$W/es-2.log" || bad "early stopping: 2 ranks"
+compare "4 epochs with validation: 2 ranks = 1 process" "$W/es-1.kdts" "$W/es-2.kdts" $TOL
+e1=$(grep -o 'MSE [0-9.]* at epoch [0-9]* of [0-9]*' "$W/es-1.log"); e2=$(grep -o 'MSE [0-9.]* at epoch [0-9]* of [0-9]*' "$W/es-2.log")
+echo "     1 process: best validation $e1; 2 ranks: $e2"
+[ -n "$e1" ] && [ "$e1" = "$e2" ] && ok "the same validation MSE, best epoch and stop" || bad "the same validation MSE, best epoch and stop"
 
 # -- an ensemble of 2 teachers on 2 ranks = the two trained one by one -------
 T="--hidden 16 --layers 1 --steps 30 --patience 0 --seed 5"

@@ -333,6 +333,59 @@ static void test_soft_targets(const kdts_dataset *d)
     kdts_lstm_free(&b);
 }
 
+/* Data-parallel validation (on_sum): each share's squared errors and
+   window count, added by the hook, give the one-process validation MSE;
+   shares that do not cover every window are an error. */
+static double g_other[2];
+static kdts_result keep_sums(double *v, int n, kdts_result local, void *user)
+{
+    (void)user;
+    if (n == 2) memcpy(g_other, v, sizeof g_other); /* no other process: the shares are not added */
+    return local;
+}
+static kdts_result add_other(double *v, int n, kdts_result local, void *user)
+{
+    int k;
+    (void)user;
+    for (k = 0; k < n && k < 2; ++k) v[k] += g_other[k];
+    return local;
+}
+
+static void test_val_shards(const kdts_dataset *d)
+{
+    kdts_lstm m;
+    kdts_net v;
+    kdts_trainer tr;
+    kdts_train_config c;
+    kdts_dataset val = *d;
+    kdts_error e;
+    double full, shared;
+    val.n = N - 6; /* 39 windows: shares of 20 and 19 */
+    new_model(&m, 5, 1, 37);
+    base_cfg(&c);
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&v, &m), &c, d, &val, NULL) == KDTS_OK, "trainer");
+    KT_CHECK(kdts_trainer_validate(&tr, NULL, NULL) == KDTS_OK, "one-process validation");
+    full = tr.last_val;
+    kdts_trainer_free(&tr);
+    c.shard_count = 2;
+    c.shard_index = 1;
+    c.on_sum = keep_sums;
+    memset(&e, 0, sizeof e);
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&v, &m), &c, d, &val, NULL) == KDTS_OK, "trainer, share 1");
+    KT_CHECK(kdts_trainer_validate(&tr, NULL, &e) == KDTS_ERR_ARG && strstr(e.message, "19 of 39"),
+             "one share alone is refused: %s", e.message);
+    kdts_trainer_free(&tr);
+    c.shard_index = 0;
+    c.on_sum = add_other;
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&v, &m), &c, d, &val, NULL) == KDTS_OK, "trainer, share 0");
+    KT_CHECK(kdts_trainer_validate(&tr, NULL, NULL) == KDTS_OK, "share 0 with share 1's sums");
+    shared = tr.last_val;
+    kdts_trainer_free(&tr);
+    printf("validation shares: MSE %.17g, one process %.17g\n", shared, full);
+    KT_CHECK(full > 0 && fabs(shared - full) <= 1e-12 * full, "shared validation MSE %.17g = %.17g", shared, full);
+    kdts_lstm_free(&m);
+}
+
 /* A validation MSE beyond float range is an error, not a success. */
 static void test_val_overflow(const kdts_dataset *d)
 {
@@ -472,6 +525,7 @@ int main(void)
     test_hook_stop(&d);
     test_soft_targets(&d);
     test_val_overflow(&d);
+    test_val_shards(&d);
     test_budget(&d);
     test_messages();
     return kt_done();

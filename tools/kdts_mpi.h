@@ -47,6 +47,7 @@ static long long g_step;             /* gradient hook calls */
 static int g_fault_rank = -1, g_fault_fail;
 static long long g_fault_step = -1;
 static float *g_buf;                 /* gradient + the step's flags */
+static double *g_sums;               /* the ranks' validation sums */
 
 
 static int par_end(int code);
@@ -81,7 +82,9 @@ static int par_end(int code)
     if (g_mpi_up) MPI_Finalize();
     g_mpi_up = 0;
     free(g_buf);
+    free(g_sums);
     g_buf = NULL;
+    g_sums = NULL;
     return code;
 }
 
@@ -154,8 +157,29 @@ static void par_die(int code, const char *msg)
 }
 
 /* Training starts (1) or has ended (0) on every rank: while it runs, every
-   exchange starts with a step exchange. */
-static void par_phase(int training) { g_training = training && g_net && g_size > 1 && !g_ensemble; }
+   exchange starts with a step exchange. KDTS_MPI_CPU=1: rank 0 prints
+   each rank's processor time in training (make bench-mpi). */
+static void par_phase(int training)
+{
+    static double c0;
+    double c = (double)clock() / CLOCKS_PER_SEC;
+    int was = g_training;
+    g_training = training && g_net && g_size > 1 && !g_ensemble;
+    if (training) c0 = c;
+    if (!training && was && getenv("KDTS_MPI_CPU")) {
+        double *all = (double *)malloc((size_t)g_size * sizeof(double));
+        int k;
+        c -= c0;
+        if (!all) return;
+        MPI_Gather(&c, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+        if (g_rank == 0) {
+            fprintf(stderr, "kdts-mpi: processor seconds in training per rank:");
+            for (k = 0; k < g_size; ++k) fprintf(stderr, " %.3f", all[k]);
+            fputc('\n', stderr);
+        }
+        free(all);
+    }
+}
 
 /* A checkpoint: returns when no rank failed. */
 static void par_check(void)
@@ -244,6 +268,27 @@ static kdts_result par_on_grad(float *g, size_t n, kdts_result local, void *user
     return KDTS_OK;
 }
 
+/* Validation shares: the squared errors summed in rank order (the same
+   bits everywhere). */
+static kdts_result par_on_sum(double *v, int n, kdts_result local, void *user)
+{
+    float f[PS_N];
+    int k, j;
+    (void)user;
+    if (local != KDTS_OK || n > 2) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "validation failed: %s", n > 2 ? "more sums than the layer gathers" : kdts_result_str(local));
+        par_die(EXIT_DATA, msg);
+    }
+    par_step_exchange(NULL, g_net->nparams, 0, 0, 0, f); /* meets a failed rank */
+    MPI_Allgather(v, n, MPI_DOUBLE, g_sums, n, MPI_DOUBLE, MPI_COMM_WORLD);
+    for (j = 0; j < n; ++j) {
+        v[j] = 0.0;
+        for (k = 0; k < g_size; ++k) v[j] += g_sums[(size_t)k * n + j];
+    }
+    return KDTS_OK;
+}
+
 /* Data-parallel settings and rank 0's starting weights on every rank. */
 static void par_train_setup(kdts_train_config *tc, kdts_net *net)
 {
@@ -255,11 +300,13 @@ static void par_train_setup(kdts_train_config *tc, kdts_net *net)
     par_bcast_floats(net->params, net->nparams, 0);
     g_net = net;
     g_buf = (float *)malloc((net->nparams + PS_N) * sizeof(float));
-    if (!g_buf) par_die(EXIT_DATA, "out of memory for the gradient exchange");
+    g_sums = (double *)malloc((size_t)g_size * 2 * sizeof(double));
+    if (!g_buf || !g_sums) par_die(EXIT_DATA, "out of memory for the gradient exchange");
     if (g_size > 1) {
         tc->shard_count = g_size;
         tc->shard_index = g_rank;
         tc->on_grad = par_on_grad;
+        tc->on_sum = par_on_sum;
     }
 }
 
