@@ -162,11 +162,13 @@ static void par_die(int code, const char *msg)
 static void par_phase(int training)
 {
     static double c0;
+    static int started;
     double c = (double)clock() / CLOCKS_PER_SEC;
-    int was = g_training;
     g_training = training && g_net && g_size > 1 && !g_ensemble;
-    if (training) c0 = c;
-    if (!training && was && getenv("KDTS_MPI_CPU")) {
+    if (training) {
+        c0 = c;
+        started = 1;
+    } else if (started && !g_ensemble && getenv("KDTS_MPI_CPU")) {
         double *all = (double *)malloc((size_t)g_size * sizeof(double));
         int k;
         c -= c0;
