@@ -18,11 +18,11 @@ W=$B/mpi-test
 TOL=1e-4
 rm -rf "$W" && mkdir -p "$W"
 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 # CI runs as root
-OMPI_MCA_btl=self,vader OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_mpi_yield_when_idle=1
+OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_mpi_yield_when_idle=1
 OMPI_MCA_oob_tcp_if_include=lo OMPI_MCA_btl_tcp_if_include=lo
 export OMPI_ALLOW_RUN_AS_ROOT OMPI_ALLOW_RUN_AS_ROOT_CONFIRM OMPI_MCA_btl \
   OMPI_MCA_btl_vader_single_copy_mechanism OMPI_MCA_oob_tcp_if_include OMPI_MCA_btl_tcp_if_include OMPI_MCA_mpi_yield_when_idle
-RUN="${MPIRUN:-mpirun} --oversubscribe"
+RUN="timeout 300 ${MPIRUN:-mpirun} --oversubscribe" # a hang fails the test
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
