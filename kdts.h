@@ -1410,9 +1410,10 @@ typedef int (*kdts_epoch_fn)(const kdts_epoch_info *info, void *user);
        kdts_net_init(&net, &nc, cfg.seed, err);    // same start weights
        kdts_net_train(&net, &cfg, &train, &val, ...);
    Every process then holds the same weights after each step (the summed
-   gradient is the gradient of the whole batch's mean loss; clipping and
-   Adam run on it identically everywhere), validates them on the whole
-   validation set and takes the same early-stopping decisions. Without
+   gradient, the same bits everywhere, is the gradient of the whole
+   batch's mean loss; clipping and Adam run on it identically), validates
+   them (the whole validation set, or with on_sum its share) and takes
+   the same early-stopping decisions. Without
    dropout the weights equal a one-process run with the same batch up to
    the order of the gradient sums; with dropout each share draws its own
    masks (from seed, step and shard_index). */
