@@ -41,7 +41,7 @@ EX_BIN    := $(patsubst examples/%.c,$(BUILD)/%,$(EX_SRC))
 TOOL_SRC  := $(filter-out tools/bench_blas.c,$(wildcard tools/*.c))
 TOOL_BIN  := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRC))
 
-.PHONY: all test test-compile bench bench-blas bench-omp experiment clean bench-csv fuzz-csv
+.PHONY: all test test-compile bench bench-blas bench-omp experiment clean bench-csv fuzz-csv test-mpi bench-mpi
 
 all: $(EX_BIN) $(TOOL_BIN)
 
@@ -111,6 +111,25 @@ fuzz-csv: | $(BUILD)
 	mkdir -p $(BUILD)/fuzz_work_csv
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -I. tests/fuzz_csv.c -lm -o $(BUILD)/fuzz_csv
 	./$(BUILD)/fuzz_csv -max_total_time=$(FUZZ_SECONDS) -timeout=5 $(BUILD)/fuzz_work_csv tests/corpus/csv
+
+# Data-parallel training on MPI (tools/kdts_mpi.h; needs mpicc: Debian's
+# openmpi-bin and libopenmpi-dev): build/kdts-mpi, its tests and benchmark.
+#   make MPI=1        also builds build/kdts-mpi
+#   make test-mpi     2 ranks against 1 (weights, ensembles, failures)
+#   make bench-mpi    teacher training on ETTh1, 2 ranks against 1
+MPICC   ?= mpicc
+MPIRUN  ?= mpirun
+ifeq ($(MPI),1)
+all: $(BUILD)/kdts-mpi
+endif
+$(BUILD)/kdts-mpi: tools/kdts.c tools/kdts_mpi.h kdts.h | $(BUILD)
+	$(MPICC) $(ALL_CFLAGS) -DKDTS_MPI -o $@ tools/kdts.c $(LDLIBS)
+$(BUILD)/mpi_compare: tests/mpi_compare.c kdts.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+test-mpi: $(BUILD)/kdts-mpi $(BUILD)/kdts $(BUILD)/mpi_compare
+	MPIRUN="$(MPIRUN)" BUILD=$(BUILD) sh tests/mpi.sh
+bench-mpi: $(BUILD)/kdts-mpi $(BUILD)/kdts
+	MPIRUN="$(MPIRUN)" BUILD=$(BUILD) sh tools/bench_mpi.sh
 
 # Sanitizers, valgrind, compilers, SIMD paths, cross/qemu, Cortex-M, fuzzing:
 # see tests/hardening.mk (run by .ci/run; not part of `make test`).

@@ -1430,8 +1430,39 @@ typedef int (*kdts_epoch_fn)(const kdts_epoch_info *info, void *user);
    KDTS_ERR_NONFINITE when this process's loss or gradient is not finite
    (grads then hold garbage). The hook combines the contributions of all
    processes in place (e.g. an all-reduce sum) and returns the combined
-   status: anything but KDTS_OK stops training with that code. */
+   status: anything but KDTS_OK stops training with that code (every
+   process must then return the same one, so that all stop at the same
+   step). Data-parallel training over P processes (tools/kdts_mpi.h does
+   this with MPI):
+       static kdts_result sum(float *g, size_t n, kdts_result local, void *u)
+       {   int bad = local != KDTS_OK;             // any process failed?
+           allreduce_max(&bad, 1);                 // your transport
+           if (bad) return KDTS_ERR_NONFINITE;     // all stop together
+           allreduce_sum(g, n);                    // shares add up
+           return KDTS_OK; }
+       cfg.seed = same on every process;           // same shuffle
+       cfg.shard_count = P; cfg.shard_index = rank;
+       cfg.on_grad = sum;
+       cfg.on_sum = sum_doubles;                   // optional: shares of
+                                                   // the validation windows
+       kdts_net_init(&net, &nc, cfg.seed, err);    // same start weights
+       kdts_net_train(&net, &cfg, &train, &val, ...);
+   Every process then holds the same weights after each step (the summed
+   gradient, the same bits everywhere, is the gradient of the whole
+   batch's mean loss; clipping and Adam run on it identically), validates
+   them (the whole validation set, or with on_sum its share) and takes
+   the same early-stopping decisions. Without
+   dropout the weights equal a one-process run with the same batch up to
+   the order of the gradient sums; with dropout each share draws its own
+   masks (from seed, step and shard_index). */
 typedef kdts_result (*kdts_grad_fn)(float *grads, size_t n, kdts_result local, void *user);
+
+/* Sum hook for data-parallel validation (kdts_train_config.on_sum): v (n)
+   holds this process's partial sums (local as for kdts_grad_fn); the hook
+   replaces them by the sums over all processes - the same bits on every
+   process, e.g. gathered and added in process order - and returns the
+   combined status. */
+typedef kdts_result (*kdts_sum_fn)(double *v, int n, kdts_result local, void *user);
 
 /* Training settings. Zero-initialized fields take the defaults in
    brackets (filled in by kdts_train_config_check, the one place that
@@ -1480,6 +1511,10 @@ typedef struct kdts_train_config {
     kdts_epoch_fn on_epoch;  /* after every epoch (may be NULL)             */
     kdts_epoch_fn on_batch;  /* after every optimizer step (may be NULL)    */
     kdts_grad_fn on_grad;    /* data-parallel gradient hook (may be NULL)   */
+    kdts_sum_fn on_sum;      /* data-parallel validation: with shard_count > 1
+                             each process validates its share of the
+                             validation windows and on_sum adds the squared
+                             errors (NULL: every process validates all)     */
     int shard_index, shard_count; /* data-parallel: this process trains rows
                              shard_index of shard_count equal shares of every
                              batch [0 of 1]; see kdts_trainer_init           */
@@ -10785,7 +10820,16 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
     size_t i;
     double g2 = 0.0;
     kdts_result r, local = KDTS_OK;
+    kdts_rng drop, *rng = &t->rng;
     kdts__share(nb, t->cfg.shard_count, t->cfg.shard_index, 1, &r0, &nr);
+    if (t->cfg.shard_count > 1) {
+        /* a share draws its dropout masks from (seed, step, share), so the
+           shuffle stream stays the same on every process whatever its
+           share's size (an empty share draws nothing) */
+        kdts_rng_seed(&drop, t->cfg.seed ^ (0x9E3779B97F4A7C15ULL * (unsigned long long)(t->step + 1)) ^
+                                 ((unsigned long long)t->cfg.shard_index << 40));
+        rng = &drop;
+    }
     memset(lv, 0, sizeof *lv);
     kdts_net_zero_grad(m);
     if (nr > 0) {
@@ -10810,7 +10854,7 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
                 if (t->tp) memcpy(t->btp + (size_t)s * h * K, t->etp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
             }
         }
-        r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, &t->rng, err);
+        r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, rng, err);
         if (r != KDTS_OK) return r;
         if (nreal == nr) {
             local = kdts_loss_eval(lc, w_hard, w_soft, w_seq, t->out, t->by, t->tv ? t->btv : NULL,
@@ -10957,13 +11001,42 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
     return KDTS_OK;
 }
 
+/* Data-parallel validation: this process's share of the windows, the
+   squared errors and window counts summed over the processes by on_sum. */
+static kdts_result kdts__trainer_val_shared(kdts_trainer *t, double *mse, kdts_error *err)
+{
+    kdts_dataset part = *t->val;
+    double v = 0.0, se[2] = {0.0, 0.0};
+    int v0, vn;
+    kdts_result r = KDTS_OK, all;
+    kdts__share(t->val->n, t->cfg.shard_count, t->cfg.shard_index, 1, &v0, &vn);
+    if (vn > 0) {
+        part.x += (size_t)v0 * part.T * part.F;
+        part.y += (size_t)v0 * part.T * part.h;
+        part.n = vn;
+        r = kdts__net_eval_ws(t->m, &t->ws_eval, t->eout, &part, t->evalbuf, &v, NULL, err);
+        se[0] = v * ((double)vn * part.h);
+        se[1] = vn;
+    }
+    all = t->cfg.on_sum(se, 2, r, t->cfg.user);
+    if (r != KDTS_OK) return r;
+    if (all != KDTS_OK)
+        return kdts__fail(err, all, 0, 0, "validation stopped by the sum hook: %s", kdts_result_str(all));
+    if (se[1] != (double)t->val->n)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "validation: the shares hold %g of %d windows", se[1], t->val->n);
+    *mse = se[0] / ((double)t->val->n * t->h);
+    return KDTS_OK;
+}
+
 KDTSDEF kdts_result kdts_trainer_validate(kdts_trainer *t, kdts_epoch_info *info, kdts_error *err)
 {
     kdts_net *m = t->m;
     if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
     if (t->val) {
         double v = -1.0;
-        kdts_result r = kdts__net_eval_ws(m, &t->ws_eval, t->eout, t->val, t->evalbuf, &v, NULL, err);
+        kdts_result r = t->cfg.shard_count > 1 && t->cfg.on_sum
+                            ? kdts__trainer_val_shared(t, &v, err)
+                            : kdts__net_eval_ws(m, &t->ws_eval, t->eout, t->val, t->evalbuf, &v, NULL, err);
         if (r != KDTS_OK) return r;
         if (!(v <= (double)FLT_MAX))
             return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,

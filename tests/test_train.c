@@ -224,6 +224,48 @@ static void test_shards(const kdts_dataset *d)
     kdts_lstm_free(&m);
 }
 
+/* With dropout and shares of different sizes (a batch of 13 on 2
+   processes: 7 and 6 rows) every process keeps the same shuffle: the
+   window order after each epoch is the same for both shares. */
+static void test_shard_dropout_order(const kdts_dataset *d)
+{
+    kdts_lstm m[2];
+    kdts_net v[2];
+    kdts_trainer tr[2];
+    kdts_train_config c;
+    kdts_lstm_config lc;
+    int k, e, same = 1, differs_one = 0;
+    for (k = 0; k < 2; ++k) {
+        memset(&lc, 0, sizeof lc);
+        lc.hidden = 5;
+        lc.layers = 2;
+        lc.horizon = HZ;
+        lc.dropout = 0.3f;
+        KT_CHECK(kdts_lstm_init(&m[k], &lc, 23, NULL) == KDTS_OK, "init");
+        base_cfg(&c);
+        c.batch = 13;
+        c.shard_count = 2;
+        c.shard_index = k;
+        KT_CHECK(kdts_trainer_init(&tr[k], kt_net(&v[k], &m[k]), &c, d, NULL, NULL) == KDTS_OK, "trainer %d", k);
+    }
+    for (e = 0; e < 3; ++e) {
+        int first[N];
+        for (k = 0; k < 2; ++k) KT_CHECK(kdts_trainer_epoch(&tr[k], NULL, NULL) == KDTS_OK, "epoch %d share %d", e, k);
+        memcpy(first, tr[0].idx, sizeof first);
+        if (memcmp(tr[0].idx, tr[1].idx, sizeof first)) same = 0;
+        if (e == 0) {
+            /* the order is shuffled at all (the check can see a difference) */
+            for (k = 0; k < N; ++k) differs_one |= first[k] != k;
+        }
+    }
+    KT_CHECK(differs_one, "the windows are shuffled");
+    KT_CHECK(same, "both shares see the same window order after 3 epochs with dropout");
+    for (k = 0; k < 2; ++k) {
+        kdts_trainer_free(&tr[k]);
+        kdts_lstm_free(&m[k]);
+    }
+}
+
 static kdts_result veto(float *grads, size_t n, kdts_result local, void *user)
 {
     (void)grads;
@@ -289,6 +331,59 @@ static void test_soft_targets(const kdts_dataset *d)
     kdts_lstm_free(&teacher);
     kdts_lstm_free(&a);
     kdts_lstm_free(&b);
+}
+
+/* Data-parallel validation (on_sum): each share's squared errors and
+   window count, added by the hook, give the one-process validation MSE;
+   shares that do not cover every window are an error. */
+static double g_other[2];
+static kdts_result keep_sums(double *v, int n, kdts_result local, void *user)
+{
+    (void)user;
+    if (n == 2) memcpy(g_other, v, sizeof g_other); /* no other process: the shares are not added */
+    return local;
+}
+static kdts_result add_other(double *v, int n, kdts_result local, void *user)
+{
+    int k;
+    (void)user;
+    for (k = 0; k < n && k < 2; ++k) v[k] += g_other[k];
+    return local;
+}
+
+static void test_val_shards(const kdts_dataset *d)
+{
+    kdts_lstm m;
+    kdts_net v;
+    kdts_trainer tr;
+    kdts_train_config c;
+    kdts_dataset val = *d;
+    kdts_error e;
+    double full, shared;
+    val.n = N - 6; /* 39 windows: shares of 20 and 19 */
+    new_model(&m, 5, 1, 37);
+    base_cfg(&c);
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&v, &m), &c, d, &val, NULL) == KDTS_OK, "trainer");
+    KT_CHECK(kdts_trainer_validate(&tr, NULL, NULL) == KDTS_OK, "one-process validation");
+    full = tr.last_val;
+    kdts_trainer_free(&tr);
+    c.shard_count = 2;
+    c.shard_index = 1;
+    c.on_sum = keep_sums;
+    memset(&e, 0, sizeof e);
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&v, &m), &c, d, &val, NULL) == KDTS_OK, "trainer, share 1");
+    KT_CHECK(kdts_trainer_validate(&tr, NULL, &e) == KDTS_ERR_ARG && strstr(e.message, "19 of 39"),
+             "one share alone is refused: %s", e.message);
+    kdts_trainer_free(&tr);
+    c.shard_index = 0;
+    c.on_sum = add_other;
+    KT_CHECK(kdts_trainer_init(&tr, kt_net(&v, &m), &c, d, &val, NULL) == KDTS_OK, "trainer, share 0");
+    KT_CHECK(kdts_trainer_validate(&tr, NULL, NULL) == KDTS_OK, "share 0 with share 1's sums");
+    shared = tr.last_val;
+    kdts_trainer_free(&tr);
+    printf("validation shares: MSE %.17g, one process %.17g\n", shared, full);
+    KT_CHECK(full > 0 && fabs(shared - full) <= 1e-12 * full, "shared validation MSE %.17g = %.17g", shared, full);
+    kdts_lstm_free(&m);
 }
 
 /* A validation MSE beyond float range is an error, not a success. */
@@ -449,9 +544,11 @@ int main(void)
     test_partial(&d);
     test_stop(&d);
     test_shards(&d);
+    test_shard_dropout_order(&d);
     test_hook_stop(&d);
     test_soft_targets(&d);
     test_val_overflow(&d);
+    test_val_shards(&d);
     test_budget(&d);
     test_messages();
     return kt_done();

@@ -10,7 +10,11 @@
    Exit status: 0 success, 1 bad file or bad data (one-line error on
    stderr), 2 bad flag or usage, 130 interrupted (the best weights so far
    are saved). Model and header files are written atomically (temporary
-   file + rename); output paths are checked before any training. */
+   file + rename); output paths are checked before any training.
+
+   Compiled with -DKDTS_MPI (make MPI=1) this file is build/kdts-mpi, train
+   and distill data-parallel on MPI: the par_* calls below are the layer in
+   tools/kdts_mpi.h, and do nothing in the one-process tool. */
 #define _POSIX_C_SOURCE 200809L
 #define KDTS_IMPLEMENTATION
 #include "kdts.h"
@@ -33,14 +37,21 @@
 
 /* ---- messages ------------------------------------------------------------ */
 
+#ifdef KDTS_MPI
+static void par_die(int code, const char *msg);
+#else
+#define par_die(code, msg) ((void)0)
+#endif
+
 static void die(int code, const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
-    fputs("kdts: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    par_die(code, msg); /* MPI: every rank stops, rank 0 prints it */
+    fprintf(stderr, "kdts: error: %s\n", msg);
     exit(code);
 }
 
@@ -516,6 +527,23 @@ static kdts_part pick_part(const cmd *c, const char *dflt, int *all)
 
 static volatile sig_atomic_t g_interrupted;
 
+#ifdef KDTS_MPI
+#include "kdts_mpi.h"
+#else
+/* one process: the parallel layer is empty */
+#define PAR_TRAIN_FLAGS
+#define par_init(argc, argv) ((void)0)
+#define par_end(code) (code)
+#define par_check() ((void)0)
+#define par_output(c, out) (out)
+#define par_writes() 1
+#define par_seed(seed) (seed)
+#define par_train_setup(tc, net) ((void)0)
+#define par_phase(training) ((void)0)
+#define par_batch_stop() (g_interrupted != 0)
+#define par_epoch(in) (g_interrupted != 0)
+#endif
+
 static void on_sigint(int sig)
 {
     (void)sig;
@@ -566,11 +594,13 @@ static void draw(progress *p, const kdts_epoch_info *in, int done)
     fflush(stderr);
 }
 
-static int on_epoch(const kdts_epoch_info *in, void *user)
+static int on_epoch(const kdts_epoch_info *info, void *user)
 {
     progress *p = (progress *)user;
-    if (!p->quiet) draw(p, in, 1);
-    return g_interrupted;
+    kdts_epoch_info in = *info;
+    int stop = par_epoch(&in); /* MPI: losses over the ranks, stop agreed */
+    if (!p->quiet) draw(p, &in, 1);
+    return stop;
 }
 
 static int on_batch(const kdts_epoch_info *in, void *user)
@@ -580,7 +610,7 @@ static int on_batch(const kdts_epoch_info *in, void *user)
         p->last_draw = now_s();
         draw(p, in, 0);
     }
-    return g_interrupted;
+    return par_batch_stop();
 }
 
 #define DATA_FLAGS                                                                                              \
@@ -632,7 +662,7 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"no-partial", "write nothing when training is interrupted or fails", NULL, 1, {0}, 0, 0, 0},         \
     {"quiet", "no progress output", NULL, 1, {0}, 0, 0, 0}
 
-static flag train_flags[] = {DATA_FLAGS, NET_FLAGS("64", "2")};
+static flag train_flags[] = {DATA_FLAGS, NET_FLAGS("64", "2") PAR_TRAIN_FLAGS};
 
 /* The architecture of the ARCH_FLAGS (input, horizon and lookback come from
    the data). Flags of another kind are refused when given. */
@@ -752,7 +782,8 @@ static int run_training(const cmd *c, int distill)
     kdts_model model;
     kdts_model_meta meta;
     progress pg;
-    int i, ninputs = 0, mode = fchoice(c, "mode", "point|dist"), numeric = 0;
+    int i, ninputs = 0, mode = fchoice(c, "mode", "point|dist"), numeric = 0, nteach;
+    float *soft_v = NULL, *soft_p = NULL; /* MPI distill: the shared soft targets */
     memset(&e, 0, sizeof e);
     memset(&meta, 0, sizeof meta);
     memset(&te, 0, sizeof te);
@@ -760,7 +791,8 @@ static int run_training(const cmd *c, int distill)
     inputs[ninputs++] = csv;
     if (distill)
         for (i = 0; i < F(c, "teacher")->nmulti; ++i) inputs[ninputs++] = F(c, "teacher")->multi[i];
-    check_output(c->name, out, inputs, ninputs);
+    out = par_output(c, out); /* MPI --ensemble: this rank's file */
+    if (par_writes()) check_output(c->name, out, inputs, ninputs);
     arch_config(c, &lc);
     if (lc.kind == KDTS_KIND_LINEAR && given(c, "dropout"))
         die(EXIT_USAGE, "%s: --dropout does not apply to --arch linear", c->name);
@@ -809,6 +841,7 @@ static int run_training(const cmd *c, int distill)
         open_train_task(&task, c, &fbuf, &tbuf);
     }
     print_warnings(&task);
+    nteach = distill ? te.n : 0;
     if (task.data[KDTS_PART_VAL].n == 0)
         warn("%s: no validation part: no early stopping, the last epoch's weights are kept", task.source);
     kdts_task_net_config(&task, &lc);
@@ -816,8 +849,15 @@ static int run_training(const cmd *c, int distill)
         lc.bin_lo = te.m[0].arch.bin_lo; /* the teacher's bins, for the soft loss */
         lc.bin_hi = te.m[0].arch.bin_hi;
     }
-    r = kdts_net_init(&net, &lc, tc.seed, &e);
+    r = kdts_net_init(&net, &lc, par_seed(tc.seed), &e);
     if (r != KDTS_OK) die_err(&e, r, c->name);
+    par_train_setup(&tc, &net); /* MPI: all ranks ready, rank 0's weights, shards */
+#ifdef KDTS_MPI
+    if (distill) { /* one teacher per rank, soft targets shared */
+        par_soft_targets(&task, &net, te.ptr, te.n, &tc, &soft_v, &soft_p, &e);
+        nteach = 0;
+    }
+#endif
     /* progress and Ctrl-C */
     memset(&pg, 0, sizeof pg);
     pg.tty = isatty(2);
@@ -835,7 +875,9 @@ static int run_training(const cmd *c, int distill)
                 (unsigned long)net.nparams, task.source, task.data[0].n, task.data[1].n, task.cfg.lookback, task.F,
                 task.K, task.cfg.horizon);
     }
-    r = kdts_task_fit(&task, &net, &tc, distill ? te.ptr : NULL, distill ? te.n : 0, &rep, &e);
+    par_phase(1); /* MPI: every rank trains */
+    r = kdts_task_fit(&task, &net, &tc, nteach ? te.ptr : NULL, nteach, &rep, &e);
+    par_phase(0);
     signal(SIGINT, SIG_DFL);
     numeric = r == KDTS_ERR_NONFINITE;
     if (pg.tty && !pg.quiet && (g_interrupted || r != KDTS_OK)) fputc('\n', stderr);
@@ -857,8 +899,11 @@ static int run_training(const cmd *c, int distill)
     r = kdts_task_model(&task, &net, &meta, &model, &e);
     if (r != KDTS_OK) die_err(&e, r, c->name);
     if (g_interrupted && fbool(c, "no-partial")) die(EXIT_INTERRUPTED, "interrupted; nothing written (--no-partial)");
-    save_model(&model, out);
-    if (g_interrupted) {
+    if (par_writes()) save_model(&model, out);
+    par_check(); /* MPI: the model is written (or every rank stops) */
+    if (!par_writes()) {
+        /* MPI: rank 0 reports */
+    } else if (g_interrupted) {
         fprintf(stderr, "kdts: interrupted at epoch %d: wrote the %s weights so far to %s\n", rep.epochs_run,
                 rep.best_val_mse >= 0 ? "best validated" : "last", out);
     } else if (numeric) {
@@ -879,6 +924,8 @@ static int run_training(const cmd *c, int distill)
     kdts_task_free(&task);
     free(fbuf);
     free(tbuf);
+    free(soft_v);
+    free(soft_p);
     return g_interrupted ? EXIT_INTERRUPTED : numeric ? EXIT_DATA : 0;
 }
 
@@ -1352,7 +1399,7 @@ static int cmd_export(const cmd *c)
 
 #define NF(a) (int)(sizeof(a) / sizeof((a)[0]))
 
-int main(int argc, char **argv)
+static int tool(int argc, char **argv)
 {
     cmd cmds[] = {
         {"train",
@@ -1391,6 +1438,9 @@ int main(int argc, char **argv)
     };
     int i, n = NF(cmds);
     library_defaults();
+#ifdef KDTS_MPI
+    n = 2; /* kdts-mpi: train and distill */
+#endif
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         printf("kdts %s - knowledge distillation for time-series forecasting\n\nusage: kdts <command> [flags]\n\n",
                KDTS_VERSION_STRING);
@@ -1414,6 +1464,16 @@ int main(int argc, char **argv)
         default: return cmd_bench(&cmds[i]);
         }
     }
+#ifdef KDTS_MPI
+    for (i = n; i < NF(cmds); ++i)
+        if (!strcmp(argv[1], cmds[i].name)) die(EXIT_USAGE, "kdts-mpi runs train and distill; use kdts %s", cmds[i].name);
+#endif
     die(EXIT_USAGE, "unknown command '%s' (see kdts --help)", shown(argv[1]));
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    par_init(&argc, &argv);
+    return par_end(tool(argc, argv));
 }
