@@ -87,7 +87,7 @@ expect() {
   else bad "$n (status $rc, want $st; $errs error lines)"; sed 's/^/     | /' "$W/err.log" | head -n 8; fi
 }
 # a NaN on rank 1 at step 5: all stop there, rank 0 writes the weights after step 4
-F="$DATA --hidden 16 --layers 1 --patience 0"
+F="$DATA --hidden 16 --layers 1 --patience 0 --no-skip"
 KDTS_MPI_FAULT=nan:1:5 expect "NaN on rank 1 at step 5: all ranks stop" 1 "non-finite" \
   $RUN -np 2 $B/kdts-mpi train $F --steps 20 --out "$W/nan.kdts"
 grep -q "rank 1 of 2 had a non-finite" "$W/err.log" && ok "the message names rank 1" || bad "the message names rank 1"
