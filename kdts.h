@@ -1,11 +1,14 @@
 /* kdts.h - v0.1.0 - knowledge distillation for time-series forecasting - MIT
 
-   kdts trains a large LSTM "teacher" on a time series and distills it into a
-   small LSTM "student" with the combined loss
+   kdts trains a large "teacher" on a time series and distills it into a
+   small "student" with the combined loss
 
        L = alpha * L_soft + (1 - alpha) * L_hard + beta * L_seq
 
-   and Adam. The student keeps most of the teacher's accuracy at a fraction
+   and Adam. Teacher and student are each of any model kind (kdts_net:
+   LSTM, GRU, causal self-attention, NLinear/DLinear; recurrent and
+   attention models optionally with a linear skip map started at the
+   closed-form linear fit). The student keeps most of the teacher's accuracy at a fraction
    of its cost; it can be saved, run step by step, or exported as C arrays
    for a microcontroller. No dependencies beyond libc and libm.
 
@@ -24,10 +27,10 @@
        kdts_task task;                  // the data side of the job
        kdts_task_config data = {0};     // zero = defaults (lookback 96,
        const char *target = "OT";       //   horizon 24, z-score, 12/4/4 months)
-       kdts_lstm_config arch = {0};
+       kdts_net_config arch = {0};      // zero kind = LSTM; GRU, ATTN, LINEAR
        kdts_train_config train = {0};   // zero = defaults (10 epochs, ...)
-       kdts_lstm teacher, student;
-       const kdts_lstm *teachers[1] = {&teacher};
+       kdts_net teacher, student;
+       const kdts_net *teachers[1] = {&teacher};
        kdts_model model;
        kdts_infer inf;
        kdts_error err;                  // message, line, column
@@ -37,11 +40,11 @@
        kdts_task_open(&task, &data, "data/ETTh1.csv", &err);
        arch.hidden = 32; arch.layers = 2;
        kdts_task_net_config(&task, &arch);          // inputs, horizon
-       kdts_lstm_init(&teacher, &arch, 1, &err);
+       kdts_net_init(&teacher, &arch, 1, &err);
        kdts_task_fit(&task, &teacher, &train, NULL, 0, NULL, &err);
        arch.hidden = 8; arch.layers = 1;
        train.alpha = 0.5f; train.beta = 0.1f;       // distill
-       kdts_lstm_init(&student, &arch, 2, &err);
+       kdts_net_init(&student, &arch, 2, &err);
        kdts_task_fit(&task, &student, &train, teachers, 1, NULL, &err);
        kdts_task_model(&task, &student, NULL, &model, &err);
        kdts_model_save_file(&model, "student.kdts", &err);   // + every data setting

@@ -274,8 +274,11 @@ static void usage(void)
            "  --temperature X     distribution-mode temperature [grid]\n"
            "  --grid-alpha LIST   [0.3,0.7,1.0]   --grid-beta LIST [0,0.5]\n"
            "  --grid-temp LIST    [2] (one value: T given, not searched); --full: [1,2,4]\n"
-           "                      (every grid: validation split only, first seed)\n"
-           "experiment\n"
+           "                      (every grid: validation split only, first seed)\n",
+           d.csv, d.target, d.split, d.lookback, d.horizon, d.stride, d.season, d.t_layers, d.t_hidden, d.s_hidden,
+           d.m_hidden, d.bins, d.teachers, d.epochs, d.s_epochs, d.batch, (double)d.lr, d.patience, d.warmup,
+           d.seeds, d.seed);
+    printf("experiment\n"
            "  --sweep LIST        student sizes of the size sweep, first seed [4,8,16];\n"
            "                      --full: [4,8,16,32] on every seed\n"
            "  --no-dist           skip the distribution-mode models\n"
@@ -284,6 +287,9 @@ static void usage(void)
            "  --no-remedies       skip ensemble / incremental / progressive\n"
            "  --ablation          add alpha-only and beta-only students\n"
            "  --no-models         do not save the models (OUT/models/)\n"
+           "  --no-skip           point models without the linear skip map (by default, as in\n"
+           "                      `kdts train`, each carries one, started at the closed-form\n"
+           "                      NLinear fit; the dist models never do)\n"
            "  --matrix            the cross-family matrix instead of the main tables: teachers\n"
            "                      LSTM 2x64, GRU 2x64, attention d64 (2 blocks, 4 heads);\n"
            "                      students LSTM 1x8, GRU 1x8, attention d8 (1 block) and\n"
@@ -300,9 +306,7 @@ static void usage(void)
            "                      Manning), 5 seeds, size sweep on all seeds, ablation\n"
            "  --data-dir DIR      where --full finds the bundled files [%s]\n"
            "  --help              this text\n",
-           d.csv, d.target, d.split, d.lookback, d.horizon, d.stride, d.season, d.t_layers, d.t_hidden, d.s_hidden,
-           d.m_hidden, d.bins, d.teachers, d.epochs, d.s_epochs, d.batch, (double)d.lr, d.patience, d.warmup,
-           d.seeds, d.seed, d.out, d.data_dir);
+           d.out, d.data_dir);
 }
 
 static void parse_args(options *o, int argc, char **argv)
@@ -310,7 +314,7 @@ static void parse_args(options *o, int argc, char **argv)
     struct { const char *name; int *p; } flags[] = {
         {"--quick", &o->quick}, {"--full", &o->full}, {"--no-dist", &o->no_dist}, {"--no-remedies", &o->no_remedies},
         {"--dist-hard-all", &o->dist_hard_all}, {"--ablation", &o->ablation}, {"--no-models", &o->no_models},
-        {"--matrix", &o->matrix}, {"--matrix-skip", &o->matrix_skip}};
+        {"--matrix", &o->matrix}, {"--matrix-skip", &o->matrix_skip}, {"--no-skip", &o->no_skip}};
     struct { const char *name; const char **p; } strs[] = {
         {"--csv", &o->csv}, {"--target", &o->target}, {"--features", &o->features},
         {"--split", &o->split}, {"--out", &o->out}, {"--data-dir", &o->data_dir}};
@@ -638,6 +642,7 @@ static void net_config(kdts_net_config *c, const series_state *st, const options
     c->hidden = ki->size == SIZE_TEACHER ? o->t_hidden : ki->size == SIZE_MID ? o->m_hidden : it->hidden;
     c->mode = ki->dist ? KDTS_MODE_DIST : KDTS_MODE_POINT;
     if (ki->dist) c->bins = o->bins;
+    c->skip = !ki->dist && !o->no_skip; /* as the tool: point models carry the skip map */
     kdts_task_net_config(&st->task, c);
 }
 
@@ -1211,12 +1216,16 @@ static void series_end(experiment *e, series_state *st)
              "to their last observed value; %d-step direct forecast at every step (hard loss on every step); "
              "training windows every %d rows (%ld), validation %ld and test %ld windows (every row); seasonal "
              "naive with period %d (%s); NLinear and DLinear fit in closed form on the training windows with the "
-             "ridge lambda chosen on the validation windows; teacher %dx%d, %d epochs; students 1x%d, %d epochs; mid 1x%d; batch %d, Adam "
+             "ridge lambda chosen on the validation windows; %s; teacher %dx%d, %d epochs; students 1x%d, %d epochs; mid 1x%d; batch %d, Adam "
              "lr %g, best-validation weights (patience %d); distribution mode: %d bins over [%.3f, %.3f] "
              "(1%%-99%% quantiles of the training targets, widened 10%%), dist teacher with the hard loss on every "
              "step, dist students on the %s",
              so->target, so->features ? so->features : so->target, so->split, so->lookback, so->horizon, so->stride,
              so->ntrain, so->nval, so->ntest, t->season, so->season > 0 ? "given" : "detected on the training rows",
+             o->no_skip ? "point models without a skip map (--no-skip)"
+                        : "every point model (LSTM) carries a linear skip map started at the closed-form NLinear fit, "
+                          "its network head at zero, the start validated too (so the best weights kept are never worse "
+                          "on validation than the linear start)",
              o->t_layers, o->t_hidden, so->epochs, o->s_hidden,
              so->s_epochs, o->m_hidden, o->batch, (double)o->lr, o->patience, o->bins, (double)t->bin_lo,
              (double)t->bin_hi, o->dist_hard_all ? "every step" : "last step only");

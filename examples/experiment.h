@@ -82,7 +82,7 @@ typedef struct options {
     double grid_alpha[MAX_LIST], grid_beta[MAX_LIST], grid_temp[MAX_LIST], sweep[MAX_LIST];
     int n_grid_alpha, n_grid_beta, n_grid_temp, n_sweep;
     int full, quick, no_dist, no_remedies, ablation, slice_windows, dist_hard_all, sweep_set, temp_grid_set;
-    int no_models, matrix, matrix_skip;
+    int no_models, matrix, matrix_skip, no_skip;
 } options;
 
 /* ---- records ----------------------------------------------------------------- */

@@ -19,6 +19,7 @@ typedef struct agg {
     double mse_n[2], mae_n[2], mse_o[2], mae_o[2], val[2]; /* mean, std */
     double params, flops, lat_us, train_s;
     double alpha, beta, temp;
+    char arch[80];
 } agg;
 
 static int same_key(const run_rec *a, const char *series, run_kind kind, int hidden, int mode, int table)
@@ -48,6 +49,7 @@ static agg aggregate(const experiment *e, const char *series, run_kind kind, int
             a.alpha = r->alpha;
             a.beta = r->beta;
             a.temp = r->temp;
+            ex_copy(a.arch, sizeof a.arch, r->arch);
         }
         v[0][n] = r->mse_n;
         v[1][n] = r->mae_n;
@@ -192,7 +194,7 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
         run_kind k = MAIN_ORDER[i];
         const run_kind_info *ki = &RUN_INFO[k];
         agg a = aggregate(e, series, k, -1, -1);
-        char c1[48], c2[48], c3[48], c4[48], c5[48], fl[32], size[32], w[48], lat[32], mode[48];
+        char c1[48], c2[48], c3[48], c4[48], c5[48], fl[32], size[96], w[48], lat[32], mode[48];
         int baseline = k == RUN_PERSISTENCE || k == RUN_SEASONAL || k == RUN_NLINEAR || k == RUN_DLINEAR;
         if (!a.n) continue;
         fmt_pm(c1, sizeof c1, a.mse_n, a.n, 4);
@@ -203,6 +205,7 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
         fmt_flops(fl, sizeof fl, a.flops);
         if (baseline) snprintf(size, sizeof size, "-");
         else if (k == RUN_TEACHER_ENSEMBLE) snprintf(size, sizeof size, "%d×(%dx%d)", e->o.teachers, a.layers, a.hidden);
+        else if (a.arch[0]) snprintf(size, sizeof size, "%s", a.arch);
         else snprintf(size, sizeof size, "%dx%d", a.layers, a.hidden);
         if (ki->soft != SOFT_NONE) {
             if (a.mode == KDTS_MODE_DIST) snprintf(w, sizeof w, "%.2g / %.2g / %.2g", a.alpha, a.beta, a.temp);
