@@ -444,6 +444,30 @@ void write_report(const experiment *e, const series_out *so, int nseries, double
                 s->grid_temp ? " (validation grid)" : o->no_dist ? " (unused)" : " (given)");
         write_main_table(f, e, s->name);
         {
+            /* what to pick, by validation MSE (never the test split): the
+               lowest, and the cheapest within 1% of it */
+            int bi = -1, ci = -1;
+            double bv = 0, cf = 0;
+            agg b, c;
+            for (i = 0; i < N_MAIN_ORDER; ++i) {
+                agg a = aggregate(e, s->name, MAIN_ORDER[i], -1, -1);
+                if (a.n && (bi < 0 || a.val[0] < bv)) bi = i, bv = a.val[0];
+            }
+            for (i = 0; bi >= 0 && i < N_MAIN_ORDER; ++i) {
+                agg a = aggregate(e, s->name, MAIN_ORDER[i], -1, -1);
+                if (a.n && a.val[0] <= bv * 1.01 && (ci < 0 || a.flops < cf)) ci = i, cf = a.flops;
+            }
+            if (bi >= 0 && ci >= 0) {
+                b = aggregate(e, s->name, MAIN_ORDER[bi], -1, -1);
+                c = aggregate(e, s->name, MAIN_ORDER[ci], -1, -1);
+                fprintf(f, "\nWhich to pick (by validation MSE): for accuracy, %s%s%s (val %.5f, test %.5f); for "
+                           "cost, the cheapest within 1%% of that on validation: %s%s%s (val %.5f, test %.5f, %.0f "
+                           "FLOPs per forecast).\n",
+                        RUN_INFO[MAIN_ORDER[bi]].label, b.arch[0] ? ", " : "", b.arch, b.val[0], b.mse_n[0],
+                        RUN_INFO[MAIN_ORDER[ci]].label, c.arch[0] ? ", " : "", c.arch, c.val[0], c.mse_n[0], c.flops);
+            }
+        }
+        {
             agg te = aggregate(e, s->name, RUN_TEACHER, -1, 0), st = aggregate(e, s->name, RUN_KD, hidden, 0);
             agg td = aggregate(e, s->name, RUN_TEACHER_DIST, -1, 1), sd = aggregate(e, s->name, RUN_KD_DIST, hidden, 1);
             if (te.n && st.n)
