@@ -200,7 +200,7 @@ static void test_outputs(void)
     run("mkdir -p " DIR "/adir && cp data/example_air_passengers.csv " DIR "/in.csv && ln -sf in.csv " DIR "/link.csv");
     expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/nofolder/m.kdts" SMALL, 1, "does not exist");
     expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out " DIR "/adir" SMALL, 1, "a folder");
-    expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out /dev/null" SMALL, 1, "a device");
+    expect_fail(TOOL " train --csv data/ETTh1.csv --target OT --out /dev/null" SMALL, 1, "character device");
     expect_fail(TOOL " train --csv " DIR "/in.csv --target y --out " DIR "/link.csv --lookback 4 --horizon 2", 2,
                 "is the input");
     expect_fail(TOOL " export-c --model " DIR "/teacher.kdts --name t --out " DIR "/teacher.kdts", 2, "is the input");

@@ -263,6 +263,33 @@ static int split_list(char *s, char **out, int max)
     return n;
 }
 
+/* "#N" (N a 1-based field number) -> N-1; anything else -> -1. A column
+   whose name itself starts with '#' is chosen with --target-field. */
+static int hash_field(const cmd *c, const char *flagname, const char *s)
+{
+    char *end;
+    long x;
+    if (s[0] != '#') return -1;
+    x = strtol(s + 1, &end, 10);
+    if (end == s + 1 || *end || x < 1 || x > 100000)
+        die(EXIT_USAGE, "%s: --%s: '%s' is not a field number like #3 (use --%s-field for names starting with #)",
+            c->name, flagname, shown(s), !strcmp(flagname, "target") ? "target" : "feature");
+    return (int)x - 1;
+}
+
+/* Move the "#N" entries of names[0..*n) to fields (after *nf entries). */
+static void names_to_fields(const cmd *c, const char *flagname, char **names, int *n, int *fields, int *nf)
+{
+    int i, k = 0;
+    for (i = 0; i < *n; ++i) {
+        int x = hash_field(c, flagname, names[i]);
+        if (x < 0) names[k++] = names[i];
+        else if (*nf >= MAXF) die(EXIT_USAGE, "%s: more than %d columns in --%s (KDTS_MAX_COLUMNS)", c->name, MAXF, flagname);
+        else fields[(*nf)++] = x;
+    }
+    *n = k;
+}
+
 /* "3,5" -> 0-based field numbers. */
 static int field_list(const cmd *c, const char *name, int *out)
 {
@@ -300,39 +327,19 @@ static const char *base_name(const char *p)
 /* ---- files ------------------------------------------------------------------ */
 
 /* Is `out` a place a file may be written to, and not one of the inputs?
-   Checked before any work: a regular file or nothing at the path, an
-   existing folder, a name short enough for the temporary file. */
+   Checked before any work (kdts_path_check_save: folder, names, what is
+   there now; kdts_path_same: device and inode, links followed). */
 static void check_output(const char *what, const char *out, const char *const *inputs, int ninputs)
 {
-    struct stat so, si;
-    char dir[4096];
-    const char *slash = strrchr(out, '/');
-    size_t dl = slash ? (size_t)(slash - out) : 0;
+    kdts_error e;
+    kdts_result r;
     int i;
-    if (!*out) die(EXIT_USAGE, "%s: the output path is empty", what);
-    if (strlen(out) > 4000) die(EXIT_USAGE, "%s: the output path is %lu bytes long", what, (unsigned long)strlen(out));
-    if (strlen(base_name(out)) > 200)
-        die(EXIT_USAGE, "%s: the output file name %s is too long (%lu bytes; at most 200 leave room for the temporary "
-                        "name)",
-            what, shown(out), (unsigned long)strlen(base_name(out)));
-    if (slash && dl == 0) strcpy(dir, "/");
-    else if (slash) {
-        memcpy(dir, out, dl);
-        dir[dl] = 0;
-    } else strcpy(dir, ".");
-    if (stat(dir, &si) != 0 || !S_ISDIR(si.st_mode))
-        die(EXIT_DATA, "%s: cannot write %s: folder %s does not exist", what, shown(out), shown(dir));
-    if (access(dir, W_OK) != 0) die(EXIT_DATA, "%s: cannot write %s: folder %s is not writable", what, shown(out), shown(dir));
-    if (stat(out, &so) == 0) {
-        if (!S_ISREG(so.st_mode))
-            die(EXIT_DATA, "%s: %s exists and is not a regular file (%s): refusing to replace it", what, shown(out),
-                S_ISDIR(so.st_mode) ? "a folder" : S_ISCHR(so.st_mode) || S_ISBLK(so.st_mode) ? "a device"
-                                                 : S_ISFIFO(so.st_mode) ? "a FIFO" : "not a file");
-        for (i = 0; i < ninputs; ++i)
-            if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
-                die(EXIT_USAGE, "%s: the output %s is the input %s: choose another --out", what, shown(out),
-                    shown(inputs[i]));
-    }
+    memset(&e, 0, sizeof e);
+    r = kdts_path_check_save(out, &e);
+    if (r != KDTS_OK) die(r == KDTS_ERR_ARG ? EXIT_USAGE : EXIT_DATA, "%s: %s", what, e.message);
+    for (i = 0; i < ninputs; ++i)
+        if (inputs[i] && kdts_path_same(out, inputs[i]))
+            die(EXIT_USAGE, "%s: the output %s is the input %s: choose another --out", what, shown(out), shown(inputs[i]));
 }
 
 static void load_model(kdts_model *m, const char *path)
@@ -408,12 +415,13 @@ static void open_train_task(kdts_task *task, const cmd *c, char **names_buf, cha
         *tgt_buf = strdup(fstr(c, "target"));
         nk = split_list(*tgt_buf, tg, MAXF);
         if (nk < 0) die(EXIT_USAGE, "train: more than %d targets (KDTS_MAX_COLUMNS)", MAXF);
-        if (nk == 0) die(EXIT_USAGE, "train: --target is empty");
+        if (nk == 0) die(EXIT_USAGE, "train: --target is empty (give column names, or #N for field N)");
         for (i = 0; i < nk; ++i)
             for (j = 0; j < i; ++j)
                 if (!strcmp(tg[i], tg[j])) die(EXIT_USAGE, "train: --target names %s twice", shown(tg[i]));
     }
     tc.n_target_columns = field_list(c, "target-field", tf);
+    names_to_fields(c, "target", tg, &nk, tf, &tc.n_target_columns);
     if (nk + tc.n_target_columns == 0) die(EXIT_USAGE, "train: --target (or --target-field) is required");
     tc.targets = (const char *const *)tg;
     tc.n_targets = nk;
@@ -426,6 +434,7 @@ static void open_train_task(kdts_task *task, const cmd *c, char **names_buf, cha
     tc.features = (const char *const *)ft;
     tc.n_features = nf;
     tc.n_feature_columns = field_list(c, "feature-fields", ff);
+    names_to_fields(c, "features", ft, &nf, ff, &tc.n_feature_columns);
     tc.feature_columns = ff;
     tc.missing = fchoice(c, "missing", MISSING_WORDS);
     tc.max_rows = fint(c, "max-rows", 0, 2000000000L);
@@ -585,9 +594,9 @@ static int on_batch(const kdts_epoch_info *in, void *user)
 
 #define DATA_FLAGS                                                                                              \
     {"csv", "CSV file", NULL, 0, {0}, 0, 0, 0},                                                                 \
-    {"target", "column(s) to forecast, comma-separated", NULL, 0, {0}, 0, 0, 0},                                \
+    {"target", "column(s) to forecast, comma-separated; #N = field N (1-based)", NULL, 0, {0}, 0, 0, 0},        \
     {"target-field", "...or by 1-based field number(s), e.g. 8", NULL, 0, {0}, 0, 0, 0},                        \
-    {"features", "more input columns, comma-separated (targets are inputs too)", NULL, 0, {0}, 0, 0, 0},        \
+    {"features", "more input columns, comma-separated, #N = field N (targets are inputs too)", NULL, 0, {0}, 0, 0, 0}, \
     {"feature-fields", "...or by 1-based field number(s)", NULL, 0, {0}, 0, 0, 0},                              \
     {"missing", "missing values: error, interpolate or ffill", "error", 0, {0}, 0, 0, 0},                      \
     {"max-rows", "use only the first N rows (0 = all)", "0", 0, {0}, 0, 0, 0},                                  \
@@ -1251,7 +1260,13 @@ static int cmd_inspect(const cmd *c)
     cc.keep_text = 1;
     r = kdts_csv_read_file(&t, path, &cc, &e);
     if (r != KDTS_OK) die_err(&e, r, NULL);
-    if (fstr(c, "target") && kdts_table_find(&t, fstr(c, "target")) < 0) {
+    if (fstr(c, "target") && fstr(c, "target")[0] == '#') {
+        int x = hash_field(c, "target", fstr(c, "target")), num = 0;
+        if (x >= t.file_columns)
+            die(EXIT_DATA, "%s: field %d does not exist (the header has %d fields)", shown(path), x + 1, t.file_columns);
+        for (k = 0; k < t.cols; ++k) num |= t.file_column[k] == x;
+        if (!num) die(EXIT_DATA, "%s: field %d is a text column, not numeric", shown(path), x + 1);
+    } else if (fstr(c, "target") && kdts_table_find(&t, fstr(c, "target")) < 0) {
         int text = 0;
         for (k = 0; k < t.text_cols; ++k) text |= !strcmp(t.text_name[k], fstr(c, "target"));
         die(EXIT_DATA, "%s: %s %s", shown(path), shown(fstr(c, "target")),
