@@ -12954,7 +12954,11 @@ static kdts_result kdts__task_build(kdts_task *task, const struct kdts_model *m,
         if (found >= 0) {
             kdts_times *tm = &task->times;
             size_t n = strlen(t->text_name[found]);
-            if (n >= sizeof task->settings.time_column) n = sizeof task->settings.time_column - 1;
+            if (n >= sizeof task->settings.time_column) { /* never cut: not recorded, and said so */
+                n = 0;
+                kdts__task_warn(task, "the time column's name is longer than %d bytes: models do not record it",
+                                (int)sizeof task->settings.time_column - 1);
+            }
             memcpy(task->settings.time_column, t->text_name[found], n);
             task->settings.time_column[n] = 0;
             if (tm->first_bad >= 0)

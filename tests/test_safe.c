@@ -713,6 +713,18 @@ static void test_tool(void)
         snprintf(cmd, sizeof cmd, TOOL " train --csv " DIR "/t.csv --target %s --out " DIR "/x.kdts" SMALL, t65);
         expect_tool(cmd, 2, "more than 64 targets");
     }
+    /* 6: a name a model cannot store is refused before training */
+    {
+        char nm[400];
+        memset(nm, 'n', 300);
+        nm[300] = 0;
+        n = (size_t)snprintf(csv, sizeof csv, "%s,y\n", nm);
+        for (i = 0; i < 100; ++i) n += (size_t)snprintf(csv + n, sizeof csv - n, "%d,%d\n", i % 4, i % 7);
+        write_file(DIR "/longname.csv", csv, n);
+        expect_tool(TOOL " train --csv " DIR "/longname.csv --target y --features '#1' --out " DIR "/ln.kdts --epochs 100000"
+                    " --lookback 4 --horizon 1 --hidden 2 --layers 1", 1, "at most 255 bytes");
+        KT_CHECK(!strstr(g_out, "epoch"), "refused before the first epoch: %s", g_out);
+    }
     /* 12 */
     expect_tool(TOOL " train --csv " DIR "/t.csv --target y --lookback 100000 --out " DIR "/x.kdts --quiet", 2, "1..65536");
     rc = run(TOOL " train --csv " DIR "/t.csv --target y --split 200,60,0 --out " DIR "/split.kdts" SMALL);

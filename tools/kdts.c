@@ -435,6 +435,7 @@ static void open_train_task(kdts_task *task, const cmd *c, char **names_buf, cha
     tc.n_features = nf;
     tc.n_feature_columns = field_list(c, "feature-fields", ff);
     names_to_fields(c, "features", ft, &nf, ff, &tc.n_feature_columns);
+    tc.n_features = nf;
     tc.feature_columns = ff;
     tc.missing = fchoice(c, "missing", MISSING_WORDS);
     tc.max_rows = fint(c, "max-rows", 0, 2000000000L);
@@ -787,6 +788,10 @@ static int run_training(const cmd *c, int distill)
         open_train_task(&task, c, &fbuf, &tbuf);
     }
     print_warnings(&task);
+    for (i = 0; i < task.table.cols; ++i) /* a model stores names of limited length: say so now, not after training */
+        if (strlen(task.table.name[i]) > KDTS_MODEL_NAME_MAX)
+            die(EXIT_DATA, "%s: field %d's name is %lu bytes long; a model stores names of at most %d bytes: rename the column",
+                task.source, task.table.file_column[i] + 1, (unsigned long)strlen(task.table.name[i]), KDTS_MODEL_NAME_MAX);
     if (task.data[KDTS_PART_VAL].n == 0)
         warn("%s: no validation part: no early stopping, the last epoch's weights are kept", task.source);
     kdts_task_net_config(&task, &lc);
