@@ -14590,7 +14590,7 @@ static void kdts__save_free(kdts__save *sv)
 }
 
 /* target = dir part of `from` + rel (rel relative), or rel (absolute). */
-static char *kdts__path_join_dir(const char *from, const char *rel)
+static KDTS__UNUSED char *kdts__path_join_dir(const char *from, const char *rel)
 {
     const char *slash = strrchr(from, '/');
     size_t dl = slash ? (size_t)(slash - from) + 1 : 0, rl = strlen(rel);

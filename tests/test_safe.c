@@ -57,6 +57,7 @@ static void *ts_realloc(void *q, size_t n)
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 
 #define DIR "build/safe_test"
 #define TOOL "build/kdts"
@@ -172,6 +173,15 @@ static void test_save_targets(void)
     } else {
         printf("device node: mknod not permitted here: that check was NOT run\n");
     }
+    /* a socket (made by python3's socket module when it is there) */
+    if (run("python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('" DIR "/sock')\"") == 0 &&
+        stat(DIR "/sock", &st) == 0) {
+        r = kdts_model_save_file(&m, DIR "/sock", &e);
+        KT_CHECK(r == KDTS_ERR_IO && strstr(e.message, "socket") && stat(DIR "/sock", &st) == 0 && !S_ISREG(st.st_mode),
+                 "save onto a socket refused, socket kept: %d %s", r, e.message);
+    } else {
+        printf("socket: could not make one (python3): that check was NOT run\n");
+    }
     /* a symbolic link is followed: the file it names is replaced, the link kept */
     KT_CHECK(kdts_model_save_file(&m, DIR "/target.kdts", NULL) == KDTS_OK, "save");
     chmod(DIR "/target.kdts", 0640);
@@ -210,6 +220,26 @@ static void test_save_targets(void)
                  exists(DIR "/other.kdts.kdts-tmp.999999-0") && exists(DIR "/s.kdts.kdts-tmp.888888-0"),
              "only the stale temporary files of this file removed");
     run("rm -rf " DIR "/s.kdts.kdts-tmp.* " DIR "/other.kdts.kdts-tmp.*");
+    /* a save killed (SIGKILL) after writing part of its temporary file */
+    {
+        pid_t pid = fork();
+        int status = 0;
+        if (pid == 0) {
+            kdts__save sv;
+            FILE *f;
+            if (kdts__save_prepare(&sv, DIR "/k.kdts", NULL) == KDTS_OK && (f = kdts__save_open(&sv, NULL)) != NULL) {
+                fputs("partial model", f);
+                fflush(f);
+                raise(SIGKILL);
+            }
+            _exit(3);
+        }
+        waitpid(pid, &status, 0);
+        KT_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && count_tmp(DIR) == 1 && !exists(DIR "/k.kdts"),
+                 "a killed save leaves its temporary file and no k.kdts (%d temporaries)", count_tmp(DIR));
+        KT_CHECK(kdts_model_save_file(&m, DIR "/k.kdts", NULL) == KDTS_OK && holds(DIR "/k.kdts", &m), "the next save");
+        KT_CHECK(count_tmp(DIR) == 0, "the next save to the same file removed the killed one's temporary file");
+    }
     KT_CHECK(count_tmp(DIR) == 0, "no temporary file left behind: %s", g_out);
     kdts_model_free(&m);
     kdts_model_free(&m2);
@@ -736,6 +766,8 @@ static void test_tool(void)
     rc = run(TOOL " train --csv " DIR "/valout.csv --target y --out " DIR "/vo.kdts --lookback 8 --horizon 2 --hidden 3 --layers 1 --epochs 1");
     KT_CHECK(rc == 1 && strstr(g_out, "validation") && !strstr(g_out, "best validation MSE inf"),
              "1e30 in the validation rows: exit 1, said clearly: %s", g_out);
+    KT_CHECK(strstr(g_out, "wrote the last good weights") && strstr(g_out, DIR "/vo.kdts") && exists(DIR "/vo.kdts"),
+             "the last good weights are saved and the message says where: %s", g_out);
     /* export-c of a trained model compiles */
     rc = run(TOOL " export-c --model " DIR "/m.kdts --name tm --out " DIR "/tm.h");
     KT_CHECK(rc == 0 && exists(DIR "/tm.h"), "export-c: %s", g_out);
