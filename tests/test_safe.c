@@ -717,6 +717,8 @@ static void test_tool(void)
     rc = run(TOOL " inspect --csv " DIR "/t.csv");
     KT_CHECK(rc == 0 && !strchr(g_out, 0x1b) && strstr(g_out, "e\\x1b[31m"), "inspect escapes control bytes: %.400s", g_out);
     expect_tool(TOOL " train --csv " DIR "/t.csv --target '#x' --out " DIR "/x.kdts" SMALL, 2, "field number");
+    expect_tool(TOOL " train --csv " DIR "/t.csv --target 'e\x1b[31m,x\ny' --out " DIR "/x.kdts" SMALL, 1, "\\x1b[31m");
+    KT_CHECK(!strchr(g_out, 0x1b), "error messages escape control bytes: %s", g_out);
     expect_tool(TOOL " train --csv " DIR "/t.csv --target y,y --out " DIR "/x.kdts" SMALL, 2, "twice");
     /* 10, 13: messages */
     write_file(DIR "/dup.csv", "y,y,z\n1,2,3\n", 12);

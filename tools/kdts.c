@@ -33,25 +33,36 @@
 
 /* ---- messages ------------------------------------------------------------ */
 
+/* One message line on stderr, control bytes (from file names, column
+   names, paths) shown as \xNN so they never reach the terminal raw. */
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[8192];
+    const unsigned char *p;
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    fputs(prefix, stderr);
+    for (p = (const unsigned char *)buf; *p; ++p) {
+        if (*p < 32 || *p == 127) fprintf(stderr, "\\x%02x", *p);
+        else fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 static void die(int code, const char *fmt, ...)
 {
     va_list ap;
-    fputs("kdts: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say("kdts: error: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(code);
 }
 
 static void warn(const char *fmt, ...)
 {
     va_list ap;
-    fputs("kdts: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say("kdts: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 /* The library's message is complete (it names the file, line and column). */
@@ -815,7 +826,7 @@ static int run_training(const cmd *c, int distill)
         char desc[96];
         fprintf(stderr, "%s %s (%lu parameters) on %s: %d train / %d val windows of %d steps, %d input(s), %d target(s) x %d\n",
                 distill ? "distilling" : "training", kdts_net_describe(&net.cfg, desc, sizeof desc),
-                (unsigned long)net.nparams, task.source, task.data[0].n, task.data[1].n, task.cfg.lookback, task.F,
+                (unsigned long)net.nparams, shown(task.source), task.data[0].n, task.data[1].n, task.cfg.lookback, task.F,
                 task.K, task.cfg.horizon);
     }
     r = kdts_task_fit(&task, &net, &tc, distill ? te.ptr : NULL, distill ? te.n : 0, &rep, &e);
@@ -843,17 +854,17 @@ static int run_training(const cmd *c, int distill)
     save_model(&model, out);
     if (g_interrupted) {
         fprintf(stderr, "kdts: interrupted at epoch %d: wrote the %s weights so far to %s\n", rep.epochs_run,
-                rep.best_val_mse >= 0 ? "best validated" : "last", out);
+                rep.best_val_mse >= 0 ? "best validated" : "last", shown(out));
     } else if (numeric) {
         fprintf(stderr, "kdts: error: training stopped at epoch %d: %s; wrote the %s weights so far to %s\n",
                 rep.epochs_run ? rep.epochs_run : 1, e.message, rep.best_val_mse >= 0 ? "best validated" : "last good",
-                out);
+                shown(out));
     } else if (!pg.quiet) {
         if (rep.best_val_mse >= 0)
-            fprintf(stderr, "wrote %s: %lu parameters, best validation MSE %.5f at epoch %d of %d, %.1f s\n", out,
+            fprintf(stderr, "wrote %s: %lu parameters, best validation MSE %.5f at epoch %d of %d, %.1f s\n", shown(out),
                     (unsigned long)model.nparams, rep.best_val_mse, rep.best_epoch, rep.epochs_run, rep.seconds);
         else
-            fprintf(stderr, "wrote %s: %lu parameters, %d epochs (no validation part), %.1f s\n", out,
+            fprintf(stderr, "wrote %s: %lu parameters, %d epochs (no validation part), %.1f s\n", shown(out),
                     (unsigned long)model.nparams, rep.epochs_run, rep.seconds);
     }
     kdts_model_free(&model);
