@@ -2496,9 +2496,13 @@ KDTSDEF kdts_result kdts_model_load_mem(kdts_model *m, const void *data, size_t 
    A symbolic link at `path` is followed: the file it names is replaced
    and the link kept. A file with several hard links is replaced by a new
    file (a new inode) at this name only; the other names keep the old
-   content. The owner is the saving user's. (Without POSIX, or with
-   KDTS_NO_POSIX: no fsync, no mode, no link resolution, and where rename
-   cannot replace a file the old one is removed first.)
+   content. The owner is the saving user's. Links are resolved when the
+   implementation sees POSIX.1-2001 declarations (the compiler's default
+   mode, or _POSIX_C_SOURCE >= 200112L defined before any include, as
+   tools/kdts.c does); under a strict -std=c99 a link at `path` is
+   replaced by the file. (Without POSIX, or with KDTS_NO_POSIX: no fsync,
+   no mode, no link resolution, and where rename cannot replace a file
+   the old one is removed first.)
    KDTS_ERR_IO / KDTS_ERR_ARG with the path in the message. */
 KDTSDEF kdts_result kdts_model_save_file(const kdts_model *m, const char *path,
                                          kdts_error *err);
