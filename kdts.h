@@ -97,6 +97,8 @@
        KDTS_ASSERT(x)          assertion for programmer errors [assert]
        KDTS_NO_STDIO           no FILE or path functions; memory-buffer
                                versions stay (for boards without files)
+       KDTS_NO_POSIX           saves with ISO C only (no fsync, file mode,
+                               symbolic links or stale temporary cleanup)
        KDTS_NO_SIMD            plain C kernels only (the test reference)
        KDTS_NO_AVX512, KDTS_NO_AVX2, KDTS_NO_SSE2, KDTS_NO_NEON
                                turn off one instruction set
@@ -1775,6 +1777,17 @@ KDTSDEF kdts_result kdts_net_eval_mse(const kdts_net *m, const kdts_dataset *d, 
 #define KDTS_MAX_COLUMNS 64
 #endif
 
+/* Longest field the CSV reader keeps (a header name, a number, a text
+   value) and longest header line, in bytes: beyond them the input is
+   refused (KDTS_ERR_PARSE), so memory stays bounded on input that is not
+   CSV. Global options like KDTS_MAX_COLUMNS. */
+#ifndef KDTS_CSV_MAX_FIELD
+#define KDTS_CSV_MAX_FIELD (1L << 24)
+#endif
+#ifndef KDTS_CSV_MAX_HEADER
+#define KDTS_CSV_MAX_HEADER (1L << 24)
+#endif
+
 /* ---- CSV ---------------------------------------------------------------- */
 
 /* What to do with missing values (empty field, NA, NaN, null - any case).
@@ -1860,7 +1873,13 @@ KDTSDEF kdts_csv_config kdts_csv_config_default(void);
    (unknown column name or index; the message lists the columns),
    KDTS_ERR_ARG, KDTS_ERR_NOMEM.
    Memory: the kept columns plus the longest kept field; line length does
-   not matter. */
+   not matter. Refused on the way, so that input which is not CSV costs
+   bounded memory: a UTF-16 byte-order mark ("convert to UTF-8"), a NUL
+   byte in the header line, a header line over KDTS_CSV_MAX_HEADER bytes,
+   a kept field over KDTS_CSV_MAX_FIELD bytes, a row with more fields than
+   the header (found at the first extra field, the first data row
+   included). A name in cfg->columns that appears more than once in the
+   header is KDTS_ERR_ARG (choose it by index). */
 KDTSDEF kdts_result kdts_csv_read_mem(kdts_table *out, const void *data, size_t len,
                                       const kdts_csv_config *cfg, kdts_error *err);
 
@@ -1873,7 +1892,7 @@ KDTSDEF kdts_result kdts_csv_read_cb(kdts_table *out, kdts_read_fn read, void *u
 #ifndef KDTS_NO_STDIO
 /* Parse a CSV file, streamed in chunks (the file is never held whole).
    Same rules as kdts_csv_read_mem; messages start with the file name.
-   Adds KDTS_ERR_IO (cannot open or read). */
+   Adds KDTS_ERR_IO (cannot open or read; a folder is named as such). */
 KDTSDEF kdts_result kdts_csv_read_file(kdts_table *out, const char *path,
                                        const kdts_csv_config *cfg, kdts_error *err);
 #endif
@@ -2608,14 +2627,42 @@ KDTSDEF kdts_result kdts_model_load_mem(kdts_model *m, const void *data, size_t 
                                         kdts_error *err);
 
 #ifndef KDTS_NO_STDIO
-/* Save atomically: write `path.tmp.XXXXXXXX` (random suffix) in the same
-   folder, fflush, fclose, then rename over `path`. A failure at any point
-   removes the temporary file and leaves an existing `path` as it was.
-   (On systems where rename cannot replace a file, the old file is removed
-   first: the only moment without a file at `path`.) KDTS_ERR_IO on I/O
-   failure, with the path in the message. */
+/* Save atomically. Every check of kdts_path_check_save first; then the
+   file is written to "<file>.kdts-tmp.<pid>-<k>" in the same folder,
+   flushed and synced (fsync), given the permission bits of the file it
+   replaces, renamed over it, and the folder synced. A failure at any
+   point removes the temporary file and leaves an existing file as it was.
+   Temporary files of earlier saves to the same file that were killed are
+   removed by the next save (regular files with exactly that name pattern
+   and another process id; two processes saving to one file at the same
+   time are not supported).
+   A symbolic link at `path` is followed: the file it names is replaced
+   and the link kept. A file with several hard links is replaced by a new
+   file (a new inode) at this name only; the other names keep the old
+   content. The owner is the saving user's. Links are resolved when the
+   implementation sees POSIX.1-2001 declarations (the compiler's default
+   mode, or _POSIX_C_SOURCE >= 200112L defined before any include, as
+   tools/kdts.c does); under a strict -std=c99 a link at `path` is
+   replaced by the file. (Without POSIX, or with KDTS_NO_POSIX: no fsync,
+   no mode, no link resolution, and where rename cannot replace a file
+   the old one is removed first.)
+   KDTS_ERR_IO / KDTS_ERR_ARG with the path in the message. */
 KDTSDEF kdts_result kdts_model_save_file(const kdts_model *m, const char *path,
                                          kdts_error *err);
+
+/* Can a file be saved at `path` (by kdts_model_save_file or
+   kdts_model_export_c)? Checks, without writing anything: symbolic links
+   resolved (at most 32), the folder exists and is writable, the path
+   and the file name leave room for the temporary name (file name at most
+   the folder's NAME_MAX minus 35 bytes), and what exists at the path is a
+   regular file (a folder, device, FIFO or socket is refused, and named).
+   Call it before long work. KDTS_OK, KDTS_ERR_ARG (names), KDTS_ERR_IO. */
+KDTSDEF kdts_result kdts_path_check_save(const char *path, kdts_error *err);
+
+/* 1 when both paths exist and name the same file (same device and inode,
+   links followed), else 0: to refuse an output that is one of the inputs.
+   Without POSIX: 1 for equal strings naming an existing file. */
+KDTSDEF int kdts_path_same(const char *a, const char *b);
 
 /* Load a model file (see kdts_model_load_mem); messages start with the
    path. Adds KDTS_ERR_IO (cannot open or read). */
@@ -2625,8 +2672,9 @@ KDTSDEF kdts_result kdts_model_load_file(kdts_model *m, const char *path, kdts_e
    `static const float NAME_params[]`, `static const char NAME_names[]` and
    `static const kdts_model NAME_model`, usable directly with kdts_infer_*.
    NAME must be a C identifier. Floats are written with 9 significant
-   digits, which the compiler converts back to the identical bits. Written
-   atomically like kdts_model_save_file. The header needs kdts.h (it
+   digits, which the compiler converts back to the identical bits;
+   non-finite values as INFINITY / -INFINITY / NAN (math.h, included by the
+   header). Written atomically like kdts_model_save_file. The header needs kdts.h (it
    includes "kdts.h" unless KDTS_H_INCLUDED is already defined) and a kdts
    with the same KDTS_MODEL_ABI and a KDTS_MAX_COLUMNS / KDTS_MAX_LAYERS at
    least as large as the model needs (checked with #error). */
@@ -2777,6 +2825,22 @@ KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *fore
 #include <time.h>
 #ifndef KDTS_NO_STDIO
 #include <stdio.h>
+#endif
+/* Safe saving uses POSIX where it exists (KDTS_NO_POSIX: plain C files). */
+#if !defined(KDTS_NO_STDIO) && !defined(KDTS_NO_POSIX) && \
+    (defined(__unix__) || defined(__unix) || (defined(__APPLE__) && defined(__MACH__)))
+#define KDTS__POSIX 1
+#include <errno.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <dirent.h>
+/* symbolic links (lstat, readlink) need POSIX.1-2001 declarations: the
+   compiler's default mode or _POSIX_C_SOURCE >= 200112L */
+#if (defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L) || defined(__APPLE__)
+#define KDTS__POSIX_LINKS 1
+#endif
 #endif
 
 #if defined(KDTS_MALLOC) || defined(KDTS_REALLOC) || defined(KDTS_FREE)
@@ -11396,6 +11460,8 @@ typedef struct kdts__csv {
     char *pre;
     size_t pre_len, pre_cap;
     int pre_inq, pre_done, pre_content;
+    unsigned char lead[2];  /* the first bytes of the input (BOM check)  */
+    int nlead;
 } kdts__csv;
 
 /* Make room for `need` elements of `elem` bytes in buf (capacity *cap).
@@ -11478,6 +11544,15 @@ static void kdts__csv_append(kdts__csv *p, const char *s, size_t n)
 {
     p->flen += n;
     if (!p->keep || !n) return;
+    if (p->acc_len + n > KDTS_CSV_MAX_FIELD) {
+        kdts__msg m;
+        kdts__csv_msg_begin(p, &m, p->field_line, p->fi + 1);
+        kdts__msg_str(&m, "field longer than ");
+        kdts__msg_long(&m, (long)KDTS_CSV_MAX_FIELD);
+        kdts__msg_str(&m, " bytes (KDTS_CSV_MAX_FIELD): not a CSV file, or an unterminated quote?");
+        kdts__csv_fail(p, KDTS_ERR_PARSE, p->field_line, p->fi + 1, &m);
+        return;
+    }
     KDTS__CSV_GROW(p->acc, char *, &p->acc_cap, p->acc_len + n + 1, 1, kdts__csv_nomem(p); return);
     memcpy(p->acc + p->acc_len, s, n);
     p->acc_len += n;
@@ -11494,7 +11569,13 @@ static void kdts__csv_grow_rows(kdts__csv *p)
     long nc;
     int k;
     if (p->cap > LONG_MAX / 2) { kdts__csv_nomem(p); return; }
-    nc = p->cap ? p->cap * 2 : 1024;
+    if (p->cap) nc = p->cap * 2;
+    else { /* start small when there are many columns: memory follows the data */
+        long per = (long)p->ncol + p->ntext + 1;
+        nc = 4096 / per;
+        if (nc > 1024) nc = 1024;
+        if (nc < 1) nc = 1;
+    }
     if ((unsigned long)nc > ((size_t)-1) / sizeof(size_t)) { kdts__csv_nomem(p); return; }
     for (k = 0; k < p->ncol; ++k) {
         float *q = (float *)KDTS_REALLOC(p->col[k], (size_t)nc * sizeof(float));
@@ -11611,8 +11692,24 @@ static void kdts__csv_resolve(kdts__csv *p)
         int idx = -1;
         if (j < c->n_columns) {
             const char *want = c->columns ? c->columns[j] : NULL;
+            int dup = -1;
             for (i = 0; want && i < p->nnames; ++i)
-                if (strcmp(p->names[i], want) == 0) { idx = i; break; }
+                if (strcmp(p->names[i], want) == 0) {
+                    if (idx < 0) idx = i;
+                    else if (dup < 0) dup = i;
+                }
+            if (dup >= 0) {
+                kdts__csv_msg_begin(p, &m, p->rec_line, 0);
+                kdts__msg_str(&m, "column name ");
+                kdts__msg_quoted(&m, want, strlen(want), 64);
+                kdts__msg_str(&m, " appears more than once in the header (fields ");
+                kdts__msg_long(&m, idx + 1);
+                kdts__msg_str(&m, " and ");
+                kdts__msg_long(&m, dup + 1);
+                kdts__msg_str(&m, "): choose the column by its field number");
+                kdts__csv_fail(p, KDTS_ERR_ARG, p->rec_line, 0, &m);
+                return;
+            }
             if (idx < 0) {
                 kdts__csv_msg_begin(p, &m, p->rec_line, 0);
                 kdts__msg_str(&m, "column \"");
@@ -11736,6 +11833,13 @@ static void kdts__csv_emit(kdts__csv *p, const char *s, size_t n)
     {
         char *cp;
         size_t need = (size_t)p->npend + 1;
+        if (p->npend >= p->nfile) { /* checked while streaming: the row is not held whole */
+            kdts__csv_msg_begin(p, &m, p->field_line, p->npend + 1);
+            kdts__msg_str(&m, "too many fields: the header has ");
+            kdts__msg_long(&m, p->nfile);
+            kdts__csv_fail(p, KDTS_ERR_PARSE, p->field_line, p->npend + 1, &m);
+            return;
+        }
         if (p->npend >= INT_MAX - 1) { kdts__csv_nomem(p); return; }
         KDTS__CSV_GROW(p->pend, char **, &p->pend_cap, need, sizeof(char *), kdts__csv_nomem(p); return);
         KDTS__CSV_GROW(p->pend_len, size_t *, &p->pend_len_cap, need, sizeof(size_t),
@@ -11916,20 +12020,52 @@ static void kdts__csv_begin(kdts__csv *p)
     kdts__csv_core(p, s, n);
 }
 
+/* A UTF-16 byte-order mark at the start: refused with what to do. */
+static int kdts__csv_utf16(kdts__csv *p)
+{
+    kdts__msg m;
+    if (p->nlead < 2 || !((p->lead[0] == 0xFF && p->lead[1] == 0xFE) || (p->lead[0] == 0xFE && p->lead[1] == 0xFF)))
+        return 0;
+    kdts__csv_msg_begin(p, &m, 1, 0);
+    kdts__msg_str(&m, "UTF-16 is not supported; convert to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)");
+    kdts__csv_fail(p, KDTS_ERR_PARSE, 1, 0, &m);
+    return 1;
+}
+
 static void kdts__csv_feed(kdts__csv *p, const char *s, size_t n)
 {
     if (p->rc) return;
     if (!p->pre_done) {
         size_t i;
         int found = 0;
+        for (i = 0; i < n && p->nlead < 2; ++i) p->lead[p->nlead++] = (unsigned char)s[i];
+        if (kdts__csv_utf16(p)) return;
         for (i = 0; i < n; ++i) {
             char c = s[i];
+            if (c == 0) {
+                kdts__msg m;
+                kdts__csv_msg_begin(p, &m, 1, 0);
+                kdts__msg_str(&m, "NUL byte in the header line (byte ");
+                kdts__msg_long(&m, (long)(p->pre_len + i + 1));
+                kdts__msg_str(&m, "): not a text file, or not UTF-8");
+                kdts__csv_fail(p, KDTS_ERR_PARSE, 1, 0, &m);
+                return;
+            }
             if (c == '"') p->pre_inq = !p->pre_inq;
             if (!p->pre_inq && (c == '\n' || c == '\r')) {
                 if (p->pre_content) { found = 1; i++; break; }
             } else {
                 p->pre_content = 1;
             }
+        }
+        if (p->pre_len + i > KDTS_CSV_MAX_HEADER) {
+            kdts__msg m;
+            kdts__csv_msg_begin(p, &m, 1, 0);
+            kdts__msg_str(&m, "header line longer than ");
+            kdts__msg_long(&m, (long)KDTS_CSV_MAX_HEADER);
+            kdts__msg_str(&m, " bytes (KDTS_CSV_MAX_HEADER): not a CSV file?");
+            kdts__csv_fail(p, KDTS_ERR_PARSE, 1, 0, &m);
+            return;
         }
         KDTS__CSV_GROW(p->pre, char *, &p->pre_cap, p->pre_len + i + 1, 1, kdts__csv_nomem(p); return);
         if (i) memcpy(p->pre + p->pre_len, s, i);
@@ -12193,6 +12329,19 @@ KDTSDEF kdts_result kdts_csv_read_file(kdts_table *out, const char *path,
     FILE *f;
     kdts_result rc;
     if (!out || !path) return kdts__data_fail(err, KDTS_ERR_ARG, "kdts_csv_read_file: NULL argument");
+#if defined(KDTS__POSIX)
+    {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            kdts__msg m;
+            m.n = 0;
+            m.buf[0] = 0;
+            kdts__msg_str(&m, path);
+            kdts__msg_str(&m, ": is a folder, not a CSV file");
+            return kdts__msg_fail(err, KDTS_ERR_IO, 0, 0, &m);
+        }
+    }
+#endif
     f = fopen(path, "rb");
     if (!f) {
         kdts__msg m;
@@ -13381,7 +13530,11 @@ static kdts_result kdts__task_build(kdts_task *task, const struct kdts_model *m,
         if (found >= 0) {
             kdts_times *tm = &task->times;
             size_t n = strlen(t->text_name[found]);
-            if (n >= sizeof task->settings.time_column) n = sizeof task->settings.time_column - 1;
+            if (n >= sizeof task->settings.time_column) { /* never cut: not recorded, and said so */
+                n = 0;
+                kdts__task_warn(task, "the time column's name is longer than %d bytes: models do not record it",
+                                (int)sizeof task->settings.time_column - 1);
+            }
             memcpy(task->settings.time_column, t->text_name[found], n);
             task->settings.time_column[n] = 0;
             if (tm->first_bad >= 0)
@@ -14167,11 +14320,18 @@ KDTSDEF kdts_result kdts_model_check(const kdts_model *m, kdts_error *err)
             return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: target %d is not one of the features", k);
     if (m->lookback < 1 || m->lookback > KDTS_MAX_DIM)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: lookback %d out of range", m->lookback);
-    if (m->window_norm < KDTS_WNORM_NONE || m->window_norm > KDTS_WNORM_MEANSTD || !(m->norm_eps >= 0.0f))
-        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: bad window normalization %d", m->window_norm);
+    if (m->window_norm < KDTS_WNORM_NONE || m->window_norm > KDTS_WNORM_MEANSTD)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: unknown window normalization %d", m->window_norm);
+    if (!(m->norm_eps >= 0.0f) || !kdts__isfinite(m->norm_eps))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: window normalization epsilon %g is not a finite number >= 0",
+                          (double)m->norm_eps);
     if (m->scaler.cols != m->n_features)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: scaler has %d columns for %d features",
                           m->scaler.cols, m->n_features);
+    if (m->scaler.kind < KDTS_SCALER_MINMAX || m->scaler.kind > KDTS_SCALER_NONE)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: unknown scaler kind %d", m->scaler.kind);
+    if (m->scaler.clip < KDTS_CLIP_NONE || m->scaler.clip > KDTS_CLIP_QUANTILE)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "model: unknown scaler clipping %d", m->scaler.clip);
     for (f = 0; f < m->n_features; ++f)
         if (!kdts__isfinite(m->scaler.offset[f]) || !kdts__isfinite(m->scaler.scale[f]) ||
             !(m->scaler.scale[f] > 0.0f) || !(m->scaler.clip_lo[f] <= m->scaler.clip_hi[f]))
@@ -14966,121 +15126,424 @@ KDTSDEF kdts_result kdts_model_load_mem(kdts_model *m, const void *data, size_t 
 
 #ifndef KDTS_NO_STDIO
 
-/* `path` + ".tmp." + 8 hex digits from a generator seeded by the clock and
-   addresses (no global state, no pid needed). */
-static int kdts__tmp_name(char *out, size_t cap, const char *path, unsigned long salt)
+/* ---- safe saving ----------------------------------------------------------
+
+   Every file the library writes goes through kdts__save_*: the path is
+   resolved (symbolic links followed to the file they name), checked (an
+   existing folder, a regular file or nothing at the path, names short
+   enough for the temporary name), written to "<file>.kdts-tmp.<pid>-<k>"
+   in the same folder, flushed and synced, given the mode of the file it
+   replaces, renamed over the file, and the folder synced. Temporary files
+   of earlier saves to the same file that were killed are removed first
+   (only regular files whose name matches that pattern exactly and whose
+   pid is not this process's). */
+
+#define KDTS__TMP_TAG ".kdts-tmp."
+
+typedef struct kdts__save {
+    char *target;      /* the file written (symbolic links resolved)        */
+    char *dir;         /* its folder ("." for a bare name)                  */
+    const char *base;  /* its name inside the folder (points into target)   */
+    char *tmp;         /* temporary file, NULL until created                */
+    int exists;        /* a regular file is replaced                        */
+    unsigned mode;     /* its permission bits                               */
+} kdts__save;
+
+static char *kdts__strdup_n(const char *s, size_t n)
 {
-    kdts_rng r;
-    unsigned long long seed = (unsigned long long)time(NULL) * 1000003ULL;
-    unsigned long v;
-    int n;
-    seed ^= (unsigned long long)clock() << 20;
-    seed ^= (unsigned long long)(size_t)&r;
-    seed ^= (unsigned long long)(size_t)path * 31ULL + salt;
-    kdts_rng_seed(&r, seed);
-    v = (unsigned long)(kdts_rng_next(&r) & 0xFFFFFFFFUL);
-    n = snprintf(out, cap, "%s.tmp.%08lx", path, v);
-    return n > 0 && (size_t)n < cap;
+    char *d = (char *)KDTS_MALLOC(n + 1);
+    if (!d) return NULL;
+    if (n) memcpy(d, s, n);
+    d[n] = 0;
+    return d;
 }
 
-/* Open a fresh temporary file next to path. */
-static FILE *kdts__tmp_open(char *tmp, size_t cap, const char *path)
+static void kdts__save_free(kdts__save *sv)
 {
-    unsigned long attempt;
-    for (attempt = 0; attempt < 16; ++attempt) {
-        FILE *f;
-        if (!kdts__tmp_name(tmp, cap, path, attempt)) return NULL;
-        f = fopen(tmp, "rb");
-        if (f) { /* name taken: draw another */
-            fclose(f);
-            continue;
+    KDTS_FREE(sv->target);
+    KDTS_FREE(sv->dir);
+    KDTS_FREE(sv->tmp);
+    memset(sv, 0, sizeof *sv);
+}
+
+/* target = dir part of `from` + rel (rel relative), or rel (absolute). */
+static KDTS__UNUSED char *kdts__path_join_dir(const char *from, const char *rel)
+{
+    const char *slash = strrchr(from, '/');
+    size_t dl = slash ? (size_t)(slash - from) + 1 : 0, rl = strlen(rel);
+    char *o;
+    if (rel[0] == '/') dl = 0;
+    if (dl + rl + 1 < dl) return NULL;
+    o = (char *)KDTS_MALLOC(dl + rl + 1);
+    if (!o) return NULL;
+    memcpy(o, from, dl);
+    memcpy(o + dl, rel, rl + 1);
+    return o;
+}
+
+#if defined(KDTS__POSIX)
+static const char *kdts__mode_kind(unsigned long mode)
+{
+    if (S_ISDIR(mode)) return "a folder";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+    return "a socket or special file";
+}
+#endif
+
+/* Resolve, check and describe the file a save to `path` writes. */
+static kdts_result kdts__save_prepare(kdts__save *sv, const char *path, kdts_error *err)
+{
+    size_t n, name_max = 255, path_max = 4096, tmp_extra = sizeof(KDTS__TMP_TAG) + 24;
+    const char *slash;
+    memset(sv, 0, sizeof *sv);
+    if (!path || !*path) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "the output path is empty");
+    n = strlen(path);
+    if (n > path_max - tmp_extra)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "output path of %lu bytes: too long (at most %lu)", (unsigned long)n,
+                          (unsigned long)(path_max - tmp_extra));
+    sv->target = kdts__strdup_n(path, n);
+    if (!sv->target) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
+#if defined(KDTS__POSIX_LINKS)
+    {
+        int depth;
+        for (depth = 0;; ++depth) {
+            struct stat ls;
+            char *link, *next;
+            ssize_t got;
+            if (lstat(sv->target, &ls) != 0 || !S_ISLNK(ls.st_mode)) break;
+            if (depth >= 32) {
+                kdts__save_free(sv);
+                return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: too many levels of symbolic links", path);
+            }
+            link = (char *)KDTS_MALLOC(path_max + 1);
+            if (!link) { kdts__save_free(sv); return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path); }
+            got = readlink(sv->target, link, path_max);
+            if (got <= 0 || (size_t)got >= path_max) {
+                KDTS_FREE(link);
+                kdts__save_free(sv);
+                return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot read the symbolic link", path);
+            }
+            link[got] = 0;
+            next = kdts__path_join_dir(sv->target, link);
+            KDTS_FREE(link);
+            if (!next) { kdts__save_free(sv); return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path); }
+            KDTS_FREE(sv->target);
+            sv->target = next;
+            if (strlen(next) > path_max - tmp_extra) {
+                kdts__save_free(sv);
+                return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "%s: the symbolic link leads to a path too long to save to", path);
+            }
         }
-        return fopen(tmp, "wb");
     }
+#endif
+    slash = strrchr(sv->target, '/');
+    sv->base = slash ? slash + 1 : sv->target;
+    if (!*sv->base) {
+        kdts__save_free(sv);
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "%s: names a folder, not a file", path);
+    }
+    if (!slash) sv->dir = kdts__strdup_n(".", 1);
+    else if (slash == sv->target) sv->dir = kdts__strdup_n("/", 1);
+    else sv->dir = kdts__strdup_n(sv->target, (size_t)(slash - sv->target));
+    if (!sv->dir) { kdts__save_free(sv); return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path); }
+#if defined(KDTS__POSIX)
+    {
+        struct stat ds, fs;
+        long nm;
+        if (stat(sv->dir, &ds) != 0 || !S_ISDIR(ds.st_mode)) {
+            kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: folder %s does not exist", path, sv->dir);
+            kdts__save_free(sv);
+            return KDTS_ERR_IO;
+        }
+        if (access(sv->dir, W_OK | X_OK) != 0) {
+            kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: folder %s is not writable", path, sv->dir);
+            kdts__save_free(sv);
+            return KDTS_ERR_IO;
+        }
+        nm = pathconf(sv->dir, _PC_NAME_MAX);
+        if (nm > 0) name_max = (size_t)nm;
+        if (stat(sv->target, &fs) == 0) {
+            if (!S_ISREG(fs.st_mode)) {
+                kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s exists and is %s, not a regular file: refusing to replace it",
+                           path, kdts__mode_kind((unsigned long)fs.st_mode));
+                kdts__save_free(sv);
+                return KDTS_ERR_IO;
+            }
+            sv->exists = 1;
+            sv->mode = (unsigned)(fs.st_mode & 07777);
+        } else if (errno != ENOENT) {
+            kdts__save_free(sv);
+            return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot be examined (no permission?)", path);
+        }
+    }
+#endif
+    if (strlen(sv->base) + tmp_extra > name_max) {
+        kdts__fail(err, KDTS_ERR_ARG, 0, 0, "output file name too long: %lu bytes (at most %lu, to leave room for "
+                   "the temporary name): %s", (unsigned long)strlen(sv->base), (unsigned long)(name_max - tmp_extra), path);
+        kdts__save_free(sv);
+        return KDTS_ERR_ARG;
+    }
+    return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_path_check_save(const char *path, kdts_error *err)
+{
+    kdts__save sv;
+    kdts_result r = kdts__save_prepare(&sv, path, err);
+    if (r == KDTS_OK) kdts__save_free(&sv);
+    return r;
+}
+
+KDTSDEF int kdts_path_same(const char *a, const char *b)
+{
+#if defined(KDTS__POSIX)
+    struct stat sa, sb;
+    if (!a || !b || stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+#else
+    FILE *f;
+    if (!a || !b || strcmp(a, b) != 0) return 0;
+    f = fopen(a, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+#endif
+}
+
+#if defined(KDTS__POSIX)
+/* Is `name` "<base>.kdts-tmp.<digits>-<digits>" of another process? */
+static int kdts__stale_tmp(const char *name, const char *base, unsigned long me)
+{
+    size_t bl = strlen(base), tl = sizeof(KDTS__TMP_TAG) - 1;
+    const char *s;
+    unsigned long pid = 0;
+    int digits = 0;
+    if (strncmp(name, base, bl) != 0 || strncmp(name + bl, KDTS__TMP_TAG, tl) != 0) return 0;
+    for (s = name + bl + tl; *s >= '0' && *s <= '9'; ++s, ++digits) pid = pid * 10 + (unsigned long)(*s - '0');
+    if (!digits || digits > 12 || *s != '-') return 0;
+    for (++s, digits = 0; *s >= '0' && *s <= '9'; ++s) ++digits;
+    return digits && !*s && pid != me;
+}
+
+static void kdts__save_clean(const kdts__save *sv)
+{
+    DIR *d = opendir(sv->dir);
+    struct dirent *e;
+    unsigned long me = (unsigned long)getpid();
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        char *full;
+        struct stat st;
+        if (!kdts__stale_tmp(e->d_name, sv->base, me)) continue;
+        full = kdts__path_join_dir(sv->target, e->d_name);
+        if (!full) break;
+#if defined(KDTS__POSIX_LINKS)
+        if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) remove(full);
+#else
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) remove(full);
+#endif
+        KDTS_FREE(full);
+    }
+    closedir(d);
+}
+#endif
+
+/* Create the temporary file (exclusively) and open it for writing. */
+static FILE *kdts__save_open(kdts__save *sv, kdts_error *err)
+{
+    size_t cap = strlen(sv->target) + sizeof(KDTS__TMP_TAG) + 48;
+    int k;
+    sv->tmp = (char *)KDTS_MALLOC(cap);
+    if (!sv->tmp) {
+        kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", sv->target);
+        return NULL;
+    }
+#if defined(KDTS__POSIX)
+    kdts__save_clean(sv);
+    for (k = 0; k < 64; ++k) {
+        int fd;
+        FILE *f;
+        snprintf(sv->tmp, cap, "%s" KDTS__TMP_TAG "%lu-%d", sv->target, (unsigned long)getpid(), k);
+        fd = open(sv->tmp, O_WRONLY | O_CREAT | O_EXCL, sv->exists ? 0600 : 0666);
+        if (fd < 0) {
+            if (errno == EEXIST) continue;
+            break;
+        }
+        close(fd);
+        f = fopen(sv->tmp, "wb");
+        if (!f) remove(sv->tmp);
+        else return f;
+        break;
+    }
+#else
+    for (k = 0; k < 64; ++k) {
+        FILE *f;
+        snprintf(sv->tmp, cap, "%s" KDTS__TMP_TAG "%lu-%d", sv->target,
+                 (unsigned long)((unsigned long)time(NULL) ^ (unsigned long)clock()) % 1000000UL, k);
+        f = fopen(sv->tmp, "rb");
+        if (f) { fclose(f); continue; }
+        f = fopen(sv->tmp, "wb");
+        if (f) return f;
+        break;
+    }
+#endif
+    KDTS_FREE(sv->tmp);
+    sv->tmp = NULL;
+    kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot create a temporary file in folder %s", sv->target, sv->dir);
     return NULL;
 }
 
-/* Flush, close and rename tmp over path; on any failure remove tmp. */
-static kdts_result kdts__tmp_commit(FILE *f, const char *tmp, const char *path, kdts_error *err)
+/* Flush, sync and close f, give it the replaced file's mode, rename it
+   over the target and sync the folder. On failure the temporary file is
+   removed and the target left as it was. */
+static kdts_result kdts__save_commit(kdts__save *sv, FILE *f, int failed, kdts_error *err)
 {
-    int bad = ferror(f) != 0;
+    int bad = failed || ferror(f) != 0;
     if (fflush(f) != 0) bad = 1;
     if (fclose(f) != 0) bad = 1;
-    if (bad) {
-        remove(tmp);
-        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: write failed (previous file left as it was)", path);
+#if defined(KDTS__POSIX)
+    if (!bad) {
+        int fd = open(sv->tmp, O_RDONLY);
+        if (fd < 0 || fsync(fd) != 0) bad = 1;
+        if (fd >= 0) close(fd);
     }
-    if (rename(tmp, path) != 0) {
+    if (!bad && sv->exists && chmod(sv->tmp, (mode_t)sv->mode) != 0) bad = 1;
+#endif
+    if (bad) {
+        remove(sv->tmp);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: write failed (disk full?); the previous file is left as it was",
+                          sv->target);
+    }
+    if (rename(sv->tmp, sv->target) != 0) {
+#if !defined(KDTS__POSIX)
         /* systems whose rename cannot replace an existing file */
-        FILE *g = fopen(path, "rb");
+        FILE *g = fopen(sv->target, "rb");
         if (g) {
             fclose(g);
-            if (remove(path) == 0 && rename(tmp, path) == 0) return KDTS_OK;
+            if (remove(sv->target) == 0 && rename(sv->tmp, sv->target) == 0) return KDTS_OK;
         }
-        remove(tmp);
-        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot rename the temporary file into place", path);
+#endif
+        remove(sv->tmp);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot rename the temporary file into place", sv->target);
     }
+#if defined(KDTS__POSIX)
+    {
+        int fd = open(sv->dir, O_RDONLY);
+        if (fd >= 0) {
+            fsync(fd); /* some file systems refuse to sync a folder: not an error */
+            close(fd);
+        }
+    }
+#endif
     return KDTS_OK;
 }
 
 KDTSDEF kdts_result kdts_model_save_file(const kdts_model *m, const char *path, kdts_error *err)
 {
-    size_t n = 0, cap;
+    size_t n = 0;
     unsigned char *buf;
-    char *tmp;
+    kdts__save sv;
     FILE *f;
     kdts_result r;
     if (!path) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_save_file: NULL path");
     r = kdts_model_save_mem(m, NULL, 0, &n, err);
     if (r != KDTS_OK) return r;
-    cap = strlen(path) + 32;
+    r = kdts__save_prepare(&sv, path, err);
+    if (r != KDTS_OK) return r;
     buf = (unsigned char *)KDTS_MALLOC(n);
-    tmp = (char *)KDTS_MALLOC(cap);
-    if (!buf || !tmp) {
-        KDTS_FREE(buf);
-        KDTS_FREE(tmp);
+    if (!buf) {
+        kdts__save_free(&sv);
         return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
     }
     r = kdts_model_save_mem(m, buf, n, &n, err);
     if (r == KDTS_OK) {
-        f = kdts__tmp_open(tmp, cap, path);
-        if (!f) {
-            r = kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot create a temporary file in its folder", path);
-        } else {
-            if (fwrite(buf, 1, n, f) != n) {
-                fclose(f);
-                remove(tmp);
-                r = kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: write failed (previous file left as it was)", path);
-            } else {
-                r = kdts__tmp_commit(f, tmp, path, err);
-            }
+        f = kdts__save_open(&sv, err);
+        if (!f) r = KDTS_ERR_IO;
+        else {
+            r = kdts__save_commit(&sv, f, fwrite(buf, 1, n, f) != n, err);
         }
     }
     KDTS_FREE(buf);
-    KDTS_FREE(tmp);
+    kdts__save_free(&sv);
     return r;
 }
 
+/* Read up to n bytes (fewer only at the end of the file or on an error). */
+static size_t kdts__fread_full(FILE *f, unsigned char *b, size_t n)
+{
+    size_t got = 0, k;
+    while (got < n && (k = fread(b + got, 1, n - got, f)) > 0) got += k;
+    return got;
+}
+
+/* The header first (magic, version, payload size), then exactly the bytes
+   it declares, read in growing steps: memory stays within twice the file,
+   whatever the header claims, and a device or pipe that never ends (or a
+   file that is not a model) is refused after at most 24 bytes or the
+   declared size. */
 KDTSDEF kdts_result kdts_model_load_file(kdts_model *m, const char *path, kdts_error *err)
 {
     FILE *f;
-    unsigned char *buf = NULL;
-    size_t len = 0, cap = 0;
+    unsigned char head[24], *buf = NULL;
+    size_t got, len, total, cap;
+    unsigned long long payload;
+    unsigned long version;
     kdts_result r;
     if (!m || !path) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "kdts_model_load_file: NULL argument");
+#if defined(KDTS__POSIX)
+    {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: is a folder, not a model file", path);
+    }
+#endif
     f = fopen(path, "rb");
     if (!f) return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot open", path);
+    got = kdts__fread_full(f, head, sizeof head);
+    if (ferror(f)) {
+        fclose(f);
+        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: read error", path);
+    }
+    if (got < 8 || memcmp(head, "KDTSMODL", 8) != 0) {
+        fclose(f);
+        return kdts__fail(err, KDTS_ERR_FORMAT, 0, 0, "%s: not a kdts model file (%s)", path,
+                          got < 8 ? "too short" : "bad magic");
+    }
+    if (got < sizeof head) {
+        fclose(f);
+        return kdts__fail(err, KDTS_ERR_FORMAT, 0, 0, "%s: not a kdts model (%lu bytes, too short)", path,
+                          (unsigned long)got);
+    }
+    version = kdts__le32(head + 8);
+    if (version != 1 && version != KDTS_MODEL_FORMAT_VERSION) {
+        fclose(f);
+        return kdts__fail(err, KDTS_ERR_VERSION, 0, 0, "%s: model format version %lu, this kdts reads versions 1 and %d",
+                          path, version, KDTS_MODEL_FORMAT_VERSION);
+    }
+    {
+        int i;
+        payload = 0;
+        for (i = 7; i >= 0; --i) payload = (payload << 8) | head[16 + i];
+    }
+    if (payload > (unsigned long long)((size_t)-1 / 2) - 64) {
+        fclose(f);
+        return kdts__fail(err, KDTS_ERR_FORMAT, 0, 0, "%s: corrupt model file (header declares %llu payload bytes)", path,
+                          payload);
+    }
+    total = 28 + (size_t)payload;
+    cap = total < 65536 ? total : 65536;
+    buf = (unsigned char *)KDTS_MALLOC(cap);
+    if (!buf) {
+        fclose(f);
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
+    }
+    memcpy(buf, head, sizeof head);
+    len = sizeof head;
     for (;;) {
-        size_t got;
-        if (len == cap) {
-            size_t nc = cap ? cap * 2 : 65536;
-            unsigned char *nb;
-            if (nc < cap) {
-                fclose(f);
-                KDTS_FREE(buf);
-                return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: file too large", path);
-            }
-            nb = (unsigned char *)KDTS_REALLOC(buf, nc);
+        if (len == cap && cap < total) {
+            size_t nc = cap * 2 < total ? cap * 2 : total;
+            unsigned char *nb = (unsigned char *)KDTS_REALLOC(buf, nc);
             if (!nb) {
                 fclose(f);
                 KDTS_FREE(buf);
@@ -15089,9 +15552,19 @@ KDTSDEF kdts_result kdts_model_load_file(kdts_model *m, const char *path, kdts_e
             buf = nb;
             cap = nc;
         }
-        got = fread(buf + len, 1, cap - len, f);
+        got = kdts__fread_full(f, buf + len, cap - len);
         len += got;
-        if (got == 0) break;
+        if (len < cap || len == total) break;
+    }
+    if (!ferror(f) && len == total) {
+        unsigned char extra;
+        if (fread(&extra, 1, 1, f) == 1) {
+            fclose(f);
+            KDTS_FREE(buf);
+            return kdts__fail(err, KDTS_ERR_FORMAT, 0, 0,
+                              "%s: padded model file (longer than the %lu bytes its header declares)", path,
+                              (unsigned long)total);
+        }
     }
     if (ferror(f)) {
         fclose(f);
@@ -15107,9 +15580,21 @@ KDTSDEF kdts_result kdts_model_load_file(kdts_model *m, const char *path, kdts_e
 static void kdts__emit_float(FILE *f, float v)
 {
     char s[40];
+    if (v != v) { fputs("NAN", f); return; } /* math.h macros: constant expressions */
+    if (v - v != 0.0f) { fputs(v > 0 ? "INFINITY" : "(-INFINITY)", f); return; }
     snprintf(s, sizeof s, "%.9g", (double)v);
     if (!strchr(s, '.') && !strchr(s, 'e') && !strchr(s, 'n') && !strchr(s, 'i')) strcat(s, ".0");
     fprintf(f, "%sf", s);
+}
+
+static void kdts__emit_double(FILE *f, double v)
+{
+    char s[48];
+    if (v != v) { fputs("NAN", f); return; }
+    if (v - v != 0.0) { fputs(v > 0 ? "INFINITY" : "(-INFINITY)", f); return; }
+    snprintf(s, sizeof s, "%.17g", v);
+    if (!strchr(s, '.') && !strchr(s, 'e')) strcat(s, ".0");
+    fputs(s, f);
 }
 
 static void kdts__emit_cstr(FILE *f, const char *s)
@@ -15129,8 +15614,8 @@ static void kdts__emit_cstr(FILE *f, const char *s)
 KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, const char *path,
                                         kdts_error *err)
 {
-    char *tmp;
-    size_t cap, i, pos;
+    kdts__save sv;
+    size_t i, pos;
     FILE *f;
     int k, ok = 1, L;
     const kdts_net_config *c;
@@ -15141,7 +15626,7 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "export: NAME must be a C identifier");
     for (i = 0; name[i]; ++i) {
         char ch = name[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_') || i > 64)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_') || i >= 64)
             return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "export: NAME must be a C identifier of at most 64 characters");
     }
     for (i = 0; i < m->nparams; ++i)
@@ -15149,13 +15634,12 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
     c = &m->arch;
     mt = &m->meta;
     L = c->kind == KDTS_KIND_LSTM || c->kind == KDTS_KIND_GRU ? c->layers : 1;
-    cap = strlen(path) + 32;
-    tmp = (char *)KDTS_MALLOC(cap);
-    if (!tmp) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "%s: out of memory", path);
-    f = kdts__tmp_open(tmp, cap, path);
+    r = kdts__save_prepare(&sv, path, err);
+    if (r != KDTS_OK) return r;
+    f = kdts__save_open(&sv, err);
     if (!f) {
-        KDTS_FREE(tmp);
-        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: cannot create a temporary file in its folder", path);
+        kdts__save_free(&sv);
+        return KDTS_ERR_IO;
     }
     fprintf(f, "/* %s - a kdts model exported as C arrays (kdts_model_export_c).\n", name);
     {
@@ -15169,7 +15653,7 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
     fprintf(f, "   Use: include kdts.h (with KDTS_IMPLEMENTATION in one file), then this header, and run\n"
                "   kdts_infer_init(&inf, &%s_model, 0, buf, kdts_infer_size(&%s_model, 0), NULL). */\n", name, name);
     fprintf(f, "#ifndef %s_KDTS_MODEL_H\n#define %s_KDTS_MODEL_H\n\n", name, name);
-    fprintf(f, "#ifndef KDTS_H_INCLUDED\n#include \"kdts.h\"\n#endif\n");
+    fprintf(f, "#ifndef KDTS_H_INCLUDED\n#include \"kdts.h\"\n#endif\n#include <math.h> /* INFINITY, NAN */\n");
     fprintf(f, "#if !defined(KDTS_MODEL_ABI) || KDTS_MODEL_ABI != %d\n#error \"%s: exported for kdts model ABI %d\"\n#endif\n",
             KDTS_MODEL_ABI, name, KDTS_MODEL_ABI);
     fprintf(f, "#if KDTS_MAX_COLUMNS < %d || KDTS_MAX_LAYERS < %d\n#error \"%s: needs KDTS_MAX_COLUMNS >= %d and KDTS_MAX_LAYERS >= %d\"\n#endif\n\n",
@@ -15240,8 +15724,10 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
     kdts__emit_float(f, mt->beta);
     fputs(", ", f);
     kdts__emit_float(f, mt->temperature);
-    fprintf(f, ",\n      %.17g, %lluull, %lldll, %lldll, %lldll,\n      ", mt->seconds, mt->teacher_params,
-            mt->rows_train, mt->rows_val, mt->rows_test);
+    fputs(",\n      ", f);
+    kdts__emit_double(f, mt->seconds);
+    fprintf(f, ", %lluull, %lldll, %lldll, %lldll,\n      ", mt->teacher_params, mt->rows_train, mt->rows_val,
+            mt->rows_test);
     {
         char tb[sizeof mt->teacher + 1], sb[sizeof mt->source + 1];
         size_t tl = kdts__strnlen(mt->teacher, sizeof mt->teacher);
@@ -15263,9 +15749,13 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
         if (tl >= sizeof tcb) tl = sizeof tcb - 1;
         memcpy(tcb, ds->time_column, tl);
         tcb[tl] = 0;
-        fprintf(f, " },\n    { %d, %d, %d, %d, %d, %d, %d, %d, %d,\n      { %.17g, %.17g, %.17g },\n", ds->recorded,
-                ds->missing, ds->split, ds->scaling, ds->relative, ds->stride, ds->bins, ds->bin_rule, ds->season,
-                ds->split_sizes[0], ds->split_sizes[1], ds->split_sizes[2]);
+        fprintf(f, " },\n    { %d, %d, %d, %d, %d, %d, %d, %d, %d,\n      { ", ds->recorded, ds->missing, ds->split,
+                ds->scaling, ds->relative, ds->stride, ds->bins, ds->bin_rule, ds->season);
+        for (k = 0; k < 3; ++k) {
+            if (k) fputs(", ", f);
+            kdts__emit_double(f, ds->split_sizes[k]);
+        }
+        fputs(" },\n", f);
         fprintf(f, "      %lldll, %lldll, %lldll, %lldll, %lldll, %lldll, %lldll, %lldll,\n      %d, ", ds->max_rows,
                 ds->rows, ds->train_begin, ds->train_end, ds->val_begin, ds->val_end, ds->test_begin, ds->test_end,
                 ds->scaler_clip);
@@ -15276,14 +15766,8 @@ KDTSDEF kdts_result kdts_model_export_c(const kdts_model *m, const char *name, c
         kdts__emit_cstr(f, tcb);
     }
     fprintf(f, " },\n    0\n};\n\n#endif /* %s_KDTS_MODEL_H */\n", name);
-    if (!ok) {
-        fclose(f);
-        remove(tmp);
-        KDTS_FREE(tmp);
-        return kdts__fail(err, KDTS_ERR_IO, 0, 0, "%s: write failed", path);
-    }
-    r = kdts__tmp_commit(f, tmp, path, err);
-    KDTS_FREE(tmp);
+    r = kdts__save_commit(&sv, f, !ok, err);
+    kdts__save_free(&sv);
     return r;
 }
 

@@ -43,6 +43,29 @@ static void par_die(int code, const char *msg);
 #define par_die(code, msg) ((void)0)
 #endif
 
+/* One message line on stderr, control bytes (from file names, column
+   names, paths) shown as \xNN so they never reach the terminal raw. */
+static void say(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[8192];
+    const unsigned char *p;
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    fputs(prefix, stderr);
+    for (p = (const unsigned char *)buf; *p; ++p) {
+        if (*p < 32 || *p == 127) fprintf(stderr, "\\x%02x", *p);
+        else fputc(*p, stderr);
+    }
+    fputc('\n', stderr);
+}
+
+static void sayf(const char *prefix, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(prefix, fmt, ap);
+    va_end(ap);
+}
+
 static void die(int code, const char *fmt, ...)
 {
     char msg[4096];
@@ -51,18 +74,16 @@ static void die(int code, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     par_die(code, msg); /* MPI: every rank stops, rank 0 prints it */
-    fprintf(stderr, "kdts: error: %s\n", msg);
+    sayf("kdts: error: ", "%s", msg);
     exit(code);
 }
 
 static void warn(const char *fmt, ...)
 {
     va_list ap;
-    fputs("kdts: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say("kdts: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 /* The library's message is complete (it names the file, line and column). */
@@ -274,6 +295,33 @@ static int split_list(char *s, char **out, int max)
     return n;
 }
 
+/* "#N" (N a 1-based field number) -> N-1; anything else -> -1. A column
+   whose name itself starts with '#' is chosen with --target-field. */
+static int hash_field(const cmd *c, const char *flagname, const char *s)
+{
+    char *end;
+    long x;
+    if (s[0] != '#') return -1;
+    x = strtol(s + 1, &end, 10);
+    if (end == s + 1 || *end || x < 1 || x > 100000)
+        die(EXIT_USAGE, "%s: --%s: '%s' is not a field number like #3 (use --%s-field for names starting with #)",
+            c->name, flagname, shown(s), !strcmp(flagname, "target") ? "target" : "feature");
+    return (int)x - 1;
+}
+
+/* Move the "#N" entries of names[0..*n) to fields (after *nf entries). */
+static void names_to_fields(const cmd *c, const char *flagname, char **names, int *n, int *fields, int *nf)
+{
+    int i, k = 0;
+    for (i = 0; i < *n; ++i) {
+        int x = hash_field(c, flagname, names[i]);
+        if (x < 0) names[k++] = names[i];
+        else if (*nf >= MAXF) die(EXIT_USAGE, "%s: more than %d columns in --%s (KDTS_MAX_COLUMNS)", c->name, MAXF, flagname);
+        else fields[(*nf)++] = x;
+    }
+    *n = k;
+}
+
 /* "3,5" -> 0-based field numbers. */
 static int field_list(const cmd *c, const char *name, int *out)
 {
@@ -311,39 +359,19 @@ static const char *base_name(const char *p)
 /* ---- files ------------------------------------------------------------------ */
 
 /* Is `out` a place a file may be written to, and not one of the inputs?
-   Checked before any work: a regular file or nothing at the path, an
-   existing folder, a name short enough for the temporary file. */
+   Checked before any work (kdts_path_check_save: folder, names, what is
+   there now; kdts_path_same: device and inode, links followed). */
 static void check_output(const char *what, const char *out, const char *const *inputs, int ninputs)
 {
-    struct stat so, si;
-    char dir[4096];
-    const char *slash = strrchr(out, '/');
-    size_t dl = slash ? (size_t)(slash - out) : 0;
+    kdts_error e;
+    kdts_result r;
     int i;
-    if (!*out) die(EXIT_USAGE, "%s: the output path is empty", what);
-    if (strlen(out) > 4000) die(EXIT_USAGE, "%s: the output path is %lu bytes long", what, (unsigned long)strlen(out));
-    if (strlen(base_name(out)) > 200)
-        die(EXIT_USAGE, "%s: the output file name %s is too long (%lu bytes; at most 200 leave room for the temporary "
-                        "name)",
-            what, shown(out), (unsigned long)strlen(base_name(out)));
-    if (slash && dl == 0) strcpy(dir, "/");
-    else if (slash) {
-        memcpy(dir, out, dl);
-        dir[dl] = 0;
-    } else strcpy(dir, ".");
-    if (stat(dir, &si) != 0 || !S_ISDIR(si.st_mode))
-        die(EXIT_DATA, "%s: cannot write %s: folder %s does not exist", what, shown(out), shown(dir));
-    if (access(dir, W_OK) != 0) die(EXIT_DATA, "%s: cannot write %s: folder %s is not writable", what, shown(out), shown(dir));
-    if (stat(out, &so) == 0) {
-        if (!S_ISREG(so.st_mode))
-            die(EXIT_DATA, "%s: %s exists and is not a regular file (%s): refusing to replace it", what, shown(out),
-                S_ISDIR(so.st_mode) ? "a folder" : S_ISCHR(so.st_mode) || S_ISBLK(so.st_mode) ? "a device"
-                                                 : S_ISFIFO(so.st_mode) ? "a FIFO" : "not a file");
-        for (i = 0; i < ninputs; ++i)
-            if (inputs[i] && stat(inputs[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
-                die(EXIT_USAGE, "%s: the output %s is the input %s: choose another --out", what, shown(out),
-                    shown(inputs[i]));
-    }
+    memset(&e, 0, sizeof e);
+    r = kdts_path_check_save(out, &e);
+    if (r != KDTS_OK) die(r == KDTS_ERR_ARG ? EXIT_USAGE : EXIT_DATA, "%s: %s", what, e.message);
+    for (i = 0; i < ninputs; ++i)
+        if (inputs[i] && kdts_path_same(out, inputs[i]))
+            die(EXIT_USAGE, "%s: the output %s is the input %s: choose another --out", what, shown(out), shown(inputs[i]));
 }
 
 static void load_model(kdts_model *m, const char *path)
@@ -419,12 +447,13 @@ static void open_train_task(kdts_task *task, const cmd *c, char **names_buf, cha
         *tgt_buf = strdup(fstr(c, "target"));
         nk = split_list(*tgt_buf, tg, MAXF);
         if (nk < 0) die(EXIT_USAGE, "train: more than %d targets (KDTS_MAX_COLUMNS)", MAXF);
-        if (nk == 0) die(EXIT_USAGE, "train: --target is empty");
+        if (nk == 0) die(EXIT_USAGE, "train: --target is empty (give column names, or #N for field N)");
         for (i = 0; i < nk; ++i)
             for (j = 0; j < i; ++j)
                 if (!strcmp(tg[i], tg[j])) die(EXIT_USAGE, "train: --target names %s twice", shown(tg[i]));
     }
     tc.n_target_columns = field_list(c, "target-field", tf);
+    names_to_fields(c, "target", tg, &nk, tf, &tc.n_target_columns);
     if (nk + tc.n_target_columns == 0) die(EXIT_USAGE, "train: --target (or --target-field) is required");
     tc.targets = (const char *const *)tg;
     tc.n_targets = nk;
@@ -437,6 +466,8 @@ static void open_train_task(kdts_task *task, const cmd *c, char **names_buf, cha
     tc.features = (const char *const *)ft;
     tc.n_features = nf;
     tc.n_feature_columns = field_list(c, "feature-fields", ff);
+    names_to_fields(c, "features", ft, &nf, ff, &tc.n_feature_columns);
+    tc.n_features = nf;
     tc.feature_columns = ff;
     tc.missing = fchoice(c, "missing", MISSING_WORDS);
     tc.max_rows = fint(c, "max-rows", 0, 2000000000L);
@@ -615,9 +646,9 @@ static int on_batch(const kdts_epoch_info *in, void *user)
 
 #define DATA_FLAGS                                                                                              \
     {"csv", "CSV file", NULL, 0, {0}, 0, 0, 0},                                                                 \
-    {"target", "column(s) to forecast, comma-separated", NULL, 0, {0}, 0, 0, 0},                                \
+    {"target", "column(s) to forecast, comma-separated; #N = field N (1-based)", NULL, 0, {0}, 0, 0, 0},        \
     {"target-field", "...or by 1-based field number(s), e.g. 8", NULL, 0, {0}, 0, 0, 0},                        \
-    {"features", "more input columns, comma-separated (targets are inputs too)", NULL, 0, {0}, 0, 0, 0},        \
+    {"features", "more input columns, comma-separated, #N = field N (targets are inputs too)", NULL, 0, {0}, 0, 0, 0}, \
     {"feature-fields", "...or by 1-based field number(s)", NULL, 0, {0}, 0, 0, 0},                              \
     {"missing", "missing values: error, interpolate or ffill", "error", 0, {0}, 0, 0, 0},                      \
     {"max-rows", "use only the first N rows (0 = all)", "0", 0, {0}, 0, 0, 0},                                  \
@@ -842,6 +873,10 @@ static int run_training(const cmd *c, int distill)
     }
     print_warnings(&task);
     nteach = distill ? te.n : 0;
+    for (i = 0; i < task.table.cols; ++i) /* a model stores names of limited length: say so now, not after training */
+        if (strlen(task.table.name[i]) > KDTS_MODEL_NAME_MAX)
+            die(EXIT_DATA, "%s: field %d's name is %lu bytes long; a model stores names of at most %d bytes: rename the column",
+                task.source, task.table.file_column[i] + 1, (unsigned long)strlen(task.table.name[i]), KDTS_MODEL_NAME_MAX);
     if (task.data[KDTS_PART_VAL].n == 0)
         warn("%s: no validation part: no early stopping, the last epoch's weights are kept", task.source);
     kdts_task_net_config(&task, &lc);
@@ -872,7 +907,7 @@ static int run_training(const cmd *c, int distill)
         char desc[96];
         fprintf(stderr, "%s %s (%lu parameters) on %s: %d train / %d val windows of %d steps, %d input(s), %d target(s) x %d\n",
                 distill ? "distilling" : "training", kdts_net_describe(&net.cfg, desc, sizeof desc),
-                (unsigned long)net.nparams, task.source, task.data[0].n, task.data[1].n, task.cfg.lookback, task.F,
+                (unsigned long)net.nparams, shown(task.source), task.data[0].n, task.data[1].n, task.cfg.lookback, task.F,
                 task.K, task.cfg.horizon);
     }
     par_phase(1); /* MPI: every rank trains */
@@ -905,17 +940,17 @@ static int run_training(const cmd *c, int distill)
         /* MPI: rank 0 reports */
     } else if (g_interrupted) {
         fprintf(stderr, "kdts: interrupted at epoch %d: wrote the %s weights so far to %s\n", rep.epochs_run,
-                rep.best_val_mse >= 0 ? "best validated" : "last", out);
+                rep.best_val_mse >= 0 ? "best validated" : "last", shown(out));
     } else if (numeric) {
         fprintf(stderr, "kdts: error: training stopped at epoch %d: %s; wrote the %s weights so far to %s\n",
                 rep.epochs_run ? rep.epochs_run : 1, e.message, rep.best_val_mse >= 0 ? "best validated" : "last good",
-                out);
+                shown(out));
     } else if (!pg.quiet) {
         if (rep.best_val_mse >= 0)
-            fprintf(stderr, "wrote %s: %lu parameters, best validation MSE %.5f at epoch %d of %d, %.1f s\n", out,
+            fprintf(stderr, "wrote %s: %lu parameters, best validation MSE %.5f at epoch %d of %d, %.1f s\n", shown(out),
                     (unsigned long)model.nparams, rep.best_val_mse, rep.best_epoch, rep.epochs_run, rep.seconds);
         else
-            fprintf(stderr, "wrote %s: %lu parameters, %d epochs (no validation part), %.1f s\n", out,
+            fprintf(stderr, "wrote %s: %lu parameters, %d epochs (no validation part), %.1f s\n", shown(out),
                     (unsigned long)model.nparams, rep.epochs_run, rep.seconds);
     }
     kdts_model_free(&model);
@@ -1329,7 +1364,13 @@ static int cmd_inspect(const cmd *c)
     cc.keep_text = 1;
     r = kdts_csv_read_file(&t, path, &cc, &e);
     if (r != KDTS_OK) die_err(&e, r, NULL);
-    if (fstr(c, "target") && kdts_table_find(&t, fstr(c, "target")) < 0) {
+    if (fstr(c, "target") && fstr(c, "target")[0] == '#') {
+        int x = hash_field(c, "target", fstr(c, "target")), num = 0;
+        if (x >= t.file_columns)
+            die(EXIT_DATA, "%s: field %d does not exist (the header has %d fields)", shown(path), x + 1, t.file_columns);
+        for (k = 0; k < t.cols; ++k) num |= t.file_column[k] == x;
+        if (!num) die(EXIT_DATA, "%s: field %d is a text column, not numeric", shown(path), x + 1);
+    } else if (fstr(c, "target") && kdts_table_find(&t, fstr(c, "target")) < 0) {
         int text = 0;
         for (k = 0; k < t.text_cols; ++k) text |= !strcmp(t.text_name[k], fstr(c, "target"));
         die(EXIT_DATA, "%s: %s %s", shown(path), shown(fstr(c, "target")),
