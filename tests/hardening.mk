@@ -23,10 +23,21 @@
 # test programs at a time (KT_JOBS; each program's output is kept and printed
 # whole, in order). Compiling the header into every program is most of the
 # time of every configuration except valgrind and qemu. The OpenMP runs use
-# KT_JOBS=1 (each program already uses both cores). KDTS_TEST_SMALL=1 (set
-# below for valgrind and the qemu runs) gives the programs that read it smaller
-# shapes; see each program for what still runs (every code path, only fewer or
-# smaller repeats). Every program runs in every configuration.
+# KT_JOBS=1 (each program already uses both cores).
+#
+# KDTS_TEST_SMALL=1, set only for valgrind and the three qemu runs (where the
+# test programs run 20-100x slower), reduces repeats, never a code path:
+#   test_core  gemm: 2 of the 5 alpha/beta pairs for each shape and transpose
+#              pair (each shape still meets all five over its 4 transposes);
+#              batch vs. windows backward: 4 of the 8 (batch, input, hidden)
+#              shapes, every pair of values once (B 48 with hidden 40 and
+#              128: both several-block backwards)
+#   test_gru   gradient check: about 30 elements per tensor (odd step, every
+#              gate) in all six cases; otherwise the first two check all
+# Each prints a "KDTS_TEST_SMALL:" line. All other programs, and every
+# program in the other configurations (-O0, -O3, sanitizers, scalar, SSE2,
+# AVX2, OpenMP, tcc), run at full size. Every program runs in every
+# configuration (test_cli not under qemu: it runs the host's tool and $CC).
 #
 # Tools (Debian 12): valgrind clang libclang-rt-14-dev tcc qemu-user
 # gcc-{aarch64-linux-gnu,s390x-linux-gnu,arm-linux-gnueabihf} with their
