@@ -73,11 +73,16 @@ export KT_JOBS
 # One step after the other, also under -j2 (the steps share fixed scratch
 # paths such as build/cli_test and results-quick).
 HARDENING_STEPS := test-paths test-compilers test-std test-asan test-valgrind test-cross fuzz
+# test_cli and test_experiment run the tool and the experiment of build/ in
+# every configuration: each step builds them first (nothing to do after
+# `make test`), so every step also runs on its own.
+HOST_BIN := $(EX_BIN) $(TOOL_BIN)
+
 test-hardening:
 	@set -e; for s in $(HARDENING_STEPS); do $(MAKE) --no-print-directory $$s; done
 
 # ---- sanitizers -----------------------------------------------------------
-test-asan:
+test-asan: $(HOST_BIN)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 test
 	$(MAKE) --no-print-directory fuzz-replay
@@ -104,25 +109,25 @@ fuzz-replay: $(addprefix build-asan/replay_,$(FUZZ_NAMES))
 VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full \
   --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
 # test_cli and test_experiment run the tool and the example from build/.
-test-valgrind: $(EX_BIN) $(TOOL_BIN)
+test-valgrind: $(HOST_BIN)
 	KDTS_TEST_SMALL=1 $(MAKE) --no-print-directory BUILD=build-valgrind OPT=-O1 ARCH="-mavx2 -mfma" \
 	  KT_RUN="$(VALGRIND)" test-run
 
 # ---- compilers and standards ----------------------------------------------
-test-compilers:
+test-compilers: $(HOST_BIN)
 	@set -e; for c in gcc:g++ clang:clang++; do for o in -O0 -O3; do \
 	  cc=$${c%%:*}; cxx=$${c#*:}; echo "==== $$cc $$o"; \
 	  $(MAKE) --no-print-directory CC=$$cc CXX=$$cxx OPT=$$o WERROR=1 BUILD=build-$$cc$$o test; \
 	done; done
 
-test-std:
+test-std: $(HOST_BIN)
 	$(MAKE) --no-print-directory CC=gcc CXX=g++ BUILD=build-std-gcc test-compile
 	$(MAKE) --no-print-directory CC=clang CXX=clang++ BUILD=build-std-clang test-compile
 	$(MAKE) --no-print-directory CC=tcc CSTD= ARCH= WARN="-Wall -Werror" OPT= \
 	  BUILD=build-tcc EXPECT_SIMD=scalar test-run
 
 # ---- SIMD paths -----------------------------------------------------------
-test-paths:
+test-paths: $(HOST_BIN)
 	$(MAKE) --no-print-directory NO_SIMD=1 BUILD=build-scalar EXPECT_SIMD=scalar test-run
 	$(MAKE) --no-print-directory ARCH="-msse2 -mno-avx" BUILD=build-sse2 EXPECT_SIMD=sse2 test-run
 	$(MAKE) --no-print-directory ARCH="-mavx2 -mfma -mno-avx512f" BUILD=build-avx2 EXPECT_SIMD=avx2 test-run
@@ -136,7 +141,7 @@ test-paths:
 
 # ---- other architectures under qemu-user ---------------------------------
 CROSS_STEPS := test-cross-aarch64 test-cross-s390x test-cross-armhf test-cross-models test-cortex-m
-test-cross:
+test-cross: $(HOST_BIN)
 	@set -e; for s in $(CROSS_STEPS); do echo "==== $$s"; $(MAKE) --no-print-directory $$s; done
 
 test-cross-aarch64:
