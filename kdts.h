@@ -9406,6 +9406,7 @@ KDTSDEF kdts_result kdts_linear_fit(kdts_linear *m, const float *x, const float 
     kdts_linear_gram g;
     kdts_result r;
     if (!m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "NULL model");
+    memset(&g, 0, sizeof g);
     r = kdts_linear_gram_init(&g, &m->cfg, x, y, n, y_steps, err);
     if (r != KDTS_OK) return r;
     r = kdts_linear_gram_solve(&g, m, lambda, err);
@@ -9708,7 +9709,7 @@ static size_t kdts__net_skip_count(const kdts_net_config *c)
 KDTSDEF kdts_result kdts_net_config_check(kdts_net_config *c, kdts_error *err)
 {
     kdts_result r;
-    if (c->kind < KDTS_KIND_LSTM || c->kind >= KDTS_KIND_COUNT)
+    if ((unsigned)c->kind >= (unsigned)KDTS_KIND_COUNT)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown model kind %d", (int)c->kind);
     switch (c->kind) {
     case KDTS_KIND_LSTM: {
@@ -13125,6 +13126,36 @@ static long long kdts__add_months(long long t, long long k)
     return kdts__days(y, m, 1) * 86400 + rest;
 }
 
+/* In-place heap sort of n elements of sz bytes (qsort's contract without
+   libc: stdlib.h is not included when the allocator is overridden). */
+static void kdts__swap_bytes(unsigned char *a, unsigned char *b, size_t sz)
+{
+    while (sz--) {
+        unsigned char t = *a;
+        *a++ = *b;
+        *b++ = t;
+    }
+}
+
+static void kdts__sort(void *base, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+    unsigned char *x = (unsigned char *)base;
+    size_t i, end, root, child;
+    if (n < 2) return;
+    for (i = n / 2, end = n; ; ) {
+        if (i > 0) --i;
+        else if (--end > 0) kdts__swap_bytes(x, x + end * sz, sz);
+        else break;
+        root = i;
+        while ((child = 2 * root + 1) < end) {
+            if (child + 1 < end && cmp(x + child * sz, x + (child + 1) * sz) < 0) child++;
+            if (!(cmp(x + root * sz, x + child * sz) < 0)) break;
+            kdts__swap_bytes(x + root * sz, x + child * sz, sz);
+            root = child;
+        }
+    }
+}
+
 static int kdts__cmp_ll(const void *a, const void *b)
 {
     long long x = *(const long long *)a, y = *(const long long *)b;
@@ -13182,7 +13213,7 @@ static kdts_result kdts__task_times(kdts_task *task, int k, kdts_error *err)
     d = (long long *)KDTS_MALLOC((size_t)(rows - 1) * sizeof(long long));
     if (!d) return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for timestamps");
     for (r = 1; r < rows; ++r) d[r - 1] = tm->t[r] - tm->t[r - 1];
-    qsort(d, (size_t)(rows - 1), sizeof(long long), kdts__cmp_ll);
+    kdts__sort(d, (size_t)(rows - 1), sizeof(long long), kdts__cmp_ll);
     tm->step = d[(rows - 1) / 2];
     tm->regular = d[0] == d[rows - 2];
     KDTS_FREE(d);
@@ -13275,7 +13306,7 @@ static kdts_result kdts__task_outliers(kdts_task *task)
         double med, iqr, worst = 0;
         long count = 0, wrow = 0;
         memcpy(v, x, (size_t)n * sizeof(float));
-        qsort(v, (size_t)n, sizeof(float), kdts__cmp_f);
+        kdts__sort(v, (size_t)n, sizeof(float), kdts__cmp_f);
         med = v[n / 2];
         iqr = (double)v[(3 * n) / 4] - v[n / 4];
         if (!(iqr > 0)) continue;
@@ -13323,7 +13354,7 @@ static kdts_result kdts__task_bins(kdts_task *task)
         v = (double *)KDTS_MALLOC((size_t)(cnt / step + 1) * sizeof(double));
         if (!v) return KDTS_ERR_NOMEM;
         for (k = 0; k < cnt; k += step) v[m++] = w->y[k];
-        qsort(v, (size_t)m, sizeof(double), kdts__cmp_d);
+        kdts__sort(v, (size_t)m, sizeof(double), kdts__cmp_d);
         lo = (float)v[(long)(0.01 * (m - 1))];
         hi = (float)v[(long)(0.99 * (m - 1))];
         KDTS_FREE(v);
@@ -13937,7 +13968,7 @@ KDTSDEF kdts_result kdts_task_fit(const kdts_task *task, kdts_net *net, const kd
 
 static kdts_result kdts__task_part(const kdts_task *task, kdts_part part, kdts_error *err)
 {
-    if (part < KDTS_PART_TRAIN || part > KDTS_PART_TEST) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown part %d", (int)part);
+    if ((unsigned)part > (unsigned)KDTS_PART_TEST) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "unknown part %d", (int)part);
     if (task->win[part].n < 1)
         return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "the %s part has no windows",
                           part == KDTS_PART_TRAIN ? "training" : part == KDTS_PART_VAL ? "validation" : "test");
@@ -13956,7 +13987,7 @@ static float kdts__task_unwindow(const kdts_task *task, const kdts_windows *w, l
 KDTSDEF kdts_result kdts_task_forecast(const kdts_task *task, kdts_part part, const kdts_net *net, float *fc,
                                        float *lo, float *hi, float coverage, kdts_error *err)
 {
-    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    const kdts_windows *w = &task->win[(unsigned)part > 2u ? 0 : part];
     const kdts_net_config *c = &net->cfg;
     kdts_net_ws ws;
     float *obuf;
@@ -14015,7 +14046,7 @@ KDTSDEF kdts_result kdts_task_input(const kdts_task *task, long end, float *x, k
 KDTSDEF kdts_result kdts_task_forecast_model(const kdts_task *task, kdts_part part, const kdts_model *m, float *fc,
                                              float *lo, float *hi, float coverage, kdts_error *err)
 {
-    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    const kdts_windows *w = &task->win[(unsigned)part > 2u ? 0 : part];
     kdts_infer inf;
     float *x;
     long n;
@@ -14050,6 +14081,7 @@ static kdts_result kdts__task_fit_linear_cfg(const kdts_task *task, const kdts_l
     kdts_result r;
     double lam = 1e-3;
     if (tr->n < 2) return kdts__fail(err, KDTS_ERR_DATA, 0, 0, "linear fit: fewer than 2 training windows");
+    memset(&g, 0, sizeof g);
     if ((r = kdts_linear_init(m, &lc, 1, err)) != KDTS_OK) return r;
     r = kdts_linear_gram_init(&g, &lc, tr->x, tr->y, tr->n, tr->T, err);
     if (r == KDTS_OK) {
@@ -14085,7 +14117,7 @@ KDTSDEF kdts_result kdts_task_fit_linear(const kdts_task *task, kdts_linear_kind
 KDTSDEF kdts_result kdts_task_baseline(const kdts_task *task, kdts_part part, kdts_baseline kind, float *fc,
                                        kdts_error *err)
 {
-    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    const kdts_windows *w = &task->win[(unsigned)part > 2u ? 0 : part];
     int K = task->K, H = task->cfg.horizon, T = task->cfg.lookback, k, j, p = task->season;
     long n;
     kdts_result r = kdts__task_part(task, part, err);
@@ -14133,7 +14165,7 @@ KDTSDEF kdts_result kdts_task_score(const kdts_task *task, kdts_part part, const
                                     const float *hi, float coverage, kdts_scores *s, double *step_mse,
                                     kdts_error *err)
 {
-    const kdts_windows *w = &task->win[part < 0 || part > 2 ? 0 : part];
+    const kdts_windows *w = &task->win[(unsigned)part > 2u ? 0 : part];
     int K = task->K, H = task->cfg.horizon, T = task->cfg.lookback, k, j;
     double se = 0, ae = 0, seo = 0, aeo = 0, ape = 0, sy = 0, syy = 0, inside = 0, pin = 0, cnt, ql, qh;
     long n, nape = 0;

@@ -18,6 +18,27 @@
 #                        FUZZ_SECONDS, seeded from tests/corpus/NAME/
 #   make test-hardening  all of the above
 #
+# Time (2 cores): run as `make -j2 KT_JOBS=2 ...` (what .ci/run does): the
+# sub-makes share the two job slots for the builds, and tests/run.sh runs two
+# test programs at a time (KT_JOBS; each program's output is kept and printed
+# whole, in order). Compiling the header into every program is most of the
+# time of every configuration except valgrind and qemu. The OpenMP runs use
+# KT_JOBS=1 (each program already uses both cores).
+#
+# KDTS_TEST_SMALL=1, set only for valgrind and the three qemu runs (where the
+# test programs run 20-100x slower), reduces repeats, never a code path:
+#   test_core  gemm: 2 of the 5 alpha/beta pairs for each shape and transpose
+#              pair (each shape still meets all five over its 4 transposes);
+#              batch vs. windows backward: 4 of the 8 (batch, input, hidden)
+#              shapes, every pair of values once (B 48 with hidden 40 and
+#              128: both several-block backwards)
+#   test_gru   gradient check: about 30 elements per tensor (odd step, every
+#              gate) in all six cases; otherwise the first two check all
+# Each prints a "KDTS_TEST_SMALL:" line. All other programs, and every
+# program in the other configurations (-O0, -O3, sanitizers, scalar, SSE2,
+# AVX2, OpenMP, tcc), run at full size. Every program runs in every
+# configuration (test_cli not under qemu: it runs the host's tool and $CC).
+#
 # Tools (Debian 12): valgrind clang libclang-rt-14-dev tcc qemu-user
 # gcc-{aarch64-linux-gnu,s390x-linux-gnu,arm-linux-gnueabihf} with their
 # libc6-dev-*-cross, gcc-arm-none-eabi libnewlib-arm-none-eabi.
@@ -46,10 +67,22 @@ test-run: $(RUN_BIN)
 	@if [ -n "$(TEST_SKIP)" ]; then echo "test-run: NOT run here: $(TEST_SKIP)"; fi
 	KT_RUN='$(KT_RUN)' KDTS_EXPECT_SIMD='$(EXPECT_SIMD)' sh tests/run.sh $(RUN_BIN)
 
-test-hardening: test-paths test-compilers test-std test-asan test-valgrind test-cross fuzz
+KT_JOBS ?= 1
+export KT_JOBS
+
+# One step after the other, also under -j2 (the steps share fixed scratch
+# paths such as build/cli_test and results-quick).
+HARDENING_STEPS := test-paths test-compilers test-std test-asan test-valgrind test-cross fuzz
+# test_cli and test_experiment run the tool and the experiment of build/ in
+# every configuration: each step builds them first (nothing to do after
+# `make test`), so every step also runs on its own.
+HOST_BIN := $(EX_BIN) $(TOOL_BIN)
+
+test-hardening:
+	@set -e; for s in $(HARDENING_STEPS); do $(MAKE) --no-print-directory $$s; done
 
 # ---- sanitizers -----------------------------------------------------------
-test-asan:
+test-asan: $(HOST_BIN)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 OPT=-O1 test
 	$(MAKE) --no-print-directory fuzz-replay
@@ -59,11 +92,14 @@ test-asan:
 # test for anything the fuzzer ever found.
 FUZZ_SRC := $(wildcard tests/fuzz_*.c)
 FUZZ_NAMES := $(patsubst tests/fuzz_%.c,%,$(filter-out tests/fuzz_main.c,$(FUZZ_SRC)))
-fuzz-replay:
+build-asan/replay_%: tests/fuzz_%.c tests/fuzz_main.c kdts.h
 	@mkdir -p build-asan
+	$(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	  -fno-omit-frame-pointer -I. -Itests -o $@ tests/fuzz_$*.c tests/fuzz_main.c -lm
+
+fuzz-replay: $(addprefix build-asan/replay_,$(FUZZ_NAMES))
 	@set -e; for n in $(FUZZ_NAMES); do \
-	  $(CC) -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    -fno-omit-frame-pointer -I. -Itests -o build-asan/replay_$$n tests/fuzz_$$n.c tests/fuzz_main.c -lm; \
+	  echo "== replay_$$n: tests/corpus/$$n/"; \
 	  ASAN_OPTIONS=detect_leaks=1 ./build-asan/replay_$$n tests/corpus/$$n/*; \
 	done
 
@@ -73,45 +109,49 @@ fuzz-replay:
 VALGRIND ?= valgrind -q --error-exitcode=1 --leak-check=full \
   --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible
 # test_cli and test_experiment run the tool and the example from build/.
-test-valgrind: $(EX_BIN) $(TOOL_BIN)
-	$(MAKE) --no-print-directory BUILD=build-valgrind OPT=-O1 ARCH="-mavx2 -mfma" \
+test-valgrind: $(HOST_BIN)
+	KDTS_TEST_SMALL=1 $(MAKE) --no-print-directory BUILD=build-valgrind OPT=-O1 ARCH="-mavx2 -mfma" \
 	  KT_RUN="$(VALGRIND)" test-run
 
 # ---- compilers and standards ----------------------------------------------
-test-compilers:
+test-compilers: $(HOST_BIN)
 	@set -e; for c in gcc:g++ clang:clang++; do for o in -O0 -O3; do \
 	  cc=$${c%%:*}; cxx=$${c#*:}; echo "==== $$cc $$o"; \
 	  $(MAKE) --no-print-directory CC=$$cc CXX=$$cxx OPT=$$o WERROR=1 BUILD=build-$$cc$$o test; \
 	done; done
 
-test-std:
+test-std: $(HOST_BIN)
 	$(MAKE) --no-print-directory CC=gcc CXX=g++ BUILD=build-std-gcc test-compile
 	$(MAKE) --no-print-directory CC=clang CXX=clang++ BUILD=build-std-clang test-compile
 	$(MAKE) --no-print-directory CC=tcc CSTD= ARCH= WARN="-Wall -Werror" OPT= \
 	  BUILD=build-tcc EXPECT_SIMD=scalar test-run
 
 # ---- SIMD paths -----------------------------------------------------------
-test-paths:
+test-paths: $(HOST_BIN)
 	$(MAKE) --no-print-directory NO_SIMD=1 BUILD=build-scalar EXPECT_SIMD=scalar test-run
 	$(MAKE) --no-print-directory ARCH="-msse2 -mno-avx" BUILD=build-sse2 EXPECT_SIMD=sse2 test-run
 	$(MAKE) --no-print-directory ARCH="-mavx2 -mfma -mno-avx512f" BUILD=build-avx2 EXPECT_SIMD=avx2 test-run
+	@# AVX-512: the flags of `make test` (-O2 -march=native), so the programs
+	@# of build/ are reused when `make test` built them (no second build)
 	@if grep -qw avx512f /proc/cpuinfo; then \
-	  $(MAKE) --no-print-directory ARCH=-march=native BUILD=build-avx512 EXPECT_SIMD=avx512 test-run; \
+	  $(MAKE) --no-print-directory BUILD=build EXPECT_SIMD=avx512 test-run; \
 	else echo "test-paths: this CPU has no AVX-512: that path was NOT run"; fi
-	OMP_NUM_THREADS=2 $(MAKE) --no-print-directory OPENMP=1 BUILD=build-omp test-run
-	OMP_NUM_THREADS=3 KT_RUN= sh tests/run.sh build-omp/test_core build-omp/test_gradcheck build-omp/test_gru
+	OMP_NUM_THREADS=2 $(MAKE) --no-print-directory KT_JOBS=1 OPENMP=1 BUILD=build-omp test-run
+	OMP_NUM_THREADS=3 KT_JOBS=1 KT_RUN= sh tests/run.sh build-omp/test_core build-omp/test_gradcheck build-omp/test_gru
 
 # ---- other architectures under qemu-user ---------------------------------
-test-cross: test-cross-aarch64 test-cross-s390x test-cross-armhf test-cross-models test-cortex-m
+CROSS_STEPS := test-cross-aarch64 test-cross-s390x test-cross-armhf test-cross-models test-cortex-m
+test-cross: $(HOST_BIN)
+	@set -e; for s in $(CROSS_STEPS); do echo "==== $$s"; $(MAKE) --no-print-directory $$s; done
 
 test-cross-aarch64:
-	$(MAKE) --no-print-directory CC=aarch64-linux-gnu-gcc ARCH= BUILD=build-aarch64 \
+	KDTS_TEST_SMALL=1 $(MAKE) --no-print-directory CC=aarch64-linux-gnu-gcc ARCH= BUILD=build-aarch64 \
 	  EXPECT_SIMD=neon KT_RUN="qemu-aarch64 -L /usr/aarch64-linux-gnu" TEST_SKIP=test_cli test-run
 test-cross-s390x:
-	$(MAKE) --no-print-directory CC=s390x-linux-gnu-gcc ARCH= BUILD=build-s390x \
+	KDTS_TEST_SMALL=1 $(MAKE) --no-print-directory CC=s390x-linux-gnu-gcc ARCH= BUILD=build-s390x \
 	  EXPECT_SIMD=scalar KT_RUN="qemu-s390x -L /usr/s390x-linux-gnu" TEST_SKIP=test_cli test-run
 test-cross-armhf:
-	$(MAKE) --no-print-directory CC=arm-linux-gnueabihf-gcc ARCH="-mfpu=neon" BUILD=build-armhf \
+	KDTS_TEST_SMALL=1 $(MAKE) --no-print-directory CC=arm-linux-gnueabihf-gcc ARCH="-mfpu=neon" BUILD=build-armhf \
 	  EXPECT_SIMD=neon KT_RUN="qemu-arm -L /usr/arm-linux-gnueabihf" TEST_SKIP=test_cli test-run
 
 # A model file written on x86-64 must load on big-endian s390x and give the
@@ -140,16 +180,25 @@ test-cortex-m:
 	arm-none-eabi-size build-cm4/cm4_infer.elf
 
 # ---- libFuzzer ------------------------------------------------------------
-fuzz:
+# The targets are built (make -j2: two at once), then fuzzed at the same time
+# (each libFuzzer process uses one core); each log is in build-fuzz/.
+build-fuzz/fuzz_%: tests/fuzz_%.c kdts.h
 	@mkdir -p build-fuzz
-	@set -e; for n in $(FUZZ_NAMES); do \
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -I. -Itests -o $@ $< -lm
+
+fuzz: $(addprefix build-fuzz/fuzz_,$(FUZZ_NAMES))
+	@rm -f build-fuzz/status_*
+	@for n in $(FUZZ_NAMES); do mkdir -p build-fuzz/work_$$n; done
+	@for n in $(FUZZ_NAMES); do \
 	  echo "==== fuzz_$$n ($(FUZZ_SECONDS) s)"; \
-	  $(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -I. -Itests -o build-fuzz/fuzz_$$n tests/fuzz_$$n.c -lm; \
-	  mkdir -p build-fuzz/work_$$n; \
-	  if ./build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	    -print_final_stats=1 -artifact_prefix=build-fuzz/crash_$$n- \
-	    build-fuzz/work_$$n tests/corpus/$$n >build-fuzz/log_$$n 2>&1; then st=0; else st=$$?; fi; \
+	  ( if ./build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	      -print_final_stats=1 -artifact_prefix=build-fuzz/crash_$$n- \
+	      build-fuzz/work_$$n tests/corpus/$$n >build-fuzz/log_$$n 2>&1; then st=0; else st=$$?; fi; \
+	    echo $$st >build-fuzz/status_$$n ) & \
+	done; wait
+	@fail=0; for n in $(FUZZ_NAMES); do \
+	  st=$$(cat build-fuzz/status_$$n); echo "== fuzz_$$n: exit $$st"; \
 	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY' build-fuzz/log_$$n || true; \
-	  if [ $$st -ne 0 ]; then tail -n 60 build-fuzz/log_$$n; echo "fuzz_$$n FAILED: see build-fuzz/"; exit 1; fi; \
-	done
+	  if [ "$$st" != 0 ]; then tail -n 60 build-fuzz/log_$$n; echo "fuzz_$$n FAILED: see build-fuzz/"; fail=1; fi; \
+	done; exit $$fail

@@ -27,7 +27,7 @@ static void test_messages(kdts_infer *inf, const kdts_model *m)
     kdts_adam_config ac;
     kdts_table t;
     kdts_csv_config cc;
-    float x[24], fc[3], A[4] = {0};
+    float x[24] = {0}, fc[3], A[4] = {0};
     static const char csv[] = "a,b\n1,2\n3,x\n";
     int i;
     memset(&c, 0, sizeof c);
