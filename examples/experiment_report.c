@@ -640,7 +640,7 @@ void write_matrix(const experiment *e, const series_out *so, int nseries, double
         double best = nlin < dlin ? nlin : dlin;
         const char *bestname = nlin < dlin ? "NLinear" : "DLinear";
         const char *labels[64];
-        char lbuf[64][96];
+        char lbuf[64][200];
         double fl[64], lat[64], mse[64];
         int grp[64], np = 0;
         char tarch[8][80];
