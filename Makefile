@@ -48,7 +48,7 @@ all: $(EX_BIN) $(TOOL_BIN)
 $(BUILD):
 	mkdir -p $(BUILD)
 
-$(BUILD)/%: tests/%.c kdts.h tests/kt.h tests/ref_read.h | $(BUILD)
+$(BUILD)/%: tests/%.c kdts.h tests/kt.h tests/kt_shell.h tests/ref_read.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
 $(BUILD)/%: examples/%.c kdts.h | $(BUILD)

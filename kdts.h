@@ -9635,33 +9635,24 @@ KDTSDEF char *kdts_net_describe(const kdts_net_config *c, char *buf, size_t cap)
 
 /* The kind's own configuration, from the net's (and back, with the
    kind's defaults). */
-static void kdts__net_to_lstm(const kdts_net_config *c, kdts_lstm_config *o)
-{
-    memset(o, 0, sizeof *o);
-    o->input = c->input;
-    o->hidden = c->hidden;
-    o->layers = c->layers;
-    o->horizon = c->horizon;
-    o->mode = c->mode;
-    o->bins = c->bins;
-    o->bin_lo = c->bin_lo;
-    o->bin_hi = c->bin_hi;
-    o->dropout = c->dropout;
-}
+/* LSTM and GRU configurations have the same fields. */
+#define KDTS__RNN_FROM_NET(c, o)                                                                   \
+    do {                                                                                           \
+        memset((o), 0, sizeof *(o));                                                               \
+        (o)->input = (c)->input;                                                                   \
+        (o)->hidden = (c)->hidden;                                                                 \
+        (o)->layers = (c)->layers;                                                                 \
+        (o)->horizon = (c)->horizon;                                                               \
+        (o)->mode = (c)->mode;                                                                     \
+        (o)->bins = (c)->bins;                                                                     \
+        (o)->bin_lo = (c)->bin_lo;                                                                 \
+        (o)->bin_hi = (c)->bin_hi;                                                                 \
+        (o)->dropout = (c)->dropout;                                                               \
+    } while (0)
 
-static void kdts__net_to_gru(const kdts_net_config *c, kdts_gru_config *o)
-{
-    memset(o, 0, sizeof *o);
-    o->input = c->input;
-    o->hidden = c->hidden;
-    o->layers = c->layers;
-    o->horizon = c->horizon;
-    o->mode = c->mode;
-    o->bins = c->bins;
-    o->bin_lo = c->bin_lo;
-    o->bin_hi = c->bin_hi;
-    o->dropout = c->dropout;
-}
+static void kdts__net_to_lstm(const kdts_net_config *c, kdts_lstm_config *o) { KDTS__RNN_FROM_NET(c, o); }
+
+static void kdts__net_to_gru(const kdts_net_config *c, kdts_gru_config *o) { KDTS__RNN_FROM_NET(c, o); }
 
 static void kdts__net_to_attn(const kdts_net_config *c, kdts_attn_config *o)
 {

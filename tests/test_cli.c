@@ -24,38 +24,7 @@
 #define TOOL "build/kdts"
 #define SMALL " --lookback 24 --horizon 4 --epochs 1 --max-rows 1500 --quiet"
 
-static char g_out[1 << 18];
-
-/* Run a shell command; stdout+stderr into g_out; returns the exit status. */
-static int run(const char *cmd)
-{
-    char full[8192];
-    FILE *p;
-    size_t n;
-    int st;
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    p = popen(full, "r");
-    if (!p) return -1;
-    n = fread(g_out, 1, sizeof g_out - 1, p);
-    g_out[n] = 0;
-    st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int exists(const char *path)
-{
-    struct stat s;
-    return stat(path, &s) == 0;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
+#include "kt_shell.h"
 
 static int count(const char *hay, const char *needle)
 {

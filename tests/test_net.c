@@ -372,10 +372,13 @@ static void test_v1(void)
     int i;
     FILE *f = fopen("tests/data/model_v1_point_2x7.kdts", "rb");
     unsigned char head[12];
+    kdts_result r;
     KT_CHECK(f && fread(head, 1, 12, f) == 12 && head[8] == 1, "the kept file is version 1");
     if (f) fclose(f);
-    KT_CHECK(kdts_model_load_file(&m, "tests/data/model_v1_point_2x7.kdts", &e) == KDTS_OK, "v1 loads: %s", e.message);
-    if (e.code != KDTS_OK) return;
+    memset(&e, 0, sizeof e);
+    r = kdts_model_load_file(&m, "tests/data/model_v1_point_2x7.kdts", &e);
+    KT_CHECK(r == KDTS_OK, "v1 loads: %s", e.message);
+    if (r != KDTS_OK) return;
     KT_CHECK(kdts_model_net(&m, &view, &e) == KDTS_OK && view.cfg.kind == KDTS_KIND_LSTM && view.cfg.hidden == 7 &&
                  view.cfg.layers == 2,
              "v1 is an LSTM 2x7");

@@ -62,37 +62,7 @@ static void *ts_realloc(void *q, size_t n)
 #define DIR "build/safe_test"
 #define TOOL "build/kdts"
 
-static char g_out[1 << 16];
-
-static int run(const char *cmd)
-{
-    char full[16384];
-    FILE *p;
-    size_t n;
-    int st;
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    p = popen(full, "r");
-    if (!p) return -1;
-    n = fread(g_out, 1, sizeof g_out - 1, p);
-    g_out[n] = 0;
-    st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int exists(const char *path)
-{
-    struct stat s;
-    return stat(path, &s) == 0;
-}
-
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, n, f);
-        fclose(f);
-    }
-}
+#include "kt_shell.h"
 
 static long file_size(const char *path)
 {
@@ -211,29 +181,40 @@ static void test_save_targets(void)
              "hard link: new inode for the saved name, the other name keeps the old model");
     /* stale temporary files of killed saves to the same file are removed;
        other names, folders and other files' temporaries are not */
-    write_file(DIR "/s.kdts.kdts-tmp.999999-0", "junk", 4);
-    write_file(DIR "/s.kdts.kdts-tmp.999999-0x", "junk", 4);
-    write_file(DIR "/other.kdts.kdts-tmp.999999-0", "junk", 4);
+    write_bytes(DIR "/s.kdts.kdts-tmp.999999-0", "junk", 4);
+    write_bytes(DIR "/s.kdts.kdts-tmp.999999-0x", "junk", 4);
+    write_bytes(DIR "/other.kdts.kdts-tmp.999999-0", "junk", 4);
     run("mkdir -p " DIR "/s.kdts.kdts-tmp.888888-0");
     KT_CHECK(kdts_model_save_file(&m, DIR "/s.kdts", NULL) == KDTS_OK && holds(DIR "/s.kdts", &m), "save s.kdts");
     KT_CHECK(!exists(DIR "/s.kdts.kdts-tmp.999999-0") && exists(DIR "/s.kdts.kdts-tmp.999999-0x") &&
                  exists(DIR "/other.kdts.kdts-tmp.999999-0") && exists(DIR "/s.kdts.kdts-tmp.888888-0"),
              "only the stale temporary files of this file removed");
     run("rm -rf " DIR "/s.kdts.kdts-tmp.* " DIR "/other.kdts.kdts-tmp.*");
-    /* a save killed (SIGKILL) after writing part of its temporary file */
+    /* a save killed (SIGKILL) after writing part of its temporary file: the
+       child says so through a pipe and waits; the parent kills it (a kill
+       from outside, so that a memory checker running the child does not
+       take the still-allocated save for a leak) */
     {
-        pid_t pid = fork();
-        int status = 0;
+        int fd[2], status = 0;
+        char c = 0;
+        pid_t pid;
+        KT_CHECK(pipe(fd) == 0, "pipe");
+        pid = fork();
         if (pid == 0) {
             kdts__save sv;
             FILE *f;
+            close(fd[0]);
             if (kdts__save_prepare(&sv, DIR "/k.kdts", NULL) == KDTS_OK && (f = kdts__save_open(&sv, NULL)) != NULL) {
                 fputs("partial model", f);
                 fflush(f);
-                raise(SIGKILL);
+                if (write(fd[1], "w", 1) == 1)
+                    for (;;) pause();
             }
             _exit(3);
         }
+        close(fd[1]);
+        if (pid > 0 && read(fd[0], &c, 1) == 1) kill(pid, SIGKILL);
+        close(fd[0]);
         waitpid(pid, &status, 0);
         KT_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && count_tmp(DIR) == 1 && !exists(DIR "/k.kdts"),
                  "a killed save leaves its temporary file and no k.kdts (%d temporaries)", count_tmp(DIR));
@@ -298,7 +279,7 @@ static void test_path_checks(void)
         printf("read-only folder: running as root (access() allows everything): that check was NOT run\n");
     }
     /* same file by device and inode */
-    write_file(DIR "/in.csv", "y\n1\n", 4);
+    write_bytes(DIR "/in.csv", "y\n1\n", 4);
     symlink("in.csv", DIR "/in_link.csv");
     KT_CHECK(kdts_path_same(DIR "/in.csv", DIR "/in_link.csv") == 1, "same file through a link");
     KT_CHECK(kdts_path_same(DIR "/in.csv", DIR "/./in.csv") == 1, "same file by another spelling");
@@ -421,7 +402,7 @@ static void test_model_files(void)
     KT_CHECK(r == KDTS_ERR_IO && strstr(e.message, "folder"), "a folder as a model: %s", e.message);
     kdts_model_save_mem(&m, b, n, &n, NULL);
     for (i = 0; i < 8; ++i) b[16 + i] = i == 5 ? 1 : 0; /* declares 1 TB */
-    write_file(DIR "/lying.kdts", b, n);
+    write_bytes(DIR "/lying.kdts", b, n);
     g_peak = g_live;
     r = kdts_model_load_file(&l, DIR "/lying.kdts", &e);
     peak = g_peak - g_live;
@@ -436,7 +417,7 @@ static void test_model_files(void)
     }
     r = kdts_model_load_file(&l, DIR "/padded.kdts", &e);
     KT_CHECK(r == KDTS_ERR_FORMAT && strstr(e.message, "padded"), "bytes after the declared size: %s", e.message);
-    write_file(DIR "/ok.kdts", b, n);
+    write_bytes(DIR "/ok.kdts", b, n);
     KT_CHECK(kdts_model_load_file(&l, DIR "/ok.kdts", &e) == KDTS_OK, "the same bytes alone load: %s", e.message);
     kdts_model_free(&l);
     free(b);
@@ -677,7 +658,7 @@ static void test_tool(void)
     n += (size_t)snprintf(csv, sizeof csv, "t,\"na,me\",\"q\"\"x\",\"e\x1b[31m\",y\n");
     for (i = 0; i < 300; ++i)
         n += (size_t)snprintf(csv + n, sizeof csv - n, "%d,%d,%d,%d,%g\n", i, i % 5, i % 7, i % 3, sin(0.3 * i));
-    write_file(DIR "/t.csv", csv, n);
+    write_bytes(DIR "/t.csv", csv, n);
     /* 3: output = input (by inode), before any work */
     before = file_size(DIR "/t.csv");
     symlink("t.csv", DIR "/t_link.csv");
@@ -727,9 +708,9 @@ static void test_tool(void)
     KT_CHECK(!strchr(g_out, 0x1b), "error messages escape control bytes: %s", g_out);
     expect_tool(TOOL " train --csv " DIR "/t.csv --target y,y --out " DIR "/x.kdts" SMALL, 2, "twice");
     /* 10, 13: messages */
-    write_file(DIR "/dup.csv", "y,y,z\n1,2,3\n", 12);
+    write_bytes(DIR "/dup.csv", "y,y,z\n1,2,3\n", 12);
     expect_tool(TOOL " train --csv " DIR "/dup.csv --target y --out " DIR "/x.kdts" SMALL, 1, "more than once");
-    write_file(DIR "/u16.csv", "\xff\xfey\0\n\0" "1\0\n\0", 10);
+    write_bytes(DIR "/u16.csv", "\xff\xfey\0\n\0" "1\0\n\0", 10);
     expect_tool(TOOL " inspect --csv " DIR "/u16.csv", 1, "UTF-16 is not supported; convert to UTF-8");
     expect_tool(TOOL " inspect --csv " DIR, 1, "is a folder, not a CSV file");
     expect_tool(TOOL " info --model " DIR, 1, "is a folder, not a model file");
@@ -758,7 +739,7 @@ static void test_tool(void)
         nm[300] = 0;
         n = (size_t)snprintf(csv, sizeof csv, "%s,y\n", nm);
         for (i = 0; i < 100; ++i) n += (size_t)snprintf(csv + n, sizeof csv - n, "%d,%d\n", i % 4, i % 7);
-        write_file(DIR "/longname.csv", csv, n);
+        write_bytes(DIR "/longname.csv", csv, n);
         expect_tool(TOOL " train --csv " DIR "/longname.csv --target y --features '#1' --out " DIR "/ln.kdts --epochs 100000"
                     " --lookback 4 --horizon 1 --hidden 2 --layers 1", 1, "at most 255 bytes");
         KT_CHECK(!strstr(g_out, "epoch"), "refused before the first epoch: %s", g_out);
@@ -770,7 +751,7 @@ static void test_tool(void)
     /* 7: a non-finite validation score is not a success */
     n = (size_t)snprintf(csv, sizeof csv, "y\n");
     for (i = 0; i < 300; ++i) n += (size_t)snprintf(csv + n, sizeof csv - n, "%s\n", i == 200 ? "1e30" : i % 2 ? "0.5" : "-0.5");
-    write_file(DIR "/valout.csv", csv, n);
+    write_bytes(DIR "/valout.csv", csv, n);
     rc = run(TOOL " train --csv " DIR "/valout.csv --target y --out " DIR "/vo.kdts --lookback 8 --horizon 2 --hidden 3 --layers 1 --epochs 1 --no-skip");
     KT_CHECK(rc == 1 && strstr(g_out, "validation") && !strstr(g_out, "best validation MSE inf"),
              "1e30 in the validation rows: exit 1, said clearly: %s", g_out);
