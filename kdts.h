@@ -12698,7 +12698,7 @@ KDTSDEF kdts_result kdts_windows_size(const kdts_table *t, long row_begin, long 
                                       const kdts_window_config *cfg, long *n_windows,
                                       size_t *bytes, kdts_error *err)
 {
-    int F, K, H, S;
+    int F = 0, K = 0, H = 0, S = 0;
     long N;
     size_t sz[5];
     kdts_result rc = kdts__win_check(t, row_begin, row_end, cfg, &F, &K, &H, &S, &N, err);

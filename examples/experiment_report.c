@@ -700,7 +700,7 @@ void write_matrix(const experiment *e, const series_out *so, int nseries, double
                 fprintf(f, " %s (%+.1f%%, %d/%d won%s) |", b, r.mse[0] > 0 ? 100.0 * dm / r.mse[0] : 0.0, wins, n,
                         n < 2 ? "" : dsd > 0 && dm / (dsd / sqrt((double)n)) < -tcrit ? ", shown" : ", not shown");
                 if (np < 64) {
-                    snprintf(lbuf[np], sizeof lbuf[np], "KD %s <- %s", k.arch, tarch[t]);
+                    snprintf(lbuf[np], sizeof lbuf[np], "KD %.79s <- %.79s", k.arch, tarch[t]);
                     labels[np] = lbuf[np], fl[np] = k.flops, lat[np] = k.lat_us, mse[np] = k.mse[0], grp[np++] = 2;
                 }
             }
