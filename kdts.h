@@ -851,7 +851,10 @@ typedef struct kdts_attn_ws {
     float *qkv[KDTS_ATTN_MAX_BLOCKS]; /* (R,3d) q, k, v                     */
     float *att[KDTS_ATTN_MAX_BLOCKS]; /* (R,d) attention output, heads side
                                          by side                            */
-    float *u[KDTS_ATTN_MAX_BLOCKS];   /* (R,ff) feed-forward pre-activation */
+    float *u[KDTS_ATTN_MAX_BLOCKS];   /* (R,ff) feed-forward pre-activation;
+                                         after a forward on a training
+                                         workspace the activation's
+                                         derivative there               */
     float *g[KDTS_ATTN_MAX_BLOCKS];   /* (R,ff) activation (dropped)        */
     float *mp[KDTS_ATTN_MAX_BLOCKS];  /* (B,heads,T,T) dropout scales of P  */
     float *m1[KDTS_ATTN_MAX_BLOCKS];  /* (R,d) after W_o                    */
@@ -861,10 +864,13 @@ typedef struct kdts_attn_ws {
     float *out;           /* (R,O) head output, (B,O) after a forecast      */
     float *rb;            /* (blocks, heads, max_steps) pos reversed for the
                              window length of the last forward              */
+    float *eb;            /* (blocks, heads, max_steps + 32) pos by distance
+                             with the ends the row blocks read (see
+                             kdts__attn_softmax_blk)                        */
     float *cb;            /* per thread, for the rows of one chunk (C rows,
                              kdts__attn_crows): backward dL/dh (C,d), two
                              more (C,d), (C,ff), (C,3d), the dropout staging
-                             (C,d) and the bias gradient (max_steps)        */
+                             (C,d) and the bias gradient (16, max_steps+32) */
     size_t cb_floats;
     float *gbuf;          /* OpenMP: gradient sums of the backward's fixed
                              groups of windows, gstride floats each         */
@@ -873,9 +879,9 @@ typedef struct kdts_attn_ws {
     float *pk_ff1[KDTS_ATTN_MAX_BLOCKS], *pk_ff2[KDTS_ATTN_MAX_BLOCKS];
     float *pk_head, *pk_in; /* W^T of the forward products packed for the
                              GEMM (W_in only when input > 8)                */
-    float *thr;           /* per thread: K^T, V^T (dh,T), three (T,T)
-                             (probabilities, dS, dropped probabilities),
-                             the forecast's last-step rows                  */
+    float *thr;           /* per thread: Q^T, dO^T (dh,T), three (T,16)
+                             (a row block's probabilities, dS, dropped
+                             probabilities), the forecast's last-step rows  */
     size_t thr_floats;
     float *scratch;       /* GEMM packing scratch, one per thread           */
 } kdts_attn_ws;
@@ -7182,9 +7188,62 @@ static void kdts__attn_act_fwd(float *g, const float *u, size_t n, int act, cons
     }
 }
 
+/* Training: g = act(u) [* mask] as kdts__attn_act_fwd, and d = act'(u)
+   (GELU' = Phi(x) + x phi(x), Phi as in the forward; ReLU' = 1 for x > 0,
+   else 0), so the backward needs no second evaluation. d may be u. */
+static void kdts__attn_act_fwd_d(float *g, float *d, const float *u, size_t n, int act, const float *mask)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) {
+        kdts__v x = kdts__vld(u + i), y, dv;
+        if (act == KDTS_ATTN_GELU) {
+            kdts__v cdf = kdts__vphi_cdf(x, NULL), w = kdts__vmul(x, kdts__vset(0.70710678f));
+            kdts__v pdf = kdts__vmul(kdts__vexp(kdts__vsub(kdts__vset(0.0f), kdts__vmul(w, w))), kdts__vset(0.39894228f));
+            y = kdts__vmul(x, cdf);
+            dv = kdts__vfma(x, pdf, cdf);
+        } else {
+            y = kdts__vmax(x, kdts__vset(0.0f));
+            dv = kdts__vstep(x);
+        }
+        if (mask) y = kdts__vmul(y, kdts__vld(mask + i));
+        kdts__vst(g + i, y);
+        kdts__vst(d + i, dv);
+    }
+#endif
+    for (; i < n; ++i) {
+        float x = u[i], y, dv;
+        if (act == KDTS_ATTN_GELU) {
+            float w = x * 0.70710678f, cdf = kdts__phi_cdf(x, NULL);
+            y = x * cdf;
+            dv = cdf + x * (0.39894228f * expf(-w * w));
+        } else {
+            y = x > 0.0f ? x : 0.0f;
+            dv = x > 0.0f ? 1.0f : 0.0f;
+        }
+        g[i] = mask ? y * mask[i] : y;
+        d[i] = dv;
+    }
+}
+
+/* du = dg [* mask] * d for the derivative d of kdts__attn_act_fwd_d (du
+   may be dg). */
+static void kdts__attn_act_bwd_d(float *du, const float *dg, const float *d, size_t n, const float *mask)
+{
+    size_t i = 0;
+#ifdef KDTS__VW
+    for (; i + KDTS__VW <= n; i += KDTS__VW) {
+        kdts__v dy = kdts__vld(dg + i);
+        if (mask) dy = kdts__vmul(dy, kdts__vld(mask + i));
+        kdts__vst(du + i, kdts__vmul(dy, kdts__vld(d + i)));
+    }
+#endif
+    for (; i < n; ++i) du[i] = (mask ? dg[i] * mask[i] : dg[i]) * d[i];
+}
+
 /* du = dg [* mask] * act'(u) (du may be dg):
    GELU' = Phi(x) + x phi(x); ReLU' = 1 for x > 0, else 0. */
-static void kdts__attn_act_bwd(float *du, const float *dg, const float *u, size_t n, int act, const float *mask)
+static KDTS__UNUSED void kdts__attn_act_bwd(float *du, const float *dg, const float *u, size_t n, int act, const float *mask)
 {
     size_t i = 0;
 #ifdef KDTS__VW
@@ -7455,47 +7514,6 @@ static void kdts__attn_softmax_row(float *p, const float *s, const float *bias, 
     if (n < T) memset(p + n, 0, (size_t)(T - n) * sizeof(float));
 }
 
-/* Backward of a causal softmax row, in place: dp (T) holds dL/dP' over
-   t < n (P' = P*mask when mask is not NULL); on return ds[t] =
-   P[t] (dP[t] - sum_u P[u] dP[u]) with dP = dP'*mask, zeros for
-   n <= t < T; gb[t] += ds[t] for t < n. */
-static void kdts__attn_softmax_back_row(float *dp, const float *P, const float *mask, int n, int T, float *gb)
-{
-    float r = 0.0f;
-    int t = 0;
-#ifdef KDTS__VW
-    const int V = KDTS__VW;
-    kdts__v vr = kdts__vset(0.0f);
-    for (; t < n; t += V) {
-        int k = n - t < V ? n - t : V;
-        kdts__v g = kdts__vldn(dp + t, k);
-        if (mask) {
-            g = kdts__vmul(g, kdts__vldn(mask + t, k));
-            kdts__vstn(dp + t, g, k);
-        }
-        vr = kdts__vfma(g, kdts__vldn(P + t, k), vr);
-    }
-    r = kdts__vhsum(vr);
-    vr = kdts__vset(r);
-    for (t = 0; t < n; t += V) {
-        int k = n - t < V ? n - t : V;
-        kdts__v ds = kdts__vmul(kdts__vldn(P + t, k), kdts__vsub(kdts__vldn(dp + t, k), vr));
-        kdts__vstn(dp + t, ds, k);
-        kdts__vstn(gb + t, kdts__vadd(kdts__vldn(gb + t, k), ds), k);
-    }
-#else
-    for (; t < n; ++t) {
-        if (mask) dp[t] *= mask[t];
-        r += dp[t] * P[t];
-    }
-    for (t = 0; t < n; ++t) {
-        dp[t] = P[t] * (dp[t] - r);
-        gb[t] += dp[t];
-    }
-#endif
-    if (n < T) memset(dp + n, 0, (size_t)(T - n) * sizeof(float));
-}
-
 /* dst (n, T) = the first n columns... : dst[k*T + i] = src[i*ld + k] for
    i < T, k < n (a (T,n) slice transposed). */
 static void kdts__attn_transpose(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT src, size_t ld, int T, int n)
@@ -7508,92 +7526,229 @@ static void kdts__attn_transpose(float *KDTS__RESTRICT dst, const float *KDTS__R
     }
 }
 
-/* The causal attention probabilities P (T,T) of one (window, head): see
-   kdts__attn_head_fwd. */
-/* Causal attention of one (window, head) over T steps. q, k, v (T,dh)
-   rows ld apart; o (T,dh) rows ldo apart. rb: the bias row of the last
-   query, rb[t] = pos[T-1-t] (row i reads rb + T-1-i). P (T,T): the
-   probabilities of each query row i over keys 0..i, 0 after them up to
-   the end of its row block of KDTS__ATT_RB rows (what the products read;
-   the rest of the row is not written). kt (dh,T) scratch. mp (T,T):
-   dropout scales or NULL; pd (T,T) scratch for the dropped P. */
-static void kdts__attn_probs(const float *q, const float *k, size_t ld, int T, int dh, float scale, const float *rb,
-                             float *P, float *kt, float *scratch)
+/* The same into rows ldt >= T apart, zero from column T to ldt. */
+static void kdts__attn_transpose_pad(float *KDTS__RESTRICT dst, const float *KDTS__RESTRICT src, size_t ld, int T,
+                                     int n, int ldt)
 {
-    int i0, i1, i;
-    kdts__attn_transpose(kt, k, ld, T, dh);
-    for (i0 = 0; i0 < T; i0 = i1) {
-        i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
-        /* S = scale Q K^T for rows i0..i1-1, keys 0..i1-1 */
-        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, i1, dh, scale, q + (size_t)i0 * ld, (int)ld, kt, T,
-                          0.0f, P + (size_t)i0 * T, T, scratch, NULL);
-        for (i = i0; i < i1; ++i) kdts__attn_softmax_row(P + (size_t)i * T, P + (size_t)i * T, rb + (T - 1 - i), i + 1, i1);
+    int i, k;
+    for (k = 0; k < n; ++k) {
+        float *d = dst + (size_t)k * ldt;
+        const float *q = src + k;
+        for (i = 0; i < T; ++i) d[i] = q[(size_t)i * ld];
+        for (; i < ldt; ++i) d[i] = 0.0f;
     }
 }
 
+/* The attention of one (window, head) works through row blocks of
+   KDTS__ATT_RB queries, transposed: block b holds queries i0 = b*RB ..
+   i1-1 (nq = i1 - i0 of them) and keys 0 .. i1-1 as pt (i1, RB), pt[t][r]
+   the entry of key t and query i0 + r, so every vector runs along queries
+   and the softmax over the keys is a sum down the rows (lanes r >= nq of
+   the last block are padding: zero queries, never read back). */
+
+/* Columns of the padded transposes: T rounded up to whole row blocks. */
+static int kdts__attn_tpad(int T) { return (T + KDTS__ATT_RB - 1) / KDTS__ATT_RB * KDTS__ATT_RB; }
+
+/* Mask vectors: lanes r >= k of a block row are 1, the others 0, at
+   kdts__attn_ones + RB - k. */
+static const float kdts__attn_ones[2 * KDTS__ATT_RB] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+/* Softmax of row block i0 .. i1-1 in place. On entry pt (i1, RB) holds the
+   scaled scores; eb the position bias by distance, eb[RB + m] = pos[m]
+   for 0 <= m < T, -FLT_MAX for -RB <= m < 0 (keys after the query), 0 for
+   T <= m < T + RB (padding lanes). On return pt[t][r] is the probability
+   P[i0 + r][t], exactly 0 for t > i0 + r: per query the maximum of score
+   + bias over its keys, e = exp(score + bias - max), P = e * (1 / sum e). */
+static void kdts__attn_softmax_blk(float *pt, const float *eb, int i0, int i1)
+{
+    const float *e0 = eb + i0 + KDTS__ATT_RB; /* key t, lane r: e0[r - t] */
+    int t;
+#ifdef KDTS__VW
+    int c, l;
+    for (c = 0; c < KDTS__ATT_RB; c += KDTS__VW) {
+        kdts__v vm = kdts__vset(-FLT_MAX), vs = kdts__vset(0.0f);
+        float inv[KDTS__VW];
+        for (t = 0; t < i1; ++t)
+            vm = kdts__vmax(vm, kdts__vadd(kdts__vld(pt + (size_t)t * KDTS__ATT_RB + c), kdts__vld(e0 - t + c)));
+        for (t = 0; t < i1; ++t) {
+            float *p = pt + (size_t)t * KDTS__ATT_RB + c;
+            kdts__v e = kdts__vexp(kdts__vsub(kdts__vadd(kdts__vld(p), kdts__vld(e0 - t + c)), vm));
+            if (t > i0) e = kdts__vmul(e, kdts__vld(kdts__attn_ones + KDTS__ATT_RB - (t - i0) + c));
+            kdts__vst(p, e);
+            vs = kdts__vadd(vs, e);
+        }
+        kdts__vst(inv, vs);
+        for (l = 0; l < KDTS__VW; ++l) inv[l] = 1.0f / inv[l];
+        vs = kdts__vld(inv);
+        for (t = 0; t < i1; ++t) {
+            float *p = pt + (size_t)t * KDTS__ATT_RB + c;
+            kdts__vst(p, kdts__vmul(kdts__vld(p), vs));
+        }
+    }
+#else
+    int r;
+    for (r = 0; r < KDTS__ATT_RB; ++r) {
+        int n = i0 + r + 1 < i1 ? i0 + r + 1 : i1; /* keys 0 .. n-1 */
+        float mx = -FLT_MAX, sum = 0.0f, inv;
+        for (t = 0; t < n; ++t) {
+            float v = pt[(size_t)t * KDTS__ATT_RB + r] + e0[r - t];
+            mx = v > mx ? v : mx;
+        }
+        for (t = 0; t < n; ++t) {
+            float *p = pt + (size_t)t * KDTS__ATT_RB + r;
+            *p = expf(*p + e0[r - t] - mx);
+            sum += *p;
+        }
+        inv = 1.0f / sum;
+        for (t = 0; t < n; ++t) pt[(size_t)t * KDTS__ATT_RB + r] *= inv;
+        for (; t < i1; ++t) pt[(size_t)t * KDTS__ATT_RB + r] = 0.0f;
+    }
+#endif
+}
+
+/* Backward of kdts__attn_softmax_blk in place: dp (i1, RB) holds dL/dP
+   (transposed as pt); on return dS = P (dP - sum over keys of P dP) per
+   query, and each dS[t][r] is added into the bias gradient of distance
+   m = i0 + r - t at gb[(t mod RB) * gs + RB + m] (RB rows of partial sums
+   by key phase, so consecutive keys never update overlapping vectors). */
+static void kdts__attn_softmax_back_blk(float *dp, const float *pt, int i0, int i1, float *gb, size_t gs)
+{
+    float *g0 = gb + i0 + KDTS__ATT_RB;
+    int t;
+#ifdef KDTS__VW
+    int c;
+    for (c = 0; c < KDTS__ATT_RB; c += KDTS__VW) {
+        kdts__v vr = kdts__vset(0.0f);
+        for (t = 0; t < i1; ++t)
+            vr = kdts__vfma(kdts__vld(pt + (size_t)t * KDTS__ATT_RB + c), kdts__vld(dp + (size_t)t * KDTS__ATT_RB + c), vr);
+        for (t = 0; t < i1; ++t) {
+            float *d = dp + (size_t)t * KDTS__ATT_RB + c, *g = g0 + (size_t)(t % KDTS__ATT_RB) * gs - t + c;
+            kdts__v ds = kdts__vmul(kdts__vld(pt + (size_t)t * KDTS__ATT_RB + c), kdts__vsub(kdts__vld(d), vr));
+            kdts__vst(d, ds);
+            kdts__vst(g, kdts__vadd(kdts__vld(g), ds));
+        }
+    }
+#else
+    int r;
+    for (r = 0; r < KDTS__ATT_RB; ++r) {
+        float s = 0.0f;
+        for (t = 0; t < i1; ++t) s += pt[(size_t)t * KDTS__ATT_RB + r] * dp[(size_t)t * KDTS__ATT_RB + r];
+        for (t = 0; t < i1; ++t) {
+            float *d = dp + (size_t)t * KDTS__ATT_RB + r;
+            *d = pt[(size_t)t * KDTS__ATT_RB + r] * (*d - s);
+            g0[(size_t)(t % KDTS__ATT_RB) * gs + r - t] += *d;
+        }
+    }
+#endif
+}
+
+/* g[m] += the sum of the RB partial-sum rows of kdts__attn_softmax_back_blk
+   at distance m < T (rows gs apart, distance m at RB + m); the rows are
+   cleared (all of them) for the next (window, head). */
+static void kdts__attn_gb_sum(float *g, float *gb, size_t gs, int T)
+{
+    int m = 0, ph;
+    float *g0 = gb + KDTS__ATT_RB;
+#ifdef KDTS__VW
+    for (; m + KDTS__VW <= T; m += KDTS__VW) {
+        kdts__v s = kdts__vld(g0 + m);
+        for (ph = 1; ph < KDTS__ATT_RB; ++ph) s = kdts__vadd(s, kdts__vld(g0 + (size_t)ph * gs + m));
+        kdts__vst(g + m, kdts__vadd(kdts__vld(g + m), s));
+    }
+#endif
+    for (; m < T; ++m) {
+        float s = g0[m];
+        for (ph = 1; ph < KDTS__ATT_RB; ++ph) s += g0[(size_t)ph * gs + m];
+        g[m] += s;
+    }
+    memset(gb, 0, (size_t)KDTS__ATT_RB * gs * sizeof(float));
+}
+
+/* Dropout scales of row block i0 .. i1-1 on a transposed block: dst[t][r]
+   = src[t][r] * mp[(i0 + r) T + t] for the nq real queries, 0 in the
+   padding lanes (dst may be src). mp (T,T) as in the workspace. */
+static void kdts__attn_drop_blk(float *dst, const float *src, const float *mp, int T, int i0, int i1)
+{
+    int t, r, nq = i1 - i0;
+    for (t = 0; t < i1; ++t) {
+        float *d = dst + (size_t)t * KDTS__ATT_RB;
+        const float *s = src + (size_t)t * KDTS__ATT_RB;
+        for (r = 0; r < nq; ++r) d[r] = s[r] * mp[(size_t)(i0 + r) * T + t];
+        for (; r < KDTS__ATT_RB; ++r) d[r] = 0.0f;
+    }
+}
+
+/* Causal attention of one (window, head) over T steps. q, k, v (T,dh)
+   rows ld apart; o (T,dh) rows ldo apart. eb: the bias by distance (see
+   kdts__attn_softmax_blk). pt (T, RB) one block's probabilities, qt (dh,
+   tpad(T)) Q^T, pd (T, RB) the dropped block: scratch. mp (T,T): dropout
+   scales or NULL. */
 static void kdts__attn_head_fwd(const float *q, const float *k, const float *v, size_t ld, float *o, size_t ldo,
-                                int T, int dh, float scale, const float *rb, float *P, float *kt, const float *mp,
+                                int T, int dh, float scale, const float *eb, float *pt, float *qt, const float *mp,
                                 float *pd, float *scratch)
 {
-    int i0, i1, i, t;
-    const float *Pv = P;
-    kdts__attn_probs(q, k, ld, T, dh, scale, rb, P, kt, scratch);
-    if (mp) {
-        for (i = 0; i < T; ++i) {
-            for (t = 0; t <= i; ++t) pd[(size_t)i * T + t] = P[(size_t)i * T + t] * mp[(size_t)i * T + t];
-            for (; t < T; ++t) pd[(size_t)i * T + t] = 0.0f;
-        }
-        Pv = pd;
-    }
+    int i0, i1, Tp = kdts__attn_tpad(T);
+    kdts__attn_transpose_pad(qt, q, ld, T, dh, Tp);
     for (i0 = 0; i0 < T; i0 = i1) {
+        const float *pv = pt;
         i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
-        /* O = P V for rows i0..i1-1: keys 0..i1-1 */
-        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, dh, i1, 1.0f, Pv + (size_t)i0 * T, T, v, (int)ld, 0.0f,
+        /* S^T = scale K Q^T: keys 0..i1-1, the block's queries */
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1, KDTS__ATT_RB, dh, scale, k, (int)ld, qt + i0, Tp, 0.0f, pt,
+                          KDTS__ATT_RB, scratch, NULL);
+        kdts__attn_softmax_blk(pt, eb, i0, i1);
+        if (mp) {
+            kdts__attn_drop_blk(pd, pt, mp, T, i0, i1);
+            pv = pd;
+        }
+        /* O = P V for the block's queries */
+        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, i1 - i0, dh, i1, 1.0f, pv, KDTS__ATT_RB, v, (int)ld, 0.0f,
                           o + (size_t)i0 * ldo, (int)ldo, scratch, NULL);
     }
 }
 
 /* Backward of kdts__attn_head_fwd. dO (T,dh) rows lddo apart; writes dq,
-   dk, dv (T,dh) rows ldg apart; adds the bias gradient of distance T-1-m
-   into gb[m]. The probabilities are computed again into P (T,T) exactly as
-   the forward computed them (the same code: the same values); mp as in the
-   forward; dS, pd (T,T), kt and vt (dh,T) scratch. */
+   dk, dv (T,dh) rows ldg apart; adds the bias gradient into gb (see
+   kdts__attn_softmax_back_blk; RB rows gs apart). The probabilities are
+   computed again block by block exactly as the forward computed them (the
+   same code: the same values); mp as in the forward; pt, dp, pd (T, RB),
+   qt and dot (dh, tpad(T)) scratch. The blocks run last to first: the
+   last covers every key and writes dk, dv; the others add. */
 static void kdts__attn_head_bwd(const float *q, const float *k, const float *v, size_t ld, const float *dO,
                                 size_t lddo, float *dq, float *dk, float *dv, size_t ldg, int T, int dh, float scale,
-                                const float *rb, float *P, const float *mp, float *dS, float *pd, float *kt,
-                                float *vt, float *gb, float *scratch)
+                                const float *eb, float *pt, const float *mp, float *dp, float *pd, float *qt,
+                                float *dot, float *gb, size_t gs, float *scratch)
 {
-    int i0, i1, i, t;
-    const float *Pv = P;
-    kdts__attn_probs(q, k, ld, T, dh, scale, rb, P, kt, scratch);
-    kdts__attn_transpose(vt, v, ld, T, dh);
-    for (i0 = 0; i0 < T; i0 = i1) {
+    int i0, i1, Tp = kdts__attn_tpad(T);
+    float beta = 0.0f;
+    kdts__attn_transpose_pad(qt, q, ld, T, dh, Tp);
+    kdts__attn_transpose_pad(dot, dO, lddo, T, dh, Tp);
+    for (i0 = (T - 1) / KDTS__ATT_RB * KDTS__ATT_RB; i0 >= 0; i0 -= KDTS__ATT_RB) {
+        const float *pv = pt;
+        int nq;
         i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
-        /* dP' = dO V^T for rows i0..i1-1, keys 0..i1-1; then dS row by row */
-        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, i1, dh, 1.0f, dO + (size_t)i0 * lddo, (int)lddo, vt, T,
-                          0.0f, dS + (size_t)i0 * T, T, scratch, NULL);
-        for (i = i0; i < i1; ++i)
-            kdts__attn_softmax_back_row(dS + (size_t)i * T, P + (size_t)i * T, mp ? mp + (size_t)i * T : NULL, i + 1,
-                                        i1, gb + (T - 1 - i));
-    }
-    if (mp) {
-        for (i = 0; i < T; ++i) {
-            for (t = 0; t <= i; ++t) pd[(size_t)i * T + t] = P[(size_t)i * T + t] * mp[(size_t)i * T + t];
-            for (; t < T; ++t) pd[(size_t)i * T + t] = 0.0f;
+        nq = i1 - i0;
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1, KDTS__ATT_RB, dh, scale, k, (int)ld, qt + i0, Tp, 0.0f, pt,
+                          KDTS__ATT_RB, scratch, NULL);
+        kdts__attn_softmax_blk(pt, eb, i0, i1);
+        /* dP'^T = V dO^T; dP = dP' * mask; then dS in place */
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1, KDTS__ATT_RB, dh, 1.0f, v, (int)ld, dot + i0, Tp, 0.0f, dp,
+                          KDTS__ATT_RB, scratch, NULL);
+        if (mp) {
+            kdts__attn_drop_blk(pd, pt, mp, T, i0, i1);
+            kdts__attn_drop_blk(dp, dp, mp, T, i0, i1);
+            pv = pd;
         }
-        Pv = pd;
-    }
-    for (i0 = 0; i0 < T; i0 = i1) {
-        i1 = i0 + KDTS__ATT_RB < T ? i0 + KDTS__ATT_RB : T;
-        /* dQ = scale dS K (rows i0.., keys 0..i1-1) */
-        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1 - i0, dh, i1, scale, dS + (size_t)i0 * T, T, k, (int)ld,
-                          0.0f, dq + (size_t)i0 * ldg, (int)ldg, scratch, NULL);
-        /* keys i0..i1-1 get gradient from queries i0..T-1:
-           dV = P'^T dO, dK = scale dS^T Q */
-        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, i1 - i0, dh, T - i0, 1.0f, Pv + (size_t)i0 * T + i0, T,
-                          dO + (size_t)i0 * lddo, (int)lddo, 0.0f, dv + (size_t)i0 * ldg, (int)ldg, scratch, NULL);
-        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, i1 - i0, dh, T - i0, scale, dS + (size_t)i0 * T + i0, T,
-                          q + (size_t)i0 * ld, (int)ld, 0.0f, dk + (size_t)i0 * ldg, (int)ldg, scratch, NULL);
+        kdts__attn_softmax_back_blk(dp, pt, i0, i1, gb, gs);
+        /* dQ = scale dS K for the block's queries */
+        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, nq, dh, i1, scale, dp, KDTS__ATT_RB, k, (int)ld, 0.0f,
+                          dq + (size_t)i0 * ldg, (int)ldg, scratch, NULL);
+        /* keys 0..i1-1: dK (+)= scale dS^T Q, dV (+)= P'^T dO over the block's queries */
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1, dh, nq, scale, dp, KDTS__ATT_RB, q + (size_t)i0 * ld, (int)ld,
+                          beta, dk, (int)ldg, scratch, NULL);
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, i1, dh, nq, 1.0f, pv, KDTS__ATT_RB, dO + (size_t)i0 * lddo,
+                          (int)lddo, beta, dv, (int)ldg, scratch, NULL);
+        beta = 1.0f;
     }
 }
 
@@ -7645,7 +7800,8 @@ static void kdts__attn_cbuf(const kdts_attn_ws *ws, int tid, float **dh, float *
 static void kdts__attn_tbuf(const kdts_attn_ws *ws, int tid, int T, float **kt, float **vt, float **P, float **dS,
                             float **pd, float **fq)
 {
-    size_t a = kdts__attn_r16((size_t)(ws->cfg.d_model / ws->cfg.heads) * T), b = kdts__attn_r16((size_t)T * T);
+    size_t a = kdts__attn_r16((size_t)(ws->cfg.d_model / ws->cfg.heads) * (size_t)kdts__attn_tpad(T));
+    size_t b = kdts__attn_r16((size_t)T * KDTS__ATT_RB);
     float *t = ws->thr + (size_t)tid * ws->thr_floats;
     *kt = t;
     *vt = t + a;
@@ -7738,6 +7894,7 @@ static size_t kdts__attn_ws_layout(kdts_attn_ws *ws, float *base)
     }
     KDTS__ACARVE(ws->out, R * O);
     KDTS__ACARVE(ws->rb, (size_t)L * nh * S);
+    KDTS__ACARVE(ws->eb, (size_t)L * nh * (S + 2 * KDTS__ATT_RB));
     for (l = 0; l < L; ++l) {
         KDTS__ACARVE(ws->pk_qkv[l], kdts__packed_b_size((int)d, (int)(3 * d)));
         KDTS__ACARVE(ws->pk_o[l], kdts__packed_b_size((int)d, (int)d));
@@ -7746,13 +7903,15 @@ static size_t kdts__attn_ws_layout(kdts_attn_ws *ws, float *base)
     }
     KDTS__ACARVE(ws->pk_head, kdts__packed_b_size((int)d, (int)O));
     if (F > KDTS__FUSE_IN) KDTS__ACARVE(ws->pk_in, kdts__packed_b_size((int)F, (int)d));
-    /* per thread: K^T, V^T, probabilities, dS, dropped P, forecast rows */
-    ws->thr_floats = 2 * kdts__attn_r16(dh * T) + 3 * kdts__attn_r16(TT) + kdts__attn_r16(fqw * (6 * d + ff));
+    /* per thread: Q^T (K^T in a forecast), dO^T, a row block's
+       probabilities, dS and dropped P, forecast rows */
+    ws->thr_floats = 2 * kdts__attn_r16(dh * (size_t)kdts__attn_tpad((int)T)) +
+                     3 * kdts__attn_r16(T * KDTS__ATT_RB) + kdts__attn_r16(fqw * (6 * d + ff));
     KDTS__ACARVE(ws->thr, ws->thr_floats * (size_t)ws->threads);
     if (tr) {
         size_t C = kdts__attn_crows(ws->max_batch, ws->max_steps);
         ws->cb_floats = 3 * kdts__attn_r16(C * d) + kdts__attn_r16(C * ff) + kdts__attn_r16(C * 3 * d) +
-                        kdts__attn_r16(S);
+                        kdts__attn_r16(KDTS__ATT_RB * (S + 2 * KDTS__ATT_RB));
         KDTS__ACARVE(ws->cb, ws->cb_floats * (size_t)ws->threads);
     }
     KDTS__ACARVE(ws->scratch, KDTS__GEMM_SCRATCH * (size_t)ws->threads);
@@ -7837,7 +7996,7 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
             size_t bh = (size_t)w * nh + j;
             const float *q = ws->qkv[l] + (size_t)w * T * 3 * d + (size_t)j * dh;
             kdts__attn_head_fwd(q, q + d, q + 2 * d, (size_t)3 * d, ws->att[l] + (size_t)w * T * d + (size_t)j * dh,
-                                (size_t)d, T, dh, scale, ws->rb + ((size_t)l * nh + j) * S,
+                                (size_t)d, T, dh, scale, ws->eb + ((size_t)l * nh + j) * (S + 2 * KDTS__ATT_RB),
                                 Pb, kt, drop ? ws->mp[l] + bh * TT : NULL, pd, sc);
         }
     /* hm = h + drop(att W_o^T + b_o) */
@@ -7855,7 +8014,10 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
     kdts__ln_fwd(cc, (size_t)d, ws->st2[l] ? ws->st2[l] + 2 * r0 : NULL, hm, (size_t)d, nr, d, P + o->ln2_g,
                  P + o->ln2_b);
     kdts__attn_lin(u, (size_t)ff, cc, (size_t)d, nr, NULL, ws->pk_ff1[l], P + o->ff1_b, ff, d, 0, sc);
-    kdts__attn_act_fwd(g, u, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
+    if (ws->train) /* a training workspace keeps act'(u) in u for the backward */
+        kdts__attn_act_fwd_d(g, u, u, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
+    else
+        kdts__attn_act_fwd(g, u, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
     /* h' = hm + drop(g W_2^T + b_2) */
     if (drop) {
         float *y, *t1, *t2, *t3, *t4, *t5;
@@ -7981,8 +8143,12 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
        weights packed for the forward products */
     for (l = 0; l < L; ++l) {
         const kdts_attn_block_offsets *o = &m->blk[l];
-        for (j = 0; j < nh; ++j)
+        for (j = 0; j < nh; ++j) {
+            float *e = ws->eb + ((size_t)l * nh + j) * (S + 2 * KDTS__ATT_RB);
             for (t = 0; t < (size_t)T; ++t) ws->rb[((size_t)l * nh + j) * S + t] = P[o->pos + (size_t)j * S + (size_t)T - 1 - t];
+            for (t = 0; t < KDTS__ATT_RB; ++t) e[t] = -FLT_MAX, e[KDTS__ATT_RB + (size_t)T + t] = 0.0f;
+            memcpy(e + KDTS__ATT_RB, P + o->pos + (size_t)j * S, (size_t)T * sizeof(float));
+        }
         if (last && l == L - 1) break;
         kdts__pack_b_full(ws->pk_qkv[l], KDTS_TRANS, P + o->qkv_w, d, d, 3 * d);
         kdts__pack_b_full(ws->pk_o[l], KDTS_TRANS, P + o->o_w, d, d, d);
@@ -8055,11 +8221,12 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
     const kdts_attn_config *c = &m->cfg;
     const kdts_attn_block_offsets *o = &m->blk[l];
     const float *P = m->params, *dy;
-    int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j, t;
+    int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j;
     size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, TT = (size_t)T * T, S = (size_t)c->max_steps;
     float *dH, *dd, *dff, *dqkv, *tmp, *gb, *kt, *vt, *Pb, *dS, *pd, *fq;
     float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
     float scale = 1.0f / sqrtf((float)dh), *gp = G + o->pos;
+    size_t gs = S + 2 * KDTS__ATT_RB;
     kdts__attn_cbuf(ws, tid, &dH, &dd, &dff, &dqkv, &tmp, &gb);
     kdts__attn_tbuf(ws, tid, T, &kt, &vt, &Pb, &dS, &pd, &fq);
     /* feed-forward part: h' = hm + drop(y), y = g W_2^T + b_2 */
@@ -8070,7 +8237,7 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
     }
     kdts__attn_lin_grad(G + o->ff2_w, G + o->ff2_b, dy, ws->g[l] + r0 * ff, nr, d, ff, sc);
     kdts__attn_lin_dx(dff, dy, nr, P + o->ff2_w, d, ff, sc);
-    kdts__attn_act_bwd(dff, dff, ws->u[l] + r0 * ff, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
+    kdts__attn_act_bwd_d(dff, dff, ws->u[l] + r0 * ff, nr * ff, drop ? ws->ma[l] + r0 * ff : NULL);
     kdts__attn_lin_grad(G + o->ff1_w, G + o->ff1_b, dff, ws->c[l] + r0 * d, nr, ff, d, sc);
     kdts__attn_lin_dx(dd, dff, nr, P + o->ff1_w, ff, d, sc);
     kdts__ln_bwd(dH, 1, dd, ws->hm[l] + r0 * d, ws->st2[l] + 2 * r0, nr, d, P + o->ln2_g, G + o->ln2_g, G + o->ln2_b);
@@ -8082,17 +8249,18 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
     }
     kdts__attn_lin_grad(G + o->o_w, G + o->o_b, dy, ws->att[l] + r0 * d, nr, d, d, sc);
     kdts__attn_lin_dx(dd, dy, nr, P + o->o_w, d, d, sc);
+    memset(gb, 0, (size_t)KDTS__ATT_RB * gs * sizeof(float));
     for (w = w0; w < w0 + nw; ++w)
         for (j = 0; j < nh; ++j) {
             size_t bh = (size_t)w * nh + j, rw = (size_t)w * T, lw = (size_t)(w - w0) * T;
             const float *q = ws->qkv[l] + rw * 3 * d + (size_t)j * dh;
             float *dq = dqkv + lw * 3 * d + (size_t)j * dh;
-            memset(gb, 0, (size_t)T * sizeof(float));
             kdts__attn_head_bwd(q, q + d, q + 2 * d, (size_t)3 * d, dd + lw * d + (size_t)j * dh, (size_t)d, dq,
-                                dq + d, dq + 2 * d, (size_t)3 * d, T, dh, scale, ws->rb + ((size_t)l * nh + j) * S,
-                                Pb, drop ? ws->mp[l] + bh * TT : NULL, dS, pd, kt, vt, gb, sc);
-            /* gb[m] holds distance T-1-m */
-            for (t = 0; t < T; ++t) gp[(size_t)j * S + t] += gb[T - 1 - t];
+                                dq + d, dq + 2 * d, (size_t)3 * d, T, dh, scale, ws->eb + ((size_t)l * nh + j) * gs,
+                                Pb, drop ? ws->mp[l] + bh * TT : NULL, dS, pd, kt, vt, gb, gs, sc);
+            /* gb: RB rows of partial sums, distance m at RB + m; summed
+               into the head's gradient and cleared for the next */
+            kdts__attn_gb_sum(gp + (size_t)j * S, gb, gs, T);
         }
     kdts__attn_lin_grad(G + o->qkv_w, G + o->qkv_b, dqkv, ws->a[l] + r0 * d, nr, 3 * d, d, sc);
     kdts__attn_lin_dx(dd, dqkv, nr, P + o->qkv_w, 3 * d, d, sc);
