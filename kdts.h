@@ -1708,6 +1708,7 @@ typedef struct kdts_trainer {
     kdts_adam hint_adam;
     float *bhv, *bhs, *bdtop; /* batch: teacher states, student states
                                 (rows,T,Hs), dL/d(head input) (rows,T,Hs)  */
+    float *hint_scr;         /* the hint term's scratch                    */
 } kdts_trainer;
 
 /* Set up training of m on `train` (val may be NULL): checks the settings
@@ -10746,38 +10747,53 @@ static void kdts__net_set_dtop(kdts_net_ws *ws, const float *dtop)
     else if (ws->kind == KDTS_KIND_ATTN) ws->k.attn.dtop = dtop;
 }
 
+#define KDTS__HINT_R16(n) (((size_t)(n) + 15) & ~(size_t)15)
+
+/* Scratch of kdts__hint_eval for `rows` windows: the selected student
+   states (rows*steps,Hs), the residuals (rows*steps,Ht), GEMM packing. */
+static size_t kdts__hint_scratch_floats(int rows, int steps, int Hs, int Ht)
+{
+    return KDTS__HINT_R16((size_t)rows * steps * Hs) + KDTS__HINT_R16((size_t)rows * steps * Ht) + KDTS__GEMM_SCRATCH;
+}
+
 /* L_hint of B rows: hs (B,T,Hs) student states, hv (B,steps,Ht) teacher
    states of the last `steps` steps, proj = P (Ht x Hs) then p (Ht). With
    dtop (B,T,Hs) it receives d(weight*L)/dhs (0 at the other steps) and
-   dproj (Ht*Hs + Ht) the gradient w.r.t. proj added. Returns L. */
+   dproj (Ht*Hs + Ht) the gradient w.r.t. proj added. scratch: 64-byte
+   aligned, kdts__hint_scratch_floats(B, steps, Hs, Ht). Returns L. */
 static double kdts__hint_eval(int B, int T, int steps, int Hs, int Ht, const float *hs, const float *hv,
-                              const float *proj, float weight, float *dtop, float *dproj)
+                              const float *proj, float weight, float *dtop, float *dproj, float *scratch)
 {
     const float *p = proj + (size_t)Ht * Hs;
-    double L = 0.0, N = (double)B * steps * Ht;
-    float gs = (float)(2.0 * weight / N), r;
-    int b, t, u, i;
-    if (dtop) memset(dtop, 0, (size_t)B * T * Hs * sizeof(float));
-    for (b = 0; b < B; ++b)
-        for (t = T - steps; t < T; ++t) {
-            const float *s = hs + ((size_t)b * T + t) * Hs, *v = hv + ((size_t)b * steps + t - (T - steps)) * Ht;
-            float *ds = dtop ? dtop + ((size_t)b * T + t) * Hs : NULL;
-            for (u = 0; u < Ht; ++u) {
-                const float *w = proj + (size_t)u * Hs;
-                float a = p[u];
-                for (i = 0; i < Hs; ++i) a += w[i] * s[i];
-                r = a - v[u];
-                L += (double)r * r;
-                if (dtop) {
-                    float g = gs * r, *dw = dproj + (size_t)u * Hs;
-                    for (i = 0; i < Hs; ++i) {
-                        ds[i] += g * w[i];
-                        dw[i] += g * s[i];
-                    }
-                    dproj[(size_t)Ht * Hs + u] += g;
-                }
-            }
+    size_t R = (size_t)B * steps, q;
+    float *sel = scratch, *res = sel + KDTS__HINT_R16(R * Hs), *scr = res + KDTS__HINT_R16(R * Ht);
+    double L = 0.0, N = (double)R * Ht;
+    float gs = (float)(2.0 * weight / N);
+    int b, u;
+    for (b = 0; b < B; ++b) /* the matched steps, row after row */
+        memcpy(sel + (size_t)b * steps * Hs, hs + ((size_t)b * T + T - steps) * Hs, (size_t)steps * Hs * sizeof(float));
+    /* residuals r = sel P^T + p - hv */
+    kdts__gemm_serial(KDTS_NOTRANS, KDTS_TRANS, (int)R, Ht, Hs, 1.0f, sel, Hs, proj, Hs, 0.0f, res, Ht, scr, NULL);
+    for (q = 0; q < R; ++q) {
+        float *r = res + q * Ht;
+        const float *v = hv + q * Ht;
+        for (u = 0; u < Ht; ++u) {
+            r[u] += p[u] - v[u];
+            L += (double)r[u] * r[u];
         }
+    }
+    if (dtop) {
+        float *dp = dproj + (size_t)Ht * Hs;
+        for (q = 0; q < R * Ht; ++q) res[q] *= gs; /* dL/dr */
+        for (q = 0; q < R; ++q)
+            for (u = 0; u < Ht; ++u) dp[u] += res[q * Ht + u];
+        /* dP += G^T sel, then dL/dsel = G P into sel, spread into dtop */
+        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, Ht, Hs, (int)R, 1.0f, res, Ht, sel, Hs, 1.0f, dproj, Hs, scr, NULL);
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)R, Hs, Ht, 1.0f, res, Ht, proj, Hs, 0.0f, sel, Hs, scr, NULL);
+        memset(dtop, 0, (size_t)B * T * Hs * sizeof(float));
+        for (b = 0; b < B; ++b)
+            memcpy(dtop + ((size_t)b * T + T - steps) * Hs, sel + (size_t)b * steps * Hs, (size_t)steps * Hs * sizeof(float));
+    }
     return L / N;
 }
 
@@ -10836,7 +10852,7 @@ KDTSDEF kdts_result kdts_hint_loss(kdts_net *m, kdts_net_ws *ws, const float *x,
                                    double *loss, float *dproj, kdts_error *err)
 {
     kdts_result r;
-    float *out = NULL, *hs = NULL, *dtop = NULL;
+    float *out = NULL, *hs = NULL, *dtop = NULL, *scr = NULL;
     double L;
     int Hs, S;
     if (!m || !ws || !x || !hv || !proj || !loss || B < 1 || T < 1 || Ht < 1)
@@ -10849,14 +10865,15 @@ KDTSDEF kdts_result kdts_hint_loss(kdts_net *m, kdts_net_ws *ws, const float *x,
     out = kdts__falloc((size_t)B * S * m->outputs);
     hs = kdts__falloc((size_t)B * T * Hs);
     if (dproj) dtop = kdts__falloc((size_t)B * T * Hs);
-    if (!out || !hs || (dproj && !dtop)) {
+    scr = kdts__falloc(kdts__hint_scratch_floats(B, steps, Hs, Ht));
+    if (!out || !hs || (dproj && !dtop) || !scr) {
         r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the hint loss");
         goto done;
     }
     if ((r = kdts_net_forward(m, ws, x, B, T, out, 1, rng, err)) != KDTS_OK) goto done;
     kdts__net_top_read(m, ws, hs);
     if (dproj) memset(dproj, 0, ((size_t)Ht * Hs + Ht) * sizeof(float));
-    L = kdts__hint_eval(B, T, steps, Hs, Ht, hs, hv, proj, weight, dtop, dproj);
+    L = kdts__hint_eval(B, T, steps, Hs, Ht, hs, hv, proj, weight, dtop, dproj, scr);
     *loss = L;
     if (dproj) {
         memset(out, 0, (size_t)B * S * m->outputs * sizeof(float)); /* no dL/dout */
@@ -10868,6 +10885,7 @@ done:
     kdts__free_aligned(out);
     kdts__free_aligned(hs);
     kdts__free_aligned(dtop);
+    kdts__free_aligned(scr);
     return r;
 }
 
@@ -10902,6 +10920,7 @@ KDTSDEF void kdts_trainer_free(kdts_trainer *t)
     kdts__free_aligned(t->bhv);
     kdts__free_aligned(t->bhs);
     kdts__free_aligned(t->bdtop);
+    kdts__free_aligned(t->hint_scr);
     memset(t, 0, sizeof *t);
 }
 
@@ -11089,12 +11108,14 @@ static kdts_result kdts__hint_setup(kdts_trainer *t, int Ht, kdts_error *err)
     kdts__free_aligned(t->hint_grad);
     kdts__free_aligned(t->hint_prev);
     kdts__free_aligned(t->bhv);
+    kdts__free_aligned(t->hint_scr);
     kdts_adam_free(&t->hint_adam);
+    t->hint_scr = kdts__falloc(kdts__hint_scratch_floats(rows, t->hint_steps, Hs, Ht));
     t->hint_proj = kdts__falloc(np);
     t->hint_grad = kdts__falloc(np);
     t->hint_prev = kdts__falloc(np);
     t->bhv = kdts__falloc((size_t)rows * t->hint_steps * Ht);
-    if (!t->hint_proj || !t->hint_grad || !t->hint_prev || !t->bhv)
+    if (!t->hint_proj || !t->hint_grad || !t->hint_prev || !t->bhv || !t->hint_scr)
         return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the hint projection");
     if ((res = kdts_adam_init(&t->hint_adam, &t->cfg.adam, np, err)) != KDTS_OK) return res;
     t->hint_ht = Ht;
@@ -11332,7 +11353,7 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
             memset(t->hint_grad, 0, np * sizeof(float));
             kdts__net_top_read(m, &t->ws, t->bhs);
             lh = kdts__hint_eval(nr, T, t->hint_steps, t->hint_hs, t->hint_ht, t->bhs, t->bhv, t->hint_proj,
-                                 t->cfg.hint_weight, t->bdtop, t->hint_grad);
+                                 t->cfg.hint_weight, t->bdtop, t->hint_grad, t->hint_scr);
             if (!(lh < 1e300)) local = KDTS_ERR_NONFINITE;
             *lhint = lh;
             lv->total += t->cfg.hint_weight * lh;

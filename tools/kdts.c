@@ -613,6 +613,8 @@ static void draw(progress *p, const kdts_epoch_info *in, int done)
     snprintf(parts[n++], sizeof parts[0], "%.0fs ETA %.0fs", elapsed, eta);
     if (in->soft > 0 || in->seq > 0)
         snprintf(parts[n++], sizeof parts[0], "hard %.4f soft %.4f seq %.4f", in->hard, in->soft, in->seq);
+    if (in->hint > 0 && n > 0)
+        snprintf(parts[n - 1] + strlen(parts[n - 1]), sizeof parts[0] - strlen(parts[n - 1]), " hint %.4f", in->hint);
     line[0] = 0;
     for (i = 0; i < n; ++i) {
         int l = (int)strlen(parts[i]) + (i ? 2 : 0);
