@@ -367,6 +367,10 @@ typedef struct kdts_lstm_ws {
                              workspace was made                              */
     float *bsum;          /* (4H) b_ih + b_hh of the layer being run        */
     int dropout_active;
+    const float *dtop;    /* NULL, or (B,T,H) a gradient w.r.t. the head's
+                             input (the top layer's output, dropped) that the next
+                             backward adds to the head's (the trainer's
+                             hidden-state hints); the caller sets and clears it */
 } kdts_lstm_ws;
 
 /* Allocate a workspace. train = 0 gives a smaller, forward-only one. */
@@ -525,6 +529,10 @@ typedef struct kdts_gru_ws {
                              b_ir + b_hr, b_iz + b_hz, b_hn                 */
     int dropout_active;
     int trained;          /* the last forward was a training forward        */
+    const float *dtop;    /* NULL, or (B,T,H) a gradient w.r.t. the head's
+                             input (the top layer's output, dropped) that the next
+                             backward adds to the head's (the trainer's
+                             hidden-state hints); the caller sets and clears it */
 } kdts_gru_ws;
 
 /* Allocate a workspace. train = 0 gives a smaller, forward-only one.
@@ -834,6 +842,11 @@ typedef struct kdts_attn_ws {
     int state;            /* last forward: 0 none, 1 inference, 2 training,
                              3 forecast                                     */
     int dropout_active;
+    const float *dtop;    /* NULL, or (B,T,d) a gradient w.r.t. the head's
+                             input (the last block's output, after the final
+                             LayerNorm with final_norm) that the next
+                             backward adds to the head's (the trainer's
+                             hidden-state hints); the caller sets and clears it */
     int threads;          /* threads forward and backward may use: 1, or
                              with OpenMP omp_get_max_threads() when the
                              workspace was made                              */
@@ -1425,6 +1438,7 @@ typedef struct kdts_epoch_info {
     int best_epoch;          /* epoch of the best weights (0 = none)         */
     double seconds;          /* wall-clock seconds since training started   */
     double alpha;            /* alpha used this epoch (warm-up)             */
+    double hint;             /* mean unweighted hint term L_hint (0 = off)   */
     int batch, batches;      /* optimizer steps done in this epoch, of the
                                 epoch's total                               */
     long long step;          /* optimizer steps since training started      */
@@ -1580,6 +1594,33 @@ typedef struct kdts_train_config {
                              the teachers of kdts_trainer_teachers then (they
                              must outlive the trainer; their forward pass
                              allocates); 0: drawn and labelled once [0]     */
+    /* Hidden-state hints (FitNets-style): the student's top hidden states
+       h_s(t) (Hs wide: the head's input at step t, i.e. the top LSTM/GRU
+       layer's output - after dropout while training - or the attention's
+       last block output, after the final LayerNorm with final_norm) are
+       mapped by a learned projection to the first teacher's h_t(t) (Ht
+       wide, the same of the teacher, from its forward without dropout):
+         total += hint_weight * L_hint,
+         L_hint = mean over the rows b, the last hint_steps steps t and the
+                  Ht units u of (P h_s(t) + p - h_t(t))_u^2
+       (per element, so the scale does not grow with Ht; rows weigh as in
+       the other terms, extra windows included). P (Ht x Hs) starts uniform
+       in +-1/sqrt(Hs) (drawn from seed), p at the teacher states' mean;
+       both are trained with the student by an Adam of the same settings
+       and schedule (clipped on their own) and live in the trainer only:
+       never in the model or its file. The teachers' states are computed
+       once with the soft targets (kdts_hint_targets; n x hint_steps x Ht
+       floats) or given (hint_values). Recurrent and attention students
+       and teachers only (a linear model has no hidden state: KDTS_ERR_ARG);
+       not with shard_count > 1.                                            */
+    float hint_weight;    /* weight of L_hint [0 = off]                     */
+    int hint_steps;       /* the last hint_steps steps of each window are
+                             matched [0 = all T]                            */
+    const float *hint_values; /* with soft_values: precomputed teacher states
+                             (n,hint_steps,hint_width) of the training
+                             windows (kdts_hint_targets); borrowed          */
+    const float *extra_hint_values; /* and the extra windows' (ne,...)      */
+    int hint_width;       /* Ht of hint_values                              */
     void *user;           /* passed to the callbacks                        */
 } kdts_train_config;
 
@@ -1662,6 +1703,18 @@ typedef struct kdts_trainer {
     float *own_etv, *own_etp;
     const kdts_net *const *teachers; /* extra_refresh: the teachers (borrowed) */
     int nteachers;
+    /* hidden-state hints (cfg.hint_weight > 0) */
+    int hint_hs, hint_ht, hint_steps; /* student width Hs, teacher width Ht,
+                                steps matched (the last hint_steps)        */
+    const float *hv, *ehv;   /* teacher states (n,hint_steps,Ht) and the
+                                extra windows' (ne,hint_steps,Ht)          */
+    float *own_hv, *own_ehv;
+    float *hint_proj;        /* P (Ht x Hs) then p (Ht): trained, not saved */
+    float *hint_grad, *hint_prev; /* its gradient and the weights before a step */
+    kdts_adam hint_adam;
+    float *bhv, *bhs, *bdtop; /* batch: teacher states, student states
+                                (rows,T,Hs), dL/d(head input) (rows,T,Hs)  */
+    float *hint_scr;         /* the hint term's scratch                    */
 } kdts_trainer;
 
 /* Set up training of m on `train` (val may be NULL): checks the settings
@@ -1701,6 +1754,30 @@ KDTSDEF kdts_result kdts_trainer_soft_targets(kdts_trainer *t, const float *tval
 KDTSDEF kdts_result kdts_soft_targets(const kdts_net *const *teachers, int nteachers, const float *x, int n,
                                       int T, float temperature, float *tvals, float *tprobs, int *seq_from,
                                       kdts_error *err);
+
+/* Width of a model's top hidden state for hints (kdts_train_config
+   .hint_weight): hidden units (LSTM, GRU) or d_model (attention); 0 for
+   the linear kind, which has none. */
+KDTSDEF int kdts_net_hint_width(const kdts_net *m);
+
+/* A teacher's top hidden states over n windows x (n,T,F) for hints: hv
+   (n,steps,Ht) the head's input at the last `steps` steps (0 = all T) of
+   a forward without dropout, Ht = kdts_net_hint_width(teacher). Allocates
+   a workspace. KDTS_ERR_ARG for a linear teacher. */
+KDTSDEF kdts_result kdts_hint_targets(const kdts_net *teacher, const float *x, int n, int T, int steps, float *hv,
+                                      kdts_error *err);
+
+/* The hint term alone on one batch (what the trainer adds; for checks and
+   own loops): a training forward of the student over x (B,T,F) (rng for
+   dropout, may be NULL without), then *loss = L_hint of
+   kdts_train_config with hv (B,steps,Ht) the teacher states and proj the
+   projection: P (Ht x Hs, row-major) then p (Ht). When dproj is not NULL
+   the gradient of weight * L_hint is added into student->grads (a backward
+   with only the hint's dL/dh; zero them first) and written into dproj
+   (Ht*Hs + Ht). Allocates its scratch. */
+KDTSDEF kdts_result kdts_hint_loss(kdts_net *student, kdts_net_ws *ws, const float *x, int B, int T, int steps,
+                                   const float *hv, int Ht, const float *proj, float weight, kdts_rng *rng,
+                                   double *loss, float *dproj, kdts_error *err);
 
 /* One pass over the shuffled training windows (cfg.on_batch after every
    step). info (may be NULL) receives the epoch's mean losses. On a
@@ -5257,6 +5334,19 @@ static void kdts__colsum_add(float *s1, float *s2, const float *X, size_t rows, 
    dok^T top, hdb (O) += the column sums of dok (one block: a team of one,
    so the product may still be split by kdts__gemm_core), and dL/dTop into
    dH (rows,H) = dok W. */
+/* dH (T,nb,H) of the row block b0 .. b0+nb-1 (time-major) += its rows of
+   dtop (B,T,H) (kdts_lstm_ws.dtop, kdts_gru_ws.dtop). */
+static void kdts__add_dtop(float *dH, const float *dtop, int b0, int nb, int T, int H)
+{
+    int b, t, i;
+    for (t = 0; t < T; ++t)
+        for (b = 0; b < nb; ++b) {
+            float *d = dH + ((size_t)t * nb + b) * H;
+            const float *g = dtop + ((size_t)(b0 + b) * T + t) * H;
+            for (i = 0; i < H; ++i) d[i] += g[i];
+        }
+}
+
 static void kdts__head_back(const float *hw, float *hdw, float *hdb, const float *dok, const float *top, size_t rows,
                             int H, int O, float *dH, float *scr)
 {
@@ -5364,6 +5454,7 @@ KDTSDEF kdts_result kdts_lstm_backward(kdts_lstm *m, kdts_lstm_ws *ws, const flo
                 if (head) /* the head: its dW, db and dL/dh_top */
                     kdts__head_back(hw, hdw, hdb, dok, kdts__layer_input(ws, L, b0, nb), (size_t)T * nb, H, O, dHk,
                                     scr);
+                if (head && ws->dtop) kdts__add_dtop(dHk, ws->dtop, b0, nb, T, H);
                 if (ws->dropout_active) {
                     /* the dropout mask on what comes from above */
                     const float *mk = ws->mask[l] + (size_t)b0 * T * H;
@@ -6153,6 +6244,7 @@ KDTSDEF kdts_result kdts_gru_backward(kdts_gru *m, kdts_gru_ws *ws, const float 
                 if (head) /* the head: its dW, db and dL/dh_top */
                     kdts__head_back(hw, hdw, hdb, dok, kdts__gru_layer_input(ws, L, b0, nb), (size_t)T * nb, H, O,
                                     dHk, scr);
+                if (head && ws->dtop) kdts__add_dtop(dHk, ws->dtop, b0, nb, T, H);
                 if (ws->dropout_active) {
                     /* the dropout mask on what comes from above */
                     const float *mk = ws->mask[l] + (size_t)b0 * T * H;
@@ -8282,6 +8374,11 @@ static void kdts__attn_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, const floa
     top = (c->final_norm ? ws->hf : ws->h[L]) + r0 * d;
     kdts__attn_lin_grad(G + m->off_head_w, G + m->off_head_b, dO, top, nr, O, d, sc);
     kdts__attn_lin_dx(c->final_norm ? dd : dH, dO, nr, P + m->off_head_w, O, d, sc);
+    if (ws->dtop) { /* a gradient w.r.t. the head's input from the caller (hints) */
+        float *g = c->final_norm ? dd : dH;
+        size_t q;
+        for (q = 0; q < nr * d; ++q) g[q] += ws->dtop[r0 * d + q];
+    }
     if (c->final_norm)
         kdts__ln_bwd(dH, 0, dd, ws->h[L] + r0 * d, ws->stf + 2 * r0, nr, d, P + m->off_lnf_g, G + m->off_lnf_g,
                      G + m->off_lnf_b);
@@ -10714,6 +10811,14 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
     if (c->extra_per_window > 0 && c->extra_jitter == 0.0f && c->extra_scale == 0.0f && c->extra_mixup == 0.0f)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "training: extra windows need extra_jitter, extra_scale or extra_mixup (else they are copies)");
+    if (!(c->hint_weight >= 0.0f) || !kdts__isfinite(c->hint_weight))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: hint_weight %g is not a number >= 0",
+                          (double)c->hint_weight);
+    if (c->hint_steps < 0) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: hint_steps %d < 0", c->hint_steps);
+    if (c->hint_width < 0 || c->hint_width > KDTS_MAX_DIM)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: hint_width %d is out of range", c->hint_width);
+    if (c->hint_weight > 0.0f && c->shard_count > 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: hints (hint_weight) do not support data-parallel shards");
     return KDTS_OK;
 }
 
@@ -10756,6 +10861,193 @@ KDTSDEF kdts_result kdts_extra_windows_draw(const kdts_train_config *cfg, const 
     return KDTS_OK;
 }
 
+/* ---- hidden-state hints ------------------------------------------------- */
+
+KDTSDEF int kdts_net_hint_width(const kdts_net *m)
+{
+    if (!m) return 0;
+    switch (m->cfg.kind) {
+    case KDTS_KIND_LSTM:
+    case KDTS_KIND_GRU: return m->cfg.hidden;
+    case KDTS_KIND_ATTN: return m->cfg.d_model;
+    default: return 0;
+    }
+}
+
+/* hs (B,T,H) = the head's input of the last training forward on ws. */
+static void kdts__net_top_read(const kdts_net *m, const kdts_net_ws *ws, float *hs)
+{
+    int B = ws->B, T = ws->T, H = kdts_net_hint_width(m), k, b0, nb, b, t;
+    if (m->cfg.kind == KDTS_KIND_ATTN) {
+        const kdts_attn_ws *a = &ws->k.attn;
+        memcpy(hs, m->cfg.final_norm ? a->hf : a->h[m->cfg.blocks], (size_t)B * T * H * sizeof(float));
+        return;
+    }
+    {
+        int part = m->cfg.kind == KDTS_KIND_LSTM ? ws->k.lstm.part : ws->k.gru.part;
+        for (k = 0; k < part; ++k) {
+            const float *top;
+            kdts__block(B, part, k, &b0, &nb);
+            if (nb <= 0) continue;
+            top = m->cfg.kind == KDTS_KIND_LSTM ? kdts__layer_input(&ws->k.lstm, m->cfg.layers, b0, nb)
+                                                : kdts__gru_layer_input(&ws->k.gru, m->cfg.layers, b0, nb);
+            for (t = 0; t < T; ++t)
+                for (b = 0; b < nb; ++b)
+                    memcpy(hs + ((size_t)(b0 + b) * T + t) * H, top + ((size_t)t * nb + b) * H, (size_t)H * sizeof(float));
+        }
+    }
+}
+
+/* The gradient w.r.t. the head's input the next backward on ws adds (NULL: none). */
+static void kdts__net_set_dtop(kdts_net_ws *ws, const float *dtop)
+{
+    if (ws->kind == KDTS_KIND_LSTM) ws->k.lstm.dtop = dtop;
+    else if (ws->kind == KDTS_KIND_GRU) ws->k.gru.dtop = dtop;
+    else if (ws->kind == KDTS_KIND_ATTN) ws->k.attn.dtop = dtop;
+}
+
+#define KDTS__HINT_R16(n) (((size_t)(n) + 15) & ~(size_t)15)
+
+/* Scratch of kdts__hint_eval for `rows` windows: the selected student
+   states (rows*steps,Hs), the residuals (rows*steps,Ht), GEMM packing. */
+static size_t kdts__hint_scratch_floats(int rows, int steps, int Hs, int Ht)
+{
+    return KDTS__HINT_R16((size_t)rows * steps * Hs) + KDTS__HINT_R16((size_t)rows * steps * Ht) + KDTS__GEMM_SCRATCH;
+}
+
+/* L_hint of B rows: hs (B,T,Hs) student states, hv (B,steps,Ht) teacher
+   states of the last `steps` steps, proj = P (Ht x Hs) then p (Ht). With
+   dtop (B,T,Hs) it receives d(weight*L)/dhs (0 at the other steps) and
+   dproj (Ht*Hs + Ht) the gradient w.r.t. proj added. scratch: 64-byte
+   aligned, kdts__hint_scratch_floats(B, steps, Hs, Ht). Returns L. */
+static double kdts__hint_eval(int B, int T, int steps, int Hs, int Ht, const float *hs, const float *hv,
+                              const float *proj, float weight, float *dtop, float *dproj, float *scratch)
+{
+    const float *p = proj + (size_t)Ht * Hs;
+    size_t R = (size_t)B * steps, q;
+    float *sel = scratch, *res = sel + KDTS__HINT_R16(R * Hs), *scr = res + KDTS__HINT_R16(R * Ht);
+    double L = 0.0, N = (double)R * Ht;
+    float gs = (float)(2.0 * weight / N);
+    int b, u;
+    for (b = 0; b < B; ++b) /* the matched steps, row after row */
+        memcpy(sel + (size_t)b * steps * Hs, hs + ((size_t)b * T + T - steps) * Hs, (size_t)steps * Hs * sizeof(float));
+    /* residuals r = sel P^T + p - hv */
+    kdts__gemm_serial(KDTS_NOTRANS, KDTS_TRANS, (int)R, Ht, Hs, 1.0f, sel, Hs, proj, Hs, 0.0f, res, Ht, scr, NULL);
+    for (q = 0; q < R; ++q) {
+        float *r = res + q * Ht;
+        const float *v = hv + q * Ht;
+        for (u = 0; u < Ht; ++u) {
+            r[u] += p[u] - v[u];
+            L += (double)r[u] * r[u];
+        }
+    }
+    if (dtop) {
+        float *dp = dproj + (size_t)Ht * Hs;
+        for (q = 0; q < R * Ht; ++q) res[q] *= gs; /* dL/dr */
+        for (q = 0; q < R; ++q)
+            for (u = 0; u < Ht; ++u) dp[u] += res[q * Ht + u];
+        /* dP += G^T sel, then dL/dsel = G P into sel, spread into dtop */
+        kdts__gemm_serial(KDTS_TRANS, KDTS_NOTRANS, Ht, Hs, (int)R, 1.0f, res, Ht, sel, Hs, 1.0f, dproj, Hs, scr, NULL);
+        kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)R, Hs, Ht, 1.0f, res, Ht, proj, Hs, 0.0f, sel, Hs, scr, NULL);
+        memset(dtop, 0, (size_t)B * T * Hs * sizeof(float));
+        for (b = 0; b < B; ++b)
+            memcpy(dtop + ((size_t)b * T + T - steps) * Hs, sel + (size_t)b * steps * Hs, (size_t)steps * Hs * sizeof(float));
+    }
+    return L / N;
+}
+
+/* A teacher view without dropout (its training forward keeps the states). */
+static void kdts__net_no_dropout(kdts_net *q, const kdts_net *m)
+{
+    *q = *m;
+    q->cfg.dropout = 0.0f;
+    if (m->cfg.kind == KDTS_KIND_LSTM) q->k.lstm.cfg.dropout = 0.0f;
+    else if (m->cfg.kind == KDTS_KIND_GRU) q->k.gru.cfg.dropout = 0.0f;
+    else if (m->cfg.kind == KDTS_KIND_ATTN) q->k.attn.cfg.dropout = 0.0f;
+}
+
+#define KDTS__HINT_CHUNK 32
+
+KDTSDEF kdts_result kdts_hint_targets(const kdts_net *teacher, const float *x, int n, int T, int steps, float *hv,
+                                      kdts_error *err)
+{
+    kdts_net q;
+    kdts_net_ws ws;
+    kdts_result r = KDTS_OK;
+    float *out = NULL, *hs = NULL;
+    int H, nb, i0, b;
+    if (!teacher || !x || !hv || n < 1 || T < 1) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "hint targets: no teacher or windows");
+    if (!(H = kdts_net_hint_width(teacher)))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "hints: a %s teacher has no hidden state (use a recurrent or "
+                          "attention teacher, or hint_weight 0)", kdts_kind_name(teacher->cfg.kind));
+    if (steps == 0) steps = T;
+    if (steps < 0 || steps > T) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "hints: %d steps of %d", steps, T);
+    kdts__net_no_dropout(&q, teacher);
+    nb = n < KDTS__HINT_CHUNK ? n : KDTS__HINT_CHUNK;
+    if ((r = kdts_net_ws_init(&ws, &q.cfg, nb, T, 1, err)) != KDTS_OK) return r;
+    out = kdts__falloc((size_t)nb * T * q.outputs);
+    hs = kdts__falloc((size_t)nb * T * H);
+    if (!out || !hs) {
+        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the teacher's hidden states");
+        goto done;
+    }
+    for (i0 = 0; i0 < n; i0 += nb) {
+        int m = n - i0 < nb ? n - i0 : nb;
+        r = kdts_net_forward(&q, &ws, x + (size_t)i0 * T * q.cfg.input, m, T, out, 1, NULL, err);
+        if (r != KDTS_OK) goto done;
+        kdts__net_top_read(&q, &ws, hs);
+        for (b = 0; b < m; ++b)
+            memcpy(hv + (size_t)(i0 + b) * steps * H, hs + ((size_t)b * T + T - steps) * H, (size_t)steps * H * sizeof(float));
+    }
+done:
+    kdts__free_aligned(out);
+    kdts__free_aligned(hs);
+    kdts_net_ws_free(&ws);
+    return r;
+}
+
+KDTSDEF kdts_result kdts_hint_loss(kdts_net *m, kdts_net_ws *ws, const float *x, int B, int T, int steps,
+                                   const float *hv, int Ht, const float *proj, float weight, kdts_rng *rng,
+                                   double *loss, float *dproj, kdts_error *err)
+{
+    kdts_result r;
+    float *out = NULL, *hs = NULL, *dtop = NULL, *scr = NULL;
+    double L;
+    int Hs, S;
+    if (!m || !ws || !x || !hv || !proj || !loss || B < 1 || T < 1 || Ht < 1)
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "hint loss: NULL argument or empty batch");
+    if (!(Hs = kdts_net_hint_width(m)))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "hints: a linear model has no hidden state");
+    if (steps == 0) steps = T;
+    if (steps < 0 || steps > T) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "hints: %d steps of %d", steps, T);
+    S = kdts_net_steps(&m->cfg, T);
+    out = kdts__falloc((size_t)B * S * m->outputs);
+    hs = kdts__falloc((size_t)B * T * Hs);
+    if (dproj) dtop = kdts__falloc((size_t)B * T * Hs);
+    scr = kdts__falloc(kdts__hint_scratch_floats(B, steps, Hs, Ht));
+    if (!out || !hs || (dproj && !dtop) || !scr) {
+        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the hint loss");
+        goto done;
+    }
+    if ((r = kdts_net_forward(m, ws, x, B, T, out, 1, rng, err)) != KDTS_OK) goto done;
+    kdts__net_top_read(m, ws, hs);
+    if (dproj) memset(dproj, 0, ((size_t)Ht * Hs + Ht) * sizeof(float));
+    L = kdts__hint_eval(B, T, steps, Hs, Ht, hs, hv, proj, weight, dtop, dproj, scr);
+    *loss = L;
+    if (dproj) {
+        memset(out, 0, (size_t)B * S * m->outputs * sizeof(float)); /* no dL/dout */
+        kdts__net_set_dtop(ws, dtop);
+        r = kdts_net_backward(m, ws, out, NULL, err);
+        kdts__net_set_dtop(ws, NULL);
+    }
+done:
+    kdts__free_aligned(out);
+    kdts__free_aligned(hs);
+    kdts__free_aligned(dtop);
+    kdts__free_aligned(scr);
+    return r;
+}
+
 KDTSDEF void kdts_trainer_free(kdts_trainer *t)
 {
     if (!t) return;
@@ -10778,6 +11070,16 @@ KDTSDEF void kdts_trainer_free(kdts_trainer *t)
     kdts__free_aligned(t->ex);
     kdts__free_aligned(t->own_etv);
     kdts__free_aligned(t->own_etp);
+    kdts__free_aligned(t->own_hv);
+    kdts__free_aligned(t->own_ehv);
+    kdts__free_aligned(t->hint_proj);
+    kdts__free_aligned(t->hint_grad);
+    kdts__free_aligned(t->hint_prev);
+    kdts_adam_free(&t->hint_adam);
+    kdts__free_aligned(t->bhv);
+    kdts__free_aligned(t->bhs);
+    kdts__free_aligned(t->bdtop);
+    kdts__free_aligned(t->hint_scr);
     memset(t, 0, sizeof *t);
 }
 
@@ -10816,6 +11118,17 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_t
     if ((double)t->n * (1.0 + t->cfg.extra_per_window) > 2e9)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: %d windows with %d extra each are too many", t->n,
                           t->cfg.extra_per_window);
+    if (t->cfg.hint_weight > 0.0f) {
+        if (!(t->hint_hs = kdts_net_hint_width(m)))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                              "training: hints (hint_weight) need a recurrent or attention student; a %s model has no "
+                              "hidden state",
+                              kdts_kind_name(m->cfg.kind));
+        if (t->cfg.hint_steps > t->T)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: hint_steps %d is more than the %d steps",
+                              t->cfg.hint_steps, t->T);
+        t->hint_steps = t->cfg.hint_steps > 0 ? t->cfg.hint_steps : t->T;
+    }
     t->ne = t->n * t->cfg.extra_per_window;
     pool = t->n + t->ne;
     t->batch = t->cfg.batch < pool ? t->cfg.batch : pool;
@@ -10861,6 +11174,11 @@ KDTSDEF kdts_result kdts_trainer_init(kdts_trainer *t, kdts_net *m, const kdts_t
     t->prev = kdts__falloc(m->nparams);
     if (m->cfg.mode == KDTS_MODE_DIST) t->btp = kdts__falloc((size_t)rows * t->h * t->K);
     if (val) t->evalbuf = kdts__falloc((size_t)val->n * t->h);
+    if (t->hint_hs > 0 && (!(t->bhs = kdts__falloc((size_t)rows * t->T * t->hint_hs)) ||
+                           !(t->bdtop = kdts__falloc((size_t)rows * t->T * t->hint_hs)))) {
+        r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the hint buffers");
+        goto fail;
+    }
     if (!t->idx || !t->bx || !t->by || !t->btv || !t->dout || !t->out || !t->best || !t->prev ||
         (m->cfg.mode == KDTS_MODE_DIST && !t->btp) || (val && (!t->evalbuf || !t->eout))) {
         r = kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for training buffers");
@@ -10935,6 +11253,41 @@ done:
 /* Whether the student's loss uses teacher probabilities (dist-mode soft loss). */
 static int kdts__wants_probs(const kdts_trainer *t) { return t->m->cfg.mode == KDTS_MODE_DIST && t->cfg.alpha > 0.0f; }
 
+/* The hint projection for teacher states Ht wide (t->hv set): P uniform
+   in +-1/sqrt(Hs) from the seed, p the mean of the teacher states over the
+   training windows; its optimizer and batch buffer. */
+static kdts_result kdts__hint_setup(kdts_trainer *t, int Ht, kdts_error *err)
+{
+    int Hs = t->hint_hs, rows = t->batch, u;
+    size_t np = (size_t)Ht * Hs + Ht, i, nrow = (size_t)t->n * t->hint_steps;
+    float a = 1.0f / sqrtf((float)Hs);
+    kdts_rng r;
+    kdts_result res;
+    kdts__free_aligned(t->hint_proj);
+    kdts__free_aligned(t->hint_grad);
+    kdts__free_aligned(t->hint_prev);
+    kdts__free_aligned(t->bhv);
+    kdts__free_aligned(t->hint_scr);
+    kdts_adam_free(&t->hint_adam);
+    t->hint_scr = kdts__falloc(kdts__hint_scratch_floats(rows, t->hint_steps, Hs, Ht));
+    t->hint_proj = kdts__falloc(np);
+    t->hint_grad = kdts__falloc(np);
+    t->hint_prev = kdts__falloc(np);
+    t->bhv = kdts__falloc((size_t)rows * t->hint_steps * Ht);
+    if (!t->hint_proj || !t->hint_grad || !t->hint_prev || !t->bhv || !t->hint_scr)
+        return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the hint projection");
+    if ((res = kdts_adam_init(&t->hint_adam, &t->cfg.adam, np, err)) != KDTS_OK) return res;
+    t->hint_ht = Ht;
+    kdts_rng_seed(&r, t->cfg.seed ^ 0x68696e7470726f6aULL);
+    for (i = 0; i < (size_t)Ht * Hs; ++i) t->hint_proj[i] = a * (2.0f * kdts_rng_uniform(&r) - 1.0f);
+    for (u = 0; u < Ht; ++u) {
+        double m = 0.0;
+        for (i = 0; i < nrow; ++i) m += t->hv[i * Ht + u];
+        t->hint_proj[(size_t)Ht * Hs + u] = (float)(m / (double)nrow);
+    }
+    return KDTS_OK;
+}
+
 KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_net *const *teachers, int nt, kdts_error *err)
 {
     const kdts_net *m = t->m;
@@ -10962,6 +11315,28 @@ KDTSDEF kdts_result kdts_trainer_teachers(kdts_trainer *t, const kdts_net *const
     r = kdts_soft_targets(teachers, nt, t->train->x, t->n, t->T, t->cfg.temperature, t->own_tv,
                           probs ? t->own_tp : NULL, &t->seq_from, err);
     if (r != KDTS_OK) return r;
+    if (t->hint_hs > 0) { /* the first teacher's hidden states, once */
+        int Ht = kdts_net_hint_width(teachers[0]);
+        if (!Ht)
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                              "training: hints (hint_weight) need a recurrent or attention teacher; teacher 1 is %s, "
+                              "which has no hidden state",
+                              kdts_kind_name(teachers[0]->cfg.kind));
+        kdts__free_aligned(t->own_hv);
+        kdts__free_aligned(t->own_ehv);
+        t->hv = t->ehv = t->own_ehv = NULL;
+        if (!(t->own_hv = kdts__falloc((size_t)t->n * t->hint_steps * Ht)) ||
+            (t->ne > 0 && !(t->own_ehv = kdts__falloc((size_t)t->ne * t->hint_steps * Ht))))
+            return kdts__fail(err, KDTS_ERR_NOMEM, 0, 0, "out of memory for the teacher's hidden states");
+        if ((r = kdts_hint_targets(teachers[0], t->train->x, t->n, t->T, t->hint_steps, t->own_hv, err)) != KDTS_OK)
+            return r;
+        if (t->ne > 0 &&
+            (r = kdts_hint_targets(teachers[0], t->ex, t->ne, t->T, t->hint_steps, t->own_ehv, err)) != KDTS_OK)
+            return r;
+        t->hv = t->own_hv;
+        t->ehv = t->own_ehv;
+        if ((r = kdts__hint_setup(t, Ht, err)) != KDTS_OK) return r;
+    }
     if (t->ne > 0) { /* the extra windows, labelled once with them */
         kdts__free_aligned(t->own_etv);
         kdts__free_aligned(t->own_etp);
@@ -10994,6 +11369,17 @@ KDTSDEF kdts_result kdts_trainer_soft_targets(kdts_trainer *t, const float *tval
     if (t->ne > 0 && (!t->cfg.extra_soft_values || (kdts__wants_probs(t) && !t->cfg.extra_soft_probs)))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "soft targets: extra windows need their soft targets too (extra_soft_values/probs)");
+    if (t->hint_hs > 0) {
+        kdts_result r;
+        if (!t->cfg.hint_values || t->cfg.hint_width < 1 || (t->ne > 0 && !t->cfg.extra_hint_values))
+            return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
+                              "soft targets: hints (hint_weight) need the teacher states too (hint_values, "
+                              "hint_width%s)",
+                              t->ne > 0 ? ", extra_hint_values" : "");
+        t->hv = t->cfg.hint_values;
+        t->ehv = t->cfg.extra_hint_values;
+        if ((r = kdts__hint_setup(t, t->cfg.hint_width, err)) != KDTS_OK) return r;
+    }
     t->etv = t->cfg.extra_soft_values;
     t->etp = kdts__wants_probs(t) ? t->cfg.extra_soft_probs : NULL;
     t->tv = tvals;
@@ -11012,6 +11398,7 @@ static void kdts__trainer_info(const kdts_trainer *t, kdts_epoch_info *info, int
     info->hard = nb ? sums[1] / nb : 0.0;
     info->soft = nb ? sums[2] / nb : 0.0;
     info->seq = nb ? sums[3] / nb : 0.0;
+    info->hint = nb ? sums[4] / nb : 0.0;
     info->val_mse = -1.0;
     info->best_val_mse = t->best_val;
     info->best_epoch = t->best_epoch;
@@ -11039,7 +11426,7 @@ static float kdts__trainer_lr(const kdts_trainer *t)
 
 /* One optimizer step on windows idx[b0 .. b0+nb) (this shard's share). */
 static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_hard, float w_soft, float w_seq,
-                                      kdts_loss_config *lc, kdts_loss_value *lv, kdts_error *err)
+                                      kdts_loss_config *lc, kdts_loss_value *lv, double *lhint, kdts_error *err)
 {
     kdts_net *m = t->m;
     const kdts_dataset *d = t->train;
@@ -11058,10 +11445,11 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
         rng = &drop;
     }
     memset(lv, 0, sizeof *lv);
+    *lhint = 0.0;
     kdts_net_zero_grad(m);
     if (nr > 0) {
         /* the targets of the steps the model forecasts: all T, or the last */
-        size_t y0 = (size_t)(T - S) * h;
+        size_t y0 = (size_t)(T - S) * h, hsz = (size_t)t->hint_steps * t->hint_ht;
         int nreal = 0, ir = 0, ix = 0;
         for (b = 0; b < nr; ++b) nreal += t->idx[b0 + r0 + b] < t->n;
         for (b = 0; b < nr; ++b) {
@@ -11073,12 +11461,16 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
                 if (t->tv)
                     memcpy(t->btv + (size_t)s * S * h, t->tv + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
                 if (t->tp) memcpy(t->btp + (size_t)s * h * K, t->tp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
+                if (t->hint_proj)
+                    memcpy(t->bhv + (size_t)s * hsz, t->hv + (size_t)w * hsz, hsz * sizeof(float));
             } else {
                 s = nreal + ix++;
                 w -= t->n;
                 memcpy(t->bx + (size_t)s * T * F, t->ex + (size_t)w * T * F, (size_t)T * F * sizeof(float));
                 memcpy(t->btv + (size_t)s * S * h, t->etv + (size_t)w * T * h + y0, (size_t)S * h * sizeof(float));
                 if (t->tp) memcpy(t->btp + (size_t)s * h * K, t->etp + (size_t)w * h * K, (size_t)h * K * sizeof(float));
+                if (t->hint_proj)
+                    memcpy(t->bhv + (size_t)s * hsz, t->ehv + (size_t)w * hsz, hsz * sizeof(float));
             }
         }
         r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, rng, err);
@@ -11113,13 +11505,28 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
         }
         if (local != KDTS_OK && local != KDTS_ERR_NONFINITE)
             return kdts__fail(err, local, 0, 0, "training: the loss could not be computed");
+        if (local == KDTS_OK && t->hint_proj) {
+            /* the hint term over every row: its dL/dh joins the backward */
+            double lh;
+            size_t np = (size_t)t->hint_ht * t->hint_hs + t->hint_ht;
+            memset(t->hint_grad, 0, np * sizeof(float));
+            kdts__net_top_read(m, &t->ws, t->bhs);
+            lh = kdts__hint_eval(nr, T, t->hint_steps, t->hint_hs, t->hint_ht, t->bhs, t->bhv, t->hint_proj,
+                                 t->cfg.hint_weight, t->bdtop, t->hint_grad, t->hint_scr);
+            if (!(lh < 1e300)) local = KDTS_ERR_NONFINITE;
+            *lhint = lh;
+            lv->total += t->cfg.hint_weight * lh;
+            for (i = 0; i < np; ++i) g2 += (double)t->hint_grad[i] * t->hint_grad[i];
+        }
         if (local == KDTS_OK) {
             if (t->cfg.shard_count > 1) { /* this share's part of the batch mean */
                 float s = (float)nr / (float)nb;
                 size_t q, nd = (size_t)nr * S * m->outputs;
                 for (q = 0; q < nd; ++q) t->dout[q] *= s;
             }
+            if (t->hint_proj) kdts__net_set_dtop(&t->ws, t->bdtop);
             r = kdts_net_backward(m, &t->ws, t->dout, NULL, err);
+            kdts__net_set_dtop(&t->ws, NULL);
             if (r != KDTS_OK) return r;
             for (i = 0; i < m->nparams; ++i) g2 += (double)m->grads[i] * m->grads[i];
             if (!(g2 < 1e300)) local = KDTS_ERR_NONFINITE;
@@ -11142,8 +11549,19 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
     kdts_adam_step(&t->adam, m->params, m->grads);
     for (i = 0; i < m->nparams && kdts__isfinite(m->params[i]); ++i) {
     }
+    if (t->hint_proj && nr > 0) { /* the projection: same settings and learning rate */
+        size_t np = (size_t)t->hint_ht * t->hint_hs + t->hint_ht, q;
+        memcpy(t->hint_prev, t->hint_proj, np * sizeof(float));
+        t->hint_adam.cfg.lr = t->adam.cfg.lr;
+        kdts_adam_step(&t->hint_adam, t->hint_proj, t->hint_grad);
+        for (q = 0; q < np && kdts__isfinite(t->hint_proj[q]); ++q) {
+        }
+        if (q < np) i = 0; /* undo both updates */
+    }
     if (i < m->nparams) {
         memcpy(m->params, t->prev, m->nparams * sizeof(float));
+        if (t->hint_proj)
+            memcpy(t->hint_proj, t->hint_prev, ((size_t)t->hint_ht * t->hint_hs + t->hint_ht) * sizeof(float));
         t->rep.bad_epoch = t->epoch + 1;
         return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0,
                           "non-finite weights after the update at epoch %d, batch %d (learning rate too "
@@ -11158,7 +11576,7 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
 {
     kdts_loss_config lc;
     kdts_epoch_info in;
-    double sums[4] = {0, 0, 0, 0};
+    double sums[5] = {0, 0, 0, 0, 0};
     int nb = 0, b0, soft = t->tv != NULL;
     float alpha = 0.0f, w_hard = 1.0f, w_soft = 0.0f, w_seq = 0.0f;
     if (!t->m) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "trainer not set up");
@@ -11167,6 +11585,8 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
     if (t->ne > 0 && t->cfg.extra_refresh && (!t->teachers || t->etv != t->own_etv))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
                           "training: extra_refresh needs the teachers (kdts_trainer_teachers), not precomputed targets");
+    if (t->hint_hs > 0 && (!t->tv || !t->hint_proj || !t->hv || (t->ne > 0 && !t->ehv)))
+        return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: hints (hint_weight) need teachers or their states");
     if (t->ne > 0 && t->cfg.extra_refresh && t->epoch > 0) {
         /* this epoch's extra windows, labelled by the teachers now */
         kdts_result r;
@@ -11174,6 +11594,9 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
         r = kdts_soft_targets(t->teachers, t->nteachers, t->ex, t->ne, t->T, t->cfg.temperature, t->own_etv,
                               t->use_probs ? t->own_etp : NULL, NULL, err);
         if (r != KDTS_OK) return r;
+        if (t->hint_hs > 0 &&
+            (r = kdts_hint_targets(t->teachers[0], t->ex, t->ne, t->T, t->hint_steps, t->own_ehv, err)) != KDTS_OK)
+            return r;
     }
     kdts_loss_config_from_net(&lc, t->m);
     lc.temperature = t->cfg.temperature;
@@ -11200,15 +11623,17 @@ KDTSDEF kdts_result kdts_trainer_epoch(kdts_trainer *t, kdts_epoch_info *info, k
     kdts_rng_shuffle(&t->rng, t->idx, t->n + t->ne);
     for (b0 = 0; b0 < t->n + t->ne && nb < t->batches && t->step < t->planned; b0 += t->batch) {
         kdts_loss_value lv;
+        double lh;
         int rows = t->n + t->ne - b0 < t->batch ? t->n + t->ne - b0 : t->batch;
         kdts_result r;
         t->rep.bad_batch = nb + 1;
-        r = kdts__trainer_step(t, b0, rows, w_hard, w_soft, w_seq, &lc, &lv, err);
+        r = kdts__trainer_step(t, b0, rows, w_hard, w_soft, w_seq, &lc, &lv, &lh, err);
         if (r != KDTS_OK) return r;
         sums[0] += lv.total;
         sums[1] += lv.hard;
         sums[2] += lv.soft;
         sums[3] += lv.seq;
+        sums[4] += lh;
         nb++;
         if (t->cfg.on_batch) {
             kdts__trainer_info(t, &in, nb, sums);

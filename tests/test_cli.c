@@ -282,6 +282,19 @@ static void test_kinds(const char *cc)
         rc = run(cmd);
         KT_CHECK(rc == 0, "exported %s compiles and forecasts as its model file (exit %d): %s", arch[i][1], rc, g_out);
     }
+    /* hidden-state hints: an LSTM student of the GRU teacher; a linear
+       teacher or student has no hidden state; a negative weight */
+    rc = run(TOOL " distill --csv data/ETTh1.csv --teacher " DIR "/k_gru.kdts --out " DIR "/kh.kdts --hidden 3"
+                  " --hint-weight 0.5 --hint-steps 4 --epochs 1 --quiet");
+    KT_CHECK(rc == 0 && exists(DIR "/kh.kdts"), "distill --hint-weight: %s", g_out);
+    expect_fail(TOOL " distill --csv data/ETTh1.csv --teacher " DIR "/k_nlin.kdts --out " DIR "/kx.kdts --hidden 3"
+                     " --hint-weight 1 --epochs 1 --quiet",
+                2, "no hidden state");
+    expect_fail(TOOL " distill --csv data/ETTh1.csv --teacher " DIR "/k_gru.kdts --out " DIR "/kx.kdts --arch linear"
+                     " --hint-weight 1 --epochs 1 --quiet",
+                2, "no hidden state");
+    expect_fail(TOOL " distill --csv data/ETTh1.csv --teacher " DIR "/k_gru.kdts --out " DIR "/kx.kdts --hint-weight -1",
+                2, "--hint-weight");
     /* the tool's defaults on a short series (144 monthly rows): the skip
        map and the step minimum give a model that beats seasonal naive and
        the closed-form linear fits on the test rows */

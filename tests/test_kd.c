@@ -760,6 +760,345 @@ static void test_train_errors(const kdts_dataset *d)
     kdts_net_free(&md);
 }
 
+
+/* ---- hidden-state hints ------------------------------------------------- */
+
+#ifndef KD_EPS
+#define KD_EPS 1e-3f
+#endif
+static void hint_net(kdts_net *m, kdts_kind kind, int width, int depth, unsigned long long seed)
+{
+    kdts_net_config c;
+    kdts_error e;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.horizon = HW;
+    c.hidden = width;
+    c.d_model = width;
+    c.layers = depth;
+    c.blocks = depth;
+    c.heads = width % 2 ? 1 : 2;
+    c.final_norm = kind == KDTS_KIND_ATTN && depth > 1;
+    c.lookback = TW;
+    KT_CHECK(kdts_net_init(m, &c, seed, &e) == KDTS_OK, "net init: %s", e.message);
+}
+
+/* kdts_hint_loss's gradients w.r.t. the student's parameters and the
+   projection against central differences of its own value (the float
+   forward, the loss summed in double: differences good to ~1e-4 of the
+   largest gradient at eps 1e-2); teachers of another kind give the
+   states. */
+static void hint_gradcheck(kdts_kind sk, int sdepth, kdts_kind tk, int steps)
+{
+    enum { BB = 3 };
+    kdts_net s, te;
+    kdts_net_ws ws;
+    kdts_error e;
+    kdts_rng r;
+    int Hs, Ht, T = TW, i, np, nchk, stride;
+    float *hv, *proj, *dproj, *g;
+    double L, gmax = 0.0, emax = 0.0, pmax = 0.0, pemax = 0.0, w = 0.7;
+    hint_net(&s, sk, 4, sdepth, 61);
+    hint_net(&te, tk, 6, 1, 62);
+    Hs = kdts_net_hint_width(&s);
+    Ht = kdts_net_hint_width(&te);
+    np = Ht * Hs + Ht;
+    hv = (float *)malloc(sizeof(float) * BB * TW * Ht);
+    proj = (float *)malloc(sizeof(float) * np);
+    dproj = (float *)malloc(sizeof(float) * np);
+    g = (float *)malloc(sizeof(float) * s.nparams);
+    KT_CHECK(kdts_hint_targets(&te, g_x, BB, T, steps, hv, &e) == KDTS_OK, "hint targets: %s", e.message);
+    kdts_rng_seed(&r, 63);
+    fill(&r, proj, np, 0.5f);
+    KT_CHECK(kdts_net_ws_init(&ws, &s.cfg, BB, T, 1, &e) == KDTS_OK, "ws: %s", e.message);
+    kdts_net_zero_grad(&s);
+    KT_CHECK(kdts_hint_loss(&s, &ws, g_x, BB, T, steps, hv, Ht, proj, (float)w, NULL, &L, dproj, &e) == KDTS_OK,
+             "hint loss: %s", e.message);
+    memcpy(g, s.grads, sizeof(float) * s.nparams);
+    /* every parameter (a spread of them under KDTS_TEST_SMALL) */
+    nchk = kt_small() ? 24 : (int)s.nparams;
+    stride = (int)s.nparams / nchk > 1 ? (int)s.nparams / nchk : 1;
+    for (i = 0; i < (int)s.nparams; i += stride) {
+        float v = s.params[i], eps = KD_EPS;
+        double lp, lm, fd;
+        s.params[i] = v + eps;
+        kdts_hint_loss(&s, &ws, g_x, BB, T, steps, hv, Ht, proj, 1.0f, NULL, &lp, NULL, NULL);
+        s.params[i] = v - eps;
+        kdts_hint_loss(&s, &ws, g_x, BB, T, steps, hv, Ht, proj, 1.0f, NULL, &lm, NULL, NULL);
+        s.params[i] = v;
+        fd = w * (lp - lm) / (2.0 * eps);
+        if (fabs(fd) > gmax) gmax = fabs(fd);
+        if (fabs(fd - g[i]) > emax) emax = fabs(fd - g[i]);
+    }
+    for (i = 0; i < np; ++i) {
+        float v = proj[i], eps = 1e-2f;
+        double lp, lm, fd;
+        proj[i] = v + eps;
+        kdts_hint_loss(&s, &ws, g_x, BB, T, steps, hv, Ht, proj, 1.0f, NULL, &lp, NULL, NULL);
+        proj[i] = v - eps;
+        kdts_hint_loss(&s, &ws, g_x, BB, T, steps, hv, Ht, proj, 1.0f, NULL, &lm, NULL, NULL);
+        proj[i] = v;
+        fd = w * (lp - lm) / (2.0 * eps);
+        if (fabs(fd) > pmax) pmax = fabs(fd);
+        if (fabs(fd - dproj[i]) > pemax) pemax = fabs(fd - dproj[i]);
+    }
+    printf("hint %s %dx%d <- %s %d, steps %d: L %.4f, student |g - fd| %.2e (max %.3g), P %.2e (max %.3g)\n",
+           kdts_kind_name(sk), sdepth, Hs, kdts_kind_name(tk), Ht, steps ? steps : T, L, emax, gmax, pemax, pmax);
+    KT_CHECK(gmax > 0.0 && emax <= 2e-3 * gmax, "hint gradient of the %s student: %g of %g", kdts_kind_name(sk), emax,
+             gmax);
+    KT_CHECK(pmax > 0.0 && pemax <= 2e-3 * pmax, "hint gradient of P (%s student): %g of %g", kdts_kind_name(sk), pemax,
+             pmax);
+    kdts_net_ws_free(&ws);
+    kdts_net_free(&s);
+    kdts_net_free(&te);
+    free(hv);
+    free(proj);
+    free(dproj);
+    free(g);
+}
+
+static void test_hint_gradients(void)
+{
+    kdts_dataset d;
+    make_data(&d); /* the windows g_x */
+    hint_gradcheck(KDTS_KIND_LSTM, 2, KDTS_KIND_ATTN, 0);
+    hint_gradcheck(KDTS_KIND_GRU, 2, KDTS_KIND_LSTM, 3);
+    hint_gradcheck(KDTS_KIND_ATTN, 2, KDTS_KIND_GRU, 0);
+    hint_gradcheck(KDTS_KIND_ATTN, 1, KDTS_KIND_LSTM, 1);
+}
+
+/* the trainer's first full-batch gradient with hints = the one without
+   them plus kdts_hint_loss's, at the trainer's starting projection */
+static void test_hint_trainer(const kdts_dataset *d)
+{
+    static const kdts_kind kinds[] = {KDTS_KIND_LSTM, KDTS_KIND_GRU, KDTS_KIND_ATTN};
+    int k;
+    for (k = 0; k < 3; ++k) {
+        kdts_train_config c;
+        kdts_trainer tr;
+        kdts_net a, b, te;
+        kdts_net_ws ws;
+        kdts_error e;
+        grab ga, gb;
+        int Ht, Hs, np;
+        float *hv, *proj, *dproj;
+        double L, worst = 0.0, scale = 0.0;
+        size_t i;
+        hint_net(&te, kinds[(k + 1) % 3], 6, 1, 70);
+        base_cfg(&c);
+        c.batch = NW;
+        c.hint_weight = 0.5f;
+        c.hint_steps = 4;
+        c.on_grad = grab_first;
+        c.on_batch = stop_now;
+        hint_net(&a, kinds[k], 5, 1, 71);
+        hint_net(&b, kinds[k], 5, 1, 71);
+        Hs = kdts_net_hint_width(&a);
+        Ht = kdts_net_hint_width(&te);
+        np = Ht * Hs + Ht;
+        hv = (float *)malloc(sizeof(float) * NW * 4 * Ht);
+        proj = (float *)malloc(sizeof(float) * np);
+        dproj = (float *)malloc(sizeof(float) * np);
+        {
+            const kdts_net *tp[1];
+            tp[0] = &te;
+            KT_CHECK(kdts_trainer_init(&tr, &a, &c, d, NULL, &e) == KDTS_OK &&
+                         kdts_trainer_teachers(&tr, tp, 1, &e) == KDTS_OK,
+                     "hint trainer: %s", e.message);
+            KT_CHECK(tr.hint_ht == Ht && tr.hint_hs == Hs && tr.hint_steps == 4, "hint shapes");
+            memcpy(proj, tr.hint_proj, sizeof(float) * np);
+            kdts_trainer_free(&tr);
+            ga.g = (float *)calloc(a.nparams, sizeof(float));
+            gb.g = (float *)calloc(a.nparams, sizeof(float));
+            ga.calls = gb.calls = 0;
+            c.user = &ga;
+            KT_CHECK(kdts_net_train(&a, &c, d, NULL, tp, 1, NULL, &e) == KDTS_OK, "hint run: %s", e.message);
+            c.user = &gb;
+            c.hint_weight = 0.0f;
+            KT_CHECK(kdts_net_train(&b, &c, d, NULL, tp, 1, NULL, &e) == KDTS_OK, "plain run: %s", e.message);
+        }
+        KT_CHECK(kdts_hint_targets(&te, d->x, NW, TW, 4, hv, &e) == KDTS_OK, "hint targets: %s", e.message);
+        /* b holds the weights after its step; the gradient is of the start */
+        kdts_net_free(&b);
+        hint_net(&b, kinds[k], 5, 1, 71);
+        kdts_net_ws_init(&ws, &b.cfg, NW, TW, 1, NULL);
+        kdts_net_zero_grad(&b);
+        KT_CHECK(kdts_hint_loss(&b, &ws, d->x, NW, TW, 4, hv, Ht, proj, 0.5f, NULL, &L, dproj, &e) == KDTS_OK,
+                 "hint loss: %s", e.message);
+        for (i = 0; i < a.nparams; ++i) {
+            double want = (double)gb.g[i] + b.grads[i], dl = fabs((double)ga.g[i] - want);
+            if (dl > worst) worst = dl;
+            if (fabs(want) > scale) scale = fabs(want);
+        }
+        printf("%-6s trainer with hints = without + kdts_hint_loss: |dg| max %.2e (max |g| %.3g)\n",
+               kdts_kind_name(kinds[k]), worst, scale);
+        KT_CHECK(ga.calls == 1 && gb.calls == 1 && scale > 0 && worst <= 1e-5 * scale,
+                 "%s: trainer hint gradient off by %g of %g", kdts_kind_name(kinds[k]), worst, scale);
+        kdts_net_ws_free(&ws);
+        kdts_net_free(&a);
+        kdts_net_free(&b);
+        kdts_net_free(&te);
+        free(ga.g);
+        free(gb.g);
+        free(hv);
+        free(proj);
+        free(dproj);
+    }
+}
+
+static int record_hint(const kdts_epoch_info *in, void *user)
+{
+    double *h = (double *)user;
+    if (in->epoch == 1) h[0] = in->hint;
+    h[1] = in->hint;
+    return 0;
+}
+
+/* training with hints: the hint term falls, hint_weight 0 (whatever the
+   other hint settings) is training bit for bit as before, precomputed
+   states give the same student as the teachers, extra windows carry
+   states too, and the saved model holds the student's weights only */
+static void test_hint_training(const kdts_dataset *d)
+{
+    kdts_train_config c;
+    kdts_net a, b, s1, s2;
+    kdts_model mo, back;
+    kdts_model_desc desc;
+    kdts_error e;
+    double hh[2] = {-1, -1};
+    float *tv, *hv, *xe, *etv, *ehv;
+    size_t n1 = 0, n2 = 0;
+    unsigned char *buf;
+    int Ht = kdts_net_hint_width(&g_teacher), E = 1;
+    /* off = bit for bit */
+    new_net(&a, KDTS_KIND_LSTM, 4, 81);
+    new_net(&b, KDTS_KIND_LSTM, 4, 81);
+    base_cfg(&c);
+    KT_CHECK(kdts_net_train(&a, &c, d, NULL, teacher1(), 1, NULL, &e) == KDTS_OK, "train a: %s", e.message);
+    c.hint_steps = 3;
+    c.hint_width = 5;
+    KT_CHECK(kdts_net_train(&b, &c, d, NULL, teacher1(), 1, NULL, &e) == KDTS_OK, "train b: %s", e.message);
+    KT_CHECK(same_params(&a, &b), "hint settings without hint_weight change training");
+    /* on: trains, the term falls, the student differs */
+    kdts_net_reset(&b, 81);
+    base_cfg(&c);
+    c.epochs = 8;
+    c.hint_weight = 1.0f;
+    c.on_epoch = record_hint;
+    c.user = hh;
+    KT_CHECK(kdts_net_train(&b, &c, d, NULL, teacher1(), 1, NULL, &e) == KDTS_OK, "hint training: %s", e.message);
+    printf("hint training (lstm 4 <- lstm %d): L_hint epoch 1 %.4f -> epoch 8 %.4f\n", Ht, hh[0], hh[1]);
+    KT_CHECK(hh[0] > 0.0 && hh[1] < 0.8 * hh[0], "hint term %g -> %g", hh[0], hh[1]);
+    KT_CHECK(!same_params(&a, &b), "hints change training");
+    /* the model file: the student's weights, nothing of P */
+    memset(&desc, 0, sizeof desc);
+    desc.lookback = TW;
+    desc.horizon = HW;
+    desc.n_features = 1;
+    KT_CHECK(kdts_model_create_net(&mo, &b, &desc, &e) == KDTS_OK, "model: %s", e.message);
+    kdts_model_save_mem(&mo, NULL, 0, &n1, NULL);
+    kdts_model_free(&mo);
+    KT_CHECK(kdts_model_create_net(&mo, &a, &desc, &e) == KDTS_OK, "model: %s", e.message);
+    kdts_model_save_mem(&mo, NULL, 0, &n2, NULL);
+    kdts_model_free(&mo);
+    KT_CHECK(n1 > 0 && n1 == n2, "model file with hints %lu bytes, without %lu", (unsigned long)n1, (unsigned long)n2);
+    KT_CHECK(kdts_model_create_net(&mo, &b, &desc, &e) == KDTS_OK, "model: %s", e.message);
+    buf = (unsigned char *)malloc(n1);
+    KT_CHECK(kdts_model_save_mem(&mo, buf, n1, &n2, &e) == KDTS_OK &&
+                 kdts_model_load_mem(&back, buf, n2, &e) == KDTS_OK,
+             "save/load: %s", e.message);
+    KT_CHECK(back.nparams == kdts_net_param_count(&b.cfg) && back.nparams == b.nparams &&
+                 !memcmp(back.params, b.params, b.nparams * sizeof(float)),
+             "the loaded model holds the student's %lu weights only", (unsigned long)b.nparams);
+    kdts_model_free(&mo);
+    kdts_model_free(&back);
+    free(buf);
+    /* precomputed states (and extra windows') = the teachers' */
+    base_cfg(&c);
+    c.hint_weight = 0.3f;
+    c.hint_steps = 5;
+    c.extra_per_window = E;
+    c.extra_jitter = 0.2f;
+    new_net(&s1, KDTS_KIND_GRU, 4, 83);
+    new_net(&s2, KDTS_KIND_GRU, 4, 83);
+    KT_CHECK(kdts_net_train(&s1, &c, d, NULL, teacher1(), 1, NULL, &e) == KDTS_OK, "hints + extra: %s", e.message);
+    tv = (float *)malloc(sizeof(float) * NW * TW * HW);
+    hv = (float *)malloc(sizeof(float) * NW * 5 * Ht);
+    xe = (float *)malloc(sizeof(float) * NW * E * TW);
+    etv = (float *)malloc(sizeof(float) * NW * E * TW * HW);
+    ehv = (float *)malloc(sizeof(float) * NW * E * 5 * Ht);
+    kdts_soft_targets(teacher1(), 1, d->x, NW, TW, 1.0f, tv, NULL, NULL, NULL);
+    kdts_extra_windows(&c, d, xe, NULL);
+    kdts_soft_targets(teacher1(), 1, xe, NW * E, TW, 1.0f, etv, NULL, NULL, NULL);
+    KT_CHECK(kdts_hint_targets(&g_teacher, d->x, NW, TW, 5, hv, &e) == KDTS_OK &&
+                 kdts_hint_targets(&g_teacher, xe, NW * E, TW, 5, ehv, &e) == KDTS_OK,
+             "hint targets: %s", e.message);
+    c.soft_values = tv;
+    c.extra_soft_values = etv;
+    KT_CHECK(kdts_net_train(&s2, &c, d, NULL, NULL, 0, NULL, &e) == KDTS_ERR_ARG, "precomputed without states");
+    c.hint_values = hv;
+    c.hint_width = Ht;
+    KT_CHECK(kdts_net_train(&s2, &c, d, NULL, NULL, 0, NULL, &e) == KDTS_ERR_ARG, "no extra windows' states");
+    c.extra_hint_values = ehv;
+    KT_CHECK(kdts_net_train(&s2, &c, d, NULL, NULL, 0, NULL, &e) == KDTS_OK, "precomputed states: %s", e.message);
+    KT_CHECK(same_params(&s1, &s2), "precomputed states (real and extra windows) = the teacher's");
+    kdts_net_free(&a);
+    kdts_net_free(&b);
+    kdts_net_free(&s1);
+    kdts_net_free(&s2);
+    free(tv);
+    free(hv);
+    free(xe);
+    free(etv);
+    free(ehv);
+}
+
+static void test_hint_errors(const kdts_dataset *d)
+{
+    kdts_train_config c;
+    kdts_trainer tr;
+    kdts_net m, lin;
+    kdts_error e;
+    const kdts_net *tp[1];
+    float v[4] = {0, 0, 0, 0};
+    new_net(&m, KDTS_KIND_LSTM, 3, 91);
+    new_net(&lin, KDTS_KIND_LINEAR, 3, 92);
+    base_cfg(&c);
+    c.hint_weight = -1.0f;
+    KT_CHECK(kdts_train_config_check(&c, NULL) == KDTS_ERR_ARG, "negative hint weight");
+    c.hint_weight = NAN;
+    KT_CHECK(kdts_train_config_check(&c, NULL) == KDTS_ERR_ARG, "NaN hint weight");
+    c.hint_weight = INFINITY;
+    KT_CHECK(kdts_train_config_check(&c, NULL) == KDTS_ERR_ARG, "infinite hint weight");
+    base_cfg(&c);
+    c.hint_steps = -2;
+    KT_CHECK(kdts_train_config_check(&c, NULL) == KDTS_ERR_ARG, "negative hint steps");
+    base_cfg(&c);
+    c.hint_width = -1;
+    KT_CHECK(kdts_train_config_check(&c, NULL) == KDTS_ERR_ARG, "negative hint width");
+    base_cfg(&c);
+    c.hint_weight = 1.0f;
+    c.shard_count = 2;
+    KT_CHECK(kdts_train_config_check(&c, NULL) == KDTS_ERR_ARG, "hints with shards");
+    base_cfg(&c);
+    c.hint_weight = 1.0f;
+    c.hint_steps = TW + 1;
+    KT_CHECK(kdts_trainer_init(&tr, &m, &c, d, NULL, NULL) == KDTS_ERR_ARG, "more hint steps than steps");
+    kdts_trainer_free(&tr);
+    c.hint_steps = 0;
+    KT_CHECK(kdts_net_train(&lin, &c, d, NULL, teacher1(), 1, NULL, &e) == KDTS_ERR_ARG &&
+                 strstr(e.message, "hidden state"),
+             "a linear student with hints: %s", e.message);
+    tp[0] = &lin;
+    KT_CHECK(kdts_net_train(&m, &c, d, NULL, tp, 1, NULL, &e) == KDTS_ERR_ARG && strstr(e.message, "hidden state"),
+             "a linear teacher with hints: %s", e.message);
+    KT_CHECK(kdts_net_train(&m, &c, d, NULL, NULL, 0, NULL, &e) == KDTS_ERR_ARG, "hints without teachers");
+    KT_CHECK(kdts_hint_targets(&lin, d->x, NW, TW, 0, v, NULL) == KDTS_ERR_ARG, "hint targets of a linear model");
+    KT_CHECK(kdts_hint_targets(&m, d->x, NW, TW, TW + 1, v, NULL) == KDTS_ERR_ARG, "hint targets of too many steps");
+    kdts_net_free(&m);
+    kdts_net_free(&lin);
+}
+
 static void test_trainer(void)
 {
     kdts_dataset d;
@@ -775,6 +1114,9 @@ static void test_trainer(void)
     test_extra_training(&d);
     test_extra_refresh(&d);
     test_train_errors(&d);
+    test_hint_trainer(&d);
+    test_hint_training(&d);
+    test_hint_errors(&d);
     kdts_net_free(&g_teacher);
 }
 
@@ -784,6 +1126,7 @@ int main(void)
     test_zero_is_old();
     test_dist_weights();
     test_option_errors();
+    test_hint_gradients();
     test_trainer();
     return kt_done();
 }

@@ -613,6 +613,8 @@ static void draw(progress *p, const kdts_epoch_info *in, int done)
     snprintf(parts[n++], sizeof parts[0], "%.0fs ETA %.0fs", elapsed, eta);
     if (in->soft > 0 || in->seq > 0)
         snprintf(parts[n++], sizeof parts[0], "hard %.4f soft %.4f seq %.4f", in->hard, in->soft, in->seq);
+    if (in->hint > 0 && n > 0)
+        snprintf(parts[n - 1] + strlen(parts[n - 1]), sizeof parts[0] - strlen(parts[n - 1]), " hint %.4f", in->hint);
     line[0] = 0;
     for (i = 0; i < n; ++i) {
         int l = (int)strlen(parts[i]) + (i ? 2 : 0);
@@ -753,6 +755,8 @@ static flag distill_flags[] = {
     {"amp", "extra windows: amplitude times 1 +- up to this", "0", 0, {0}, 0, 0, 0},
     {"mixup", "extra windows: up to this share of another window", "0", 0, {0}, 0, 0, 0},
     {"extra-refresh", "extra windows: new ones every epoch, labelled then", NULL, 1, {0}, 0, 0, 0},
+    {"hint-weight", "match the first teacher's hidden states (learned projection)", "0", 0, {0}, 0, 0, 0},
+    {"hint-steps", "hints: the last N window steps (0 = all)", "0", 0, {0}, 0, 0, 0},
 };
 
 typedef struct teachers {
@@ -860,11 +864,19 @@ static int run_training(const cmd *c, int distill)
         tc.extra_scale = (float)fnum(c, "amp", 0, 0.99);
         tc.extra_mixup = (float)fnum(c, "mixup", 0, 1);
         tc.extra_refresh = fbool(c, "extra-refresh");
+        tc.hint_weight = (float)fnum(c, "hint-weight", 0, 1e6);
+        tc.hint_steps = (int)fint(c, "hint-steps", 0, KDTS_MAX_DIM);
+        if (tc.hint_weight > 0.0f && lc.kind == KDTS_KIND_LINEAR)
+            die(EXIT_USAGE, "%s: --hint-weight needs a recurrent or attention student (--arch linear has no hidden "
+                "state)", c->name);
     }
     if (kdts_train_config_check(&tc, &e) != KDTS_OK) die(EXIT_USAGE, "%s: %s", c->name, e.message);
     /* the data */
     if (distill) {
         load_teachers(&te, c);
+        if (tc.hint_weight > 0.0f && te.m[0].arch.kind == KDTS_KIND_LINEAR)
+            die(EXIT_USAGE, "%s: --hint-weight needs a recurrent or attention first teacher (%s is linear: no hidden "
+                "state)", c->name, base_name(F(c, "teacher")->multi[0]));
         open_model_task(&task, c, &te.m[0], csv, 0);
         if (lc.mode == KDTS_MODE_DIST && te.m[0].arch.mode == KDTS_MODE_DIST && !given(c, "bins"))
             lc.bins = te.m[0].arch.bins;
