@@ -6,11 +6,18 @@
        scaler fit on the training rows, windows of 96 steps relative to their
        last observed value, a 24-step forecast at every step: all of it the
        library's task layer (kdts_task_open);
-     - trains a stacked LSTM teacher (2x64, point mode), a second teacher for
-       the ensemble, a distribution-mode teacher (K bins), and small 1x8
-       students: raw (hard labels only) and distilled, in point and
-       distribution mode, plus the remedies of the source document (teacher
-       ensemble, incremental alpha warm-up, progressive teacher -> 1x24 -> 1x8);
+     - trains a stacked LSTM teacher (2x64, point mode) and small 1x8
+       students: raw (hard labels only), the control (hard loss on the last
+       step only) and distilled, plus the remedies of the source document
+       (incremental alpha warm-up, progressive teacher -> 1x24 -> 1x8); with
+       --dist (on in --full and --quick) a distribution-mode teacher and
+       students, with --teachers 2 (--full, --quick) the teacher ensemble;
+     - every run on the training budget of `kdts train`: at least
+       KDTS_MIN_STEPS_DEFAULT optimizer steps unless --epochs is given
+       (kdts_train_min_steps), batch 32, patience 3; each run prints its plan;
+     - --techniques: KD plus each distillation option of kdts_train_config
+       alone and the combination chosen on validation; --multivariate: a
+       teacher on every ETT column (target OT);
      - picks alpha/beta (and T for distribution mode) by a small grid on the
        VALIDATION split (never the test split);
      - evaluates every model on the test split through the deployment path
@@ -25,7 +32,8 @@
 
    --quick runs a tiny version in a few seconds (used by tests/test_experiment.c);
    --full runs every bundled series that is long enough, 5 seeds, a student-size
-   sweep and the loss-term ablation. Run with --help for every flag. */
+   sweep, the loss-term ablation, the techniques and (ETT) the multivariate
+   teacher. Run with --help for every flag. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -250,7 +258,7 @@ static void defaults(options *o)
     o->lr = 1e-3f;
     o->coverage = 0.8f;
     o->seeds = 3;
-    o->teachers = 2;
+    o->teachers = 1;
     o->seed = 1;
     o->alpha = 0.5f;
     o->beta = 0.5f;
@@ -289,7 +297,8 @@ static void usage(void)
            "  --student H         student hidden units (1 layer) [%d]\n"
            "  --mid H             mid-size student of progressive distillation [%d]\n"
            "  --bins K            bins of distribution mode [%d]\n"
-           "  --teachers N        point teachers trained (the ensemble averages them) [%d]\n"
+           "  --teachers N        point teachers trained (the ensemble averages them) [%d;\n"
+           "                      --full and --quick: 2]\n"
            "training\n"
            "  --epochs N          teacher epochs [%d]\n"
            "  --student-epochs N  epochs of every student, raw and distilled alike [%d]\n"
@@ -317,6 +326,8 @@ static void usage(void)
     printf("experiment\n"
            "  --sweep LIST        student sizes of the size sweep, first seed [4,8,16];\n"
            "                      --full: [4,8,16,32] on every seed\n"
+           "  --dist              add the distribution-mode models (--full and --quick: on;\n"
+           "                      README: point mode is the recommendation)\n"
            "  --no-dist           skip the distribution-mode models\n"
            "  --dist-hard-all     distribution-mode students: hard loss on every step (default:\n"
            "                      the last step only, for time; the dist teacher uses every step)\n"
@@ -357,7 +368,7 @@ static void usage(void)
 static void parse_args(options *o, int argc, char **argv)
 {
     struct { const char *name; int *p; } flags[] = {
-        {"--quick", &o->quick}, {"--full", &o->full}, {"--no-dist", &o->no_dist}, {"--no-remedies", &o->no_remedies},
+        {"--quick", &o->quick}, {"--full", &o->full}, {"--no-dist", &o->no_dist}, {"--dist", &o->dist}, {"--no-remedies", &o->no_remedies},
         {"--dist-hard-all", &o->dist_hard_all}, {"--ablation", &o->ablation}, {"--no-models", &o->no_models},
         {"--matrix", &o->matrix}, {"--matrix-skip", &o->matrix_skip}, {"--no-skip", &o->no_skip},
         {"--techniques", &o->techniques}, {"--multivariate", &o->multivariate}};
@@ -378,12 +389,13 @@ static void parse_args(options *o, int argc, char **argv)
         {"--grid-temp", o->grid_temp, &o->n_grid_temp, &o->temp_grid_set},
         {"--sweep", o->sweep, &o->n_sweep, &o->sweep_set}};
 #define NELEM(t) (int)(sizeof t / sizeof t[0])
-    int i, k;
+    int i, k, teachers_set = 0;
     for (i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int done = 0;
         if (!strcmp(a, "--epochs") || !strcmp(a, "--student-epochs")) o->epochs_set = 1;
+        if (!strcmp(a, "--teachers")) teachers_set = 1;
 #define NEEDV()                                                   \
     do {                                                          \
         if (!v) ex_die("option %s needs a value (see --help)", a); \
@@ -459,7 +471,10 @@ static void parse_args(options *o, int argc, char **argv)
         if (!o->sweep_set) o->n_sweep = parse_list("4,8,16,32", o->sweep, MAX_LIST);
         if (!o->temp_grid_set) o->n_grid_temp = parse_list("1,2,4", o->grid_temp, MAX_LIST);
         o->techniques = 1;
+        if (!teachers_set) o->teachers = 2;
     }
+    /* the default run: one teacher, point mode (time) */
+    if (!o->full && !o->quick && !o->dist) o->no_dist = 1;
     /* the training budget: the tool's rule */
     o->budget_steps = kdts_train_min_steps(o->epochs_set, o->min_steps);
     if (o->matrix_skip) o->matrix = 1;

@@ -112,7 +112,7 @@ typedef struct options {
     long long min_steps;    /* --min-steps, -1 = not given                  */
     long long budget_steps; /* the rule's min_steps (kdts_train_min_steps)   */
     int epochs_set;         /* --epochs or --student-epochs given            */
-    int techniques, multivariate;
+    int techniques, multivariate, dist;
     const char *mv_features;
 } options;
 
