@@ -1640,6 +1640,14 @@ KDTSDEF kdts_result kdts_extra_windows(const kdts_train_config *cfg, const kdts_
 KDTSDEF kdts_result kdts_extra_windows_draw(const kdts_train_config *cfg, const kdts_dataset *train, int draw,
                                             float *x, kdts_error *err);
 
+/* The default training budget of the kdts tool and the experiment: at
+   least KDTS_MIN_STEPS_DEFAULT optimizer steps (min_steps) unless the
+   epochs are given. kdts_train_min_steps gives the min_steps of that rule:
+   a given min_steps (>= 0) as it is, else 0 when the epochs are given, else
+   the default. */
+#define KDTS_MIN_STEPS_DEFAULT 2000
+KDTSDEF long long kdts_train_min_steps(int epochs_given, long long min_steps_given);
+
 /* Summary of a training run. */
 typedef struct kdts_train_report {
     int epochs_run, best_epoch;
@@ -10820,6 +10828,11 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
     if (c->hint_weight > 0.0f && c->shard_count > 1)
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training: hints (hint_weight) do not support data-parallel shards");
     return KDTS_OK;
+}
+
+KDTSDEF long long kdts_train_min_steps(int epochs_given, long long min_steps_given)
+{
+    return min_steps_given >= 0 ? min_steps_given : epochs_given ? 0 : KDTS_MIN_STEPS_DEFAULT;
 }
 
 KDTSDEF kdts_result kdts_extra_windows(const kdts_train_config *cfg, const kdts_dataset *train, float *x,

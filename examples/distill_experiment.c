@@ -6,11 +6,18 @@
        scaler fit on the training rows, windows of 96 steps relative to their
        last observed value, a 24-step forecast at every step: all of it the
        library's task layer (kdts_task_open);
-     - trains a stacked LSTM teacher (2x64, point mode), a second teacher for
-       the ensemble, a distribution-mode teacher (K bins), and small 1x8
-       students: raw (hard labels only) and distilled, in point and
-       distribution mode, plus the remedies of the source document (teacher
-       ensemble, incremental alpha warm-up, progressive teacher -> 1x24 -> 1x8);
+     - trains a stacked LSTM teacher (2x64, point mode) and small 1x8
+       students: raw (hard labels only), the control (hard loss on the last
+       step only) and distilled, plus the remedies of the source document
+       (incremental alpha warm-up, progressive teacher -> 1x24 -> 1x8); with
+       --dist (on in --full and --quick) a distribution-mode teacher and
+       students, with --teachers 2 (--full, --quick) the teacher ensemble;
+     - every run on the training budget of `kdts train`: at least
+       KDTS_MIN_STEPS_DEFAULT optimizer steps unless --epochs is given
+       (kdts_train_min_steps), batch 32, patience 3; each run prints its plan;
+     - --techniques: KD plus each distillation option of kdts_train_config
+       alone and the combination chosen on validation; --multivariate: a
+       teacher on every ETT column (target OT);
      - picks alpha/beta (and T for distribution mode) by a small grid on the
        VALIDATION split (never the test split);
      - evaluates every model on the test split through the deployment path
@@ -25,7 +32,8 @@
 
    --quick runs a tiny version in a few seconds (used by tests/test_experiment.c);
    --full runs every bundled series that is long enough, 5 seeds, a student-size
-   sweep and the loss-term ablation. Run with --help for every flag. */
+   sweep, the loss-term ablation, the techniques and (ETT) the multivariate
+   teacher. Run with --help for every flag. */
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -51,32 +59,61 @@
 
 const run_kind_info RUN_INFO[RUN_KINDS] = {
     /* id, label, size, dist, soft, weights, hard_last, warmup */
-    {"persistence", "persistence (last value)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"seasonal-naive", "seasonal naive (value one season earlier)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"nlinear", "NLinear (closed-form ridge on the window)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"dlinear", "DLinear (closed-form ridge, trend + remainder)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"teacher", "teacher", SIZE_TEACHER, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"teacher-ensemble", "teacher ensemble (avg. forecast)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"teacher-dist", "teacher (dist)", SIZE_TEACHER, 1, SOFT_NONE, W_NONE, 0, 0},
-    {"mid-KD", "mid student, KD (for progressive)", SIZE_MID, 0, SOFT_TEACHER, W_CHOSEN, 0, 0},
-    {"student-raw", "student raw", SIZE_STUDENT, 0, SOFT_NONE, W_NONE, 0, 0},
+    {"persistence", "persistence (last value)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"seasonal-naive", "seasonal naive (value one season earlier)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"nlinear", "NLinear (closed-form ridge on the window)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"dlinear", "DLinear (closed-form ridge, trend + remainder)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"teacher", "teacher", SIZE_TEACHER, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"teacher-ensemble", "teacher ensemble (avg. forecast)", SIZE_NONE, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"teacher-dist", "teacher (dist)", SIZE_TEACHER, 1, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"mid-KD", "mid student, KD (for progressive)", SIZE_MID, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, 0},
+    {"student-raw", "student raw", SIZE_STUDENT, 0, SOFT_NONE, W_NONE, 0, 0, 0},
     {"student-raw-last", "student raw, hard loss on last step only (control)", SIZE_STUDENT, 0, SOFT_NONE, W_NONE, 1,
-     0},
-    {"student-KD", "**student KD**", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0},
-    {"student-KD-alpha-only", "student KD, alpha only (beta = 0)", SIZE_STUDENT, 0, SOFT_TEACHER, W_ALPHA_ONLY, 0, 0},
-    {"student-KD-beta-only", "student KD, beta only (alpha = 0)", SIZE_STUDENT, 0, SOFT_TEACHER, W_BETA_ONLY, 0, 0},
-    {"student-raw-dist", "student raw (dist)", SIZE_STUDENT, 1, SOFT_NONE, W_NONE, 2, 0},
-    {"student-KD-dist", "student KD (dist)", SIZE_STUDENT, 1, SOFT_DIST, W_CHOSEN, 2, 0},
-    {"student-KD-ensemble", "student KD from ensemble", SIZE_STUDENT, 0, SOFT_ENSEMBLE, W_CHOSEN, 0, 0},
-    {"student-KD-incremental", "student KD incremental (alpha warm-up)", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 1},
-    {"student-KD-progressive", "student KD progressive (teacher→mid→student)", SIZE_STUDENT, 0, SOFT_MID, W_CHOSEN,
      0, 0},
-    {"grid", "validation grid point", SIZE_STUDENT, 0, SOFT_TEACHER, W_GRID, 0, 0},
-    {"grid-dist", "validation grid point (dist)", SIZE_STUDENT, 1, SOFT_DIST, W_GRID, 2, 0},
-    {"mx-teacher", "teacher", SIZE_TEACHER, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"mx-raw", "student raw", SIZE_STUDENT, 0, SOFT_NONE, W_NONE, 0, 0},
-    {"mx-KD", "student KD", SIZE_STUDENT, 0, SOFT_MX, W_CHOSEN, 0, 0},
+    {"student-KD", "**student KD**", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, 0},
+    {"student-KD-alpha-only", "student KD, alpha only (beta = 0)", SIZE_STUDENT, 0, SOFT_TEACHER, W_ALPHA_ONLY, 0, 0, 0},
+    {"student-KD-beta-only", "student KD, beta only (alpha = 0)", SIZE_STUDENT, 0, SOFT_TEACHER, W_BETA_ONLY, 0, 0, 0},
+    {"student-raw-dist", "student raw (dist)", SIZE_STUDENT, 1, SOFT_NONE, W_NONE, 2, 0, 0},
+    {"student-KD-dist", "student KD (dist)", SIZE_STUDENT, 1, SOFT_DIST, W_CHOSEN, 2, 0, 0},
+    {"student-KD-ensemble", "student KD from ensemble", SIZE_STUDENT, 0, SOFT_ENSEMBLE, W_CHOSEN, 0, 0, 0},
+    {"student-KD-incremental", "student KD incremental (alpha warm-up)", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 1,
+     0},
+    {"student-KD-progressive", "student KD progressive (teacher→mid→student)", SIZE_STUDENT, 0, SOFT_MID, W_CHOSEN,
+     0, 0, 0},
+    {"grid", "validation grid point", SIZE_STUDENT, 0, SOFT_TEACHER, W_GRID, 0, 0, 0},
+    {"grid-dist", "validation grid point (dist)", SIZE_STUDENT, 1, SOFT_DIST, W_GRID, 2, 0, 0},
+    {"mx-teacher", "teacher", SIZE_TEACHER, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"mx-raw", "student raw", SIZE_STUDENT, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"mx-KD", "student KD", SIZE_STUDENT, 0, SOFT_MX, W_CHOSEN, 0, 0, 0},
+    {"teacher-multivariate", "teacher, multivariate", SIZE_TEACHER, 0, SOFT_NONE, W_NONE, 0, 0, 0},
+    {"KD-horizon-weight", "KD + horizon weight (later steps up)", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0,
+     TECH_HW},
+    {"KD-every-step", "KD + soft targets on every step", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, TECH_SEQ},
+    {"KD-multi-scale", "KD + multi-scale matching", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, TECH_MS},
+    {"KD-multi-scale-all", "KD + multi-scale matching on every step", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0,
+     TECH_MS | TECH_AUX},
+    {"KD-freq", "KD + frequency matching", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, TECH_FREQ},
+    {"KD-extra-jitter", "KD + extra windows, jittered", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, TECH_JIT},
+    {"KD-extra-scale", "KD + extra windows, scaled", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, TECH_AMP},
+    {"KD-extra-mixup", "KD + extra windows, mixed up", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0, TECH_MIX},
+    {"KD-combination", "KD + the techniques that helped on validation", SIZE_STUDENT, 0, SOFT_TEACHER, W_CHOSEN, 0, 0,
+     -1 /* chosen when it runs */},
 };
+
+void tech_describe(int bits, char *buf, size_t cap)
+{
+    static const struct { int bit; const char *what; } T[] = {
+        {TECH_HW, "horizon_weight 1"}, {TECH_SEQ, "beta (0.5 if 0) with step_weight 1"},
+        {TECH_MS, "ms_weight 1 (scales 1, 2, 4, 8)"}, {TECH_AUX, "aux_steps 1"}, {TECH_FREQ, "freq_weight 1 (T 1)"},
+        {TECH_JIT, "jitter 0.1"}, {TECH_AMP, "scale 0.1"}, {TECH_MIX, "mixup 0.5"}};
+    size_t n = 0;
+    int i;
+    buf[0] = 0;
+    if (bits & (TECH_JIT | TECH_AMP | TECH_MIX)) n += (size_t)snprintf(buf, cap, "1 extra window per window: ");
+    for (i = 0; i < (int)(sizeof T / sizeof T[0]) && n < cap; ++i)
+        if (bits & T[i].bit) n += (size_t)snprintf(buf + n, cap - n, "%s%s", n && buf[n - 1] != ' ' ? ", " : "", T[i].what);
+    if (!bits) snprintf(buf, cap, "none");
+}
 
 /* --matrix: the model kinds crossed. Teachers carry the linear skip map
    (started at the closed-form NLinear fit); the recurrent and attention
@@ -214,13 +251,14 @@ static void defaults(options *o)
     o->m_hidden = 24;
     o->epochs = 6;
     o->s_epochs = 6;
-    o->batch = 64;
+    o->batch = 32;
     o->warmup = 3;
+    o->patience = 3;
     o->bins = 16;
     o->lr = 1e-3f;
     o->coverage = 0.8f;
     o->seeds = 3;
-    o->teachers = 2;
+    o->teachers = 1;
     o->seed = 1;
     o->alpha = 0.5f;
     o->beta = 0.5f;
@@ -230,6 +268,8 @@ static void defaults(options *o)
     o->n_grid_temp = parse_list("2", o->grid_temp, MAX_LIST);
     o->n_sweep = parse_list("4,8,16", o->sweep, MAX_LIST);
     o->slice_windows = 10;
+    o->min_steps = -1;
+    o->mv_features = "HUFL,HULL,MUFL,MULL,LUFL,LULL";
 }
 
 static void usage(void)
@@ -257,14 +297,19 @@ static void usage(void)
            "  --student H         student hidden units (1 layer) [%d]\n"
            "  --mid H             mid-size student of progressive distillation [%d]\n"
            "  --bins K            bins of distribution mode [%d]\n"
-           "  --teachers N        point teachers trained (the ensemble averages them) [%d]\n"
+           "  --teachers N        point teachers trained (the ensemble averages them) [%d;\n"
+           "                      --full and --quick: 2]\n"
            "training\n"
            "  --epochs N          teacher epochs [%d]\n"
            "  --student-epochs N  epochs of every student, raw and distilled alike [%d]\n"
-           "  --batch N           mini-batch [%d]\n"
+           "  --min-steps N       at least N optimizer steps per run: epochs and patience are\n"
+           "                      raised by one factor (kdts_train_config.min_steps), the rule\n"
+           "                      of `kdts train`: %d unless --epochs or --student-epochs is\n"
+           "                      given (then none); every run prints its plan\n"
+           "  --batch N           mini-batch (as `kdts train`) [%d]\n"
            "  --lr X              Adam learning rate [%g]\n"
-           "  --patience N        early stopping patience, 0 = run all epochs; the best\n"
-           "                      validation weights are always kept [%d]\n"
+           "  --patience N        early stopping patience (as `kdts train`), 0 = run all\n"
+           "                      epochs; the best validation weights are always kept [%d]\n"
            "  --warmup N          epochs of alpha warm-up of the incremental student [%d]\n"
            "  --seeds N           student seeds [%d]\n"
            "  --seed N            first seed [%llu]\n"
@@ -276,17 +321,28 @@ static void usage(void)
            "  --grid-temp LIST    [2] (one value: T given, not searched); --full: [1,2,4]\n"
            "                      (every grid: validation split only, first seed)\n",
            d.csv, d.target, d.split, d.lookback, d.horizon, d.stride, d.season, d.t_layers, d.t_hidden, d.s_hidden,
-           d.m_hidden, d.bins, d.teachers, d.epochs, d.s_epochs, d.batch, (double)d.lr, d.patience, d.warmup,
+           d.m_hidden, d.bins, d.teachers, d.epochs, d.s_epochs, KDTS_MIN_STEPS_DEFAULT, d.batch, (double)d.lr, d.patience, d.warmup,
            d.seeds, d.seed);
     printf("experiment\n"
            "  --sweep LIST        student sizes of the size sweep, first seed [4,8,16];\n"
            "                      --full: [4,8,16,32] on every seed\n"
+           "  --dist              add the distribution-mode models (--full and --quick: on;\n"
+           "                      README: point mode is the recommendation)\n"
            "  --no-dist           skip the distribution-mode models\n"
            "  --dist-hard-all     distribution-mode students: hard loss on every step (default:\n"
            "                      the last step only, for time; the dist teacher uses every step)\n"
            "  --no-remedies       skip ensemble / incremental / progressive\n"
            "  --ablation          add alpha-only and beta-only students\n"
            "  --no-models         do not save the models (OUT/models/)\n"
+           "  --techniques        per-technique rows: KD plus each distillation option of\n"
+           "                      kdts_train_config alone (horizon weight, soft targets on\n"
+           "                      every step, multi-scale, multi-scale on every step,\n"
+           "                      frequency, extra windows jittered / scaled / mixed up),\n"
+           "                      every seed, and their combination chosen on validation\n"
+           "                      (--full: on)\n"
+           "  --multivariate      add a teacher on every column: --mv-features as inputs\n"
+           "                      besides the target (--full: on for the ETT series)\n"
+           "  --mv-features LIST  [%s]\n"
            "  --no-skip           point models without the linear skip map (by default, as in\n"
            "                      `kdts train`, each carries one, started at the closed-form\n"
            "                      NLinear fit; the dist models never do)\n"
@@ -306,18 +362,19 @@ static void usage(void)
            "                      Manning), 5 seeds, size sweep on all seeds, ablation\n"
            "  --data-dir DIR      where --full finds the bundled files [%s]\n"
            "  --help              this text\n",
-           d.out, d.data_dir);
+           d.mv_features, d.out, d.data_dir);
 }
 
 static void parse_args(options *o, int argc, char **argv)
 {
     struct { const char *name; int *p; } flags[] = {
-        {"--quick", &o->quick}, {"--full", &o->full}, {"--no-dist", &o->no_dist}, {"--no-remedies", &o->no_remedies},
+        {"--quick", &o->quick}, {"--full", &o->full}, {"--no-dist", &o->no_dist}, {"--dist", &o->dist}, {"--no-remedies", &o->no_remedies},
         {"--dist-hard-all", &o->dist_hard_all}, {"--ablation", &o->ablation}, {"--no-models", &o->no_models},
-        {"--matrix", &o->matrix}, {"--matrix-skip", &o->matrix_skip}, {"--no-skip", &o->no_skip}};
+        {"--matrix", &o->matrix}, {"--matrix-skip", &o->matrix_skip}, {"--no-skip", &o->no_skip},
+        {"--techniques", &o->techniques}, {"--multivariate", &o->multivariate}};
     struct { const char *name; const char **p; } strs[] = {
         {"--csv", &o->csv}, {"--target", &o->target}, {"--features", &o->features},
-        {"--split", &o->split}, {"--out", &o->out}, {"--data-dir", &o->data_dir}};
+        {"--split", &o->split}, {"--out", &o->out}, {"--data-dir", &o->data_dir}, {"--mv-features", &o->mv_features}};
     struct { const char *name; int *p; } ints[] = {
         {"--lookback", &o->lookback}, {"--horizon", &o->horizon}, {"--stride", &o->stride},
         {"--season", &o->season}, {"--student", &o->s_hidden}, {"--mid", &o->m_hidden}, {"--bins", &o->bins},
@@ -332,11 +389,13 @@ static void parse_args(options *o, int argc, char **argv)
         {"--grid-temp", o->grid_temp, &o->n_grid_temp, &o->temp_grid_set},
         {"--sweep", o->sweep, &o->n_sweep, &o->sweep_set}};
 #define NELEM(t) (int)(sizeof t / sizeof t[0])
-    int i, k;
+    int i, k, teachers_set = 0;
     for (i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int done = 0;
+        if (!strcmp(a, "--epochs") || !strcmp(a, "--student-epochs")) o->epochs_set = 1;
+        if (!strcmp(a, "--teachers")) teachers_set = 1;
 #define NEEDV()                                                   \
     do {                                                          \
         if (!v) ex_die("option %s needs a value (see --help)", a); \
@@ -371,6 +430,10 @@ static void parse_args(options *o, int argc, char **argv)
         } else if (!strcmp(a, "--teacher")) {
             NEEDV();
             if (sscanf(v, "%dx%d", &o->t_layers, &o->t_hidden) != 2) ex_die("--teacher wants LxH, e.g. 2x64");
+        } else if (!strcmp(a, "--min-steps")) {
+            NEEDV();
+            o->min_steps = strtoll(v, NULL, 10);
+            if (o->min_steps < 0) ex_die("--min-steps must be >= 0");
         } else if (!strcmp(a, "--seed")) {
             NEEDV();
             o->seed = strtoull(v, NULL, 10);
@@ -400,13 +463,20 @@ static void parse_args(options *o, int argc, char **argv)
         o->n_grid_temp = parse_list("2", o->grid_temp, MAX_LIST);
         o->n_sweep = parse_list("2,4", o->sweep, MAX_LIST);
         o->slice_windows = 8;
+        if (o->min_steps < 0 && !o->epochs_set) o->min_steps = 60; /* the budget rule in small */
     }
     if (o->full) {
         if (o->seeds < 5) o->seeds = 5;
         o->ablation = 1;
         if (!o->sweep_set) o->n_sweep = parse_list("4,8,16,32", o->sweep, MAX_LIST);
         if (!o->temp_grid_set) o->n_grid_temp = parse_list("1,2,4", o->grid_temp, MAX_LIST);
+        o->techniques = 1;
+        if (!teachers_set) o->teachers = 2;
     }
+    /* the default run: one teacher, point mode (time) */
+    if (!o->full && !o->quick && !o->dist) o->no_dist = 1;
+    /* the training budget: the tool's rule */
+    o->budget_steps = kdts_train_min_steps(o->epochs_set, o->min_steps);
     if (o->matrix_skip) o->matrix = 1;
     if (o->seeds < 1 || o->seeds > MAX_SEEDS) ex_die("--seeds must be 1..%d", MAX_SEEDS);
     if (o->teachers < 1 || o->teachers > MAX_TEACHERS) ex_die("--teachers must be 1..%d", MAX_TEACHERS);
@@ -509,7 +579,8 @@ typedef struct soft_cache {
 /* What a series keeps while its plan runs. */
 typedef struct series_state {
     series_out *so;
-    kdts_task task;
+    kdts_task task, task_mv; /* task_mv: --multivariate (every column an input) */
+    int have_task_mv, combo_done;
     kdts_net teachers[MAX_TEACHERS], tdist, mid, mxt[8];
     int have_mxt[8];
     kdts_model tmodels[MAX_TEACHERS];
@@ -548,6 +619,8 @@ static int make_series(experiment *e, series_out *so)
             s->season = 0; /* detected: 24 (hourly ETT), 7 (daily page views) */
             s->epochs = i < 2 ? o->epochs : 3 * o->epochs;
             s->s_epochs = i < 2 ? o->s_epochs : 3 * o->s_epochs;
+            s->mv = i < 2; /* the ETT series have the seven columns */
+            ex_copy(s->mv_features, sizeof s->mv_features, o->mv_features);
         }
         note(e, "- example_air_passengers.csv is not used: 144 monthly rows leave about 29 rows per validation "
                 "and test split, too few for windows of useful lookback plus horizon.\n"
@@ -573,14 +646,16 @@ static int make_series(experiment *e, series_out *so)
         s->season = o->season;
         s->epochs = o->epochs;
         s->s_epochs = o->s_epochs;
+        s->mv = o->multivariate;
+        ex_copy(s->mv_features, sizeof s->mv_features, o->mv_features);
     }
     return ns;
 }
 
-/* The data of a series: the library's task layer. */
-static void open_series(series_state *st, const options *o)
+/* The data of a series: the library's task layer; features (may be NULL)
+   the input columns besides the target. */
+static void open_task(kdts_task *task, const series_out *s, const options *o, const char *features)
 {
-    series_out *s = st->so;
     kdts_task_config tc;
     kdts_error err;
     const char *tgt = s->target, *feats[KDTS_MAX_COLUMNS];
@@ -589,10 +664,10 @@ static void open_series(series_state *st, const options *o)
     memset(&tc, 0, sizeof tc);
     tc.targets = &tgt;
     tc.n_targets = 1;
-    if (s->features) {
+    if (features) {
         char *p = fbuf;
-        if (strlen(s->features) >= sizeof fbuf) ex_die("--features too long");
-        strcpy(fbuf, s->features);
+        if (strlen(features) >= sizeof fbuf) ex_die("--features too long");
+        strcpy(fbuf, features);
         while (p && *p && nf < KDTS_MAX_COLUMNS) {
             char *q = strchr(p, ',');
             if (q) *q = 0;
@@ -611,7 +686,20 @@ static void open_series(series_state *st, const options *o)
     tc.bins = o->bins;
     tc.season = s->season;
     tc.source_name = NULL;
-    check(kdts_task_open(&st->task, &tc, s->path, &err), &err, s->path);
+    check(kdts_task_open(task, &tc, s->path, &err), &err, s->path);
+}
+
+static void open_series(series_state *st, const options *o)
+{
+    series_out *s = st->so;
+    open_task(&st->task, s, o, s->features);
+    if (s->mv) {
+        open_task(&st->task_mv, s, o, s->mv_features);
+        st->have_task_mv = 1;
+        if (st->task_mv.win[KDTS_PART_TEST].n != st->task.win[KDTS_PART_TEST].n ||
+            st->task_mv.win[KDTS_PART_VAL].n != st->task.win[KDTS_PART_VAL].n)
+            ex_die("%s: the multivariate task has other windows", s->name);
+    }
     {
         const kdts_task *t = &st->task;
         int i;
@@ -643,7 +731,7 @@ static void net_config(kdts_net_config *c, const series_state *st, const options
     c->mode = ki->dist ? KDTS_MODE_DIST : KDTS_MODE_POINT;
     if (ki->dist) c->bins = o->bins;
     c->skip = !ki->dist && !o->no_skip; /* as the tool: point models carry the skip map */
-    kdts_task_net_config(&st->task, c);
+    kdts_task_net_config(it->kind == RUN_TEACHER_MV ? &st->task_mv : &st->task, c);
 }
 
 /* The plan of one series, in the order the runs depend on each other. */
@@ -682,6 +770,7 @@ static void plan_series(plan *p, const experiment *e, int si, series_state *st)
         it->first = k == 0;
     }
     if (o->teachers > 1) plan_add(p, RUN_TEACHER_ENSEMBLE, si, seed0 + 100, 0, TAB_MAIN);
+    if (so->mv) plan_add(p, RUN_TEACHER_MV, si, seed0 + 100, 0, TAB_MAIN);
     if (have_dist) plan_add(p, RUN_TEACHER_DIST, si, seed0 + 100, 0, TAB_MAIN)->first = 1;
     /* grids on the validation split, first seed: alpha x beta (point), then T (dist) */
     so->grid_alpha = !o->alpha_set;
@@ -730,6 +819,14 @@ static void plan_series(plan *p, const experiment *e, int si, series_state *st)
             plan_add(p, RUN_KD_PROGRESSIVE, si, seed, o->s_hidden, TAB_MAIN);
         }
     }
+    /* --techniques: KD plus each option alone on every seed, then the
+       combination of those that helped on validation */
+    if (o->techniques) {
+        for (s = 0; s < o->seeds; ++s)
+            for (k = TECH_FIRST; k <= TECH_LAST; ++k)
+                plan_add(p, (run_kind)k, si, seed0 + (unsigned long long)s, o->s_hidden, TAB_MAIN);
+        for (s = 0; s < o->seeds; ++s) plan_add(p, RUN_KD_COMBO, si, seed0 + (unsigned long long)s, o->s_hidden, TAB_MAIN);
+    }
     /* student-size sweep: raw vs KD (point); first seed (all with --full) */
     {
         int sweep_seeds = o->full ? o->seeds : 1;
@@ -758,6 +855,9 @@ costs:
         }
         net_config(&c, st, o, it);
         it->cost = 3.0 * kdts_net_flops(&c, so->lookback) * (double)so->ntrain * epochs;
+        if (o->budget_steps > 0 && (double)o->budget_steps * o->batch > (double)so->ntrain * epochs)
+            it->cost *= (double)o->budget_steps * o->batch / ((double)so->ntrain * epochs);
+        if (ki->tech > 0 && (ki->tech & (TECH_JIT | TECH_AMP | TECH_MIX))) it->cost *= 2;
     }
 }
 
@@ -832,7 +932,7 @@ static const soft_cache *get_soft(series_state *st, int source, int probs, float
     return c;
 }
 
-static double latency_us(series_state *st, const kdts_model *m)
+static double latency_us(series_state *st, const kdts_task *task, const kdts_model *m)
 {
     kdts_infer inf;
     kdts_error err;
@@ -841,11 +941,11 @@ static double latency_us(series_state *st, const kdts_model *m)
     int r, reps, inner = 1, i, T = m->lookback;
     char arch[80];
     kdts_net_describe(&m->arch, arch, sizeof arch);
-    for (i = 0; i < st->nlat; ++i)
+    for (i = 0; task == &st->task && i < st->nlat; ++i)
         if (!strcmp(st->lat[i].arch, arch)) return st->lat[i].us;
     x = (float *)ex_malloc(sizeof(float) * (size_t)T * m->n_features);
     fc = (float *)ex_malloc(sizeof(float) * (size_t)m->arch.horizon);
-    check(kdts_task_input(&st->task, st->task.split.test.begin + T - 1, x, &err), &err, "latency input");
+    check(kdts_task_input(task, task->split.test.begin + T - 1, x, &err), &err, "latency input");
     check(kdts_infer_create(&inf, m, T, &err), &err, "latency");
     t0 = now_seconds();
     for (i = 0; i < 5; ++i) kdts_infer_window(&inf, x, T, fc, NULL, NULL, 0, NULL);
@@ -869,7 +969,7 @@ static double latency_us(series_state *st, const kdts_model *m)
     kdts_infer_free(&inf);
     free(x);
     free(fc);
-    if (st->nlat < 32) {
+    if (task == &st->task && st->nlat < 32) {
         ex_copy(st->lat[st->nlat].arch, sizeof st->lat[st->nlat].arch, arch);
         st->lat[st->nlat++].us = times[reps / 2] * 1e6;
     }
@@ -890,11 +990,55 @@ static void keep_slice(series_state *st, double *dst, double *lo, double *hi, co
         }
 }
 
-static double score_mse(const series_state *st, kdts_part part, const float *fc, kdts_scores *s)
+static double score_mse(const kdts_task *task, kdts_part part, const float *fc, kdts_scores *s)
 {
     kdts_error err;
-    check(kdts_task_score(&st->task, part, fc, NULL, NULL, 0, s, NULL, &err), &err, "score");
+    check(kdts_task_score(task, part, fc, NULL, NULL, 0, s, NULL, &err), &err, "score");
     return s->mse;
+}
+
+/* The settings of TECH_* bits in a training configuration. */
+static void apply_tech(kdts_train_config *tc, int bits)
+{
+    if (bits & TECH_HW) tc->horizon_weight = 1.0f;
+    if (bits & TECH_SEQ) {
+        tc->step_weight = 1.0f;
+        if (tc->beta == 0.0f) tc->beta = 0.5f;
+    }
+    if (bits & TECH_MS) tc->ms_weight = 1.0f;
+    if (bits & TECH_AUX) tc->aux_steps = 1;
+    if (bits & TECH_FREQ) tc->freq_weight = 1.0f;
+    if (bits & (TECH_JIT | TECH_AMP | TECH_MIX)) tc->extra_per_window = 1;
+    if (bits & TECH_JIT) tc->extra_jitter = 0.1f;
+    if (bits & TECH_AMP) tc->extra_scale = 0.1f;
+    if (bits & TECH_MIX) tc->extra_mixup = 0.5f;
+}
+
+/* Mean validation MSE of the main-table runs of a kind on a series (n: how many). */
+static double mean_val(const experiment *e, const char *series, run_kind kind, int *n)
+{
+    double sum = 0;
+    int i;
+    *n = 0;
+    for (i = 0; i < e->nruns; ++i)
+        if (!strcmp(e->runs[i].series, series) && e->runs[i].kind == kind && e->runs[i].table == TAB_MAIN)
+            sum += e->runs[i].val_mse, ++*n;
+    return *n ? sum / *n : 0;
+}
+
+/* The combination: every technique whose mean validation MSE over the
+   seeds is below plain KD's (validation only, never the test split). */
+static int choose_combo(experiment *e, series_state *st)
+{
+    int k, n, bits = 0;
+    double base = mean_val(e, st->so->name, RUN_KD, &n);
+    if (!n) return 0;
+    for (k = TECH_FIRST; k <= TECH_LAST; ++k) {
+        int m;
+        double v = mean_val(e, st->so->name, (run_kind)k, &m);
+        if (m && v < base) bits |= RUN_INFO[k].tech;
+    }
+    return bits;
 }
 
 /* Run one plan item. */
@@ -903,7 +1047,9 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
     const options *o = &e->o;
     const run_kind_info *ki = &RUN_INFO[it->kind];
     series_out *so = st->so;
-    kdts_task *task = &st->task;
+    kdts_task *task = it->kind == RUN_TEACHER_MV ? &st->task_mv : &st->task;
+    int tech = ki->tech;
+    float *ex_tv = NULL;
     long nv = task->win[KDTS_PART_VAL].n, nt = task->win[KDTS_PART_TEST].n, nmax = nv > nt ? nv : nt;
     int H = so->horizon, dist = ki->dist, is_grid = it->kind == RUN_GRID || it->kind == RUN_GRID_DIST;
     float *fc = (float *)ex_malloc(sizeof(float) * (size_t)nmax * H), *lo = NULL, *hi = NULL;
@@ -912,6 +1058,33 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
     run_rec *rec = NULL;
     char label[128];
     memset(&err, 0, sizeof err);
+    if (it->kind == RUN_KD_COMBO) {
+        int k, src = -1;
+        if (!st->combo_done) {
+            so->combo = choose_combo(e, st);
+            st->combo_done = 1;
+            tech_describe(so->combo, label, sizeof label);
+            fprintf(stderr, "[%s] the combination chosen on validation: %s\n", so->name, label);
+        }
+        tech = so->combo;
+        /* the same settings as a row already run: its runs are this row's */
+        if (!tech) src = RUN_KD;
+        for (k = TECH_FIRST; k <= TECH_LAST; ++k)
+            if (tech && RUN_INFO[k].tech == tech) src = k;
+        if (src >= 0) {
+            for (k = 0; k < e->nruns; ++k)
+                if (e->runs[k].kind == (run_kind)src && e->runs[k].seed == (int)it->seed &&
+                    e->runs[k].table == TAB_MAIN && !strcmp(e->runs[k].series, so->name)) {
+                    run_rec copy = e->runs[k];
+                    copy.kind = RUN_KD_COMBO;
+                    copy.tech = tech;
+                    *add_run(e) = copy;
+                    break;
+                }
+            free(fc);
+            return;
+        }
+    }
     if (!is_grid) {
         rec = add_run(e);
         ex_copy(rec->series, sizeof rec->series, so->name);
@@ -919,6 +1092,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         rec->seed = (int)it->seed;
         rec->table = it->table;
         rec->temp = 1;
+        rec->tech = tech;
         rec->tk = it->kind == RUN_MX_TEACHER || it->kind == RUN_MX_KD ? it->tk : -1;
         rec->sk = it->kind == RUN_MX_RAW || it->kind == RUN_MX_KD ? it->sk : -1;
     }
@@ -941,9 +1115,9 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
             kdts_linear_free(&lm);
         }
         check(kdts_task_baseline(task, KDTS_PART_TEST, b, fc, &err), &err, "baseline");
-        score_mse(st, KDTS_PART_TEST, fc, &stt);
+        score_mse(task, KDTS_PART_TEST, fc, &stt);
         check(kdts_task_baseline(task, KDTS_PART_VAL, b, fc, &err), &err, "baseline");
-        rec->val_mse = score_mse(st, KDTS_PART_VAL, fc, &sv);
+        rec->val_mse = score_mse(task, KDTS_PART_VAL, fc, &sv);
         rec->mse_n = stt.mse, rec->mae_n = stt.mae, rec->mse_o = stt.mse_orig, rec->mae_o = stt.mae_orig;
         if (it->kind == RUN_SEASONAL) rec->hidden = task->season;
         fprintf(stderr, "[%s] %s: test MSE %.5f (normalized), val %.5f\n", so->name, ki->id, rec->mse_n, rec->val_mse);
@@ -961,8 +1135,8 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
                 check(kdts_task_forecast_model(task, part, &st->tmodels[k], fc, NULL, NULL, 0, &err), &err, "ensemble");
                 for (q = 0; q < n * H; ++q) acc[q] += fc[q] / (float)st->nteachers;
             }
-            if (p) rec->val_mse = score_mse(st, part, acc, &sv);
-            else score_mse(st, part, acc, &stt);
+            if (p) rec->val_mse = score_mse(task, part, acc, &sv);
+            else score_mse(task, part, acc, &stt);
         }
         rec->mse_n = stt.mse, rec->mae_n = stt.mae, rec->mse_o = stt.mse_orig, rec->mae_o = stt.mae_orig;
         rec->layers = o->t_layers;
@@ -1012,12 +1186,32 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         tc.temperature = temp;
         tc.alpha_warmup = ki->warmup ? o->warmup : 0;
         tc.hard_last_only = ki->hard_last == 1 || (ki->hard_last == 2 && !o->dist_hard_all);
+        tc.min_steps = o->budget_steps; /* the tool's rule (kdts_train_min_steps) */
         if (soft) {
             int probs = dist && alpha > 0.0f;
             const soft_cache *sc = get_soft(st, ki->soft == SOFT_MX ? SOFT_MX + it->tk : ki->soft, probs, temp);
             tc.soft_values = sc->tv;
             tc.soft_probs = sc->tp;
             tc.soft_last_only = sc->last_only;
+            if (tech > 0) apply_tech(&tc, tech);
+            beta = tc.beta;
+            if (tc.extra_per_window > 0) {
+                /* the extra windows the trainer will draw, labelled once by teacher #1 */
+                const kdts_dataset *d = &task->data[KDTS_PART_TRAIN];
+                const kdts_net *tp[1];
+                kdts_train_config cc = tc;
+                size_t ne = (size_t)d->n * (size_t)tc.extra_per_window;
+                float *ex_x = (float *)ex_malloc(sizeof(float) * ne * (size_t)d->T * (size_t)d->F);
+                int sf = 0;
+                tp[0] = &st->teachers[0];
+                ex_tv = (float *)ex_malloc(sizeof(float) * ne * (size_t)d->T * (size_t)d->h);
+                check(kdts_train_config_check(&cc, &err), &err, "extra windows");
+                check(kdts_extra_windows(&cc, d, ex_x, &err), &err, "extra windows");
+                check(kdts_soft_targets(tp, 1, ex_x, (int)ne, d->T, 1.0f, ex_tv, NULL, &sf, &err), &err,
+                      "extra windows' soft targets");
+                free(ex_x);
+                tc.extra_soft_values = ex_tv;
+            }
         }
         {
             char d[64];
@@ -1039,13 +1233,22 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         tc.user = pg;
         t0 = pg->t0 = now_seconds();
         check(kdts_task_fit(task, keep, &tc, NULL, 0, &rep, &err), &err, "training");
+        free(ex_tv);
+        ex_tv = NULL;
+        /* the plan the budget rule made (kdts_train_report) */
+        fprintf(stderr, "  [%s] %s seed %llu: planned %d epochs, patience %d (asked %d, %d", so->name, label, it->seed,
+                rep.epochs, rep.patience, epochs, o->patience);
+        if (rep.epochs > epochs)
+            fprintf(stderr, "; raised x%d to reach min_steps %lld", rep.epochs / epochs, (long long)tc.min_steps);
+        fprintf(stderr, "); ran %d epochs, %lld optimizer steps, best epoch %d\n", rep.epochs_run, rep.steps,
+                rep.best_epoch);
         /* validation: the batch path */
         if (dist && !is_grid && it->first && it->kind == RUN_KD_DIST) {
             lo = (float *)ex_malloc(sizeof(float) * (size_t)nmax * H);
             hi = (float *)ex_malloc(sizeof(float) * (size_t)nmax * H);
         }
         check(kdts_task_forecast(task, KDTS_PART_VAL, keep, fc, NULL, NULL, 0, &err), &err, "validation forecast");
-        score_mse(st, KDTS_PART_VAL, fc, &sv);
+        score_mse(task, KDTS_PART_VAL, fc, &sv);
         if (is_grid) {
             grid_rec *g = add_grid(e);
             ex_copy(g->series, sizeof g->series, so->name);
@@ -1087,7 +1290,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
                 check(kdts_task_forecast_model(task, KDTS_PART_TEST, &model, fc, NULL, NULL, 0, &err), &err,
                       "test forecast");
             }
-            score_mse(st, KDTS_PART_TEST, fc, &stt);
+            score_mse(task, KDTS_PART_TEST, fc, &stt);
             rec->layers = mc.layers;
             rec->hidden = mc.hidden;
             rec->mode = mc.mode;
@@ -1104,7 +1307,10 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
             rec->train_s = now_seconds() - t0;
             rec->epochs_run = rep.epochs_run;
             rec->best_epoch = rep.best_epoch;
-            rec->lat_us = latency_us(st, &model);
+            rec->epochs_plan = rep.epochs;
+            rec->patience_plan = rep.patience;
+            rec->steps = rep.steps;
+            rec->lat_us = latency_us(st, task, &model);
             if (!o->no_models) {
                 char dir[600];
                 snprintf(dir, sizeof dir, "%s/models/%s", o->out, so->name);
@@ -1230,6 +1436,39 @@ static void series_end(experiment *e, series_state *st)
              so->s_epochs, o->m_hidden, o->batch, (double)o->lr, o->patience, o->bins, (double)t->bin_lo,
              (double)t->bin_hi, o->dist_hard_all ? "every step" : "last step only");
     {
+        /* the training budget and the plan it made (first teacher, first raw student) */
+        const run_rec *rt = NULL, *rs = NULL;
+        size_t n = strlen(so->setup);
+        for (k = 0; k < e->nruns; ++k) {
+            const run_rec *r = &e->runs[k];
+            if (strcmp(r->series, so->name) || r->table != TAB_MAIN) continue;
+            if (!rt && r->kind == RUN_TEACHER) rt = r;
+            if (!rs && r->kind == RUN_RAW) rs = r;
+        }
+        if (o->budget_steps > 0)
+            n += (size_t)snprintf(so->setup + n, sizeof so->setup - n,
+                                  "; training budget, the rule of `kdts train` (kdts_train_min_steps): at least %lld "
+                                  "optimizer steps per run, epochs and patience raised by one factor",
+                                  o->budget_steps);
+        else
+            n += (size_t)snprintf(so->setup + n, sizeof so->setup - n,
+                                  "; training budget: the epochs as given (no minimum of steps: --epochs given)");
+        if (rt && n < sizeof so->setup)
+            n += (size_t)snprintf(so->setup + n, sizeof so->setup - n,
+                                  "; teacher planned %d epochs (asked %d), patience %d, ran %d epochs / %lld steps",
+                                  rt->epochs_plan, so->epochs, rt->patience_plan, rt->epochs_run, rt->steps);
+        if (rs && n < sizeof so->setup)
+            n += (size_t)snprintf(so->setup + n, sizeof so->setup - n,
+                                  "; students planned %d epochs (asked %d), patience %d (raw student seed %d: ran %d "
+                                  "epochs / %lld steps)",
+                                  rs->epochs_plan, so->s_epochs, rs->patience_plan, rs->seed, rs->epochs_run, rs->steps);
+        if (so->mv && n < sizeof so->setup)
+            snprintf(so->setup + n, sizeof so->setup - n,
+                     "; multivariate teacher: inputs %s and the target, each column z-scored on the training rows "
+                     "and relative to its last value, the skip map over every input",
+                     so->mv_features);
+    }
+    {
         static const run_kind base[4] = {RUN_PERSISTENCE, RUN_SEASONAL, RUN_NLINEAR, RUN_DLINEAR};
         double te = kind_mean_mse(e, so->name, RUN_TEACHER), best = 0;
         int b, bi = 0;
@@ -1261,6 +1500,7 @@ release:
     free(st->sp.dist_lo);
     free(st->sp.dist_hi);
     kdts_task_free(&st->task);
+    if (st->have_task_mv) kdts_task_free(&st->task_mv), st->have_task_mv = 0;
 }
 
 int main(int argc, char **argv)
@@ -1282,6 +1522,13 @@ int main(int argc, char **argv)
     make_dirs(e.o.out);
     ns = make_series(&e, outs);
     fprintf(stderr, "distill_experiment: SIMD %s, output %s/\n", kdts_simd_name(), e.o.out);
+    if (e.o.budget_steps > 0)
+        fprintf(stderr, "distill_experiment: training budget: at least %lld optimizer steps per run (the rule of "
+                        "`kdts train`), epochs and patience raised by one factor where %d / %d epochs fall short\n",
+                e.o.budget_steps, e.o.epochs, e.o.s_epochs);
+    else
+        fprintf(stderr, "distill_experiment: training budget: %d / %d epochs as given (no minimum of steps)\n",
+                e.o.epochs, e.o.s_epochs);
     for (i = 0; i < ns; ++i) {
         states[i].so = &outs[i];
         open_series(&states[i], &e.o);

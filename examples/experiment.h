@@ -45,6 +45,16 @@ typedef enum run_kind {
     RUN_MX_TEACHER,       /* --matrix: a teacher of one kind                 */
     RUN_MX_RAW,           /* --matrix: a student of one kind, hard labels    */
     RUN_MX_KD,            /* --matrix: that student distilled from a teacher */
+    RUN_TEACHER_MV,       /* --multivariate: the teacher on every column    */
+    RUN_KD_T_HW,          /* --techniques: KD + one option of kdts_train_config */
+    RUN_KD_T_SEQ,
+    RUN_KD_T_MS,
+    RUN_KD_T_MSALL,
+    RUN_KD_T_FREQ,
+    RUN_KD_T_JIT,
+    RUN_KD_T_AMP,
+    RUN_KD_T_MIX,
+    RUN_KD_COMBO,         /* the techniques that helped on validation, together */
     RUN_KINDS
 } run_kind;
 
@@ -62,7 +72,23 @@ typedef struct run_kind_info {
     int hard_last;     /* 1: hard loss on the last step only; 2: the dist
                           students' rule (last step unless --dist-hard-all) */
     int warmup;        /* 1: alpha warm-up of --warmup epochs            */
+    int tech;          /* --techniques: TECH_* bits on top of KD         */
 } run_kind_info;
+
+/* The distillation techniques of --techniques (options of kdts_train_config). */
+enum {
+    TECH_HW = 1,     /* horizon_weight 1: later horizon steps weighted up     */
+    TECH_SEQ = 2,    /* soft targets on every step: beta (0.5 if the chosen is 0),
+                        step_weight 1                                          */
+    TECH_MS = 4,     /* ms_weight 1: the forecast and its 2-, 4-, 8-step means */
+    TECH_AUX = 8,    /* aux_steps 1: L_ms / L_freq on every step              */
+    TECH_FREQ = 16,  /* freq_weight 1: DFT magnitudes, KL teacher || student  */
+    TECH_JIT = 32,   /* one teacher-labelled extra window per window, jitter 0.1 */
+    TECH_AMP = 64,   /* ... scaled by 1 +- 0.1                                */
+    TECH_MIX = 128   /* ... mixed up with another window (lambda <= 0.5)      */
+};
+#define TECH_FIRST RUN_KD_T_HW
+#define TECH_LAST RUN_KD_T_MIX
 
 extern const run_kind_info RUN_INFO[RUN_KINDS];
 
@@ -83,6 +109,11 @@ typedef struct options {
     int n_grid_alpha, n_grid_beta, n_grid_temp, n_sweep;
     int full, quick, no_dist, no_remedies, ablation, slice_windows, dist_hard_all, sweep_set, temp_grid_set;
     int no_models, matrix, matrix_skip, no_skip;
+    long long min_steps;    /* --min-steps, -1 = not given                  */
+    long long budget_steps; /* the rule's min_steps (kdts_train_min_steps)   */
+    int epochs_set;         /* --epochs or --student-epochs given            */
+    int techniques, multivariate, dist;
+    const char *mv_features;
 } options;
 
 /* ---- records ----------------------------------------------------------------- */
@@ -97,6 +128,9 @@ typedef struct run_rec {
     double mse_n, mae_n, mse_o, mae_o, val_mse;
     double params, flops, lat_us, train_s;
     int epochs_run, best_epoch;
+    int epochs_plan, patience_plan; /* as planned (kdts_train_report)     */
+    long long steps;                /* optimizer steps taken             */
+    int tech;                       /* TECH_* bits (--techniques)        */
     char model_file[768]; /* the saved model ("" for baselines) */
     char arch[80];        /* kdts_net_describe of the model ("" for baselines) */
     int tk, sk;           /* --matrix: teacher and student kind index (-1: none) */
@@ -124,13 +158,16 @@ typedef struct slice_pic {
 
 /* One series' settings and, after the run, its summary. */
 typedef struct series_out {
-    char name[48], path[512], target[64], split[160], setup[1280];
+    char name[48], path[512], target[64], split[160], setup[2560];
     const char *features, *split_rule;
     long max_rows;
     int lookback, horizon, stride, epochs, s_epochs, season;
     double sweep_sizes[MAX_LIST];
     int nsweep;
     double chosen_alpha, chosen_beta, chosen_temp;
+    int combo;        /* TECH_* bits of the combination chosen on validation */
+    int mv;           /* the multivariate teacher runs on this series      */
+    char mv_features[256];
     int grid_alpha, grid_beta, grid_temp;
     double seconds;
     long ntrain, nval, ntest;
@@ -157,6 +194,8 @@ void *ex_malloc(size_t n);
 void ex_copy(char *dst, size_t cap, const char *src);
 double ex_mean(const double *v, int n);
 double ex_std(const double *v, int n); /* sample std (n-1); 0 for n < 2 */
+/* The settings of TECH_* bits in words ("none" for 0). */
+void tech_describe(int bits, char *buf, size_t cap);
 
 /* ---- report (experiment_report.c) -------------------------------------------- */
 

@@ -177,7 +177,7 @@ static void fmt_pm(char *buf, size_t cap, const double *ms, int n, int dec)
 
 /* The order of the main table's rows. */
 static const run_kind MAIN_ORDER[] = {RUN_PERSISTENCE, RUN_SEASONAL,      RUN_NLINEAR,        RUN_DLINEAR,
-                                      RUN_TEACHER,      RUN_TEACHER_ENSEMBLE,
+                                      RUN_TEACHER,      RUN_TEACHER_ENSEMBLE, RUN_TEACHER_MV,
                                       RUN_TEACHER_DIST, RUN_MID,          RUN_RAW,            RUN_RAW_LAST,
                                       RUN_KD,           RUN_KD_ALPHA_ONLY, RUN_KD_BETA_ONLY,  RUN_RAW_DIST,
                                       RUN_KD_DIST,      RUN_KD_ENSEMBLE,  RUN_KD_INCREMENTAL, RUN_KD_PROGRESSIVE};
@@ -194,7 +194,7 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
         run_kind k = MAIN_ORDER[i];
         const run_kind_info *ki = &RUN_INFO[k];
         agg a = aggregate(e, series, k, -1, -1);
-        char c1[48], c2[48], c3[48], c4[48], c5[48], fl[32], size[96], w[48], lat[32], mode[48];
+        char c1[48], c2[48], c3[48], c4[48], c5[48], fl[32], size[96], w[48], lat[32], mode[48], label[256];
         int baseline = k == RUN_PERSISTENCE || k == RUN_SEASONAL || k == RUN_NLINEAR || k == RUN_DLINEAR;
         if (!a.n) continue;
         fmt_pm(c1, sizeof c1, a.mse_n, a.n, 4);
@@ -220,7 +220,15 @@ static void write_main_table(FILE *f, const experiment *e, const char *series)
                                                                      : (a.hard_last ? "point (hard: last step)" : "point"));
         if (k == RUN_SEASONAL) snprintf(size, sizeof size, "period %d", a.hidden);
         if (k == RUN_NLINEAR || k == RUN_DLINEAR) snprintf(w, sizeof w, "λ %.2g", a.alpha);
-        fprintf(f, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %.1f |\n", ki->label, size,
+        if (k == RUN_TEACHER_MV) {
+            agg u = aggregate(e, series, RUN_TEACHER, -1, KDTS_MODE_POINT);
+            snprintf(label, sizeof label, "%s (every column an input); beats the univariate teacher on validation: "
+                     "%s (val %.5f vs. %.5f)", ki->label, u.n && a.val[0] < u.val[0] ? "**yes**" : "no", a.val[0],
+                     u.val[0]);
+        } else {
+            snprintf(label, sizeof label, "%s", ki->label);
+        }
+        fprintf(f, "| %s | %s | %s | %s | %d | %s | %s | %s | %s | %s | %.0f | %s | %s | %.1f |\n", label, size,
                 mode, w, a.n, c1, c2, c3, c4, c5, a.params, fl, lat, a.train_s);
     }
 }
@@ -263,6 +271,87 @@ static void write_pair_table(FILE *f, const experiment *e, const char *series, i
         fprintf(f, "| %s | %d | %+.5f ± %.5f | %+.2f%% | %d of %d | %s |\n", ps->label, p.n, p.mean, p.sd, p.rel, p.wins,
                 p.n, verdict(&p));
     }
+}
+
+/* ---- the techniques (--techniques) ------------------------------------------------------ */
+
+/* Gap closed (raw - x) / (raw - teacher) in percent into buf; "n/a" when
+   the teacher is not better than the raw student. */
+static void fmt_gap(char *buf, size_t cap, double raw, double teacher, double x)
+{
+    if (raw - teacher > 0) snprintf(buf, cap, "%+.0f%%", 100.0 * (raw - x) / (raw - teacher));
+    else snprintf(buf, cap, "n/a (teacher not better than raw)");
+}
+
+/* The technique rows with runs, plain KD first, the combination last. */
+static int tech_rows(const experiment *e, const char *series, int hidden, run_kind *rows)
+{
+    int n = 0, k;
+    rows[n++] = RUN_KD;
+    for (k = TECH_FIRST; k <= TECH_LAST; ++k)
+        if (aggregate(e, series, (run_kind)k, hidden, KDTS_MODE_POINT).n) rows[n++] = (run_kind)k;
+    if (aggregate(e, series, RUN_KD_COMBO, hidden, KDTS_MODE_POINT).n) rows[n++] = RUN_KD_COMBO;
+    return n;
+}
+
+/* The row chosen on validation: the lowest mean val MSE among plain KD,
+   each technique and the combination. */
+static run_kind tech_chosen(const experiment *e, const char *series, int hidden)
+{
+    run_kind rows[RUN_KINDS], best = RUN_KD;
+    int n = tech_rows(e, series, hidden, rows), i;
+    double bv = 0;
+    for (i = 0; i < n; ++i) {
+        agg a = aggregate(e, series, rows[i], hidden, KDTS_MODE_POINT);
+        if (a.n && (i == 0 || a.val[0] < bv)) bv = a.val[0], best = rows[i];
+    }
+    return best;
+}
+
+static void write_tech_table(FILE *f, const experiment *e, const series_out *s, int hidden)
+{
+    agg te = aggregate(e, s->name, RUN_TEACHER, -1, KDTS_MODE_POINT);
+    agg raw = aggregate(e, s->name, RUN_RAW, hidden, KDTS_MODE_POINT);
+    agg ctl = aggregate(e, s->name, RUN_RAW_LAST, hidden, KDTS_MODE_POINT);
+    run_kind rows[RUN_KINDS], chosen;
+    int n, i;
+    char c1[64], g[64], what[256];
+    if (!aggregate(e, s->name, TECH_FIRST, hidden, KDTS_MODE_POINT).n || !raw.n || !te.n) return;
+    n = tech_rows(e, s->name, hidden, rows);
+    chosen = tech_chosen(e, s->name, hidden);
+    fprintf(f, "| model | settings | n | test MSE (norm.) | val MSE | gap closed | seeds won vs. raw | seeds won vs. "
+               "control |\n|---|---|---|---|---|---|---|---|\n");
+    fmt_pm(c1, sizeof c1, te.mse_n, te.n, 4);
+    fprintf(f, "| teacher | %s | %d | %s | %.5f | - | - | - |\n", te.arch, te.n, c1, te.val[0]);
+    fmt_pm(c1, sizeof c1, raw.mse_n, raw.n, 4);
+    fprintf(f, "| student raw | hard labels | %d | %s | %.5f | 0%% | - | - |\n", raw.n, c1, raw.val[0]);
+    if (ctl.n) {
+        paired pr = pair_diff(e, s->name, RUN_RAW_LAST, KDTS_MODE_POINT, RUN_RAW, KDTS_MODE_POINT, hidden);
+        fmt_pm(c1, sizeof c1, ctl.mse_n, ctl.n, 4);
+        fmt_gap(g, sizeof g, raw.mse_n[0], te.mse_n[0], ctl.mse_n[0]);
+        fprintf(f, "| control | hard loss on the last step only | %d | %s | %.5f | %s | %d of %d | - |\n", ctl.n, c1,
+                ctl.val[0], g, pr.wins, pr.n);
+    }
+    for (i = 0; i < n; ++i) {
+        agg a = aggregate(e, s->name, rows[i], hidden, KDTS_MODE_POINT);
+        paired pr = pair_diff(e, s->name, rows[i], KDTS_MODE_POINT, RUN_RAW, KDTS_MODE_POINT, hidden);
+        paired pc = pair_diff(e, s->name, rows[i], KDTS_MODE_POINT, RUN_RAW_LAST, KDTS_MODE_POINT, hidden);
+        char wc[32];
+        if (rows[i] == RUN_KD) snprintf(what, sizeof what, "α %.2g, β %.2g", s->chosen_alpha, s->chosen_beta);
+        else tech_describe(rows[i] == RUN_KD_COMBO ? s->combo : RUN_INFO[rows[i]].tech, what, sizeof what);
+        fmt_pm(c1, sizeof c1, a.mse_n, a.n, 4);
+        fmt_gap(g, sizeof g, raw.mse_n[0], te.mse_n[0], a.mse_n[0]);
+        if (pc.n) snprintf(wc, sizeof wc, "%d of %d", pc.wins, pc.n);
+        else snprintf(wc, sizeof wc, "-");
+        fprintf(f, "| %s%s%s | %s | %d | %s | %.5f | %s | %d of %d | %s |\n", rows[i] == chosen ? "**" : "",
+                rows[i] == RUN_KD ? "student KD" : RUN_INFO[rows[i]].label, rows[i] == chosen ? "** (chosen)" : "",
+                what, a.n, c1, a.val[0], g, pr.wins, pr.n, wc);
+    }
+    fprintf(f, "\nGap closed = (raw − row) / (raw − teacher) of the mean test MSE. Every technique row is the KD "
+               "student (α, β as chosen) with one option of `kdts_train_config` added; the combination takes every "
+               "option whose mean validation MSE over the seeds is below plain KD's (%s); the row chosen (bold) has "
+               "the lowest mean validation MSE. Validation only: the test split chooses nothing.\n",
+            s->combo ? "here: the settings listed" : "here: none, so the combination is plain KD");
 }
 
 /* Verdicts on the claims of the source document for one series. A claim
@@ -383,15 +472,16 @@ void write_csv(const experiment *e, const char *dir)
     int i;
     fprintf(f, "series,model,seed,layers,hidden,mode,bins,hard_last_only,alpha,beta,T,test_mse_norm,test_mae_norm,"
                "test_mse_orig,test_mae_orig,val_mse_norm,params,flops,latency_us,train_seconds,epochs_run,best_epoch,"
-               "table,arch,teacher_kind,student_kind\n");
+               "table,arch,teacher_kind,student_kind,epochs_planned,patience_planned,steps,techniques\n");
     for (i = 0; i < e->nruns; ++i) {
         const run_rec *r = &e->runs[i];
-        fprintf(f, "%s,%s,%d,%d,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,%.0f,%.4g,%.4g,%d,%d,%s,%s,%d,%d\n",
+        fprintf(f, "%s,%s,%d,%d,%d,%s,%d,%d,%.6g,%.6g,%.6g,%.9g,%.9g,%.9g,%.9g,%.9g,%.0f,%.0f,%.4g,%.4g,%d,%d,%s,%s,%d,%d,"
+                   "%d,%d,%lld,%d\n",
                 r->series, RUN_INFO[r->kind].id, r->seed, r->layers, r->hidden,
                 r->mode == KDTS_MODE_DIST ? "dist" : "point", r->bins, r->hard_last, r->alpha, r->beta, r->temp,
                 r->mse_n, r->mae_n, r->mse_o, r->mae_o, r->val_mse, r->params, r->flops, r->lat_us, r->train_s,
                 r->epochs_run, r->best_epoch, r->table == TAB_SWEEP ? "sweep" : r->table == TAB_MATRIX ? "matrix" : "main",
-                r->arch, r->tk, r->sk);
+                r->arch, r->tk, r->sk, r->epochs_plan, r->patience_plan, r->steps, r->tech);
     }
     close_out(f, "results.csv");
     f = open_out(dir, "grid.csv");
@@ -480,6 +570,10 @@ void write_report(const experiment *e, const series_out *so, int nseries, double
         }
         fprintf(f, "\n### Paired differences, student size 1x%d\n\n", hidden);
         write_pair_table(f, e, s->name, hidden);
+        if (aggregate(e, s->name, TECH_FIRST, hidden, KDTS_MODE_POINT).n) {
+            fprintf(f, "\n### Distillation techniques, student 1x%d (point mode, %d seeds)\n\n", hidden, o->seeds);
+            write_tech_table(f, e, s, hidden);
+        }
         fprintf(f, "\n### Choice of α, β, T (validation split only, seed %llu, student 1x%d)\n\n", o->seed, hidden);
         {
             int r;
@@ -537,6 +631,28 @@ void write_report(const experiment *e, const series_out *so, int nseries, double
                     pd.sd, pd.wins, pd.n);
         }
         fprintf(f, "\nKD (point) has the lower mean test MSE on %d of %d series.\n", wins_series, nser);
+        if (aggregate(e, so[0].name, TECH_FIRST, o->s_hidden, KDTS_MODE_POINT).n) {
+            fprintf(f, "\n## Across series: the distillation recipe chosen on validation\n\n| series | teacher | raw | "
+                       "control | KD | chosen on validation | its test MSE | gap closed | seeds won vs. raw | vs. "
+                       "control |\n|---|---|---|---|---|---|---|---|---|---|\n");
+            for (j = 0; j < nseries; ++j) {
+                int h = o->s_hidden;
+                run_kind c = tech_chosen(e, so[j].name, h);
+                agg te = aggregate(e, so[j].name, RUN_TEACHER, -1, 0), raw = aggregate(e, so[j].name, RUN_RAW, h, 0);
+                agg ctl = aggregate(e, so[j].name, RUN_RAW_LAST, h, 0), kd = aggregate(e, so[j].name, RUN_KD, h, 0);
+                agg ch = aggregate(e, so[j].name, c, h, 0);
+                paired pr = pair_diff(e, so[j].name, c, 0, RUN_RAW, 0, h), pc = pair_diff(e, so[j].name, c, 0, RUN_RAW_LAST, 0, h);
+                char g[64], r1[48], r2[48], r3[48];
+                if (!ch.n || !raw.n) continue;
+                fmt_gap(g, sizeof g, raw.mse_n[0], te.mse_n[0], ch.mse_n[0]);
+                fmt_pm(r1, sizeof r1, raw.mse_n, raw.n, 4);
+                fmt_pm(r2, sizeof r2, ctl.mse_n, ctl.n, 4);
+                fmt_pm(r3, sizeof r3, ch.mse_n, ch.n, 4);
+                fprintf(f, "| %s | %.4f | %s | %s | %.4f | %s | %s | %s | %d of %d | %d of %d |\n", so[j].name,
+                        te.mse_n[0], r1, r2, kd.mse_n[0], c == RUN_KD ? "plain KD" : RUN_INFO[c].label, r3, g, pr.wins,
+                        pr.n, pc.wins, pc.n);
+            }
+        }
     }
     fprintf(f, "\nFiles: results.csv (one row per trained model and seed, with its table), grid.csv (validation "
                "grid), models/ (every reported model), SVG pictures.\n");
@@ -553,6 +669,10 @@ void print_summary(const experiment *e, const series_out *so, int nseries)
         printf("\n");
         write_pair_table(stdout, e, so[j].name, e->o.s_hidden);
         printf("\n");
+        if (aggregate(e, so[j].name, TECH_FIRST, e->o.s_hidden, KDTS_MODE_POINT).n) {
+            write_tech_table(stdout, e, &so[j], e->o.s_hidden);
+            printf("\n");
+        }
         write_claims(stdout, e, so[j].name, e->o.s_hidden);
     }
 }

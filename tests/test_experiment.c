@@ -3,7 +3,11 @@
    results.csv is finite, the persistence and seasonal-naive rows match an
    independent calculation made here, the saved models open with `kdts info`
    and give the reported test error through `kdts eval`, and a second run
-   with the same seed gives the same numbers. Run from the repo root after
+   with the same seed gives the same numbers. With --techniques and
+   --multivariate (quick form): the training plan of every run follows the
+   budget rule of `kdts train` (recomputed here; with --epochs given, no
+   minimum), every technique row is there, the combination is the one the
+   validation numbers select, and the multivariate teacher's verdict. Run from the repo root after
    `make` (make test builds it). */
 #define _POSIX_C_SOURCE 200809L
 #define KDTS_IMPLEMENTATION
@@ -22,6 +26,12 @@
 #define Q_ROWS 2000
 #define Q_LOOKBACK 24
 #define Q_HORIZON 6
+#define Q_STRIDE 2
+#define Q_BATCH 32
+#define Q_EPOCHS 2
+#define Q_PATIENCE 3
+#define Q_MIN_STEPS 60
+#define FLAGS " --techniques --multivariate"
 
 #define MAX_ROWS 512
 #define MAX_COLS 32
@@ -196,7 +206,7 @@ int main(void)
     double ind_n = 0, ind_o = 0;
     const char *svgs[3] = {OUT "/ETTh1_learning.svg", OUT "/ETTh1_forecast.svg", OUT "/ETTh1_size.svg"};
 
-    rc = system(EXE " --quick --out " OUT " > " OUT ".log 2>&1");
+    rc = system(EXE " --quick" FLAGS " --out " OUT " > " OUT ".log 2>&1");
     KT_CHECK(rc == 0, "%s --quick failed (status %d); see %s.log", EXE, rc, OUT);
     remove(OUT ".log");
 
@@ -287,6 +297,102 @@ int main(void)
         KT_CHECK(chosen >= 1, "no grid point marked as chosen");
     }
 
+    /* the training budget (the rule of `kdts train`): computed here from
+       the --quick shapes: training windows of the first 60% of Q_ROWS rows
+       every Q_STRIDE rows, Q_BATCH per step, epochs (and patience) raised
+       by ceil(min_steps / planned steps); a pool doubled by one extra
+       window per window */
+    {
+        long nwin = (long)(Q_ROWS * 0.6 - Q_LOOKBACK - Q_HORIZON) / Q_STRIDE + 1;
+        int c_ep = col_of(&res, "epochs_planned"), c_pa = col_of(&res, "patience_planned"), c_st = col_of(&res, "steps");
+        int c_er = col_of(&res, "epochs_run"), c_te = col_of(&res, "techniques"), checked = 0, wrong = 0;
+        KT_CHECK(c_ep > 0 && c_pa > 0 && c_st > 0 && c_er > 0 && c_te > 0, "results.csv lacks the plan columns");
+        for (r = 0; c_ep > 0 && c_pa > 0 && c_st > 0 && c_er > 0 && c_te > 0 && r < res.rows; ++r) {
+            const char *m = res.cell[r][c_model];
+            int extra = atoi(res.cell[r][c_te]) & (32 | 64 | 128);
+            long batches = nwin * (extra ? 2 : 1) / Q_BATCH, planned = (long)Q_EPOCHS * batches;
+            long f = planned < Q_MIN_STEPS ? (Q_MIN_STEPS + planned - 1) / planned : 1;
+            if (!strcmp(res.cell[r][c_table], "main") && (!strncmp(m, "student-", 8) || !strcmp(m, "teacher") ||
+                                                         !strncmp(m, "KD-", 3) || !strcmp(m, "teacher-multivariate"))) {
+                checked++;
+                if (atol(res.cell[r][c_ep]) != Q_EPOCHS * f || atol(res.cell[r][c_pa]) != Q_PATIENCE * f ||
+                    (atoi(res.cell[r][c_er]) == Q_EPOCHS * f && atol(res.cell[r][c_st]) != Q_EPOCHS * f * batches)) {
+                    if (wrong++ < 3)
+                        printf("%s: planned %s epochs, patience %s, %s steps; want %ld, %ld, %ld\n", m,
+                               res.cell[r][c_ep], res.cell[r][c_pa], res.cell[r][c_st], Q_EPOCHS * f, Q_PATIENCE * f,
+                               Q_EPOCHS * f * batches);
+                }
+            }
+        }
+        KT_CHECK(checked >= 10 && wrong == 0, "training plan: %d of %d rows differ from the rule", wrong, checked);
+    }
+
+    /* --techniques: every technique row, with its settings; the combination
+       is the union of the techniques whose validation MSE is below plain
+       KD's (recomputed here from results.csv: one seed) */
+    {
+        static const char *const tech[8] = {"KD-horizon-weight", "KD-every-step", "KD-multi-scale", "KD-multi-scale-all",
+                                            "KD-freq", "KD-extra-jitter", "KD-extra-scale", "KD-extra-mixup"};
+        static const int bits[8] = {1, 2, 4, 4 | 8, 16, 32, 64, 128};
+        int c_te = col_of(&res, "techniques"), c_val = col_of(&res, "val_mse_norm"), found = 0, t, want = 0, got = -1;
+        double kd_val = -1;
+        for (r = 0; c_te > 0 && r < res.rows; ++r)
+            if (!strcmp(res.cell[r][c_model], "student-KD") && !strcmp(res.cell[r][c_table], "main"))
+                kd_val = atof(res.cell[r][c_val]);
+        for (t = 0; c_te > 0 && t < 8; ++t)
+            for (r = 0; r < res.rows; ++r)
+                if (!strcmp(res.cell[r][c_model], tech[t])) {
+                    found += atoi(res.cell[r][c_te]) == bits[t];
+                    if (atof(res.cell[r][c_val]) < kd_val) want |= bits[t];
+                    break;
+                }
+        for (r = 0; c_te > 0 && r < res.rows; ++r)
+            if (!strcmp(res.cell[r][c_model], "KD-combination")) got = atoi(res.cell[r][c_te]);
+        KT_CHECK(found == 8, "technique rows with their settings: %d of 8", found);
+        KT_CHECK(kd_val > 0 && got == want, "the combination has techniques %d, validation says %d", got, want);
+    }
+
+    /* --multivariate: the teacher on every column, and the table's verdict
+       against the univariate teachers on validation */
+    {
+        int c_val = col_of(&res, "val_mse_norm"), nt = 0, mv = -1;
+        double tv = 0;
+        char text[65536];
+        FILE *f = fopen(OUT "/results.md", "r");
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f) fclose(f);
+        text[n] = 0;
+        for (r = 0; r < res.rows; ++r) {
+            if (!strcmp(res.cell[r][c_model], "teacher")) tv += atof(res.cell[r][c_val]), nt++;
+            if (!strcmp(res.cell[r][c_model], "teacher-multivariate")) mv = r;
+        }
+        KT_CHECK(mv >= 0 && nt > 0, "multivariate teacher row");
+        if (mv >= 0 && nt > 0) {
+            const char *verdict = atof(res.cell[mv][c_val]) < tv / nt ? "univariate teacher on validation: **yes**"
+                                                                       : "univariate teacher on validation: no";
+            KT_CHECK(strstr(text, verdict) != NULL, "results.md lacks '%s'", verdict);
+        }
+        KT_CHECK(strstr(text, "### Distillation techniques") != NULL, "results.md lacks the techniques table");
+    }
+
+    /* --epochs given: no minimum of steps, the epochs as asked */
+    {
+        static csv_doc ep;
+        int c_ep, bad_ep = 0, n_ep = 0;
+        rc = system(EXE " --quick --no-dist --no-remedies --epochs 2 --student-epochs 2 --no-models --out " OUT
+                        "/epochs > /dev/null 2>&1");
+        KT_CHECK(rc == 0, "--quick --epochs 2 failed (%d)", rc);
+        rc = read_csv(OUT "/epochs/results.csv", &ep);
+        c_ep = col_of(&ep, "epochs_planned");
+        for (r = 0; rc == 1 && c_ep > 0 && r < ep.rows; ++r) {
+            const char *m = ep.cell[r][col_of(&ep, "model")];
+            if (strcmp(m, "teacher") && strncmp(m, "student-", 8)) continue;
+            n_ep++;
+            bad_ep += atoi(ep.cell[r][c_ep]) != 2;
+        }
+        KT_CHECK(n_ep >= 4 && bad_ep == 0, "--epochs 2: %d of %d runs planned otherwise", bad_ep, n_ep);
+    }
+
     /* --matrix: every teacher kind x student kind, raw and KD, finite;
        the picture; every model loadable */
     {
@@ -326,7 +432,7 @@ int main(void)
     }
 
     /* the same seed gives the same numbers (time columns excepted) */
-    rc = system(EXE " --quick --out " OUT2 " > /dev/null 2>&1");
+    rc = system(EXE " --quick" FLAGS " --out " OUT2 " > /dev/null 2>&1");
     KT_CHECK(rc == 0, "second --quick run failed (%d)", rc);
     rc = read_csv(OUT2 "/results.csv", &res2);
     KT_CHECK(rc == 1 && res2.rows == res.rows, "rerun: %d rows vs %d", res2.rows, res.rows);

@@ -675,6 +675,8 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"skip", "lstm, gru, attn: add a linear map of the window, started at the closed-form NLinear fit (the default in point mode)", NULL, 1, {0}, 0, 0, 0}, \
     {"no-skip", "lstm, gru, attn: no linear map: the network alone", NULL, 1, {0}, 0, 0, 0}
 
+#define KDTS__TOOL_STR2(x) #x
+#define KDTS__TOOL_STR(x) KDTS__TOOL_STR2(x) /* a macro's value as a string literal */
 #define NET_FLAGS(hidden, layers)                                                                         \
     {"out", "model file to write", NULL, 0, {0}, 0, 0, 0},                                                \
     ARCH_FLAGS(hidden, layers),                                                                           \
@@ -683,7 +685,7 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"dropout", "dropout on layer outputs", "0", 0, {0}, 0, 0, 0},                                        \
     {"epochs", "training epochs", d_epochs, 0, {0}, 0, 0, 0},                                             \
     {"steps", "optimizer-step budget instead of --epochs (0 = epochs)", "0", 0, {0}, 0, 0, 0},            \
-    {"min-steps", "at least this many optimizer steps unless --epochs is given: epochs and patience scaled up on short series", "2000", 0, {0}, 0, 0, 0}, \
+    {"min-steps", "at least this many optimizer steps unless --epochs is given: epochs and patience scaled up on short series", KDTS__TOOL_STR(KDTS_MIN_STEPS_DEFAULT), 0, {0}, 0, 0, 0}, \
     {"schedule", "learning rate: constant or cosine (decay after the warm-up)", "constant", 0, {0}, 0, 0, 0}, \
     {"warmup", "steps of linear learning-rate warm-up", "0", 0, {0}, 0, 0, 0},                             \
     {"lr-min", "cosine: final learning rate as a fraction of --lr", "0", 0, {0}, 0, 0, 0},                 \
@@ -842,8 +844,9 @@ static int run_training(const cmd *c, int distill)
     tc.seed = (unsigned long long)fint(c, "seed", 0, 2000000000L);
     tc.patience = (int)fint(c, "patience", 0, 1000000);
     tc.steps = fint(c, "steps", 0, 2000000000L);
-    /* an explicit --epochs is taken as given unless --min-steps is too */
-    tc.min_steps = given(c, "epochs") && !given(c, "min-steps") ? 0 : fint(c, "min-steps", 0, 2000000000L);
+    /* an explicit --epochs is taken as given unless --min-steps is too (the rule the experiment shares) */
+    tc.min_steps =
+        kdts_train_min_steps(given(c, "epochs"), given(c, "min-steps") ? fint(c, "min-steps", 0, 2000000000L) : -1);
     tc.schedule = fchoice(c, "schedule", "constant|cosine");
     tc.warmup_steps = fint(c, "warmup", 0, 2000000000L);
     tc.lr_min = (float)fnum(c, "lr-min", 0, 1);
