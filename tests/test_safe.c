@@ -294,6 +294,8 @@ static void test_export(void)
     kdts_error e;
     kdts_result r;
     char name[80], cmd[1024];
+    /* $CC may be a cross compiler (test-cross): the program it builds runs
+       under the same emulator as this test (KT_RUN, see tests/run.sh) */
     const char *cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
     FILE *f;
     memset(&e, 0, sizeof e);
@@ -315,8 +317,8 @@ static void test_export(void)
                    "int main(void) { printf(\"%%d %%d\\n\", kdts_model_check(&nf_model, NULL), (int)(nf_model.meta.best_val_mse > 1e38f)); return 0; }\n");
         fclose(f);
     }
-    snprintf(cmd, sizeof cmd, "%s -std=c99 -Wall -Wextra -Werror -I. -I" DIR " -o " DIR "/nf_main " DIR "/nf_main.c -lm && ./" DIR "/nf_main",
-             cc);
+    snprintf(cmd, sizeof cmd, "%s -std=c99 -Wall -Wextra -Werror -I. -I" DIR " -o " DIR "/nf_main " DIR "/nf_main.c -lm && %s ./" DIR "/nf_main",
+             cc, getenv("KT_RUN") ? getenv("KT_RUN") : "");
     /* tcc's math.h gives INFINITY and NAN as expressions tcc does not
        accept in a static initializer: there this compile is not run (said,
        not counted) */
