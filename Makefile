@@ -21,7 +21,8 @@ CFLAGS  ?= $(OPT) -g
 LDLIBS  := -lm
 BUILD   ?= build
 
-ALL_CFLAGS := $(CSTD) $(CFLAGS) $(ARCH) $(WARN) -I. -Itests
+# large-file interfaces on 32-bit targets (see kdts.h, CONFIGURATION)
+ALL_CFLAGS := $(CSTD) $(CFLAGS) $(ARCH) $(WARN) -D_FILE_OFFSET_BITS=64 -I. -Itests
 ifeq ($(NO_SIMD),1)
 ALL_CFLAGS += -DKDTS_NO_SIMD
 endif

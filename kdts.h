@@ -99,6 +99,15 @@
                                versions stay (for boards without files)
        KDTS_NO_POSIX           saves with ISO C only (no fsync, file mode,
                                symbolic links or stale temporary cleanup)
+       _FILE_OFFSET_BITS 64    large-file interfaces on 32-bit POSIX
+                               systems; the implementation defines it when
+                               it comes before every system header. Else
+                               define it for the file that holds it (as
+                               the Makefile does): without it, a folder on
+                               a file system with 64-bit inode numbers or
+                               directory offsets cannot be listed (saves
+                               still work, stale temporaries stay) and
+                               CSV files over 2 GiB cannot be opened.
        KDTS_NO_SIMD            plain C kernels only (the test reference)
        KDTS_NO_AVX512, KDTS_NO_AVX2, KDTS_NO_SSE2, KDTS_NO_NEON
                                turn off one instruction set
@@ -2726,7 +2735,8 @@ KDTSDEF kdts_result kdts_model_load_mem(kdts_model *m, const void *data, size_t 
    Temporary files of earlier saves to the same file that were killed are
    removed by the next save (regular files with exactly that name pattern
    and another process id; two processes saving to one file at the same
-   time are not supported).
+   time are not supported; on a 32-bit system, see _FILE_OFFSET_BITS
+   under CONFIGURATION).
    A symbolic link at `path` is followed: the file it names is replaced
    and the link kept. A file with several hard links is replaced by a new
    file (a new inode) at this name only; the other names keep the old
@@ -2907,6 +2917,13 @@ KDTSDEF kdts_result kdts_infer_step(kdts_infer *r, const float *obs, float *fore
 #ifdef KDTS_IMPLEMENTATION
 #ifndef KDTS__IMPLEMENTED
 #define KDTS__IMPLEMENTED
+
+/* Large-file interfaces on 32-bit systems (readdir on 64-bit inode
+   numbers, files over 2 GiB); effective only before the first system
+   header of the file, so the CONFIGURATION section asks for it too. */
+#if !defined(_FILE_OFFSET_BITS) && !defined(KDTS_NO_STDIO)
+#define _FILE_OFFSET_BITS 64
+#endif
 
 #include <string.h>
 #include <math.h>
