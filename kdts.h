@@ -153,7 +153,12 @@
 
 #ifndef KDTSDEF
 #ifdef KDTS_STATIC
+/* unused: a program that calls a part of the library compiles warning-free */
+#if defined(__GNUC__) || defined(__clang__)
+#define KDTSDEF static __attribute__((unused))
+#else
 #define KDTSDEF static
+#endif
 #else
 #define KDTSDEF extern
 #endif
@@ -13422,8 +13427,8 @@ KDTSDEF kdts_result kdts_windows_make(kdts_windows *w, const kdts_table *t, long
                                       long row_end, const kdts_window_config *cfg,
                                       kdts_error *err)
 {
-    size_t bytes;
-    long N;
+    size_t bytes = 0;
+    long N = 0;
     void *buf;
     kdts_result rc;
     if (!w) return kdts__data_fail(err, KDTS_ERR_ARG, "windows: NULL output");

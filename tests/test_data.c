@@ -704,8 +704,8 @@ static void test_windows(void)
     }
     /* caller memory: size query then init_in */
     {
-        long N;
-        size_t bytes;
+        long N = 0;
+        size_t bytes = 0;
         void *buf;
         c.stride = 1;
         c.targets = NULL;

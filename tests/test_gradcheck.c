@@ -144,6 +144,7 @@ int main(void)
         float x[B * T * F], h0[L * B * H], c0[L * B * H], y[B * T * HZ], tv[B * T * HZ], tp[B * HZ * K];
         float out[B * T * HZ * K], dout[B * T * HZ * K], dx[B * T * F], dh0[L * B * H], dc0[L * B * H];
         size_t i;
+        memset(&ws, 0, sizeof ws); /* a failed init leaves it untouched */
         memset(&cfg, 0, sizeof cfg);
         cfg.input = F;
         cfg.hidden = H;
