@@ -16707,7 +16707,7 @@ static kdts_result kdts__infer_emit(kdts_infer *r, float *fc, float *lo, float *
                 const float *z = r->out + (size_t)idx * c->bins;
                 kdts_dist_expect(&v, z, 1, c->bins, c->bin_lo, c->bin_hi);
                 if (lo && hi) {
-                    float a, b;
+                    float a = 0.0f, b = 0.0f;
                     kdts_dist_interval(z, c->bins, c->bin_lo, c->bin_hi, coverage, &a, &b);
                     lo[idx] = kdts_scaler_invert_value(&m->scaler, f, a * sc + of);
                     hi[idx] = kdts_scaler_invert_value(&m->scaler, f, b * sc + of);

@@ -783,7 +783,8 @@ static void test_adam_converges(void)
         KT_CHECK(kdts_linear_fit(&mc, x, y, N, T, lambda, NULL) == KDTS_OK, "closed form");
         kdts_linear_init(&m, &c, 11, NULL);
         ac.lr = 0.02f;
-        kdts_adam_init(&a, &ac, m.nparams, NULL);
+        memset(&a, 0, sizeof a); /* a failed init leaves it untouched */
+        KT_CHECK(kdts_adam_init(&a, &ac, m.nparams, NULL) == KDTS_OK, "adam init");
         for (step = 0; step < 3000; ++step) {
             /* L_hard = mean over windows and outputs = J / O without the
                penalty; the penalty's gradient 2 lambda W / O added here */
@@ -1100,6 +1101,7 @@ static void test_season_files(void)
         int p = -1;
         float s = 0.0f;
         long n;
+        memset(&t, 0, sizeof t); /* a failed read leaves it untouched */
         cols[0] = fs[i].col;
         cc.columns = cols;
         cc.n_columns = 1;
