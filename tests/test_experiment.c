@@ -422,6 +422,7 @@ int main(void)
             for (r = 0; r < 4; ++r) {
                 char path[256];
                 kdts_model m;
+                memset(&m, 0, sizeof m); /* a failed load leaves it untouched */
                 snprintf(path, sizeof path, OUT "/matrix/models/ETTh1/%s.kdts", files[r]);
                 if (kdts_model_load_file(&m, path, NULL) == KDTS_OK) loaded++, kdts_model_free(&m);
                 else printf("cannot load %s\n", path);
