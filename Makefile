@@ -85,7 +85,7 @@ test: test-compile $(TEST_BIN) $(EX_BIN) $(TOOL_BIN)
 
 # CSV parse throughput against pandas read_csv (same generated file, one run).
 # LSTM training/inference, GEMM and memory; runs tools/bench_torch.py itself
-# when /usr/bin/python3 imports torch (OPENBLAS_CORETYPE=SkylakeX set there).
+# when /usr/bin/python3 imports torch (OPENBLAS_CORETYPE SkylakeX, or Haswell without AVX-512).
 # Then the GRU and the attention model against nn.GRU / nn.TransformerEncoderLayer
 # (same CPU, same run), and the closed-form linear fit on ETTh1/ETTh2 (timed).
 bench: $(BUILD)/bench $(BUILD)/bench_gru $(BUILD)/bench_attn $(BUILD)/linear_check
@@ -104,7 +104,8 @@ bench-omp:
 	OMP_NUM_THREADS=2 ./build-omp/bench --no-torch --train-only
 
 bench-blas: $(BUILD)/bench_blas
-	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 ./$(BUILD)/bench_blas
+	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$(grep -q avx512f /proc/cpuinfo 2>/dev/null && echo SkylakeX || echo Haswell)} \
+	  OPENBLAS_NUM_THREADS=1 ./$(BUILD)/bench_blas
 
 bench-csv: $(BUILD)/bench_csv
 	./$(BUILD)/bench_csv

@@ -3471,6 +3471,7 @@ KDTSDEF void kdts_rng_shuffle(kdts_rng *r, int *idx, int n)
 #elif defined(KDTS__AVX2)
 #define KDTS__MR 6
 #define KDTS__NR 16
+#define KDTS__DIRECT_B 1
 #elif defined(KDTS__SSE2)
 #define KDTS__MR 4
 #define KDTS__NR 8
@@ -3612,6 +3613,132 @@ static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const flo
 #undef KDTS__K512_ROW
 #undef KDTS__K512_BODY
 #undef KDTS__K512_STORE
+#elif defined(KDTS__AVX2)
+/* The AVX-512 kernel's contract on a 6 x 16 tile: op(B) read in place
+   (row k at b + k*ldbk, only nr columns: masked loads when nr < 16), the
+   tile written straight into C (masked stores when nr < 16). C = alpha*acc
+   + beta*C is evaluated as the packed path's scalar store did (alpha*acc,
+   then + beta*C), so results do not depend on which path ran. */
+#define KDTS__K256_ROW(ai, c0, c1)                                            \
+    av = _mm256_broadcast_ss((ai) + o);                                       \
+    c0 = _mm256_fmadd_ps(av, b0, c0);                                         \
+    c1 = _mm256_fmadd_ps(av, b1, c1)
+#define KDTS__K256_BODY                                                       \
+    KDTS__K256_ROW(a0, c00, c01); KDTS__K256_ROW(a1, c10, c11);               \
+    KDTS__K256_ROW(a2, c20, c21); KDTS__K256_ROW(a3, c30, c31);               \
+    KDTS__K256_ROW(a4, c40, c41); KDTS__K256_ROW(a5, c50, c51)
+/* Row i of the tile into C; with beta != 0, row i + 1 of C is loaded before
+   row i is stored (a masked access spans a whole vector and may overlap the
+   next row: a load after an overlapping store would wait for it). */
+#define KDTS__K256_STORE(i, c0, c1)                                           \
+    if ((i) < mr) {                                                           \
+        float *cr = C + (size_t)(i) * ldc;                                    \
+        __m256 v0 = c0, v1 = c1;                                              \
+        if (alpha != 1.0f) {                                                  \
+            v0 = _mm256_mul_ps(va, v0);                                       \
+            v1 = _mm256_mul_ps(va, v1);                                       \
+        }                                                                     \
+        if (beta != 0.0f) {                                                   \
+            if (beta == 1.0f) {                                               \
+                v0 = _mm256_add_ps(l0, v0);                                   \
+                v1 = _mm256_add_ps(l1, v1);                                   \
+            } else {                                                          \
+                v0 = _mm256_add_ps(v0, _mm256_mul_ps(vb, l0));                \
+                v1 = _mm256_add_ps(v1, _mm256_mul_ps(vb, l1));                \
+            }                                                                 \
+            if ((i) + 1 < mr) {                                               \
+                if (full) {                                                   \
+                    l0 = _mm256_loadu_ps(cr + ldc);                           \
+                    l1 = _mm256_loadu_ps(cr + ldc + 8);                       \
+                } else {                                                      \
+                    l0 = _mm256_maskload_ps(cr + ldc, m0);                    \
+                    l1 = _mm256_maskload_ps(cr + ldc + 8, m1);                \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+        if (full) {                                                           \
+            _mm256_storeu_ps(cr, v0);                                         \
+            _mm256_storeu_ps(cr + 8, v1);                                     \
+        } else {                                                              \
+            _mm256_maskstore_ps(cr, m0, v0);                                  \
+            if (nr > 8) _mm256_maskstore_ps(cr + 8, m1, v1);                  \
+        }                                                                     \
+    }
+static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const float *b, size_t ldbk,
+                       int mr, int nr, float alpha, float beta, float *C, int ldc)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane);
+    const __m256i m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+    const int full = nr >= 16;
+    const float *a0 = a, *a1 = mr > 1 ? a + rsa : a, *a2 = mr > 2 ? a + 2 * rsa : a;
+    const float *a3 = mr > 3 ? a + 3 * rsa : a, *a4 = mr > 4 ? a + 4 * rsa : a;
+    const float *a5 = mr > 5 ? a + 5 * rsa : a;
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    __m256 av, b0, b1, va, vb, l0, l1;
+    size_t o = 0;
+    int k;
+    if (mr == 1) {
+        /* one row (batch-1 inference): the two chains of that row alone, in
+           the order of the other paths, so that a row's result does not
+           depend on where it falls in the tiling */
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
+            av = _mm256_broadcast_ss(a0 + o);
+            if (full) {
+                c00 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b), c00);
+                c01 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b + 8), c01);
+            } else {
+                c00 = _mm256_fmadd_ps(av, _mm256_maskload_ps(b, m0), c00);
+                c01 = _mm256_fmadd_ps(av, _mm256_maskload_ps(b + 8, m1), c01);
+            }
+        }
+    } else if (full) {
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
+            b0 = _mm256_loadu_ps(b);
+            b1 = _mm256_loadu_ps(b + 8);
+            KDTS__K256_BODY;
+        }
+    } else if (nr > 8) {
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
+            b0 = _mm256_loadu_ps(b);
+            b1 = _mm256_maskload_ps(b + 8, m1);
+            KDTS__K256_BODY;
+        }
+    } else {
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
+            b0 = _mm256_maskload_ps(b, m0);
+            av = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(av, b0, c00);
+            av = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(av, b0, c10);
+            av = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(av, b0, c20);
+            av = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(av, b0, c30);
+            av = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(av, b0, c40);
+            av = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(av, b0, c50);
+        }
+    }
+    va = _mm256_set1_ps(alpha);
+    vb = _mm256_set1_ps(beta);
+    l0 = l1 = _mm256_setzero_ps();
+    if (beta != 0.0f) {
+        if (full) {
+            l0 = _mm256_loadu_ps(C);
+            l1 = _mm256_loadu_ps(C + 8);
+        } else {
+            l0 = _mm256_maskload_ps(C, m0);
+            l1 = _mm256_maskload_ps(C + 8, m1);
+        }
+    }
+    KDTS__K256_STORE(0, c00, c01) KDTS__K256_STORE(1, c10, c11)
+    KDTS__K256_STORE(2, c20, c21) KDTS__K256_STORE(3, c30, c31)
+    KDTS__K256_STORE(4, c40, c41) KDTS__K256_STORE(5, c50, c51)
+}
+#undef KDTS__K256_ROW
+#undef KDTS__K256_BODY
+#undef KDTS__K256_STORE
 #else
 /* acc (MR x NR, row-major, ld NR) = sum_k a_i[k] * b[k][j] with
    a_i[k] = ap[i][k*csa] and b a packed panel (row k at b + k*NR). */
@@ -3619,32 +3746,7 @@ static void kdts__ukernel(int kc, const float *const *ap, size_t csa, const floa
                           float *KDTS__RESTRICT acc)
 {
     size_t o = 0;
-#if defined(KDTS__AVX2)
-    const float *a0 = ap[0], *a1 = ap[1], *a2 = ap[2], *a3 = ap[3], *a4 = ap[4], *a5 = ap[5];
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    int k;
-    for (k = 0; k < kc; ++k, o += csa) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), av;
-        av = _mm256_broadcast_ss(a0 + o); c00 = _mm256_fmadd_ps(av, b0, c00); c01 = _mm256_fmadd_ps(av, b1, c01);
-        av = _mm256_broadcast_ss(a1 + o); c10 = _mm256_fmadd_ps(av, b0, c10); c11 = _mm256_fmadd_ps(av, b1, c11);
-        av = _mm256_broadcast_ss(a2 + o); c20 = _mm256_fmadd_ps(av, b0, c20); c21 = _mm256_fmadd_ps(av, b1, c21);
-        av = _mm256_broadcast_ss(a3 + o); c30 = _mm256_fmadd_ps(av, b0, c30); c31 = _mm256_fmadd_ps(av, b1, c31);
-        av = _mm256_broadcast_ss(a4 + o); c40 = _mm256_fmadd_ps(av, b0, c40); c41 = _mm256_fmadd_ps(av, b1, c41);
-        av = _mm256_broadcast_ss(a5 + o); c50 = _mm256_fmadd_ps(av, b0, c50); c51 = _mm256_fmadd_ps(av, b1, c51);
-        b += 16;
-    }
-    _mm256_store_ps(acc + 0, c00);  _mm256_store_ps(acc + 8, c01);
-    _mm256_store_ps(acc + 16, c10); _mm256_store_ps(acc + 24, c11);
-    _mm256_store_ps(acc + 32, c20); _mm256_store_ps(acc + 40, c21);
-    _mm256_store_ps(acc + 48, c30); _mm256_store_ps(acc + 56, c31);
-    _mm256_store_ps(acc + 64, c40); _mm256_store_ps(acc + 72, c41);
-    _mm256_store_ps(acc + 80, c50); _mm256_store_ps(acc + 88, c51);
-#elif defined(KDTS__SSE2)
+#if defined(KDTS__SSE2)
     const float *a0 = ap[0], *a1 = ap[1], *a2 = ap[2], *a3 = ap[3];
     __m128 c00 = _mm_setzero_ps(), c01 = _mm_setzero_ps();
     __m128 c10 = _mm_setzero_ps(), c11 = _mm_setzero_ps();

@@ -437,7 +437,8 @@ static void run_torch(tres *tr)
     char line[512];
     memset(tr, 0, sizeof *tr);
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) return;
-    p = popen("OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 /usr/bin/python3 tools/bench_torch.py", "r");
+    sprintf(line, "%sOMP_NUM_THREADS=1 /usr/bin/python3 tools/bench_torch.py", bc_torch_env());
+    p = popen(line, "r");
     if (!p) return;
     while (fgets(line, sizeof line, p)) {
         char key[64], name[64];
@@ -539,8 +540,8 @@ int main(int argc, char **argv)
         printf("\nPyTorch: not available (/usr/bin/python3 -c 'import torch' failed); no ratios\n");
         return 0;
     }
-    printf("\nPyTorch (torch.nn.LSTM + nn.Linear, 1 thread, float32, Adam; OPENBLAS_CORETYPE=SkylakeX):"
-           " time and kdts speed-up\n");
+    printf("\nPyTorch (torch.nn.LSTM + nn.Linear, 1 thread, float32, Adam; %s): time and kdts speed-up\n",
+           bc_torch_label());
     printf("%-8s %12s %8s %14s %8s %14s %8s\n", "model", "train ms", "x", "infer-1 ms", "x", "infer-32 ms", "x");
     for (k = 0; k < NCONF; ++k) {
         printf("%-8s %12.3f %7.1fx %14.4f %7.1fx %14.3f %7.1fx\n", confs[k].name, tr.train_s[k] * 1e3,

@@ -6,7 +6,7 @@
    Model: input 1, d_model 64, 2 blocks, 4 heads, ff 128, GELU (--relu:
    ReLU), final LayerNorm, lookback T 96, batch 32, horizon 24, point mode,
    per-step MSE on all steps. PyTorch (tools/bench_attn_torch.py, 1 thread,
-   OPENBLAS_CORETYPE=SkylakeX): nn.Linear + per block
+   OPENBLAS_CORETYPE SkylakeX, Haswell on a CPU without AVX-512): nn.Linear + per block
    nn.TransformerEncoderLayer(norm_first, batch_first, dropout 0) with the
    position bias as a float causal mask + nn.LayerNorm + nn.Linear head,
    float32, Adam.
@@ -41,6 +41,7 @@
 #define KDTS_IMPLEMENTATION
 #include "kdts.h"
 #include <time.h>
+#include "bench_common.h"
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -50,31 +51,12 @@
 
 static int g_quick;
 
-static double bc_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* CPU time of the process (all its threads). */
 static double bc_cpu(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int bc_cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double bc_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, bc_cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static double peak_gflops(const char **isa)
@@ -301,8 +283,8 @@ int main(int argc, char **argv)
     if (!no_torch && system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0) {
         char cmd[256], line[256];
         FILE *p;
-        sprintf(cmd, "OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 /usr/bin/python3 tools/bench_attn_torch.py %d %d %d "
-                     "%d %s 1 %d %d %d%s", BD, BL, BNH, BFF, relu ? "relu" : "gelu", BT, BB, BH,
+        sprintf(cmd, "%sOMP_NUM_THREADS=1 /usr/bin/python3 tools/bench_attn_torch.py %d %d %d "
+                     "%d %s 1 %d %d %d%s", bc_torch_env(), BD, BL, BNH, BFF, relu ? "relu" : "gelu", BT, BB, BH,
                 g_quick ? " --quick" : "");
         p = popen(cmd, "r");
         while (p && fgets(line, sizeof line, p)) {
@@ -315,8 +297,8 @@ int main(int argc, char **argv)
         }
         if (p) pclose(p);
         if (tt[0] > 0) {
-            printf("\nPyTorch nn.TransformerEncoderLayer (1 thread, float32, Adam; OPENBLAS_CORETYPE=SkylakeX): time and "
-                   "kdts speed-up (wall; CPU)\n");
+            printf("\nPyTorch nn.TransformerEncoderLayer (1 thread, float32, Adam; %s): time and kdts speed-up "
+                   "(wall; CPU)\n", bc_torch_label());
             printf("%-34s %10s %10s\n", "", "wall ms", "CPU ms");
             printf("%-34s %10.4f %10.4f   kdts %.2fx; %.2fx\n", "train step (B 32)", tt[0] * 1e3, tc[0] * 1e3,
                    tt[0] / train_s[0], tc[0] / train_s[1]);

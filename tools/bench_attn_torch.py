@@ -14,7 +14,7 @@ Prints lines "KEY SECONDS CPU_SECONDS" with KEY one of
 SECONDS is the median wall time, CPU_SECONDS the median process CPU time
 (time.process_time) of the same repetitions.
 The forecast runs every block at every step and the head on the last one.
-Run by bench_attn with OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1."""
+Run by bench_attn with OPENBLAS_CORETYPE=SkylakeX (Haswell without AVX-512) OMP_NUM_THREADS=1."""
 import math
 import sys
 import time

@@ -1,7 +1,8 @@
 /* bench_blas - kdts_gemm against OpenBLAS cblas_sgemm on the products the
    LSTM issues (single thread). Built and run by `make bench-blas` (links
    -lopenblas; not part of the default build), which sets
-   OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1.
+   OPENBLAS_CORETYPE=SkylakeX (Haswell on a CPU without AVX-512) and
+   OPENBLAS_NUM_THREADS=1.
 
    usage: bench_blas [--quick]
    Prints GFLOP/s of both (median of 7 timed runs each, the two measured

@@ -15,6 +15,48 @@ static double bc_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The OpenBLAS kernel set for the PyTorch reference runs: SkylakeX
+   (AVX-512) where the CPU has AVX-512F, Haswell (AVX2 + FMA) where it has
+   only AVX2 (SkylakeX kernels stop there with an illegal instruction); an
+   OPENBLAS_CORETYPE already in the environment (letters and digits) is kept;
+   "" leaves OpenBLAS to choose. bc_torch_env: the same as an assignment
+   that starts a shell command ("OPENBLAS_CORETYPE=SkylakeX ", or ""). */
+static KDTS__UNUSED const char *bc_torch_coretype(void)
+{
+    const char *e = getenv("OPENBLAS_CORETYPE");
+    size_t i;
+    if (e && *e && strlen(e) < 32) {
+        for (i = 0; e[i]; ++i)
+            if (!((e[i] >= 'A' && e[i] <= 'Z') || (e[i] >= 'a' && e[i] <= 'z') || (e[i] >= '0' && e[i] <= '9'))) break;
+        if (!e[i]) return e;
+    }
+#if defined(__GNUC__) && !defined(__TINYC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return "SkylakeX";
+    if (__builtin_cpu_supports("avx2")) return "Haswell";
+#endif
+    return "";
+}
+
+static KDTS__UNUSED const char *bc_torch_env(void)
+{
+    static char env[64];
+    const char *c = bc_torch_coretype();
+    if (!*c) return "";
+    sprintf(env, "OPENBLAS_CORETYPE=%s ", c);
+    return env;
+}
+
+/* "OPENBLAS_CORETYPE=X" for the benchmarks' headings */
+static KDTS__UNUSED const char *bc_torch_label(void)
+{
+    static char lab[64];
+    const char *c = bc_torch_coretype();
+    if (!*c) return "OpenBLAS's own kernel choice";
+    sprintf(lab, "OPENBLAS_CORETYPE=%s", c);
+    return lab;
+}
+
 static int bc_cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

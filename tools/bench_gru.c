@@ -1,6 +1,6 @@
 /* bench_gru - kdts GRU speed against PyTorch's nn.GRU + nn.Linear measured
    in the same run (tools/bench_gru_torch.py, 1 thread,
-   OPENBLAS_CORETYPE=SkylakeX), the way tools/bench.c does it for the LSTM:
+   OPENBLAS_CORETYPE SkylakeX, Haswell without AVX-512), the way tools/bench.c does it for the LSTM:
    pinned to one CPU, warm-up calls, medians.
 
    usage: bench_gru [--sequential] [--no-torch] [--quick] [--no-pin]
@@ -182,7 +182,6 @@ static void ctx_times(gctx *k, int what, int n, int warm, double *t)
 
 /* ---- the PyTorch side --------------------------------------------------- */
 
-#define TORCH_ENV "OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 "
 
 /* tools/bench_gru_torch.py --serve as a child process on pipes */
 typedef struct torch_srv {
@@ -193,8 +192,9 @@ typedef struct torch_srv {
 static int srv_start(torch_srv *s)
 {
     int in[2], out[2];
-    char line[64];
+    char line[64], cmd[160];
     memset(s, 0, sizeof *s);
+    sprintf(cmd, "%sOMP_NUM_THREADS=1 exec /usr/bin/python3 tools/bench_gru_torch.py --serve", bc_torch_env());
     if (pipe(in) != 0) return 0;
     if (pipe(out) != 0) {
         close(in[0]);
@@ -210,7 +210,7 @@ static int srv_start(torch_srv *s)
         close(in[1]);
         close(out[0]);
         close(out[1]);
-        execl("/bin/sh", "sh", "-c", TORCH_ENV "exec /usr/bin/python3 tools/bench_gru_torch.py --serve", (char *)NULL);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }
     close(in[0]);
@@ -250,10 +250,12 @@ static void srv_stop(torch_srv *s)
 /* The sequential way (tools/bench.c): the PyTorch script's own medians. */
 static int torch_sequential(double res[NCONF][3])
 {
-    FILE *p = popen(g_quick ? TORCH_ENV "/usr/bin/python3 tools/bench_gru_torch.py --quick"
-                            : TORCH_ENV "/usr/bin/python3 tools/bench_gru_torch.py", "r");
-    char line[512];
+    char line[512], cmd[160];
+    FILE *p;
     int ok = 0;
+    sprintf(cmd, "%sOMP_NUM_THREADS=1 /usr/bin/python3 tools/bench_gru_torch.py%s", bc_torch_env(),
+            g_quick ? " --quick" : "");
+    p = popen(cmd, "r");
     if (!p) return 0;
     while (fgets(line, sizeof line, p)) {
         char key[64], name[64];
@@ -381,8 +383,8 @@ int main(int argc, char **argv)
     }
     for (k = 0; k < NCONF; ++k) ctx_free(&ctx[k]);
     if (!torch_ok) return 0;
-    printf("\nPyTorch (torch.nn.GRU + nn.Linear, 1 thread, float32, Adam; OPENBLAS_CORETYPE=SkylakeX): time and kdts "
-           "speed-up\n");
+    printf("\nPyTorch (torch.nn.GRU + nn.Linear, 1 thread, float32, Adam; %s): time and kdts speed-up\n",
+           bc_torch_label());
     printf("%-8s %12s %8s %14s %8s %14s %8s\n", "GRU", "train ms", "x", "infer-1 ms", "x", "infer-32 ms", "x");
     for (k = 0; k < NCONF; ++k)
         printf("%-8s %12.3f %7.1fx %14.4f %7.1fx %14.3f %7.1fx\n", confs[k].name, th[k][0] * 1e3, th[k][0] / kd[k][0],

@@ -7,7 +7,7 @@ Prints lines "KEY MODEL SECONDS" with KEY one of
   train   forward + per-step MSE + backward + Adam step (median of 21)
   infer1  forecast of one window under torch.no_grad() (median of 31)
   inferB  forecast of a batch of 32 windows under torch.no_grad() (median of 15)
-each after 3 untimed calls. Run by bench_gru with OPENBLAS_CORETYPE=SkylakeX
+each after 3 untimed calls. Run by bench_gru with OPENBLAS_CORETYPE=SkylakeX (Haswell without AVX-512)
 OMP_NUM_THREADS=1.
 
 --serve: build the models once, then read commands "KEY MODEL N WARM" from

@@ -7,7 +7,7 @@ Prints lines "KEY MODEL SECONDS" with KEY one of
   train   forward + per-step MSE + backward + Adam step (median)
   infer1  forecast of one window under torch.no_grad() (median)
   inferB  forecast of a batch of 32 windows under torch.no_grad() (median)
-Run by bench with OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1."""
+Run by bench with OPENBLAS_CORETYPE=SkylakeX (Haswell without AVX-512) OMP_NUM_THREADS=1."""
 import sys
 import time
 
