@@ -13429,7 +13429,7 @@ KDTSDEF kdts_result kdts_windows_size(const kdts_table *t, long row_begin, long 
                                       size_t *bytes, kdts_error *err)
 {
     int F = 0, K = 0, H = 0, S = 0;
-    long N;
+    long N = 0;
     size_t sz[5];
     kdts_result rc = kdts__win_check(t, row_begin, row_end, cfg, &F, &K, &H, &S, &N, err);
     if (rc) return rc;
@@ -13445,7 +13445,7 @@ KDTSDEF kdts_result kdts_windows_init_in(kdts_windows *w, void *buf, size_t byte
                                          const kdts_window_config *cfg, kdts_error *err)
 {
     int F = 0, K = 0, H = 0, S = 0, T = 0, f, k, j, tt, FK; /* set by the checks; zeroed for gcc -O3 */
-    long N, n;
+    long N = 0, n;
     size_t sz[5];
     kdts_windows o;
     unsigned char *p = (unsigned char *)buf;
