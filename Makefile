@@ -94,7 +94,7 @@ bench: $(BUILD)/bench $(BUILD)/bench_gru $(BUILD)/bench_attn $(BUILD)/linear_che
 	./$(BUILD)/bench_attn
 	./$(BUILD)/linear_check
 
-$(BUILD)/bench $(BUILD)/bench_gru $(BUILD)/bench_attn: tools/bench_common.h
+$(BUILD)/bench $(BUILD)/bench_gru $(BUILD)/bench_attn: tools/bench_common.h tools/bench_srv.h
 $(BUILD)/bench_blas: tools/bench_blas.c tools/bench_common.h kdts.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lopenblas $(LDLIBS)
 

@@ -5,7 +5,7 @@ batch_first=True, dropout=0) called with the block's relative position bias
 as a float causal mask (-inf above the diagonal), a final nn.LayerNorm and
 an nn.Linear head; float32, 1 thread, Adam.
 
-usage: bench_attn_torch.py D BLOCKS HEADS FF ACT FINAL_NORM T B HORIZON [--quick]
+usage: bench_attn_torch.py D BLOCKS HEADS FF ACT FINAL_NORM T B HORIZON [--quick|--serve]
 
 Prints lines "KEY SECONDS CPU_SECONDS" with KEY one of
   train   forward + per-step MSE + backward + Adam step
@@ -14,6 +14,10 @@ Prints lines "KEY SECONDS CPU_SECONDS" with KEY one of
 SECONDS is the median wall time, CPU_SECONDS the median process CPU time
 (time.process_time) of the same repetitions.
 The forecast runs every block at every step and the head on the last one.
+--serve: print "ready", then answer each line "KEY NAME N WARM" of standard
+input (NAME is ignored) with WARM untimed and N timed calls of KEY: one line
+of N wall seconds followed by the N processor seconds; "quit" ends (the
+protocol of tools/bench_srv.h).
 Run by bench_attn with OPENBLAS_CORETYPE=SkylakeX (Haswell without AVX-512) OMP_NUM_THREADS=1."""
 import math
 import sys
@@ -77,6 +81,31 @@ def median(fn, reps, warm=3):
     return "%.7f %.7f" % (ts[len(ts) // 2], cs[len(cs) // 2])
 
 
+def times(fn, n, warm):
+    """Wall and processor seconds of each of n calls after warm untimed ones."""
+    for _ in range(warm):
+        fn()
+    ts, cs = [], []
+    for _ in range(n):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+        cs.append(time.process_time() - c0)
+    return ts + cs
+
+
+def serve(fns):
+    for line in sys.stdin:
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "quit":
+            break
+        key, n, warm = parts[0], int(parts[2]), int(parts[3])
+        print(" ".join("%.9f" % t for t in times(fns[key], n, warm)), flush=True)
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     quick = "--quick" in sys.argv
@@ -98,6 +127,19 @@ def main():
         loss.backward()
         opt.step()
 
+    def infer1():
+        with torch.no_grad():
+            net.forecast(x1)
+
+    def inferB():
+        with torch.no_grad():
+            net.forecast(x)
+
+    if "--serve" in sys.argv:
+        net.train()
+        print("ready", flush=True)
+        serve({"train": step, "infer1": infer1, "inferB": inferB})
+        return
     net.train()
     print("train %s" % median(step, 5 if quick else 21), flush=True)
     net.eval()

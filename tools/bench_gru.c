@@ -39,12 +39,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #define KDTS_IMPLEMENTATION
 #include "kdts.h"
 #include "bench_common.h"
+#include "bench_srv.h"
 
 #define BT 96
 #define BB 32
@@ -183,70 +181,6 @@ static void ctx_times(gctx *k, int what, int n, int warm, double *t)
 /* ---- the PyTorch side --------------------------------------------------- */
 
 
-/* tools/bench_gru_torch.py --serve as a child process on pipes */
-typedef struct torch_srv {
-    FILE *to, *from;
-    pid_t pid;
-} torch_srv;
-
-static int srv_start(torch_srv *s)
-{
-    int in[2], out[2];
-    char line[64], cmd[160];
-    memset(s, 0, sizeof *s);
-    sprintf(cmd, "%sOMP_NUM_THREADS=1 exec /usr/bin/python3 tools/bench_gru_torch.py --serve", bc_torch_env());
-    if (pipe(in) != 0) return 0;
-    if (pipe(out) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return 0;
-    }
-    s->pid = fork();
-    if (s->pid < 0) return 0;
-    if (s->pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    s->to = fdopen(in[1], "w");
-    s->from = fdopen(out[0], "r");
-    if (!s->to || !s->from || !fgets(line, sizeof line, s->from) || strncmp(line, "ready", 5) != 0) return 0;
-    return 1;
-}
-
-/* n timed calls of KEY on MODEL after warm untimed ones; 0 on failure */
-static int srv_times(torch_srv *s, const char *key, const char *name, int n, int warm, double *t)
-{
-    static char line[4096];
-    char *p, *e;
-    int i;
-    fprintf(s->to, "%s %s %d %d\n", key, name, n, warm);
-    fflush(s->to);
-    if (!fgets(line, sizeof line, s->from)) return 0;
-    for (i = 0, p = line; i < n; ++i, p = e) {
-        t[i] = strtod(p, &e);
-        if (e == p) return 0;
-    }
-    return 1;
-}
-
-static void srv_stop(torch_srv *s)
-{
-    if (s->to) {
-        fprintf(s->to, "quit\n");
-        fclose(s->to);
-    }
-    if (s->from) fclose(s->from);
-    if (s->pid > 0) waitpid(s->pid, NULL, 0);
-}
-
 /* The sequential way (tools/bench.c): the PyTorch script's own medians. */
 static int torch_sequential(double res[NCONF][3])
 {
@@ -281,7 +215,7 @@ int main(int argc, char **argv)
     int i, k, q, g, no_torch = 0, no_pin = 0, seq = 0, pinned = -1, torch_ok = 0;
     const char *isa = "n/a";
     double peak, kd[NCONF][5], th[NCONF][3];
-    torch_srv srv;
+    bc_srv srv;
     gctx ctx[NCONF];
     /* per measurement (train, infer-1, infer-32): timed calls per group
        for kdts and for PyTorch, untimed calls before each group */
@@ -320,7 +254,7 @@ int main(int argc, char **argv)
         printf("PyTorch: not available (/usr/bin/python3 -c 'import torch' failed); no ratios\n");
         no_torch = 1;
     }
-    if (!no_torch && !seq && !srv_start(&srv)) {
+    if (!no_torch && !seq && !bc_srv_start(&srv, "tools/bench_gru_torch.py")) {
         printf("PyTorch: tools/bench_gru_torch.py --serve did not start; no ratios\n");
         no_torch = 1;
     }
@@ -348,9 +282,9 @@ int main(int argc, char **argv)
                 ctx_times(&ctx[k], q, per[q], warm[q], tk + nk);
                 nk += per[q];
                 if (!no_torch && !seq) {
-                    if (!srv_times(&srv, keys[q], confs[k].name, tper[q], warm[q], tt + nt)) {
+                    if (!bc_srv_times(&srv, keys[q], confs[k].name, tper[q], warm[q], tt + nt, tper[q])) {
                         printf("PyTorch server failed; no ratios\n");
-                        srv_stop(&srv);
+                        bc_srv_stop(&srv);
                         no_torch = 1;
                     } else {
                         nt += tper[q];
@@ -367,7 +301,7 @@ int main(int argc, char **argv)
             kd[k][q] = bc_median(tk, groups * per[q - 3]);
         }
     }
-    if (!no_torch && !seq) srv_stop(&srv);
+    if (!no_torch && !seq) bc_srv_stop(&srv);
     if (!no_torch && seq) torch_ok = torch_sequential(th);
     else torch_ok = !no_torch;
     printf("%-8s %-12s %10s %9s %8s %12s %12s   %s\n", "GRU", "shape", "train ms", "GFLOP/s", "of peak", "infer-1 ms",
