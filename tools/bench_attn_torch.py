@@ -65,22 +65,6 @@ class Net(torch.nn.Module):
         return self.head(self.body(x)[:, -1])
 
 
-def median(fn, reps, warm=3):
-    """Median wall and median CPU seconds of fn over reps runs."""
-    for _ in range(warm):
-        fn()
-    ts, cs = [], []
-    for _ in range(reps):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-        cs.append(time.process_time() - c0)
-    ts.sort()
-    cs.sort()
-    return "%.7f %.7f" % (ts[len(ts) // 2], cs[len(cs) // 2])
-
-
 def times(fn, n, warm):
     """Wall and processor seconds of each of n calls after warm untimed ones."""
     for _ in range(warm):
@@ -93,6 +77,13 @@ def times(fn, n, warm):
         ts.append(time.perf_counter() - t0)
         cs.append(time.process_time() - c0)
     return ts + cs
+
+
+def median(fn, reps, warm=3):
+    """Median wall and median CPU seconds of fn over reps runs."""
+    t = times(fn, reps, warm)
+    ts, cs = sorted(t[:reps]), sorted(t[reps:])
+    return "%.7f %.7f" % (ts[reps // 2], cs[reps // 2])
 
 
 def serve(fns):
