@@ -862,6 +862,50 @@ static void test_shuffle(void)
     KT_CHECK(!memcmp(a, b, sizeof(int) * 10), "seed 1 repeatable");
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* kdts__select_d (the bin range's quantiles) against qsort: random,
+   few distinct values, sorted, reversed, constant, organ-pipe, every k of
+   small arrays and the 1% / 99% ranks of large ones. */
+static void test_select(void)
+{
+    static double v[20000], w[20000], srt[20000];
+    size_t ns[] = {1, 2, 3, 5, 17, 64, 1000, 20000}, a, n, k, q;
+    int kind, bad = 0, cases = 0;
+    kdts_rng r;
+    kdts_rng_seed(&r, 12);
+    for (a = 0; a < sizeof ns / sizeof ns[0]; ++a)
+        for (kind = 0; kind < 6; ++kind) {
+            n = ns[a];
+            for (q = 0; q < n; ++q) {
+                double u = kdts_rng_uniform(&r);
+                v[q] = kind == 0 ? u - 0.5 : kind == 1 ? (double)(int)(u * 4) : kind == 2 ? (double)q
+                       : kind == 3 ? (double)(n - q) : kind == 4 ? 7.0 : (double)(q < n / 2 ? q : n - q);
+            }
+            memcpy(srt, v, n * sizeof(double));
+            qsort(srt, n, sizeof(double), cmp_double);
+            for (k = 0; k < n; k += n > 64 ? n / 7 : 1) {
+                memcpy(w, v, n * sizeof(double));
+                cases++;
+                if (kdts__select_d(w, n, k) != srt[k]) bad++;
+            }
+            if (n > 1) {
+                size_t k1 = (size_t)(0.01 * (n - 1)), k2 = (size_t)(0.99 * (n - 1));
+                double x1, x2;
+                memcpy(w, v, n * sizeof(double));
+                x1 = kdts__select_d(w, n, k1);
+                x2 = kdts__select_d(w, n, k2); /* on the reordered array, as the bin range does */
+                cases++;
+                if (x1 != srt[k1] || x2 != srt[k2]) bad++;
+            }
+        }
+    KT_CHECK(bad == 0, "select: %d of %d order statistics differ from the sorted array's", bad, cases);
+}
+
 /* inputs found by fuzzing (tests/fuzz_csv.c) that once misbehaved */
 static void test_fuzz_regressions(void)
 {
@@ -924,6 +968,7 @@ int main(void)
     test_window_norm();
     test_splits();
     test_shuffle();
+    test_select();
     test_fuzz_regressions();
     return kt_done();
 }
