@@ -58,6 +58,7 @@ static double train(kdts_attn *m, const kdts_windows *w, int epochs, unsigned lo
     size_t sx = (size_t)T, sy = (size_t)T * H;
     memset(&ac, 0, sizeof ac);
     memset(&lc, 0, sizeof lc);
+    memset(&adam, 0, sizeof adam); /* gcc -O3 with KDTS_STATIC: maybe-uninitialized */
     ac.lr = 1e-3f;
     lc.mode = KDTS_MODE_POINT;
     lc.horizon = H;
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
     long ntest;
     int i;
     memset(&o, 0, sizeof o);
+    memset(&sc, 0, sizeof sc); /* gcc -O2 with KDTS_STATIC: maybe-uninitialized */
     o.csv = "data/ETTh1.csv";
     o.column = "OT";
     o.epochs = 2;
