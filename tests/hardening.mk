@@ -25,7 +25,7 @@
 # time of every configuration except valgrind and qemu. The OpenMP runs use
 # KT_JOBS=1 (each program already uses both cores).
 #
-# KDTS_TEST_SMALL=1, set only for valgrind and the three qemu runs (where the
+# KDTS_TEST_SMALL=1, set only for valgrind and the qemu runs (=2 on s390x; where the
 # test programs run 20-100x slower), reduces repeats, never a code path:
 #   test_core  gemm: 2 of the 5 alpha/beta pairs for each shape and transpose
 #              pair (each shape still meets all five over its 4 transposes);
