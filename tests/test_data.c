@@ -862,12 +862,6 @@ static void test_shuffle(void)
     KT_CHECK(!memcmp(a, b, sizeof(int) * 10), "seed 1 repeatable");
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* kdts__select_d (the bin range's quantiles) against qsort: random,
    few distinct values, sorted, reversed, constant, organ-pipe, every k of
    small arrays and the 1% / 99% ranks of large ones. */
@@ -887,7 +881,7 @@ static void test_select(void)
                        : kind == 3 ? (double)(n - q) : kind == 4 ? 7.0 : (double)(q < n / 2 ? q : n - q);
             }
             memcpy(srt, v, n * sizeof(double));
-            qsort(srt, n, sizeof(double), cmp_double);
+            qsort(srt, n, sizeof(double), kdts__cmp_d);
             for (k = 0; k < n; k += n > 64 ? n / 7 : 1) {
                 memcpy(w, v, n * sizeof(double));
                 cases++;
