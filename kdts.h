@@ -3554,23 +3554,15 @@ static void kdts__kern(int kc, const float *a, size_t rsa, size_t csa, const flo
     size_t o = 0;
     int k;
     if (mr == 1) {
-        /* one row (a vector-matrix product, e.g. batch-1 inference): two
-           k steps in flight so four independent FMA chains */
-        __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps();
-        for (k = 0; k + 1 < kc; k += 2, o += 2 * csa, b += 2 * ldbk) {
-            __m512 x0 = _mm512_set1_ps(a0[o]), x1 = _mm512_set1_ps(a0[o + csa]);
-            c00 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m0, b), c00);
-            c01 = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m1, b + 16), c01);
-            e0 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m0, b + ldbk), e0);
-            e1 = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m1, b + ldbk + 16), e1);
-        }
-        if (k < kc) {
+        /* one row (a vector-matrix product, e.g. batch-1 inference): the
+           two chains of that row alone, in the order of the other paths, so
+           that a row's result does not depend on where it falls in the
+           tiling */
+        for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
             av = _mm512_set1_ps(a0[o]);
             c00 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m0, b), c00);
             c01 = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m1, b + 16), c01);
         }
-        c00 = _mm512_add_ps(c00, e0);
-        c01 = _mm512_add_ps(c01, e1);
     } else if (nr >= 32) {
         for (k = 0; k < kc; ++k, o += csa, b += ldbk) {
             b0 = _mm512_loadu_ps(b);

@@ -669,6 +669,53 @@ static void test_threads_dropout(void)
    + X W^T) for every width it takes and kdts__dgrad_univariate (W's
    gradient and the column sums), for even and odd row counts and a column
    count with a vector tail */
+/* Every row of C = op(A) op(B) is computed by the same sequence of
+   operations wherever it falls in the kernel's tiling: a product of M rows
+   equals, bit for bit, each of its rows computed alone (M = 1) -- batch-1
+   inference gives the numbers of the batch. Shapes put rows in tiles of
+   every height (M up to 2 MR + 1) and columns in whole, partial and
+   masked vectors; K past one KC block. */
+static void test_gemm_rows(void)
+{
+    static const int Ns[] = {5, 16, 20, 32, 40, 70}, Ks[] = {1, 7, 64, 300};
+    kdts_rng r;
+    int ni, ki, M, ta, diffs = 0, runs = 0;
+    kdts_rng_seed(&r, 31);
+    for (ni = 0; ni < (int)(sizeof Ns / sizeof Ns[0]); ++ni)
+        for (ki = 0; ki < (int)(sizeof Ks / sizeof Ks[0]); ++ki)
+            for (ta = 0; ta < 2; ++ta) {
+                int N = Ns[ni], K = Ks[ki], Mx = 2 * 8 + 1, lda = ta ? Mx : K, i;
+                float *A = (float *)malloc((size_t)Mx * K * 4), *B = (float *)malloc((size_t)K * N * 4);
+                float *C = (float *)malloc((size_t)Mx * N * 4), *C1 = (float *)malloc((size_t)N * 4);
+                float *a1 = (float *)malloc((size_t)K * 4);
+                for (i = 0; i < Mx * K; ++i) A[i] = frand(&r);
+                for (i = 0; i < K * N; ++i) B[i] = frand(&r);
+                for (M = 1; M <= Mx; ++M) {
+                    int row, k;
+                    if (kdts_gemm(ta, 0, M, N, K, 1.0f, A, lda, B, N, 0.0f, C, N, NULL) != KDTS_OK) diffs++;
+                    for (row = 0; row < M; ++row) {
+                        for (k = 0; k < K; ++k) a1[k] = ta ? A[(size_t)k * lda + row] : A[(size_t)row * lda + k];
+                        if (kdts_gemm(0, 0, 1, N, K, 1.0f, a1, K, B, N, 0.0f, C1, N, NULL) != KDTS_OK ||
+                            memcmp(C1, C + (size_t)row * N, (size_t)N * 4) != 0) {
+                            if (diffs < 3)
+                                printf("  row %d of a %dx%dx%d product (ta %d) differs from the row alone\n", row, M,
+                                       N, K, ta);
+                            diffs++;
+                        }
+                        runs++;
+                    }
+                }
+                free(A);
+                free(B);
+                free(C);
+                free(C1);
+                free(a1);
+            }
+    printf("gemm (%s path): %d rows of products of 1..17 rows against the same row alone, bitwise\n",
+           kdts_simd_name(), runs);
+    KT_CHECK(diffs == 0, "%d rows depend on their place in the tiling", diffs);
+}
+
 static void test_narrow_kernels(void)
 {
     static const int ns[] = {64, 20};
@@ -1123,6 +1170,7 @@ int main(void)
     printf("kdts %s, SIMD path: %s\n", KDTS_VERSION_STRING, kdts_simd_name());
     test_rng();
     test_gemm();
+    test_gemm_rows();
     test_vec();
     test_adam();
     test_loss_misc();
