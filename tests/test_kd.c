@@ -402,7 +402,10 @@ static void make_data(kdts_dataset *d)
     d->h = HW;
 }
 
-static void new_net(kdts_net *m, kdts_kind kind, int width, unsigned long long seed)
+/* A net of the kind for windows of TW steps and HW outputs: width hidden
+   units (or d_model), depth layers or blocks and heads (0: the defaults),
+   a final norm on attention of more than one block. */
+static void make_net(kdts_net *m, kdts_kind kind, int width, int depth, int heads, unsigned long long seed)
 {
     kdts_net_config c;
     kdts_error e;
@@ -411,8 +414,17 @@ static void new_net(kdts_net *m, kdts_kind kind, int width, unsigned long long s
     c.horizon = HW;
     c.hidden = width;
     c.d_model = width;
+    c.layers = depth;
+    c.blocks = depth;
+    c.heads = heads;
+    c.final_norm = kind == KDTS_KIND_ATTN && depth > 1;
     c.lookback = TW;
     KT_CHECK(kdts_net_init(m, &c, seed, &e) == KDTS_OK, "net init: %s", e.message);
+}
+
+static void new_net(kdts_net *m, kdts_kind kind, int width, unsigned long long seed)
+{
+    make_net(m, kind, width, 0, 0, seed);
 }
 
 static void base_cfg(kdts_train_config *c)
@@ -768,19 +780,7 @@ static void test_train_errors(const kdts_dataset *d)
 #endif
 static void hint_net(kdts_net *m, kdts_kind kind, int width, int depth, unsigned long long seed)
 {
-    kdts_net_config c;
-    kdts_error e;
-    memset(&c, 0, sizeof c);
-    c.kind = kind;
-    c.horizon = HW;
-    c.hidden = width;
-    c.d_model = width;
-    c.layers = depth;
-    c.blocks = depth;
-    c.heads = width % 2 ? 1 : 2;
-    c.final_norm = kind == KDTS_KIND_ATTN && depth > 1;
-    c.lookback = TW;
-    KT_CHECK(kdts_net_init(m, &c, seed, &e) == KDTS_OK, "net init: %s", e.message);
+    make_net(m, kind, width, depth, width % 2 ? 1 : 2, seed);
 }
 
 /* kdts_hint_loss's gradients w.r.t. the student's parameters and the
