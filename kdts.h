@@ -1635,6 +1635,14 @@ typedef struct kdts_train_config {
                              windows (kdts_hint_targets); borrowed          */
     const float *extra_hint_values; /* and the extra windows' (ne,...)      */
     int hint_width;       /* Ht of hint_values                              */
+    int whole_batch;      /* 1: every step runs forward, loss and backward
+                             over the whole batch at once. By default an
+                             attention model without dropout, hints or
+                             extra windows (and without OpenMP) goes
+                             through them one chunk of windows at a time,
+                             which keeps each chunk's activations in the
+                             cache: the same gradients, bit for bit, in
+                             less time [0]                                 */
     void *user;           /* passed to the callbacks                        */
 } kdts_train_config;
 
@@ -6702,15 +6710,15 @@ static double kdts__step_weight(int t, int t0, float delta, double norm)
 }
 
 /* L_ms over the rows (b, t >= t0, series); adds wgt * dL_ms/dout to dout. */
-static double kdts__loss_ms(const float *out, const float *tv, int B, int T, int t0, int h, int H, int scales,
-                            float wgt, float *dout)
+static double kdts__loss_ms(const float *out, const float *tv, int B, int Bn, int T, int t0, int h, int H,
+                            int scales, float wgt, float *dout)
 {
     int nsc = 0, q, s, b, t, k, p, u, ns = h / H;
     double L = 0.0;
     for (q = 0, s = 1; q <= scales && s <= H; ++q, s *= 2) nsc++;
     for (q = 0, s = 1; q < nsc; ++q, s *= 2) {
         int P = H / s;
-        double nq = (double)B * (T - t0) * ns * P, Lq = 0.0;
+        double nq = (double)Bn * (T - t0) * ns * P, Lq = 0.0;
         for (b = 0; b < B; ++b)
             for (t = t0; t < T; ++t)
                 for (k = 0; k < ns; ++k) {
@@ -6764,12 +6772,12 @@ static void kdts__log_softmax_d(double *lp, const double *v, int n, double temp)
 }
 
 /* L_freq over the rows (b, t >= t0, series); adds wgt * dL_freq/dout. */
-static double kdts__loss_freq(const float *out, const float *tv, int B, int T, int t0, int h, int H, double tau,
-                              float wgt, float *dout)
+static double kdts__loss_freq(const float *out, const float *tv, int B, int Bn, int T, int t0, int h, int H,
+                              double tau, float wgt, float *dout)
 {
     double cs[1024], sn[1024], re[513], im[513], ms[513], mt[513], lp[513], lq[513], gm[513];
     int nf = H / 2 + 1, ns = h / H, b, t, k, f, j, a;
-    double rows = (double)B * (T - t0) * ns, L = 0.0;
+    double rows = (double)Bn * (T - t0) * ns, L = 0.0;
     for (j = 0; j < H; ++j) {
         cs[j] = cos(6.283185307179586476925 * j / H);
         sn[j] = sin(6.283185307179586476925 * j / H);
@@ -6828,21 +6836,24 @@ static kdts_result kdts__loss_opts_check(const kdts_loss_config *lc, int h, int 
     return KDTS_OK;
 }
 
-KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
-                                   float w_seq, const float *out, const float *target,
-                                   const float *tvals, const float *tprobs, int B, int T,
-                                   kdts_loss_value *lv, float *dout, kdts_error *err)
+/* kdts_loss_eval on B rows of a batch of Bn >= B: every mean is taken over
+   Bn rows, so the values and gradients of the parts of a batch add up to
+   those of the batch (each gradient element is the one the whole batch
+   gives, bit for bit). */
+static kdts_result kdts__loss_eval_n(const kdts_loss_config *lc, float w_hard, float w_soft, float w_seq,
+                                     const float *out, const float *target, const float *tvals, const float *tprobs,
+                                     int B, int Bn, int T, kdts_loss_value *lv, float *dout, kdts_error *err)
 {
     int h = lc->horizon, K = lc->bins, dist = lc->mode == KDTS_MODE_DIST;
     int O = dist ? h * K : h, b, t, j, k;
     int t_hard0 = lc->hard_last_only ? T - 1 : 0, t_seq0 = lc->seq_from > 0 && lc->seq_from < T ? lc->seq_from : 0;
-    double n_hard = (double)B * (T - t_hard0) * h, n_soft = (double)B * h, n_seq = (double)B * (T - t_seq0) * h;
+    double n_hard = (double)Bn * (T - t_hard0) * h, n_soft = (double)Bn * h, n_seq = (double)Bn * (T - t_seq0) * h;
     double Lh = 0.0, Ls = 0.0, Lq = 0.0, Lms = 0.0, Lf = 0.0, tau = lc->temperature > 0.0f ? lc->temperature : 1.0;
     double snorm = 1.0;
     float pf[4096], qf[4096], cen[4096], wj[4096];
     int H = h, hw = lc->horizon_weight > 0.0f, sw = lc->step_weight > 0.0f;
     kdts_result r;
-    if (B < 1 || T < 1 || h < 1 || (dist && (K < 2 || K > 4096)))
+    if (B < 1 || Bn < B || T < 1 || h < 1 || (dist && (K < 2 || K > 4096)))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "loss: bad sizes (B %d, T %d, horizon %d, bins %d)", B, T, h, K);
     if ((r = kdts__loss_opts_check(lc, h, dist, err)) != KDTS_OK) return r;
     if (lc->targets > 1) H = h / lc->targets;
@@ -6980,10 +6991,10 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
     if (lc->ms_weight > 0.0f || lc->freq_weight > 0.0f) {
         int t_aux0 = lc->aux_steps ? t_seq0 : T - 1;
         if (lc->ms_weight > 0.0f)
-            Lms = kdts__loss_ms(out, tvals, B, T, t_aux0, h, H, lc->ms_scales > 0 ? lc->ms_scales : 3,
+            Lms = kdts__loss_ms(out, tvals, B, Bn, T, t_aux0, h, H, lc->ms_scales > 0 ? lc->ms_scales : 3,
                                 lc->ms_weight, dout);
         if (lc->freq_weight > 0.0f)
-            Lf = kdts__loss_freq(out, tvals, B, T, t_aux0, h, H,
+            Lf = kdts__loss_freq(out, tvals, B, Bn, T, t_aux0, h, H,
                                  lc->freq_temperature > 0.0f ? lc->freq_temperature : 1.0, lc->freq_weight, dout);
     }
     if (lv) {
@@ -6999,6 +7010,14 @@ KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, flo
     if (!(fabs(w_hard * Lh + w_soft * Ls + w_seq * Lq + lc->ms_weight * Lms + lc->freq_weight * Lf) < 1e300))
         return kdts__fail(err, KDTS_ERR_NONFINITE, 0, 0, "loss is not finite (hard %g, soft %g, seq %g)", Lh, Ls, Lq);
     return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_loss_eval(const kdts_loss_config *lc, float w_hard, float w_soft,
+                                   float w_seq, const float *out, const float *target,
+                                   const float *tvals, const float *tprobs, int B, int T,
+                                   kdts_loss_value *lv, float *dout, kdts_error *err)
+{
+    return kdts__loss_eval_n(lc, w_hard, w_soft, w_seq, out, target, tvals, tprobs, B, B, T, lv, dout, err);
 }
 
 KDTSDEF kdts_result kdts_distill_loss(const kdts_loss_config *lc, float alpha, float beta,
@@ -8324,8 +8343,11 @@ static void kdts__attn_fwd_rows(const kdts_attn *m, kdts_attn_ws *ws, const floa
     kdts__attn_lin(ws->out + r0 * O, (size_t)O, top, (size_t)d, nr, NULL, ws->pk_head, P + m->off_head_b, O, d, 0, sc);
 }
 
+/* The forward of kdts_attn_forward (last: kdts_attn_forecast). pack == 0
+   keeps the position biases and packed weights of the previous call (the
+   same parameters and T: the next part of a batch, see kdts__train_parts). */
 static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
-                                  int train, kdts_rng *rng, int last, kdts_error *err)
+                                  int train, kdts_rng *rng, int last, int pack, kdts_error *err)
 {
     const kdts_attn_config *c;
     int d, F, O, L, nh, l, j, nw, nch, ch, nt;
@@ -8357,7 +8379,7 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
     ws->dropout_active = train && c->dropout > 0.0f;
     /* each block's bias reversed for this T, rb[t] = pos[T-1-t]; the
        weights packed for the forward products */
-    for (l = 0; l < L; ++l) {
+    for (l = 0; pack && l < L; ++l) {
         const kdts_attn_block_offsets *o = &m->blk[l];
         for (j = 0; j < nh; ++j) {
             float *e = ws->eb + ((size_t)l * nh + j) * (S + 2 * KDTS__ATT_RB);
@@ -8371,9 +8393,9 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
         kdts__pack_b_full(ws->pk_ff1[l], KDTS_TRANS, P + o->ff1_w, d, d, c->ff);
         kdts__pack_b_full(ws->pk_ff2[l], KDTS_TRANS, P + o->ff2_w, c->ff, c->ff, d);
     }
-    if (!last) kdts__pack_b_full(ws->pk_head, KDTS_TRANS, P + m->off_head_w, d, d, O);
-    if (F <= KDTS__FUSE_IN) kdts__pack_small(ws->wx, P + m->off_in_w, F, d);
-    else kdts__pack_b_full(ws->pk_in, KDTS_TRANS, P + m->off_in_w, F, F, d);
+    if (pack && !last) kdts__pack_b_full(ws->pk_head, KDTS_TRANS, P + m->off_head_w, d, d, O);
+    if (pack && F <= KDTS__FUSE_IN) kdts__pack_small(ws->wx, P + m->off_in_w, F, d);
+    else if (pack) kdts__pack_b_full(ws->pk_in, KDTS_TRANS, P + m->off_in_w, F, F, d);
     if (ws->dropout_active) {
         /* the scales, block by block in the documented order */
         float keep = 1.0f - c->dropout;
@@ -8418,13 +8440,13 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
 KDTSDEF kdts_result kdts_attn_forward(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
                                       int train, kdts_rng *rng, kdts_error *err)
 {
-    return kdts__attn_fwd(m, ws, x, B, T, out, train, rng, 0, err);
+    return kdts__attn_fwd(m, ws, x, B, T, out, train, rng, 0, 1, err);
 }
 
 KDTSDEF kdts_result kdts_attn_forecast(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
                                        kdts_error *err)
 {
-    return kdts__attn_fwd(m, ws, x, B, T, out, 0, NULL, 1, err);
+    return kdts__attn_fwd(m, ws, x, B, T, out, 0, NULL, 1, 1, err);
 }
 
 /* ---- backward ----------------------------------------------------------- */
@@ -10605,8 +10627,10 @@ static kdts_result kdts__net_shape(const kdts_net *net, const kdts_net_ws *ws, c
     return KDTS_OK;
 }
 
-KDTSDEF kdts_result kdts_net_forward(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
-                                     float *out, int train, kdts_rng *rng, kdts_error *err)
+/* kdts_net_forward; pack == 0: an attention model keeps the packed weights
+   of the previous call (see kdts__attn_fwd). */
+static kdts_result kdts__net_fwd(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T, float *out,
+                                 int train, kdts_rng *rng, int pack, kdts_error *err)
 {
     kdts_result r = kdts__net_shape(net, ws, x, B, T, err);
     int O;
@@ -10619,7 +10643,7 @@ KDTSDEF kdts_result kdts_net_forward(const kdts_net *net, kdts_net_ws *ws, const
         r = kdts_lstm_forward(&net->k.lstm, &ws->k.lstm, x, B, T, NULL, NULL, out, train, rng, err);
         break;
     case KDTS_KIND_GRU: r = kdts_gru_forward(&net->k.gru, &ws->k.gru, x, B, T, NULL, out, train, rng, err); break;
-    case KDTS_KIND_ATTN: r = kdts_attn_forward(&net->k.attn, &ws->k.attn, x, B, T, out, train, rng, err); break;
+    case KDTS_KIND_ATTN: r = kdts__attn_fwd(&net->k.attn, &ws->k.attn, x, B, T, out, train, rng, 0, pack, err); break;
     default: r = kdts_linear_forward(&net->k.linear, x, B, T, out, err); break;
     }
     if (r != KDTS_OK) return r;
@@ -10628,6 +10652,12 @@ KDTSDEF kdts_result kdts_net_forward(const kdts_net *net, kdts_net_ws *ws, const
     if (train && ws->x) memcpy(ws->x, x, (size_t)B * T * net->cfg.input * sizeof(float));
     if (net->cfg.skip) kdts__net_skip_fwd(net, x, B, out + (size_t)(T - 1) * O, (size_t)T * O);
     return KDTS_OK;
+}
+
+KDTSDEF kdts_result kdts_net_forward(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
+                                     float *out, int train, kdts_rng *rng, kdts_error *err)
+{
+    return kdts__net_fwd(net, ws, x, B, T, out, train, rng, 1, err);
 }
 
 KDTSDEF kdts_result kdts_net_forecast(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
@@ -11553,13 +11583,79 @@ static float kdts__trainer_lr(const kdts_trainer *t)
     return (float)lr;
 }
 
+/* Windows per part when a step's forward, loss and backward go a part of
+   the batch at a time (0: the whole batch at once). An attention model
+   runs its batch in chunks of a few windows (kdts__attn_wpc), each through
+   every block; going through the loss and the backward chunk by chunk
+   keeps a chunk's activations in the cache from its forward to its
+   backward, instead of writing the batch's and reading them back. The
+   parameter gradients are the whole batch's, bit for bit: the chunks are
+   the same, accumulated in the same order, and every output's gradient is
+   the batch's (kdts__loss_eval_n). So only where nothing else differs:
+   without OpenMP (whose backward sums groups of chunks), dropout (whose
+   masks are drawn for the whole batch), hints (a term over the batch's
+   states) or teacher-labelled extra windows. */
+static int kdts__train_part_windows(const kdts_trainer *t, int nreal, int nr)
+{
+#ifdef _OPENMP
+    (void)t;
+    (void)nreal;
+    (void)nr;
+    return 0;
+#else
+    int w;
+    if (t->cfg.whole_batch || t->m->cfg.kind != KDTS_KIND_ATTN || t->m->cfg.dropout > 0.0f || t->hint_proj ||
+        nreal != nr)
+        return 0;
+    w = kdts__attn_wpc(nr, t->T);
+    return w < nr ? w : 0;
+#endif
+}
+
+/* Forward, loss and backward of the nr rows of the batch in t->bx ...,
+   pw windows at a time (kdts__train_part_windows); lv the batch's loss;
+   *local the loss's result; *g2 += the squared gradient norm. */
+static kdts_result kdts__train_parts(kdts_trainer *t, int nr, int pw, float s_shard, float w_hard, float w_soft,
+                                     float w_seq, const kdts_loss_config *lc, kdts_loss_value *lv, kdts_rng *rng,
+                                     kdts_result *local, double *g2, kdts_error *err)
+{
+    kdts_net *m = t->m;
+    int T = t->T, F = t->F, h = t->h, K = t->K, S = t->S, O = m->outputs, p0;
+    size_t i;
+    for (p0 = 0; p0 < nr && *local == KDTS_OK; p0 += pw) {
+        int n = nr - p0 < pw ? nr - p0 : pw;
+        size_t oo = (size_t)p0 * S * O, q, nd = (size_t)n * S * O;
+        kdts_loss_value lp;
+        kdts_result r = kdts__net_fwd(m, &t->ws, t->bx + (size_t)p0 * T * F, n, T, t->out + oo, 1, rng, p0 == 0, err);
+        if (r != KDTS_OK) return r;
+        *local = kdts__loss_eval_n(lc, w_hard, w_soft, w_seq, t->out + oo, t->by + (size_t)p0 * S * h,
+                                   t->tv ? t->btv + (size_t)p0 * S * h : NULL,
+                                   t->tp ? t->btp + (size_t)p0 * h * K : NULL, n, nr, S, &lp, t->dout + oo, NULL);
+        if (*local != KDTS_OK) break;
+        lv->hard += lp.hard;
+        lv->soft += lp.soft;
+        lv->seq += lp.seq;
+        lv->ms += lp.ms;
+        lv->freq += lp.freq;
+        lv->total += lp.total;
+        if (s_shard != 1.0f)
+            for (q = 0; q < nd; ++q) t->dout[oo + q] *= s_shard;
+        if ((r = kdts_net_backward(m, &t->ws, t->dout + oo, NULL, err)) != KDTS_OK) return r;
+    }
+    if (*local == KDTS_OK) {
+        for (i = 0; i < m->nparams; ++i) *g2 += (double)m->grads[i] * m->grads[i];
+        if (!(*g2 < 1e300)) *local = KDTS_ERR_NONFINITE;
+    }
+    return KDTS_OK;
+}
+
 /* One optimizer step on windows idx[b0 .. b0+nb) (this shard's share). */
 static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_hard, float w_soft, float w_seq,
                                       kdts_loss_config *lc, kdts_loss_value *lv, double *lhint, kdts_error *err)
 {
     kdts_net *m = t->m;
     const kdts_dataset *d = t->train;
-    int T = t->T, F = t->F, h = t->h, K = t->K, S = t->S, r0, nr, b;
+    int T = t->T, F = t->F, h = t->h, K = t->K, S = t->S, r0, nr, b, pw;
     size_t i;
     double g2 = 0.0;
     kdts_result r, local = KDTS_OK;
@@ -11601,6 +11697,15 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
                 if (t->hint_proj)
                     memcpy(t->bhv + (size_t)s * hsz, t->ehv + (size_t)w * hsz, hsz * sizeof(float));
             }
+        }
+        pw = kdts__train_part_windows(t, nreal, nr);
+        if (pw > 0) {
+            r = kdts__train_parts(t, nr, pw, t->cfg.shard_count > 1 ? (float)nr / (float)nb : 1.0f, w_hard, w_soft,
+                                  w_seq, lc, lv, rng, &local, &g2, err);
+            if (r != KDTS_OK) return r;
+            if (local != KDTS_OK && local != KDTS_ERR_NONFINITE)
+                return kdts__fail(err, local, 0, 0, "training: the loss could not be computed");
+            goto stepped;
         }
         r = kdts_net_forward(m, &t->ws, t->bx, nr, T, t->out, 1, rng, err);
         if (r != KDTS_OK) return r;
@@ -11661,6 +11766,7 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
             if (!(g2 < 1e300)) local = KDTS_ERR_NONFINITE;
         }
     }
+stepped:
     if (t->cfg.on_grad) local = t->cfg.on_grad(m->grads, m->nparams, local, t->cfg.user);
     if (local == KDTS_ERR_NONFINITE) {
         t->rep.bad_epoch = t->epoch + 1;

@@ -536,6 +536,79 @@ static void test_messages(void)
     }
 }
 
+/* An attention model trains a chunk of windows at a time through forward,
+   loss and backward (kdts__train_part_windows): the weights are those of
+   whole-batch steps, bit for bit, with the loss terms that depend on the
+   batch size (hard, soft, sequence, multi-scale, frequency), the skip map
+   and shards; dropout and extra windows take the whole batch. */
+static void test_attn_parts(const kdts_dataset *d)
+{
+    static const char *what[5] = {"hard loss", "KD: soft + seq + multi-scale + frequency", "skip map",
+                                  "shard 1 of 2", "dropout (whole batch)"};
+    float *tv = (float *)malloc(sizeof(float) * N * T * HZ);
+    int v, k;
+    for (k = 0; k < N * T * HZ; ++k) tv[k] = 0.9f * d->y[k];
+    for (v = 0; v < 5; ++v) {
+        kdts_net a[2];
+        kdts_net_config nc;
+        kdts_train_config c;
+        kdts_train_report rep[2];
+        kdts_error e;
+        int w, parts = 0;
+        memset(&nc, 0, sizeof nc);
+        nc.kind = KDTS_KIND_ATTN;
+        nc.horizon = HZ;
+        nc.d_model = 8;
+        nc.heads = 2;
+        nc.blocks = 2;
+        nc.final_norm = 1;
+        nc.max_steps = T;
+        nc.lookback = T;
+        nc.skip = v == 2;
+        nc.dropout = v == 4 ? 0.1f : 0.0f;
+        base_cfg(&c);
+        c.batch = 40; /* 17 windows of 9 steps per chunk: parts of 17, 17, 6 */
+        c.epochs = 2;
+        if (v == 1) {
+            c.alpha = 0.6f;
+            c.beta = 0.4f;
+            c.ms_weight = 0.3f;
+            c.freq_weight = 0.2f;
+            c.soft_values = tv;
+        }
+        if (v == 3) {
+            c.shard_index = 1;
+            c.shard_count = 2;
+        }
+        for (w = 0; w < 2; ++w) {
+            kdts_trainer tr;
+            KT_CHECK(kdts_net_init(&a[w], &nc, 41, &e) == KDTS_OK, "attention init: %s", e.message);
+            c.whole_batch = w;
+            KT_CHECK(kdts_trainer_init(&tr, &a[w], &c, d, d, &e) == KDTS_OK, "trainer init: %s", e.message);
+            if (w == 0) parts = kdts__train_part_windows(&tr, v == 3 ? 20 : 40, v == 3 ? 20 : 40);
+            while (!kdts_trainer_done(&tr)) {
+                KT_CHECK(kdts_trainer_epoch(&tr, NULL, &e) == KDTS_OK, "epoch: %s", e.message);
+                kdts_trainer_validate(&tr, NULL, NULL);
+            }
+            kdts_trainer_finish(&tr, &rep[w]);
+            kdts_trainer_free(&tr);
+        }
+#ifdef _OPENMP
+        KT_CHECK(parts == 0, "%s: %d windows per part with OpenMP", what[v], parts);
+#else
+        KT_CHECK(parts == (v == 4 ? 0 : 17), "%s: %d windows per part", what[v], parts);
+#endif
+        KT_CHECK(a[0].nparams == a[1].nparams && !memcmp(a[0].params, a[1].params, a[0].nparams * sizeof(float)),
+                 "%s: parts and whole batch give different weights", what[v]);
+        KT_CHECK(rep[0].best_val_mse == rep[1].best_val_mse && rep[0].steps == rep[1].steps && rep[0].steps == 2,
+                 "%s: reports differ (val %g / %g, steps %lld / %lld)", what[v], rep[0].best_val_mse,
+                 rep[1].best_val_mse, rep[0].steps, rep[1].steps);
+        kdts_net_free(&a[0]);
+        kdts_net_free(&a[1]);
+    }
+    free(tv);
+}
+
 int main(void)
 {
     kdts_dataset d;
@@ -550,6 +623,7 @@ int main(void)
     test_val_overflow(&d);
     test_val_shards(&d);
     test_budget(&d);
+    test_attn_parts(&d);
     test_messages();
     return kt_done();
 }

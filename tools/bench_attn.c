@@ -12,7 +12,12 @@
    float32, Adam.
 
    Lines:
-     train      forward + loss + backward + Adam (median of 21)
+     train      one optimizer step of kdts_trainer_epoch on a batch of 32
+                windows: forward + loss + backward + Adam, as kdts_train runs
+                it (a chunk of windows at a time through forward, loss and
+                backward: kdts_train_config.whole_batch) (median of 21)
+     train, whole batch   the same step with whole_batch = 1: the forward of
+                all 32 windows, then their loss, then their backward
      infer-1    forecast of one window: kdts_attn_forecast (batch path) and
                 window inference on the inference state (kdts__attn_inf_window,
                 the path kdts_infer uses; matrix-vector products)
@@ -156,6 +161,12 @@ int main(int argc, char **argv)
     kdts_loss_value lv;
     kdts__attn_inf st;
     kdts_rng r;
+    kdts_net tn[2];
+    kdts_net_config tnc;
+    kdts_train_config tc;
+    kdts_trainer tr[2];
+    kdts_dataset td;
+    double trw_s[2];
     float *x, *y, *out, *dout, *mem, fc[BH * BB];
     size_t nx = (size_t)BB * BT, ny = (size_t)BB * BT * BH, q, nf;
     for (i = 1; i < argc; ++i) {
@@ -217,6 +228,36 @@ int main(int argc, char **argv)
     kdts_rng_seed(&r, 3);
     for (q = 0; q < nx; ++q) x[q] = 2.0f * kdts_rng_uniform(&r) - 1.0f;
     for (q = 0; q < ny; ++q) y[q] = 2.0f * kdts_rng_uniform(&r) - 1.0f;
+    /* the same model through the trainer: a data set of the batch's 32
+       windows, one step per epoch, epochs without end; [1] whole batch */
+    memset(&tnc, 0, sizeof tnc);
+    memset(&tc, 0, sizeof tc);
+    tnc.kind = KDTS_KIND_ATTN;
+    tnc.horizon = BH;
+    tnc.d_model = BD;
+    tnc.heads = BNH;
+    tnc.ff = BFF;
+    tnc.blocks = BL;
+    tnc.activation = cfg.activation;
+    tnc.final_norm = 1;
+    tnc.max_steps = BT;
+    td.x = x;
+    td.y = y;
+    td.n = BB;
+    td.T = BT;
+    td.F = 1;
+    td.h = BH;
+    tc.epochs = 1 << 30;
+    tc.batch = BB;
+    tc.seed = 1;
+    for (i = 0; i < 2; ++i) {
+        tc.whole_batch = i;
+        if (kdts_net_init(&tn[i], &tnc, 7, NULL) != KDTS_OK ||
+            kdts_trainer_init(&tr[i], &tn[i], &tc, &td, NULL, NULL) != KDTS_OK) {
+            fprintf(stderr, "trainer setup failed\n");
+            return 1;
+        }
+    }
 
     peak = peak_gflops(&isa);
     fl = kdts_attn_flops(&cfg, BT);
@@ -251,13 +292,15 @@ int main(int argc, char **argv)
         (res)[1] = bc_median(tc_, (nreps));                                                    \
     } while (0)
     reps = g_quick ? 7 : 21;
-    BTIME(train_s, reps, 1, {
+    BTIME(train_s, reps, 1, kdts_trainer_epoch(&tr[0], NULL, NULL));
+    BTIME(trw_s, reps, 1, kdts_trainer_epoch(&tr[1], NULL, NULL));
+    BTIME(f1_s, 3, 1, {
         kdts_attn_forward(&m, &ws, x, BB, BT, out, 1, &r, NULL);
         kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout, NULL);
         kdts_attn_zero_grad(&m);
         kdts_attn_backward(&m, &ws, dout, NULL, NULL);
         kdts_adam_step(&adam, m.params, m.grads);
-    });
+    }); /* the same with the model's own calls: trains m for the inference lines */
     /* fresh inference state for the trained weights */
     kdts__attn_inf_init(&st, &m.cfg, m.params, BT, BT, mem, nf, NULL);
     reps = g_quick ? 7 : 15;
@@ -278,6 +321,7 @@ int main(int argc, char **argv)
         else printf("%8s\n", "n/a");                                                             \
     } while (0)
     BLINE("train step (B 32)", train_s, 3.0 * fl * BB);
+    BLINE("train step, whole batch", trw_s, 3.0 * fl * BB);
     BLINE("infer-1 kdts_attn_forecast", f1_s, ffl);
     BLINE("infer-1 window, inference state", w1_s, ffl);
     BLINE("infer-32 kdts_attn_forecast", fB_s, ffl * BB);
@@ -305,11 +349,7 @@ int main(int argc, char **argv)
                     double w0 = bc_now(), c0 = bc_cpu();
                     for (u = 0; u < inner; ++u) {
                         if (q == 0) {
-                            kdts_attn_forward(&m, &ws, x, BB, BT, out, 1, &r, NULL);
-                            kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout, NULL);
-                            kdts_attn_zero_grad(&m);
-                            kdts_attn_backward(&m, &ws, dout, NULL, NULL);
-                            kdts_adam_step(&adam, m.params, m.grads);
+                            kdts_trainer_epoch(&tr[0], NULL, NULL);
                         } else {
                             kdts_attn_forecast(&m, q == 1 ? &ws1 : &wsB, x, q == 1 ? 1 : BB, BT, fc, NULL);
                         }
@@ -346,6 +386,10 @@ int main(int argc, char **argv)
         }
     } else if (!no_torch) {
         printf("\nPyTorch: not available (/usr/bin/python3 -c 'import torch' failed); no ratios\n");
+    }
+    for (i = 0; i < 2; ++i) {
+        kdts_trainer_free(&tr[i]);
+        kdts_net_free(&tn[i]);
     }
     kdts__free_aligned(mem);
     free(x), free(y), free(out), free(dout);
