@@ -856,6 +856,9 @@ typedef struct kdts_attn_ws {
     int state;            /* last forward: 0 none, 1 inference, 2 training,
                              3 forecast                                     */
     int dropout_active;
+    int mw0;              /* the last forward's first window in the dropout
+                             scales: 0, or where a part of a batch starts
+                             (the scales were drawn for the whole batch)    */
     const float *dtop;    /* NULL, or (B,T,d) a gradient w.r.t. the head's
                              input (the last block's output, after the final
                              LayerNorm with final_norm) that the next
@@ -1637,8 +1640,8 @@ typedef struct kdts_train_config {
     int hint_width;       /* Ht of hint_values                              */
     int whole_batch;      /* 1: every step runs forward, loss and backward
                              over the whole batch at once. By default an
-                             attention model without dropout, hints or
-                             extra windows (and without OpenMP) goes
+                             attention model without hints or extra
+                             windows (and without OpenMP) goes
                              through them one chunk of windows at a time,
                              which keeps each chunk's activations in the
                              cache: the same gradients, bit for bit, in
@@ -8214,6 +8217,7 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
     const float *P = m->params;
     int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j;
     size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, TT = (size_t)T * T, S = (size_t)c->max_steps;
+    size_t mr0 = r0 + (size_t)ws->mw0 * T; /* the chunk's rows in the dropout scales */
     float *kt, *vt, *Pb, *dS, *pd, *fq;
     float *hin = ws->h[l] + r0 * d, *hm = ws->hm[l] + r0 * d, *hout = ws->h[l + 1] + r0 * d;
     float *a = ws->a[l] + r0 * d, *qkv = ws->qkv[l] + r0 * 3 * d, *att = ws->att[l] + r0 * d;
@@ -8228,7 +8232,7 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
     /* every (window, head) */
     for (w = w0; w < w0 + nw; ++w)
         for (j = 0; j < nh; ++j) {
-            size_t bh = (size_t)w * nh + j;
+            size_t bh = (size_t)(w + ws->mw0) * nh + j;
             const float *q = ws->qkv[l] + (size_t)w * T * 3 * d + (size_t)j * dh;
             kdts__attn_head_fwd(q, q + d, q + 2 * d, (size_t)3 * d, ws->att[l] + (size_t)w * T * d + (size_t)j * dh,
                                 (size_t)d, T, dh, scale, ws->eb + ((size_t)l * nh + j) * (S + 2 * KDTS__ATT_RB),
@@ -8239,7 +8243,7 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
         float *y, *t1, *t2, *t3, *t4, *t5;
         kdts__attn_cbuf(ws, tid, &t1, &t2, &t3, &t4, &y, &t5);
         kdts__attn_lin(y, (size_t)d, att, (size_t)d, nr, NULL, ws->pk_o[l], P + o->o_b, d, d, 0, sc);
-        kdts__attn_resid_drop(hm, hin, y, ws->m1[l] + r0 * d, nr * d);
+        kdts__attn_resid_drop(hm, hin, y, ws->m1[l] + mr0 * d, nr * d);
     } else {
         kdts__attn_rows_add(hm, hin, P + o->o_b, nr, d);
         kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)nr, d, d, 1.0f, att, d, NULL, 0, 1.0f, hm, d, NULL,
@@ -8250,15 +8254,15 @@ static void kdts__attn_block_rows(const kdts_attn *m, kdts_attn_ws *ws, int l, i
                  P + o->ln2_b);
     kdts__attn_lin(u, (size_t)ff, cc, (size_t)d, nr, NULL, ws->pk_ff1[l], P + o->ff1_b, ff, d, 0, sc);
     if (ws->train) /* a training workspace keeps act'(u) in u for the backward */
-        kdts__attn_act_fwd_d(g, u, u, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
+        kdts__attn_act_fwd_d(g, u, u, nr * ff, c->activation, drop ? ws->ma[l] + mr0 * ff : NULL);
     else
-        kdts__attn_act_fwd(g, u, nr * ff, c->activation, drop ? ws->ma[l] + r0 * ff : NULL);
+        kdts__attn_act_fwd(g, u, nr * ff, c->activation, drop ? ws->ma[l] + mr0 * ff : NULL);
     /* h' = hm + drop(g W_2^T + b_2) */
     if (drop) {
         float *y, *t1, *t2, *t3, *t4, *t5;
         kdts__attn_cbuf(ws, tid, &t1, &t2, &t3, &t4, &y, &t5);
         kdts__attn_lin(y, (size_t)d, g, (size_t)ff, nr, NULL, ws->pk_ff2[l], P + o->ff2_b, d, ff, 0, sc);
-        kdts__attn_resid_drop(hout, hm, y, ws->m2[l] + r0 * d, nr * d);
+        kdts__attn_resid_drop(hout, hm, y, ws->m2[l] + mr0 * d, nr * d);
     } else {
         kdts__attn_rows_add(hout, hm, P + o->ff2_b, nr, d);
         kdts__gemm_serial(KDTS_NOTRANS, KDTS_NOTRANS, (int)nr, d, ff, 1.0f, g, ff, NULL, 0, 1.0f, hout, d, NULL,
@@ -8343,12 +8347,15 @@ static void kdts__attn_fwd_rows(const kdts_attn *m, kdts_attn_ws *ws, const floa
     kdts__attn_lin(ws->out + r0 * O, (size_t)O, top, (size_t)d, nr, NULL, ws->pk_head, P + m->off_head_b, O, d, 0, sc);
 }
 
-/* The forward of kdts_attn_forward (last: kdts_attn_forecast). pack == 0
-   keeps the position biases and packed weights of the previous call (the
-   same parameters and T: the next part of a batch, see kdts__train_parts). */
+/* The forward of kdts_attn_forward (last: kdts_attn_forecast) of B windows
+   that are windows w0 .. w0+B-1 of a batch of Bt (kdts__train_parts; else
+   w0 = 0, Bt = B). w0 == 0 packs the weights and position biases and
+   draws the dropout scales of all Bt windows; a later part keeps them (the
+   same parameters and T). */
 static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
-                                  int train, kdts_rng *rng, int last, int pack, kdts_error *err)
+                                  int train, kdts_rng *rng, int last, int w0, int Bt, kdts_error *err)
 {
+    int pack = w0 == 0;
     const kdts_attn_config *c;
     int d, F, O, L, nh, l, j, nw, nch, ch, nt;
     size_t R, S, t, TT;
@@ -8360,6 +8367,8 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
     if (B < 1 || T < 1 || B > ws->max_batch || T > ws->max_steps)
         return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "batch %d x steps %d does not fit the workspace (%d x %d)", B,
                           T, ws->max_batch, ws->max_steps);
+    if (w0 < 0 || Bt > ws->max_batch || w0 + B > Bt)
+        return kdts__fail(err, KDTS_ERR_SHAPE, 0, 0, "windows %d..%d of a batch of %d", w0, w0 + B - 1, Bt);
     if (train && !ws->train) return kdts__fail(err, KDTS_ERR_ARG, 0, 0, "training forward with an inference workspace");
     if (train && c->dropout > 0.0f && (!rng || !ws->m1[0]))
         return kdts__fail(err, KDTS_ERR_ARG, 0, 0,
@@ -8377,6 +8386,7 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
     ws->T = T;
     ws->state = 0;
     ws->dropout_active = train && c->dropout > 0.0f;
+    ws->mw0 = w0;
     /* each block's bias reversed for this T, rb[t] = pos[T-1-t]; the
        weights packed for the forward products */
     for (l = 0; pack && l < L; ++l) {
@@ -8396,21 +8406,21 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
     if (pack && !last) kdts__pack_b_full(ws->pk_head, KDTS_TRANS, P + m->off_head_w, d, d, O);
     if (pack && F <= KDTS__FUSE_IN) kdts__pack_small(ws->wx, P + m->off_in_w, F, d);
     else if (pack) kdts__pack_b_full(ws->pk_in, KDTS_TRANS, P + m->off_in_w, F, F, d);
-    if (ws->dropout_active) {
+    if (ws->dropout_active && pack) {
         /* the scales, block by block in the documented order */
         float keep = 1.0f - c->dropout;
-        size_t q;
+        size_t q, Rt = (size_t)Bt * T;
         int i, tt;
         for (l = 0; l < L; ++l) {
-            for (q = 0; q < (size_t)B * nh; ++q)
+            for (q = 0; q < (size_t)Bt * nh; ++q)
                 for (i = 0; i < T; ++i) {
                     float *row = ws->mp[l] + q * TT + (size_t)i * T;
                     kdts__attn_draw(row, (size_t)i + 1, keep, rng);
                     for (tt = i + 1; tt < T; ++tt) row[tt] = 0.0f;
                 }
-            kdts__attn_draw(ws->m1[l], R * d, keep, rng);
-            kdts__attn_draw(ws->ma[l], R * c->ff, keep, rng);
-            kdts__attn_draw(ws->m2[l], R * d, keep, rng);
+            kdts__attn_draw(ws->m1[l], Rt * d, keep, rng);
+            kdts__attn_draw(ws->ma[l], Rt * c->ff, keep, rng);
+            kdts__attn_draw(ws->m2[l], Rt * d, keep, rng);
         }
     }
     src = x;
@@ -8440,13 +8450,13 @@ static kdts_result kdts__attn_fwd(const kdts_attn *m, kdts_attn_ws *ws, const fl
 KDTSDEF kdts_result kdts_attn_forward(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
                                       int train, kdts_rng *rng, kdts_error *err)
 {
-    return kdts__attn_fwd(m, ws, x, B, T, out, train, rng, 0, 1, err);
+    return kdts__attn_fwd(m, ws, x, B, T, out, train, rng, 0, 0, B, err);
 }
 
 KDTSDEF kdts_result kdts_attn_forecast(const kdts_attn *m, kdts_attn_ws *ws, const float *x, int B, int T, float *out,
                                        kdts_error *err)
 {
-    return kdts__attn_fwd(m, ws, x, B, T, out, 0, NULL, 1, 1, err);
+    return kdts__attn_fwd(m, ws, x, B, T, out, 0, NULL, 1, 0, B, err);
 }
 
 /* ---- backward ----------------------------------------------------------- */
@@ -8461,6 +8471,7 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
     const float *P = m->params, *dy;
     int d = c->d_model, ff = c->ff, nh = c->heads, dh = d / nh, drop = ws->dropout_active, w, j;
     size_t r0 = (size_t)w0 * T, nr = (size_t)nw * T, TT = (size_t)T * T, S = (size_t)c->max_steps;
+    size_t mr0 = r0 + (size_t)ws->mw0 * T; /* the chunk's rows in the dropout scales */
     float *dH, *dd, *dff, *dqkv, *tmp, *gb, *kt, *vt, *Pb, *dS, *pd, *fq;
     float *sc = ws->scratch + (size_t)tid * KDTS__GEMM_SCRATCH;
     float scale = 1.0f / sqrtf((float)dh), *gp = G + o->pos;
@@ -8470,19 +8481,19 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
     /* feed-forward part: h' = hm + drop(y), y = g W_2^T + b_2 */
     dy = dH;
     if (drop) {
-        kdts__attn_mul(tmp, dH, ws->m2[l] + r0 * d, nr * d);
+        kdts__attn_mul(tmp, dH, ws->m2[l] + mr0 * d, nr * d);
         dy = tmp;
     }
     kdts__attn_lin_grad(G + o->ff2_w, G + o->ff2_b, dy, ws->g[l] + r0 * ff, nr, d, ff, sc);
     kdts__attn_lin_dx(dff, dy, nr, P + o->ff2_w, d, ff, sc);
-    kdts__attn_act_bwd_d(dff, dff, ws->u[l] + r0 * ff, nr * ff, drop ? ws->ma[l] + r0 * ff : NULL);
+    kdts__attn_act_bwd_d(dff, dff, ws->u[l] + r0 * ff, nr * ff, drop ? ws->ma[l] + mr0 * ff : NULL);
     kdts__attn_lin_grad(G + o->ff1_w, G + o->ff1_b, dff, ws->c[l] + r0 * d, nr, ff, d, sc);
     kdts__attn_lin_dx(dd, dff, nr, P + o->ff1_w, ff, d, sc);
     kdts__ln_bwd(dH, 1, dd, ws->hm[l] + r0 * d, ws->st2[l] + 2 * r0, nr, d, P + o->ln2_g, G + o->ln2_g, G + o->ln2_b);
     /* attention part: hm = h + drop(y), y = att W_o^T + b_o */
     dy = dH;
     if (drop) {
-        kdts__attn_mul(tmp, dH, ws->m1[l] + r0 * d, nr * d);
+        kdts__attn_mul(tmp, dH, ws->m1[l] + mr0 * d, nr * d);
         dy = tmp;
     }
     kdts__attn_lin_grad(G + o->o_w, G + o->o_b, dy, ws->att[l] + r0 * d, nr, d, d, sc);
@@ -8490,7 +8501,7 @@ static void kdts__attn_block_bwd_rows(const kdts_attn *m, kdts_attn_ws *ws, int 
     memset(gb, 0, (size_t)KDTS__ATT_RB * gs * sizeof(float));
     for (w = w0; w < w0 + nw; ++w)
         for (j = 0; j < nh; ++j) {
-            size_t bh = (size_t)w * nh + j, rw = (size_t)w * T, lw = (size_t)(w - w0) * T;
+            size_t bh = (size_t)(w + ws->mw0) * nh + j, rw = (size_t)w * T, lw = (size_t)(w - w0) * T;
             const float *q = ws->qkv[l] + rw * 3 * d + (size_t)j * dh;
             float *dq = dqkv + lw * 3 * d + (size_t)j * dh;
             kdts__attn_head_bwd(q, q + d, q + 2 * d, (size_t)3 * d, dd + lw * d + (size_t)j * dh, (size_t)d, dq,
@@ -10627,10 +10638,10 @@ static kdts_result kdts__net_shape(const kdts_net *net, const kdts_net_ws *ws, c
     return KDTS_OK;
 }
 
-/* kdts_net_forward; pack == 0: an attention model keeps the packed weights
-   of the previous call (see kdts__attn_fwd). */
+/* kdts_net_forward of B windows that are windows w0 .. w0+B-1 of a batch of
+   Bt (an attention model's parts, kdts__attn_fwd; else w0 = 0, Bt = B). */
 static kdts_result kdts__net_fwd(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T, float *out,
-                                 int train, kdts_rng *rng, int pack, kdts_error *err)
+                                 int train, kdts_rng *rng, int w0, int Bt, kdts_error *err)
 {
     kdts_result r = kdts__net_shape(net, ws, x, B, T, err);
     int O;
@@ -10643,7 +10654,9 @@ static kdts_result kdts__net_fwd(const kdts_net *net, kdts_net_ws *ws, const flo
         r = kdts_lstm_forward(&net->k.lstm, &ws->k.lstm, x, B, T, NULL, NULL, out, train, rng, err);
         break;
     case KDTS_KIND_GRU: r = kdts_gru_forward(&net->k.gru, &ws->k.gru, x, B, T, NULL, out, train, rng, err); break;
-    case KDTS_KIND_ATTN: r = kdts__attn_fwd(&net->k.attn, &ws->k.attn, x, B, T, out, train, rng, 0, pack, err); break;
+    case KDTS_KIND_ATTN:
+        r = kdts__attn_fwd(&net->k.attn, &ws->k.attn, x, B, T, out, train, rng, 0, w0, Bt, err);
+        break;
     default: r = kdts_linear_forward(&net->k.linear, x, B, T, out, err); break;
     }
     if (r != KDTS_OK) return r;
@@ -10657,7 +10670,7 @@ static kdts_result kdts__net_fwd(const kdts_net *net, kdts_net_ws *ws, const flo
 KDTSDEF kdts_result kdts_net_forward(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
                                      float *out, int train, kdts_rng *rng, kdts_error *err)
 {
-    return kdts__net_fwd(net, ws, x, B, T, out, train, rng, 1, err);
+    return kdts__net_fwd(net, ws, x, B, T, out, train, rng, 0, B, err);
 }
 
 KDTSDEF kdts_result kdts_net_forecast(const kdts_net *net, kdts_net_ws *ws, const float *x, int B, int T,
@@ -11591,10 +11604,10 @@ static float kdts__trainer_lr(const kdts_trainer *t)
    backward, instead of writing the batch's and reading them back. The
    parameter gradients are the whole batch's, bit for bit: the chunks are
    the same, accumulated in the same order, and every output's gradient is
-   the batch's (kdts__loss_eval_n). So only where nothing else differs:
-   without OpenMP (whose backward sums groups of chunks), dropout (whose
-   masks are drawn for the whole batch), hints (a term over the batch's
-   states) or teacher-labelled extra windows. */
+   the batch's (kdts__loss_eval_n); the dropout scales are drawn for the
+   whole batch by the first part's forward. So only where nothing else
+   differs: without OpenMP (whose backward sums groups of chunks), hints (a
+   term over the batch's states) or teacher-labelled extra windows. */
 static int kdts__train_part_windows(const kdts_trainer *t, int nreal, int nr)
 {
 #ifdef _OPENMP
@@ -11604,9 +11617,7 @@ static int kdts__train_part_windows(const kdts_trainer *t, int nreal, int nr)
     return 0;
 #else
     int w;
-    if (t->cfg.whole_batch || t->m->cfg.kind != KDTS_KIND_ATTN || t->m->cfg.dropout > 0.0f || t->hint_proj ||
-        nreal != nr)
-        return 0;
+    if (t->cfg.whole_batch || t->m->cfg.kind != KDTS_KIND_ATTN || t->hint_proj || nreal != nr) return 0;
     w = kdts__attn_wpc(nr, t->T);
     return w < nr ? w : 0;
 #endif
@@ -11626,7 +11637,7 @@ static kdts_result kdts__train_parts(kdts_trainer *t, int nr, int pw, float s_sh
         int n = nr - p0 < pw ? nr - p0 : pw;
         size_t oo = (size_t)p0 * S * O, q, nd = (size_t)n * S * O;
         kdts_loss_value lp;
-        kdts_result r = kdts__net_fwd(m, &t->ws, t->bx + (size_t)p0 * T * F, n, T, t->out + oo, 1, rng, p0 == 0, err);
+        kdts_result r = kdts__net_fwd(m, &t->ws, t->bx + (size_t)p0 * T * F, n, T, t->out + oo, 1, rng, p0, nr, err);
         if (r != KDTS_OK) return r;
         *local = kdts__loss_eval_n(lc, w_hard, w_soft, w_seq, t->out + oo, t->by + (size_t)p0 * S * h,
                                    t->tv ? t->btv + (size_t)p0 * S * h : NULL,
