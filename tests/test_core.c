@@ -665,10 +665,6 @@ static void test_threads_dropout(void)
 }
 #endif
 
-/* the narrow-input kernels against plain loops: kdts__proj_small (G = bias
-   + X W^T) for every width it takes and kdts__dgrad_univariate (W's
-   gradient and the column sums), for even and odd row counts and a column
-   count with a vector tail */
 /* Every row of C = op(A) op(B) is computed by the same sequence of
    operations wherever it falls in the kernel's tiling: a product of M rows
    equals, bit for bit, each of its rows computed alone (M = 1) -- batch-1
@@ -716,6 +712,10 @@ static void test_gemm_rows(void)
     KT_CHECK(diffs == 0, "%d rows depend on their place in the tiling", diffs);
 }
 
+/* the narrow-input kernels against plain loops: kdts__proj_small (G = bias
+   + X W^T) for every width it takes and kdts__dgrad_univariate (W's
+   gradient and the column sums), for even and odd row counts and a column
+   count with a vector tail */
 static void test_narrow_kernels(void)
 {
     static const int ns[] = {64, 20};
