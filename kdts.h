@@ -11625,14 +11625,13 @@ static int kdts__train_part_windows(const kdts_trainer *t, int nreal, int nr)
 
 /* Forward, loss and backward of the nr rows of the batch in t->bx ...,
    pw windows at a time (kdts__train_part_windows); lv the batch's loss;
-   *local the loss's result; *g2 += the squared gradient norm. */
+   *local the loss's result. */
 static kdts_result kdts__train_parts(kdts_trainer *t, int nr, int pw, float s_shard, float w_hard, float w_soft,
                                      float w_seq, const kdts_loss_config *lc, kdts_loss_value *lv, kdts_rng *rng,
-                                     kdts_result *local, double *g2, kdts_error *err)
+                                     kdts_result *local, kdts_error *err)
 {
     kdts_net *m = t->m;
     int T = t->T, F = t->F, h = t->h, K = t->K, S = t->S, O = m->outputs, p0;
-    size_t i;
     for (p0 = 0; p0 < nr && *local == KDTS_OK; p0 += pw) {
         int n = nr - p0 < pw ? nr - p0 : pw;
         size_t oo = (size_t)p0 * S * O, q, nd = (size_t)n * S * O;
@@ -11652,10 +11651,6 @@ static kdts_result kdts__train_parts(kdts_trainer *t, int nr, int pw, float s_sh
         if (s_shard != 1.0f)
             for (q = 0; q < nd; ++q) t->dout[oo + q] *= s_shard;
         if ((r = kdts_net_backward(m, &t->ws, t->dout + oo, NULL, err)) != KDTS_OK) return r;
-    }
-    if (*local == KDTS_OK) {
-        for (i = 0; i < m->nparams; ++i) *g2 += (double)m->grads[i] * m->grads[i];
-        if (!(*g2 < 1e300)) *local = KDTS_ERR_NONFINITE;
     }
     return KDTS_OK;
 }
@@ -11712,7 +11707,7 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
         pw = kdts__train_part_windows(t, nreal, nr);
         if (pw > 0) {
             r = kdts__train_parts(t, nr, pw, t->cfg.shard_count > 1 ? (float)nr / (float)nb : 1.0f, w_hard, w_soft,
-                                  w_seq, lc, lv, rng, &local, &g2, err);
+                                  w_seq, lc, lv, rng, &local, err);
             if (r != KDTS_OK) return r;
             if (local != KDTS_OK && local != KDTS_ERR_NONFINITE)
                 return kdts__fail(err, local, 0, 0, "training: the loss could not be computed");
@@ -11773,11 +11768,13 @@ static kdts_result kdts__trainer_step(kdts_trainer *t, int b0, int nb, float w_h
             r = kdts_net_backward(m, &t->ws, t->dout, NULL, err);
             kdts__net_set_dtop(&t->ws, NULL);
             if (r != KDTS_OK) return r;
-            for (i = 0; i < m->nparams; ++i) g2 += (double)m->grads[i] * m->grads[i];
-            if (!(g2 < 1e300)) local = KDTS_ERR_NONFINITE;
         }
     }
 stepped:
+    if (nr > 0 && local == KDTS_OK) { /* the gradient (and the hints' in g2) finite */
+        for (i = 0; i < m->nparams; ++i) g2 += (double)m->grads[i] * m->grads[i];
+        if (!(g2 < 1e300)) local = KDTS_ERR_NONFINITE;
+    }
     if (t->cfg.on_grad) local = t->cfg.on_grad(m->grads, m->nparams, local, t->cfg.user);
     if (local == KDTS_ERR_NONFINITE) {
         t->rep.bad_epoch = t->epoch + 1;
