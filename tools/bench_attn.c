@@ -152,13 +152,8 @@ int main(int argc, char **argv)
     int i, j, no_torch = 0, no_pin = 0, relu = 0, pinned = -1, reps, warm = 3;
     const char *isa = "n/a";
     double peak, train_s[2], f1_s[2], w1_s[2], fB_s[2], st_s[2], fl, ffl;
-    kdts_attn_config cfg;
-    kdts_attn m;
-    kdts_attn_ws ws, ws1, wsB;
-    kdts_adam adam;
-    kdts_adam_config ac;
-    kdts_loss_config lc;
-    kdts_loss_value lv;
+    const kdts_attn *m; /* the first trainer's model: the inference lines run on its trained weights */
+    kdts_attn_ws ws1, wsB;
     kdts__attn_inf st;
     kdts_rng r;
     kdts_net tn[2];
@@ -167,7 +162,7 @@ int main(int argc, char **argv)
     kdts_trainer tr[2];
     kdts_dataset td;
     double trw_s[2];
-    float *x, *y, *out, *dout, *mem, fc[BH * BB];
+    float *x, *y, *mem, fc[BH * BB];
     size_t nx = (size_t)BB * BT, ny = (size_t)BB * BT * BH, q, nf;
     for (i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--no-torch")) no_torch = 1;
@@ -192,44 +187,17 @@ int main(int argc, char **argv)
 #else
     (void)no_pin;
 #endif
-    memset(&cfg, 0, sizeof cfg);
-    memset(&ac, 0, sizeof ac);
-    memset(&lc, 0, sizeof lc);
-    cfg.input = 1;
-    cfg.d_model = BD;
-    cfg.heads = BNH;
-    cfg.ff = BFF;
-    cfg.blocks = BL;
-    cfg.activation = relu ? KDTS_ATTN_RELU : KDTS_ATTN_GELU;
-    cfg.final_norm = 1;
-    cfg.max_steps = BT;
-    cfg.horizon = BH;
-    if (kdts_attn_init(&m, &cfg, 7, NULL) != KDTS_OK || kdts_attn_ws_init(&ws, &cfg, BB, BT, 1, NULL) != KDTS_OK ||
-        kdts_attn_ws_init(&ws1, &cfg, 1, BT, 0, NULL) != KDTS_OK ||
-        kdts_attn_ws_init(&wsB, &cfg, BB, BT, 0, NULL) != KDTS_OK ||
-        kdts_adam_init(&adam, &ac, m.nparams, NULL) != KDTS_OK) {
-        fprintf(stderr, "setup failed\n");
-        return 1;
-    }
-    lc.mode = KDTS_MODE_POINT;
-    lc.horizon = BH;
-    lc.temperature = 1.0f;
     x = (float *)malloc(nx * 4);
     y = (float *)malloc(ny * 4);
-    out = (float *)malloc(ny * 4);
-    dout = (float *)malloc(ny * 4);
-    nf = kdts__attn_inf_floats(&m.cfg, BT, BT);
-    mem = kdts__falloc(nf);
-    if (!x || !y || !out || !dout || !mem ||
-        kdts__attn_inf_init(&st, &m.cfg, m.params, BT, BT, mem, nf, NULL) != KDTS_OK) {
+    if (!x || !y) {
         fprintf(stderr, "setup failed\n");
         return 1;
     }
     kdts_rng_seed(&r, 3);
     for (q = 0; q < nx; ++q) x[q] = 2.0f * kdts_rng_uniform(&r) - 1.0f;
     for (q = 0; q < ny; ++q) y[q] = 2.0f * kdts_rng_uniform(&r) - 1.0f;
-    /* the same model through the trainer: a data set of the batch's 32
-       windows, one step per epoch, epochs without end; [1] whole batch */
+    /* the model through the trainer: a data set of the batch's 32 windows,
+       one step per epoch, epochs without end; [1] whole batch */
     memset(&tnc, 0, sizeof tnc);
     memset(&tc, 0, sizeof tc);
     tnc.kind = KDTS_KIND_ATTN;
@@ -238,7 +206,7 @@ int main(int argc, char **argv)
     tnc.heads = BNH;
     tnc.ff = BFF;
     tnc.blocks = BL;
-    tnc.activation = cfg.activation;
+    tnc.activation = relu ? KDTS_ATTN_RELU : KDTS_ATTN_GELU;
     tnc.final_norm = 1;
     tnc.max_steps = BT;
     td.x = x;
@@ -258,10 +226,18 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    m = &tn[0].k.attn;
+    nf = kdts__attn_inf_floats(&m->cfg, BT, BT);
+    mem = kdts__falloc(nf);
+    if (!mem || kdts_attn_ws_init(&ws1, &m->cfg, 1, BT, 0, NULL) != KDTS_OK ||
+        kdts_attn_ws_init(&wsB, &m->cfg, BB, BT, 0, NULL) != KDTS_OK) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
 
     peak = peak_gflops(&isa);
-    fl = kdts_attn_flops(&cfg, BT);
-    ffl = kdts_attn_forecast_flops(&cfg, BT);
+    fl = kdts_attn_flops(&m->cfg, BT);
+    ffl = kdts_attn_forecast_flops(&m->cfg, BT);
     printf("kdts %s bench_attn, SIMD path %s", KDTS_VERSION_STRING, kdts_simd_name());
 #ifdef _OPENMP
     printf(", OpenMP %d threads", omp_get_max_threads());
@@ -273,7 +249,7 @@ int main(int argc, char **argv)
     else printf("; FMA peak n/a\n");
     printf("model: input 1, d_model %d, %d blocks, %d heads, ff %d, %s, final norm, lookback %d, batch %d, horizon %d"
            " (%lu parameters)\nFLOPs: forward %.1f M per window, forecast %.1f M; training step = 3 x forward x batch\n\n",
-           BD, BL, BNH, BFF, relu ? "ReLU" : "GELU", BT, BB, BH, (unsigned long)m.nparams, fl * 1e-6, ffl * 1e-6);
+           BD, BL, BNH, BFF, relu ? "ReLU" : "GELU", BT, BB, BH, (unsigned long)m->nparams, fl * 1e-6, ffl * 1e-6);
 
 #define BTIME(res, nreps, ninner, body)                                                       \
     do {                                                                                       \
@@ -294,19 +270,15 @@ int main(int argc, char **argv)
     reps = g_quick ? 7 : 21;
     BTIME(train_s, reps, 1, kdts_trainer_epoch(&tr[0], NULL, NULL));
     BTIME(trw_s, reps, 1, kdts_trainer_epoch(&tr[1], NULL, NULL));
-    BTIME(f1_s, 3, 1, {
-        kdts_attn_forward(&m, &ws, x, BB, BT, out, 1, &r, NULL);
-        kdts_loss_eval(&lc, 1.0f, 0.0f, 0.0f, out, y, NULL, NULL, BB, BT, &lv, dout, NULL);
-        kdts_attn_zero_grad(&m);
-        kdts_attn_backward(&m, &ws, dout, NULL, NULL);
-        kdts_adam_step(&adam, m.params, m.grads);
-    }); /* the same with the model's own calls: trains m for the inference lines */
-    /* fresh inference state for the trained weights */
-    kdts__attn_inf_init(&st, &m.cfg, m.params, BT, BT, mem, nf, NULL);
+    /* inference state for the trained weights */
+    if (kdts__attn_inf_init(&st, &m->cfg, m->params, BT, BT, mem, nf, NULL) != KDTS_OK) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
     reps = g_quick ? 7 : 15;
-    BTIME(f1_s, reps, 20, kdts_attn_forecast(&m, &ws1, x, 1, BT, fc, NULL));
+    BTIME(f1_s, reps, 20, kdts_attn_forecast(m, &ws1, x, 1, BT, fc, NULL));
     BTIME(w1_s, reps, 20, kdts__attn_inf_window(&st, x, BT, fc));
-    BTIME(fB_s, reps, 1, kdts_attn_forecast(&m, &wsB, x, BB, BT, fc, NULL));
+    BTIME(fB_s, reps, 1, kdts_attn_forecast(m, &wsB, x, BB, BT, fc, NULL));
     kdts__attn_inf_reset(&st);
     for (j = 0; j < BT; ++j) kdts__attn_inf_step(&st, x + j, fc); /* cache full */
     BTIME(st_s, reps, 200, kdts__attn_inf_step(&st, x + (j % BT), fc));
@@ -351,7 +323,7 @@ int main(int argc, char **argv)
                         if (q == 0) {
                             kdts_trainer_epoch(&tr[0], NULL, NULL);
                         } else {
-                            kdts_attn_forecast(&m, q == 1 ? &ws1 : &wsB, x, q == 1 ? 1 : BB, BT, fc, NULL);
+                            kdts_attn_forecast(m, q == 1 ? &ws1 : &wsB, x, q == 1 ? 1 : BB, BT, fc, NULL);
                         }
                     }
                     kw[q][n] = (bc_now() - w0) / inner;
@@ -392,9 +364,7 @@ int main(int argc, char **argv)
         kdts_net_free(&tn[i]);
     }
     kdts__free_aligned(mem);
-    free(x), free(y), free(out), free(dout);
-    kdts_adam_free(&adam);
-    kdts_attn_ws_free(&ws), kdts_attn_ws_free(&ws1), kdts_attn_ws_free(&wsB);
-    kdts_attn_free(&m);
+    free(x), free(y);
+    kdts_attn_ws_free(&ws1), kdts_attn_ws_free(&wsB);
     return 0;
 }
