@@ -1673,6 +1673,24 @@ KDTSDEF kdts_result kdts_extra_windows_draw(const kdts_train_config *cfg, const 
 #define KDTS_MIN_STEPS_DEFAULT 2000
 KDTSDEF long long kdts_train_min_steps(int epochs_given, long long min_steps_given);
 
+/* The default budget and loss of a student (`kdts distill`; the
+   experiment trains its raw and distilled students alike on this budget):
+   Adam lr KDTS_STUDENT_LR, no early stop (patience 0: every planned epoch
+   runs and the best validation weights are kept), at least
+   KDTS_STUDENT_MIN_STEPS optimizer steps unless the epochs are given
+   (kdts_student_min_steps: the rule of kdts_train_min_steps with this
+   default), and the loss alpha = KDTS_STUDENT_ALPHA, beta =
+   KDTS_STUDENT_BETA: the hard loss and the teacher's forecast on every
+   window step. A small model trained on the teacher's budget (lr 1e-3,
+   patience 3, 2000 steps) stops before it has learnt the teacher's
+   forecasts; with the soft loss alone (alpha 1) it loses the hard loss on
+   every step. The numbers behind these values: README, Results. */
+#define KDTS_STUDENT_LR 3e-3f
+#define KDTS_STUDENT_MIN_STEPS 8000
+#define KDTS_STUDENT_ALPHA 0.0f
+#define KDTS_STUDENT_BETA 1.0f
+KDTSDEF long long kdts_student_min_steps(int epochs_given, long long min_steps_given);
+
 /* Summary of a training run. */
 typedef struct kdts_train_report {
     int epochs_run, best_epoch;
@@ -10992,6 +11010,11 @@ KDTSDEF kdts_result kdts_train_config_check(kdts_train_config *c, kdts_error *er
 KDTSDEF long long kdts_train_min_steps(int epochs_given, long long min_steps_given)
 {
     return min_steps_given >= 0 ? min_steps_given : epochs_given ? 0 : KDTS_MIN_STEPS_DEFAULT;
+}
+
+KDTSDEF long long kdts_student_min_steps(int epochs_given, long long min_steps_given)
+{
+    return min_steps_given >= 0 ? min_steps_given : epochs_given ? 0 : KDTS_STUDENT_MIN_STEPS;
 }
 
 KDTSDEF kdts_result kdts_extra_windows(const kdts_train_config *cfg, const kdts_dataset *train, float *x,

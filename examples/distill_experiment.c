@@ -12,9 +12,13 @@
        (incremental alpha warm-up, progressive teacher -> 1x24 -> 1x8); with
        --dist (on in --full and --quick) a distribution-mode teacher and
        students, with --teachers 2 (--full, --quick) the teacher ensemble;
-     - every run on the training budget of `kdts train`: at least
+     - every teacher on the training budget of `kdts train`: at least
        KDTS_MIN_STEPS_DEFAULT optimizer steps unless --epochs is given
-       (kdts_train_min_steps), batch 32, patience 3; each run prints its plan;
+       (kdts_train_min_steps), batch 32, patience 3; every student, raw and
+       distilled alike, on the budget of `kdts distill`: Adam lr
+       KDTS_STUDENT_LR, at least KDTS_STUDENT_MIN_STEPS steps
+       (kdts_student_min_steps), no early stop (the best validation weights
+       kept); each run prints its plan;
      - --techniques: KD plus each distillation option of kdts_train_config
        alone and the combination chosen on validation; --multivariate: a
        teacher on every ETT column (target OT);
@@ -263,12 +267,15 @@ static void defaults(options *o)
     o->alpha = 0.5f;
     o->beta = 0.5f;
     o->temp = 2.0f;
-    o->n_grid_alpha = parse_list("0.3,0.7,1.0", o->grid_alpha, MAX_LIST);
-    o->n_grid_beta = parse_list("0,0.5", o->grid_beta, MAX_LIST);
+    o->n_grid_alpha = parse_list("0,0.3,0.7,1.0", o->grid_alpha, MAX_LIST);
+    o->n_grid_beta = parse_list("0,1", o->grid_beta, MAX_LIST);
     o->n_grid_temp = parse_list("2", o->grid_temp, MAX_LIST);
     o->n_sweep = parse_list("4,8,16", o->sweep, MAX_LIST);
     o->slice_windows = 10;
     o->min_steps = -1;
+    o->s_lr = KDTS_STUDENT_LR;
+    o->s_patience = 0;
+    o->s_min_steps = -1;
     o->mv_features = "HUFL,HULL,MUFL,MULL,LUFL,LULL";
 }
 
@@ -302,14 +309,19 @@ static void usage(void)
            "training\n"
            "  --epochs N          teacher epochs [%d]\n"
            "  --student-epochs N  epochs of every student, raw and distilled alike [%d]\n"
-           "  --min-steps N       at least N optimizer steps per run: epochs and patience are\n"
-           "                      raised by one factor (kdts_train_config.min_steps), the rule\n"
-           "                      of `kdts train`: %d unless --epochs or --student-epochs is\n"
-           "                      given (then none); every run prints its plan\n"
+           "  --min-steps N       at least N optimizer steps per teacher run: epochs and\n"
+           "                      patience are raised by one factor\n"
+           "                      (kdts_train_config.min_steps), the rule of `kdts train`: %d\n"
+           "                      unless --epochs or --student-epochs is given (then none);\n"
+           "                      every run prints its plan\n"
+           "  --student-min-steps N  the same for every student, the rule of `kdts distill`:\n"
+           "                      %d unless --epochs or --student-epochs is given\n"
            "  --batch N           mini-batch (as `kdts train`) [%d]\n"
-           "  --lr X              Adam learning rate [%g]\n"
-           "  --patience N        early stopping patience (as `kdts train`), 0 = run all\n"
-           "                      epochs; the best validation weights are always kept [%d]\n"
+           "  --lr X              teachers' Adam learning rate (as `kdts train`) [%g]\n"
+           "  --student-lr X      students' Adam learning rate (as `kdts distill`) [%g]\n"
+           "  --patience N        teachers' early stopping patience (as `kdts train`), 0 = run\n"
+           "                      all epochs; the best validation weights are always kept [%d]\n"
+           "  --student-patience N  the students' (as `kdts distill`) [%d]\n"
            "  --warmup N          epochs of alpha warm-up of the incremental student [%d]\n"
            "  --seeds N           student seeds [%d]\n"
            "  --seed N            first seed [%llu]\n"
@@ -317,11 +329,13 @@ static void usage(void)
            "  --alpha X           weight of L_soft, (1-alpha) on L_hard [grid]\n"
            "  --beta X            weight of L_seq [grid]\n"
            "  --temperature X     distribution-mode temperature [grid]\n"
-           "  --grid-alpha LIST   [0.3,0.7,1.0]   --grid-beta LIST [0,0.5]\n"
+           "  --grid-alpha LIST   [0,0.3,0.7,1.0]   --grid-beta LIST [0,1]\n"
+           "                      (alpha 0 with beta 0, the raw student, is left out)\n"
            "  --grid-temp LIST    [2] (one value: T given, not searched); --full: [1,2,4]\n"
            "                      (every grid: validation split only, first seed)\n",
            d.csv, d.target, d.split, d.lookback, d.horizon, d.stride, d.season, d.t_layers, d.t_hidden, d.s_hidden,
-           d.m_hidden, d.bins, d.teachers, d.epochs, d.s_epochs, KDTS_MIN_STEPS_DEFAULT, d.batch, (double)d.lr, d.patience, d.warmup,
+           d.m_hidden, d.bins, d.teachers, d.epochs, d.s_epochs, KDTS_MIN_STEPS_DEFAULT, KDTS_STUDENT_MIN_STEPS, d.batch, (double)d.lr, (double)d.s_lr,
+           d.patience, d.s_patience, d.warmup,
            d.seeds, d.seed);
     printf("experiment\n"
            "  --sweep LIST        student sizes of the size sweep, first seed [4,8,16];\n"
@@ -379,10 +393,11 @@ static void parse_args(options *o, int argc, char **argv)
         {"--lookback", &o->lookback}, {"--horizon", &o->horizon}, {"--stride", &o->stride},
         {"--season", &o->season}, {"--student", &o->s_hidden}, {"--mid", &o->m_hidden}, {"--bins", &o->bins},
         {"--teachers", &o->teachers}, {"--epochs", &o->epochs}, {"--student-epochs", &o->s_epochs},
-        {"--batch", &o->batch}, {"--patience", &o->patience}, {"--warmup", &o->warmup},
+        {"--batch", &o->batch}, {"--patience", &o->patience}, {"--student-patience", &o->s_patience},
+        {"--warmup", &o->warmup},
         {"--seeds", &o->seeds}};
     struct { const char *name; float *p; int *set; } floats[] = {
-        {"--lr", &o->lr, NULL}, {"--alpha", &o->alpha, &o->alpha_set}, {"--beta", &o->beta, &o->beta_set},
+        {"--lr", &o->lr, NULL}, {"--student-lr", &o->s_lr, NULL}, {"--alpha", &o->alpha, &o->alpha_set}, {"--beta", &o->beta, &o->beta_set},
         {"--temperature", &o->temp, &o->temp_set}};
     struct { const char *name; double *v; int *n, *set; } lists[] = {
         {"--grid-alpha", o->grid_alpha, &o->n_grid_alpha, NULL}, {"--grid-beta", o->grid_beta, &o->n_grid_beta, NULL},
@@ -434,6 +449,10 @@ static void parse_args(options *o, int argc, char **argv)
             NEEDV();
             o->min_steps = strtoll(v, NULL, 10);
             if (o->min_steps < 0) ex_die("--min-steps must be >= 0");
+        } else if (!strcmp(a, "--student-min-steps")) {
+            NEEDV();
+            o->s_min_steps = strtoll(v, NULL, 10);
+            if (o->s_min_steps < 0) ex_die("--student-min-steps must be >= 0");
         } else if (!strcmp(a, "--seed")) {
             NEEDV();
             o->seed = strtoull(v, NULL, 10);
@@ -464,6 +483,7 @@ static void parse_args(options *o, int argc, char **argv)
         o->n_sweep = parse_list("2,4", o->sweep, MAX_LIST);
         o->slice_windows = 8;
         if (o->min_steps < 0 && !o->epochs_set) o->min_steps = 60; /* the budget rule in small */
+        if (o->s_min_steps < 0 && !o->epochs_set) o->s_min_steps = 60;
     }
     if (o->full) {
         if (o->seeds < 5) o->seeds = 5;
@@ -477,6 +497,8 @@ static void parse_args(options *o, int argc, char **argv)
     if (!o->full && !o->quick && !o->dist) o->no_dist = 1;
     /* the training budget: the tool's rule */
     o->budget_steps = kdts_train_min_steps(o->epochs_set, o->min_steps);
+    o->s_budget_steps = kdts_student_min_steps(o->epochs_set, o->s_min_steps);
+    if (!(o->s_lr > 0) || o->s_patience < 0) ex_die("--student-lr must be > 0 and --student-patience >= 0");
     if (o->matrix_skip) o->matrix = 1;
     if (o->seeds < 1 || o->seeds > MAX_SEEDS) ex_die("--seeds must be 1..%d", MAX_SEEDS);
     if (o->teachers < 1 || o->teachers > MAX_TEACHERS) ex_die("--teachers must be 1..%d", MAX_TEACHERS);
@@ -784,11 +806,15 @@ static void plan_series(plan *p, const experiment *e, int si, series_state *st)
         plan_item *it = NULL;
         for (ia = 0; ia < na; ++ia)
             for (ib = 0; ib < nb; ++ib) {
+                double ga = so->grid_alpha ? o->grid_alpha[ia] : o->alpha;
+                double gb = so->grid_beta ? o->grid_beta[ib] : o->beta;
+                if (ga == 0 && gb == 0) continue; /* no teacher in the loss: the raw student */
                 it = plan_add(p, RUN_GRID, si, seed0, o->s_hidden, TAB_MAIN);
-                it->ga = so->grid_alpha ? o->grid_alpha[ia] : o->alpha;
-                it->gb = so->grid_beta ? o->grid_beta[ib] : o->beta;
+                it->ga = ga;
+                it->gb = gb;
                 it->gt = 1;
             }
+        if (!it) ex_die("the alpha x beta grid has only alpha 0 with beta 0 (no teacher in the loss)");
         it->grid_last = 1;
     }
     if (so->grid_temp) {
@@ -855,8 +881,11 @@ costs:
         }
         net_config(&c, st, o, it);
         it->cost = 3.0 * kdts_net_flops(&c, so->lookback) * (double)so->ntrain * epochs;
-        if (o->budget_steps > 0 && (double)o->budget_steps * o->batch > (double)so->ntrain * epochs)
-            it->cost *= (double)o->budget_steps * o->batch / ((double)so->ntrain * epochs);
+        {
+            long long b = ki->size == SIZE_TEACHER ? o->budget_steps : o->s_budget_steps;
+            if (b > 0 && (double)b * o->batch > (double)so->ntrain * epochs)
+                it->cost *= (double)b * o->batch / ((double)so->ntrain * epochs);
+        }
         if (ki->tech > 0 && (ki->tech & (TECH_JIT | TECH_AMP | TECH_MIX))) it->cost *= 2;
     }
 }
@@ -1178,15 +1207,16 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         memset(&tc, 0, sizeof tc);
         tc.epochs = epochs;
         tc.batch = o->batch;
-        tc.adam.lr = o->lr;
+        /* teachers on the budget of `kdts train`, students (raw and KD alike) on that of `kdts distill` */
+        tc.adam.lr = ki->size == SIZE_TEACHER ? o->lr : o->s_lr;
         tc.seed = it->seed;
-        tc.patience = o->patience;
+        tc.patience = ki->size == SIZE_TEACHER ? o->patience : o->s_patience;
         tc.alpha = alpha;
         tc.beta = beta;
         tc.temperature = temp;
         tc.alpha_warmup = ki->warmup ? o->warmup : 0;
         tc.hard_last_only = ki->hard_last == 1 || (ki->hard_last == 2 && !o->dist_hard_all);
-        tc.min_steps = o->budget_steps; /* the tool's rule (kdts_train_min_steps) */
+        tc.min_steps = ki->size == SIZE_TEACHER ? o->budget_steps : o->s_budget_steps; /* the tool's rules */
         if (soft) {
             int probs = dist && alpha > 0.0f;
             const soft_cache *sc = get_soft(st, ki->soft == SOFT_MX ? SOFT_MX + it->tk : ki->soft, probs, temp);
@@ -1237,7 +1267,7 @@ static void run_item(experiment *e, series_state *st, const plan_item *it, progr
         ex_tv = NULL;
         /* the plan the budget rule made (kdts_train_report) */
         fprintf(stderr, "  [%s] %s seed %llu: planned %d epochs, patience %d (asked %d, %d", so->name, label, it->seed,
-                rep.epochs, rep.patience, epochs, o->patience);
+                rep.epochs, rep.patience, epochs, (int)tc.patience);
         if (rep.epochs > epochs)
             fprintf(stderr, "; raised x%d to reach min_steps %lld", rep.epochs / epochs, (long long)tc.min_steps);
         fprintf(stderr, "); ran %d epochs, %lld optimizer steps, best epoch %d\n", rep.epochs_run, rep.steps,
@@ -1397,10 +1427,11 @@ static void series_end(experiment *e, series_state *st)
         snprintf(so->setup, sizeof so->setup,
                  "target %s, inputs: %s; %s; z-score fit on the training rows; windows of %d steps relative to their "
                  "last value, %d-step forecast; training windows every %d rows (%ld), validation %ld, test %ld; "
-                 "teachers %d epochs (seed %llu), students %d epochs; batch %d, Adam lr %g, best validation weights",
+                 "teachers %d epochs (seed %llu), Adam lr %g, patience %d; students %d epochs, Adam lr %g, patience "
+                 "%d; batch %d, best validation weights",
                  so->target, so->features ? so->features : so->target, so->split, so->lookback, so->horizon,
-                 so->stride, so->ntrain, so->nval, so->ntest, so->epochs, o->seed + 100, so->s_epochs, o->batch,
-                 (double)o->lr);
+                 so->stride, so->ntrain, so->nval, so->ntest, so->epochs, o->seed + 100, (double)o->lr, o->patience,
+                 so->s_epochs, (double)o->s_lr, o->s_patience, o->batch);
         goto release;
     }
     for (q = 0; q < so->nsweep; ++q) {
@@ -1422,8 +1453,9 @@ static void series_end(experiment *e, series_state *st)
              "to their last observed value; %d-step direct forecast at every step (hard loss on every step); "
              "training windows every %d rows (%ld), validation %ld and test %ld windows (every row); seasonal "
              "naive with period %d (%s); NLinear and DLinear fit in closed form on the training windows with the "
-             "ridge lambda chosen on the validation windows; %s; teacher %dx%d, %d epochs; students 1x%d, %d epochs; mid 1x%d; batch %d, Adam "
-             "lr %g, best-validation weights (patience %d); distribution mode: %d bins over [%.3f, %.3f] "
+             "ridge lambda chosen on the validation windows; %s; teacher %dx%d, %d epochs, Adam lr %g, patience %d; students 1x%d, %d epochs; "
+             "mid 1x%d; students (raw and KD alike) Adam lr %g, patience %d; batch %d; best-validation weights; "
+             "distribution mode: %d bins over [%.3f, %.3f] "
              "(1%%-99%% quantiles of the training targets, widened 10%%), dist teacher with the hard loss on every "
              "step, dist students on the %s",
              so->target, so->features ? so->features : so->target, so->split, so->lookback, so->horizon, so->stride,
@@ -1432,8 +1464,8 @@ static void series_end(experiment *e, series_state *st)
                         : "every point model (LSTM) carries a linear skip map started at the closed-form NLinear fit, "
                           "its network head at zero, the start validated too (so the best weights kept are never worse "
                           "on validation than the linear start)",
-             o->t_layers, o->t_hidden, so->epochs, o->s_hidden,
-             so->s_epochs, o->m_hidden, o->batch, (double)o->lr, o->patience, o->bins, (double)t->bin_lo,
+             o->t_layers, o->t_hidden, so->epochs, (double)o->lr, o->patience, o->s_hidden, so->s_epochs,
+             o->m_hidden, (double)o->s_lr, o->s_patience, o->batch, o->bins, (double)t->bin_lo,
              (double)t->bin_hi, o->dist_hard_all ? "every step" : "last step only");
     {
         /* the training budget and the plan it made (first teacher, first raw student) */
@@ -1445,11 +1477,12 @@ static void series_end(experiment *e, series_state *st)
             if (!rt && r->kind == RUN_TEACHER) rt = r;
             if (!rs && r->kind == RUN_RAW) rs = r;
         }
-        if (o->budget_steps > 0)
+        if (o->budget_steps > 0 || o->s_budget_steps > 0)
             n += (size_t)snprintf(so->setup + n, sizeof so->setup - n,
-                                  "; training budget, the rule of `kdts train` (kdts_train_min_steps): at least %lld "
-                                  "optimizer steps per run, epochs and patience raised by one factor",
-                                  o->budget_steps);
+                                  "; training budget: at least %lld optimizer steps per teacher run (the rule of "
+                                  "`kdts train`, kdts_train_min_steps) and %lld per student run (the rule of `kdts "
+                                  "distill`, kdts_student_min_steps), epochs and patience raised by one factor",
+                                  o->budget_steps, o->s_budget_steps);
         else
             n += (size_t)snprintf(so->setup + n, sizeof so->setup - n,
                                   "; training budget: the epochs as given (no minimum of steps: --epochs given)");
@@ -1522,10 +1555,11 @@ int main(int argc, char **argv)
     make_dirs(e.o.out);
     ns = make_series(&e, outs);
     fprintf(stderr, "distill_experiment: SIMD %s, output %s/\n", kdts_simd_name(), e.o.out);
-    if (e.o.budget_steps > 0)
-        fprintf(stderr, "distill_experiment: training budget: at least %lld optimizer steps per run (the rule of "
-                        "`kdts train`), epochs and patience raised by one factor where %d / %d epochs fall short\n",
-                e.o.budget_steps, e.o.epochs, e.o.s_epochs);
+    if (e.o.budget_steps > 0 || e.o.s_budget_steps > 0)
+        fprintf(stderr, "distill_experiment: training budget: at least %lld optimizer steps per teacher run (the rule "
+                        "of `kdts train`) and %lld per student run (`kdts distill`), epochs and patience raised by "
+                        "one factor where %d / %d epochs fall short\n",
+                e.o.budget_steps, e.o.s_budget_steps, e.o.epochs, e.o.s_epochs);
     else
         fprintf(stderr, "distill_experiment: training budget: %d / %d epochs as given (no minimum of steps)\n",
                 e.o.epochs, e.o.s_epochs);

@@ -111,6 +111,10 @@ typedef struct options {
     int no_models, matrix, matrix_skip, no_skip;
     long long min_steps;    /* --min-steps, -1 = not given                  */
     long long budget_steps; /* the rule's min_steps (kdts_train_min_steps)   */
+    float s_lr;             /* students' Adam lr [KDTS_STUDENT_LR]           */
+    int s_patience;         /* students' patience [0: every epoch, best kept] */
+    long long s_min_steps;  /* --student-min-steps, -1 = not given           */
+    long long s_budget_steps; /* the students' (kdts_student_min_steps)      */
     int epochs_set;         /* --epochs or --student-epochs given            */
     int techniques, multivariate, dist;
     const char *mv_features;

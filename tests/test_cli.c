@@ -377,6 +377,10 @@ int main(void)
         KT_CHECK(rc == 0 && worst > 10 && worst < 50, "progress fits a 50-column terminal (widest %d): %.300s", worst,
                  g_out);
     }
+    /* a student's defaults (kdts.h KDTS_STUDENT_*): lr, no early stop, alpha 0, beta 1 */
+    rc = run(TOOL " info --model " DIR "/s50.kdts");
+    KT_CHECK(rc == 0 && strstr(g_out, "lr 0.003, patience 0,") && strstr(g_out, "alpha 0, beta 1,"),
+             "distill's defaults in the student's record: %s", g_out);
 
     /* eval, predict, info */
     rc = run(TOOL " eval --model " DIR "/student.kdts --csv data/ETTh1.csv");

@@ -297,11 +297,13 @@ int main(void)
         KT_CHECK(chosen >= 1, "no grid point marked as chosen");
     }
 
-    /* the training budget (the rule of `kdts train`): computed here from
-       the --quick shapes: training windows of the first 60% of Q_ROWS rows
-       every Q_STRIDE rows, Q_BATCH per step, epochs (and patience) raised
-       by ceil(min_steps / planned steps); a pool doubled by one extra
-       window per window */
+    /* the training budget (the rules of `kdts train` for the teachers and
+       of `kdts distill` for the students, both at min_steps Q_MIN_STEPS in
+       --quick): computed here from the --quick shapes: training windows of
+       the first 60% of Q_ROWS rows every Q_STRIDE rows, Q_BATCH per step,
+       epochs (and a teacher's patience) raised by ceil(min_steps / planned
+       steps); students without early stop (patience 0); a pool doubled by
+       one extra window per window */
     {
         long nwin = (long)(Q_ROWS * 0.6 - Q_LOOKBACK - Q_HORIZON) / Q_STRIDE + 1;
         int c_ep = col_of(&res, "epochs_planned"), c_pa = col_of(&res, "patience_planned"), c_st = col_of(&res, "steps");
@@ -312,14 +314,15 @@ int main(void)
             int extra = atoi(res.cell[r][c_te]) & (32 | 64 | 128);
             long batches = nwin * (extra ? 2 : 1) / Q_BATCH, planned = (long)Q_EPOCHS * batches;
             long f = planned < Q_MIN_STEPS ? (Q_MIN_STEPS + planned - 1) / planned : 1;
+            long pa = strncmp(m, "teacher", 7) ? 0 : Q_PATIENCE * f;
             if (!strcmp(res.cell[r][c_table], "main") && (!strncmp(m, "student-", 8) || !strcmp(m, "teacher") ||
                                                          !strncmp(m, "KD-", 3) || !strcmp(m, "teacher-multivariate"))) {
                 checked++;
-                if (atol(res.cell[r][c_ep]) != Q_EPOCHS * f || atol(res.cell[r][c_pa]) != Q_PATIENCE * f ||
+                if (atol(res.cell[r][c_ep]) != Q_EPOCHS * f || atol(res.cell[r][c_pa]) != pa ||
                     (atoi(res.cell[r][c_er]) == Q_EPOCHS * f && atol(res.cell[r][c_st]) != Q_EPOCHS * f * batches)) {
                     if (wrong++ < 3)
                         printf("%s: planned %s epochs, patience %s, %s steps; want %ld, %ld, %ld\n", m,
-                               res.cell[r][c_ep], res.cell[r][c_pa], res.cell[r][c_st], Q_EPOCHS * f, Q_PATIENCE * f,
+                               res.cell[r][c_ep], res.cell[r][c_pa], res.cell[r][c_st], Q_EPOCHS * f, pa,
                                Q_EPOCHS * f * batches);
                 }
             }

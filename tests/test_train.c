@@ -420,6 +420,21 @@ static int log_lr(const kdts_epoch_info *in, void *user)
 }
 
 /* A step budget and the learning-rate schedules. */
+/* The budget rules of `kdts train` and `kdts distill`: a given min_steps
+   as it is, none when the epochs are given, else the default. */
+static void test_budget_rules(void)
+{
+    KT_CHECK(kdts_train_min_steps(0, -1) == KDTS_MIN_STEPS_DEFAULT && kdts_train_min_steps(1, -1) == 0 &&
+                 kdts_train_min_steps(1, 500) == 500 && kdts_train_min_steps(0, 0) == 0,
+             "kdts_train_min_steps");
+    KT_CHECK(kdts_student_min_steps(0, -1) == KDTS_STUDENT_MIN_STEPS && kdts_student_min_steps(1, -1) == 0 &&
+                 kdts_student_min_steps(1, 500) == 500 && kdts_student_min_steps(0, 7) == 7,
+             "kdts_student_min_steps");
+    KT_CHECK(KDTS_STUDENT_MIN_STEPS > KDTS_MIN_STEPS_DEFAULT && KDTS_STUDENT_LR > 0 && KDTS_STUDENT_ALPHA >= 0 &&
+                 KDTS_STUDENT_ALPHA <= 1 && KDTS_STUDENT_BETA >= 0,
+             "the student defaults are a valid config");
+}
+
 static void test_budget(const kdts_dataset *d)
 {
     kdts_lstm m;
@@ -624,6 +639,7 @@ int main(void)
     test_val_overflow(&d);
     test_val_shards(&d);
     test_budget(&d);
+    test_budget_rules();
     test_attn_parts(&d);
     test_messages();
     return kt_done();

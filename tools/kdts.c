@@ -406,6 +406,7 @@ static const char *SCALE_WORDS = "zscore|minmax|none";
 
 /* Defaults of the library, as text for --help. */
 static char d_lookback[16], d_horizon[16], d_stride[16], d_bins[16], d_epochs[16], d_batch[16], d_lr[16];
+static char d_slr[16], d_salpha[16], d_sbeta[16]; /* a student's (kdts distill) */
 
 static void library_defaults(void)
 {
@@ -430,6 +431,9 @@ static void library_defaults(void)
         snprintf(d_lr, sizeof d_lr, "%g", (double)a.cfg.lr);
         kdts_adam_free(&a);
     }
+    snprintf(d_slr, sizeof d_slr, "%g", (double)KDTS_STUDENT_LR);
+    snprintf(d_salpha, sizeof d_salpha, "%g", (double)KDTS_STUDENT_ALPHA);
+    snprintf(d_sbeta, sizeof d_sbeta, "%g", (double)KDTS_STUDENT_BETA);
 }
 
 /* The task of `train`: every data flag into a kdts_task_config. */
@@ -677,7 +681,7 @@ static int on_batch(const kdts_epoch_info *in, void *user)
 
 #define KDTS__TOOL_STR2(x) #x
 #define KDTS__TOOL_STR(x) KDTS__TOOL_STR2(x) /* a macro's value as a string literal */
-#define NET_FLAGS(hidden, layers)                                                                         \
+#define NET_FLAGS(hidden, layers, lr, patience, min_steps)                                                \
     {"out", "model file to write", NULL, 0, {0}, 0, 0, 0},                                                \
     ARCH_FLAGS(hidden, layers),                                                                           \
     {"mode", "point or dist", "point", 0, {0}, 0, 0, 0},                                                  \
@@ -685,19 +689,20 @@ static int on_batch(const kdts_epoch_info *in, void *user)
     {"dropout", "dropout on layer outputs", "0", 0, {0}, 0, 0, 0},                                        \
     {"epochs", "training epochs", d_epochs, 0, {0}, 0, 0, 0},                                             \
     {"steps", "optimizer-step budget instead of --epochs (0 = epochs)", "0", 0, {0}, 0, 0, 0},            \
-    {"min-steps", "at least this many optimizer steps unless --epochs is given: epochs and patience scaled up on short series", KDTS__TOOL_STR(KDTS_MIN_STEPS_DEFAULT), 0, {0}, 0, 0, 0}, \
+    {"min-steps", "at least this many optimizer steps unless --epochs is given: epochs and patience scaled up on short series", min_steps, 0, {0}, 0, 0, 0}, \
     {"schedule", "learning rate: constant or cosine (decay after the warm-up)", "constant", 0, {0}, 0, 0, 0}, \
     {"warmup", "steps of linear learning-rate warm-up", "0", 0, {0}, 0, 0, 0},                             \
     {"lr-min", "cosine: final learning rate as a fraction of --lr", "0", 0, {0}, 0, 0, 0},                 \
     {"batch", "mini-batch size", d_batch, 0, {0}, 0, 0, 0},                                               \
-    {"lr", "Adam learning rate", d_lr, 0, {0}, 0, 0, 0},                                                  \
+    {"lr", "Adam learning rate", lr, 0, {0}, 0, 0, 0},                                                    \
     {"clip", "gradient-norm clip (0 = off)", "1", 0, {0}, 0, 0, 0},                                       \
-    {"patience", "early-stopping patience in epochs (0 = off)", "3", 0, {0}, 0, 0, 0},                    \
+    {"patience", "early-stopping patience in epochs (0 = off: every epoch runs, the best kept)", patience, 0, {0}, 0, 0, 0}, \
     {"seed", "random seed", "1", 0, {0}, 0, 0, 0},                                                        \
     {"no-partial", "write nothing when training is interrupted or fails", NULL, 1, {0}, 0, 0, 0},         \
     {"quiet", "no progress output", NULL, 1, {0}, 0, 0, 0}
 
-static flag train_flags[] = {DATA_FLAGS, NET_FLAGS("64", "2") PAR_TRAIN_FLAGS};
+static flag train_flags[] = {DATA_FLAGS, NET_FLAGS("64", "2", d_lr, "3", KDTS__TOOL_STR(KDTS_MIN_STEPS_DEFAULT))
+                                 PAR_TRAIN_FLAGS};
 
 /* The architecture of the ARCH_FLAGS (input, horizon and lookback come from
    the data). Flags of another kind are refused when given. */
@@ -740,9 +745,9 @@ static flag distill_flags[] = {
     {"csv", "CSV file (the teachers' data settings are used)", NULL, 0, {0}, 0, 0, 0},
     {"teacher", "teacher model (repeat for an ensemble)", NULL, 0, {0}, 0, 1, 0},
     {"target", "check: the teachers' target(s)", NULL, 0, {0}, 0, 0, 0},
-    NET_FLAGS("16", "1"),
-    {"alpha", "weight of the soft loss (the experiment's choice on validation)", "1", 0, {0}, 0, 0, 0},
-    {"beta", "weight of the sequence loss", "0", 0, {0}, 0, 0, 0},
+    NET_FLAGS("16", "1", d_slr, "0", KDTS__TOOL_STR(KDTS_STUDENT_MIN_STEPS)),
+    {"alpha", "weight of the soft loss (the teacher's last-step forecast); 1 - alpha on the hard loss", d_salpha, 0, {0}, 0, 0, 0},
+    {"beta", "weight of the sequence loss (the teacher's forecast at every window step)", d_sbeta, 0, {0}, 0, 0, 0},
     {"temperature", "softmax temperature (dist mode)", "2", 0, {0}, 0, 0, 0},
     {"alpha-warmup", "epochs over which alpha rises from 0", "0", 0, {0}, 0, 0, 0},
     {"ahead-weight", "soft, sequence loss: horizon step j weighs (j+1)^W", "0", 0, {0}, 0, 0, 0},
@@ -845,8 +850,11 @@ static int run_training(const cmd *c, int distill)
     tc.patience = (int)fint(c, "patience", 0, 1000000);
     tc.steps = fint(c, "steps", 0, 2000000000L);
     /* an explicit --epochs is taken as given unless --min-steps is too (the rule the experiment shares) */
-    tc.min_steps =
-        kdts_train_min_steps(given(c, "epochs"), given(c, "min-steps") ? fint(c, "min-steps", 0, 2000000000L) : -1);
+    {
+        long long ms = given(c, "min-steps") ? fint(c, "min-steps", 0, 2000000000L) : -1;
+        /* a student's budget is longer (kdts_student_min_steps) */
+        tc.min_steps = distill ? kdts_student_min_steps(given(c, "epochs"), ms) : kdts_train_min_steps(given(c, "epochs"), ms);
+    }
     tc.schedule = fchoice(c, "schedule", "constant|cosine");
     tc.warmup_steps = fint(c, "warmup", 0, 2000000000L);
     tc.lr_min = (float)fnum(c, "lr-min", 0, 1);
@@ -1469,7 +1477,10 @@ static int tool(int argc, char **argv)
         {"distill",
          "Train a small student on the soft targets of one or more teachers (ensemble: averaged), loss\n"
          "alpha*L_soft + (1-alpha)*L_hard + beta*L_seq. The data settings (inputs, targets, lookback,\n"
-         "horizon, split, scaler, window norm) are the teachers'.",
+         "horizon, split, scaler, window norm) are the teachers'. A student's defaults are not a\n"
+         "teacher's: a higher learning rate, a longer budget and no early stop (the best validation\n"
+         "weights are kept), and the loss on the true values and the teachers' forecasts at every\n"
+         "window step (alpha 0, beta 1); the README's Results give the measurements behind them.",
          "--csv F --teacher T.kdts [--teacher T2.kdts ...] --out student.kdts [flags]", distill_flags,
          NF(distill_flags)},
         {"eval",
